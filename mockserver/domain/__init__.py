@@ -1,0 +1,1 @@
+"""Pure domain state machines of the mock (see README.md)."""

@@ -1,0 +1,60 @@
+"""Request bodies: JSON only, bounded, and valid against the same OpenAPI schema the suite checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request
+
+from mockserver.domain.errors import MissingParameter, ValidationFailed
+from voicekit.contracts import Contracts
+
+
+class UnsupportedMediaType(ValidationFailed):
+    """A body that is not application/json (HTTP 415, statusCode 10)."""
+
+
+class TooLarge(ValidationFailed):
+    """A body over the configured limit (HTTP 413, statusCode 10)."""
+
+
+def json_body(request: Request, max_bytes: int, *, required: bool = True) -> Any:
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise TooLarge(f"The request body exceeds {max_bytes} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:
+        raise TooLarge(f"The request body exceeds {max_bytes} bytes")
+    if not raw.strip():
+        if required:
+            raise MissingParameter("A required parameter is missing: the request body")
+        return None
+    mimetype = (request.mimetype or "").lower()
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {mimetype}")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("The request body is not valid JSON") from None
+
+
+def validate(contracts: Contracts, method: str, path: str, body: Any) -> None:
+    """Refuse a body the contract does not allow: missing members → 1, anything else → 10."""
+    op = contracts.find_operation("gws", method, path)
+    ref = contracts.request_schema_ref(op) if op else None
+    if ref is None:
+        return
+    if not isinstance(body, dict) and not isinstance(body, list):
+        raise ValidationFailed("The request body must be a JSON object")
+    problems = contracts.errors(ref, body)
+    if not problems:
+        return
+    names = contracts.operation_names(op) if op else set()
+    name = body.get("operationName") if isinstance(body, dict) else None
+    if names and name is not None and name not in names:
+        raise ValidationFailed(f"Invalid operation {name!r} for this resource")
+    missing = [p.split("'")[1] for p in problems if p.endswith("is a required property") and "'" in p]
+    if missing:
+        raise MissingParameter(f"A required parameter is missing: {missing[0]}")
+    raise ValidationFailed(f"Invalid request: {problems[0]}")

@@ -1,0 +1,124 @@
+"""Request parameters of list and read requests (003 l.2901-3527, 3911-4324) and the return-value
+rules (l.3529-3727): uris/paths by default, a plural member with fields, a singular wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mockserver.domain.errors import MissingParameter, ValidationFailed
+
+RESERVED = {"fields", "subresources", "resolveUris", "offset", "limit", "sortBy", "order"}
+MAX_LIMIT = 500
+
+
+def csv(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise ValidationFailed("An empty list is not a valid parameter value")
+    return items
+
+
+def project(item: dict[str, Any], fields: list[str] | None, keep: Iterable[str] = ()) -> dict[str, Any]:
+    """fields=a,b keeps those members (dotted names reach into objects); * or None keeps all."""
+    if fields is None or fields == ["*"]:
+        return item
+    out: dict[str, Any] = {}
+    for name in [*fields, *keep]:
+        head, _, rest = name.partition(".")
+        if head not in item:
+            continue
+        if rest and isinstance(item[head], dict):
+            out.setdefault(head, {}).update(project(item[head], [rest]))
+        else:
+            out[head] = item[head]
+    return out
+
+
+def resolve(item: dict[str, Any], names: list[str] | None, lookup: Callable[[str], dict[str, Any] | None]
+            ) -> dict[str, Any]:
+    """resolveUris=* or a list of *Uri properties: add the referenced object under the name without Uri."""
+    if not names:
+        return item
+    out = dict(item)
+    wanted = [k for k in item if k.endswith("Uri")] if names == ["*"] else names
+    for key in wanted:
+        if not key.endswith("Uri") or key not in item:
+            raise ValidationFailed(f"{key} is not a resolvable URI property of this resource")
+        target = lookup(str(item[key]))
+        if target is not None:
+            out[key[:-3]] = target
+    return out
+
+
+def _value(item: dict[str, Any], dotted: str) -> list[Any]:
+    """All values at a dotted path; lists fan out (skills.name → every skill's name)."""
+    current: list[Any] = [item]
+    for part in dotted.split("."):
+        nxt: list[Any] = []
+        for value in current:
+            if isinstance(value, list):
+                value_list = value
+            else:
+                value_list = [value]
+            for v in value_list:
+                if isinstance(v, dict) and part in v:
+                    nxt.append(v[part])
+        current = nxt
+    flat: list[Any] = []
+    for value in current:
+        flat.extend(value if isinstance(value, list) else [value])
+    return flat
+
+
+def filter_items(items: list[dict[str, Any]], query: dict[str, str], allowed: set[str]) -> list[dict[str, Any]]:
+    """Every non-reserved parameter filters by the field of that exact name; a list means any of."""
+    out = items
+    for name, raw in query.items():
+        if name in RESERVED:
+            continue
+        if name not in allowed:
+            raise ValidationFailed(f"{name} is not a field that can be filtered on")
+        wanted = {v.strip().lower() for v in raw.split(",")}
+        out = [i for i in out if any(str(v).lower() in wanted for v in _value(i, name))]
+    return out
+
+
+def sort_items(items: list[dict[str, Any]], sort_by: str | None, order: str | None, allowed: set[str]
+               ) -> list[dict[str, Any]]:
+    if order not in (None, "Ascending", "Descending"):
+        raise ValidationFailed("order must be Ascending or Descending")
+    keys = csv(sort_by)
+    if not keys:
+        return items
+    bad = [k for k in keys if k not in allowed and not (k.startswith("statistics.") and k.endswith(".value"))]
+    if bad:
+        raise ValidationFailed(f"Cannot sort by {', '.join(bad)}")
+
+    def key(item: dict[str, Any]) -> tuple[Any, ...]:
+        parts = []
+        for k in keys:
+            values = _value(item, k)
+            first = values[0] if values else None
+            parts.append((first is None, str(first).lower() if first is not None else ""))
+        return tuple(parts)
+
+    return sorted(items, key=key, reverse=order == "Descending")
+
+
+def paginate(items: list[dict[str, Any]], offset: str | None, limit: str | None) -> tuple[list[dict[str, Any]], int | None]:
+    """E120: offset needs limit; limit ≤ 500; totalCount whenever limit is given."""
+    if offset is not None and limit is None:
+        raise MissingParameter("A required parameter is missing: limit (mandatory when paginating)")
+    if limit is None:
+        return items, None
+    try:
+        start = int(offset or 0)
+        count = int(limit)
+    except ValueError:
+        raise ValidationFailed("offset and limit must be integers") from None
+    if start < 0 or count < 1 or count > MAX_LIMIT:
+        raise ValidationFailed(f"offset must be ≥ 0 and limit between 1 and {MAX_LIMIT}")
+    return items[start:start + count], len(items)

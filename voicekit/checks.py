@@ -1,0 +1,247 @@
+"""Checks of the foundation: specs valid, fixtures valid against the specs, corpus consistent.
+
+Each check returns a list of problems (empty means good), so the CLI and the tests share them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from jsonschema import Draft7Validator, Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+
+from voicekit.contracts import ASYNCAPI_DOCUMENTS, OPENAPI_DOCUMENTS, TRANSPORT_DOCUMENT, Contracts
+from voicekit.corpus import Corpus, Fixture
+from voicekit.paths import node_modules_dir
+
+ASYNCAPI_SCHEMA = "@asyncapi/specs/schemas/3.0.0-without-$id.json"
+
+
+# ---- specs ---------------------------------------------------------------------------------------
+def check_openapi(contracts: Contracts) -> list[str]:
+    problems = []
+    for name in OPENAPI_DOCUMENTS.values():
+        if not contracts.has_document(name):
+            problems.append(f"{name}: missing")
+            continue
+        try:
+            validate_openapi(contracts.document(name), base_uri=contracts.uri_of(name))
+        except Exception as exc:  # the validator raises several unrelated types
+            problems.append(f"{name}: {str(exc).splitlines()[0]}")
+    return problems
+
+
+def asyncapi_schema() -> dict[str, Any]:
+    path = node_modules_dir() / ASYNCAPI_SCHEMA
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `make setup` to install the Node tools")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check_asyncapi(contracts: Contracts) -> list[str]:
+    validator = Draft7Validator(asyncapi_schema())
+    problems = []
+    for name in ASYNCAPI_DOCUMENTS.values():
+        if not contracts.has_document(name):
+            problems.append(f"{name}: missing")
+            continue
+        for error in validator.iter_errors(contracts.document(name)):
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            problems.append(f"{name}: {where}: {error.message[:200]}")
+    return problems
+
+
+def check_json_schemas(contracts: Contracts) -> list[str]:
+    problems = []
+    for uri, doc in contracts.documents.items():
+        if "/schemas/" in uri:
+            try:
+                Draft202012Validator.check_schema(doc)
+            except Exception as exc:
+                problems.append(f"{uri}: {str(exc).splitlines()[0]}")
+    return problems
+
+
+def check_references(contracts: Contracts) -> list[str]:
+    """Every $ref in every contract resolves."""
+    problems = []
+    for uri, doc in contracts.documents.items():
+        for pointer, ref in _refs(doc, ""):
+            target = urljoin(uri, ref)
+            try:
+                contracts.locate(target if "#" in target else target + "#")
+            except (KeyError, IndexError, TypeError):
+                problems.append(f"{uri}#{pointer}: unresolved $ref {ref}")
+    return problems
+
+
+def _refs(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield pointer, value
+            else:
+                yield from _refs(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _refs(value, f"{pointer}/{index}")
+
+
+def check_specs(contracts: Contracts) -> list[str]:
+    return [*check_openapi(contracts), *check_asyncapi(contracts), *check_json_schemas(contracts),
+            *check_references(contracts)]
+
+
+# ---- fixtures against the specs ---------------------------------------------------------------
+@dataclass
+class FixtureResult:
+    fixture: Fixture
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0  # bodies and messages validated
+
+    @property
+    def exemptions(self) -> list[str]:
+        return list(self.fixture.data.get("invalid_by_errata", []))
+
+    @property
+    def status(self) -> str:
+        """valid | explained (fails, as the listed errata say it must) | invalid."""
+        if not self.problems:
+            return "invalid" if self.exemptions else "valid"
+        return "explained" if self.exemptions else "invalid"
+
+
+def check_fixture(contracts: Contracts, fixture: Fixture) -> FixtureResult:
+    result = FixtureResult(fixture)
+    for label, step in fixture.exchanges():
+        request = step.get("request")
+        if request:
+            _check_exchange(contracts, fixture, label, request, step.get("response"), result)
+        for index, note in enumerate(step.get("notifications") or [], 1):
+            system = TRANSPORT_DOCUMENT[note["transport"]]
+            match = note.get("match", "exact")
+            errs = contracts.validate_message(system, note.get("channel"), note["message"],
+                                              ignore_required=match != "exact", placeholders=match == "shape")
+            result.checked += 1
+            result.problems += [f"{label} notification {index}: {e}" for e in errs]
+    return result
+
+
+def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request: Mapping[str, Any],
+                    response: Mapping[str, Any] | None, result: FixtureResult) -> None:
+    op = contracts.find_operation(fixture.system, request["method"], request["path"])
+    if op is None:
+        result.problems.append(f"{label}: no operation for {request['method']} {request['path']}")
+        return
+    if "body" in request:
+        ref = contracts.request_schema_ref(op)
+        result.checked += 1
+        if ref is None:
+            result.problems.append(f"{label}: {op.operation_id} takes no JSON body")
+        else:
+            match = request.get("match", "exact")
+            result.problems += [f"{label} request: {e}" for e in contracts.errors(
+                ref, request["body"], ignore_required=match != "exact", placeholders=match == "shape")]
+    if "form" in request:
+        ref = contracts.request_schema_ref(op, "application/x-www-form-urlencoded")
+        result.checked += 1
+        if ref is None:
+            result.problems.append(f"{label}: {op.operation_id} takes no form body")
+        else:
+            result.problems += [f"{label} form: {e}" for e in contracts.errors(ref, request["form"])]
+    result.problems += [f"{label} query: {e}" for e in _query_errors(contracts, op, request.get("query", {}))]
+    if not response:
+        return
+    status = response.get("status")
+    if status is not None and str(status) not in contracts.declared_statuses(op) \
+            and f"{str(status)[0]}XX" not in contracts.declared_statuses(op):
+        result.problems.append(f"{label}: status {status} not declared for {op.operation_id}")
+        return
+    if "body" not in response:
+        return
+    refs = contracts.response_schema_refs(op, status)
+    result.checked += 1
+    if not refs:
+        result.problems.append(f"{label}: no JSON response schema for {op.operation_id} {status}")
+        return
+    match = response.get("match", "exact")
+    attempts = [contracts.errors(ref, response["body"], ignore_required=match != "exact",
+                                 placeholders=match == "shape") for ref in refs]
+    if all(attempts):
+        best = min(attempts, key=len)
+        result.problems += [f"{label} response: {e}" for e in best]
+
+
+def _query_errors(contracts: Contracts, op: Any, query: Mapping[str, str]) -> list[str]:
+    """Documented query parameters must satisfy their schemas (placeholders excepted)."""
+    params: dict[str, str] = {}
+    operation = contracts.operation_object(op)
+    where, path_item = contracts.locate(op.ref.rsplit("/", 1)[0])
+    for owner_ref, owner in ((op.ref, operation), (where, path_item)):
+        for index, param in enumerate(owner.get("parameters", [])):
+            pref, resolved = contracts.locate(f"{owner_ref}/parameters/{index}")
+            if resolved.get("in") == "query":
+                params.setdefault(resolved["name"], f"{pref}/schema")
+    errors = []
+    for name, value in query.items():
+        if name not in params:
+            errors.append(f"{name}: not a documented parameter of {op.operation_id}")
+            continue
+        errors += [f"{name}: {e}" for e in contracts.errors(params[name], _coerce(contracts, params[name], value))]
+    return errors
+
+
+def _coerce(contracts: Contracts, schema_ref: str, value: str) -> Any:
+    schema = contracts.locate(schema_ref)[1]
+    if schema.get("type") == "integer":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+# ---- corpus consistency ---------------------------------------------------------------------------
+def check_corpus(contracts: Contracts, corpus: Corpus) -> list[str]:
+    problems: list[str] = []
+    meta = contracts.root / "schemas" / "meta"
+    fixture_schema = Draft202012Validator(json.loads((meta / "fixture.schema.json").read_text()))
+    erratum_schema = Draft202012Validator(json.loads((meta / "erratum.schema.json").read_text()))
+    seen: dict[str, str] = {}
+    for fixture in corpus.fixtures:
+        rel = fixture.path.relative_to(corpus.fixtures_root)
+        for error in fixture_schema.iter_errors(fixture.data):
+            problems.append(f"fixtures/{rel}: {error.message[:200]}")
+        fid = fixture.data.get("id", "?")
+        if fid in seen:
+            problems.append(f"fixtures/{rel}: duplicate id {fid} (also {seen[fid]})")
+        seen[fid] = str(rel)
+        for op in fixture.data.get("operations", []):
+            if op not in corpus.catalog_by_id:
+                problems.append(f"fixtures/{rel}: unknown operation {op}")
+        for eid in fixture.data.get("errata", []) + fixture.data.get("invalid_by_errata", []):
+            if eid not in corpus.errata_by_id:
+                problems.append(f"fixtures/{rel}: unknown erratum {eid}")
+        if not fixture.data.get("operations") and not fixture.data.get("errata"):
+            problems.append(f"fixtures/{rel}: no operation and no erratum saying why")
+    for path in sorted((contracts.root / "errata").glob("*.yaml")):
+        from voicekit.contracts import load_document
+
+        for error in erratum_schema.iter_errors(load_document(path) or []):
+            problems.append(f"specs/errata/{path.name}: {error.message[:200]}")
+    ids = [e["id"] for e in corpus.errata]
+    problems += [f"errata: duplicate id {i}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    for erratum in corpus.errata:
+        for fid in erratum.get("fixtures", []):
+            if fid not in corpus.fixtures_by_id:
+                problems.append(f"erratum {erratum['id']}: unknown fixture {fid}")
+        for op in erratum.get("operations", []):
+            if op not in corpus.catalog_by_id:
+                problems.append(f"erratum {erratum['id']}: unknown operation {op}")
+    catalog_ids = [e.id for e in corpus.catalog]
+    problems += [f"catalog: duplicate id {i}" for i in sorted({i for i in catalog_ids if catalog_ids.count(i) > 1})]
+    return problems

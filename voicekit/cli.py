@@ -1,0 +1,113 @@
+"""The `voicekit` command. Thin: each command parses options and calls the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from voicekit import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="voicekit")
+def main() -> None:
+    """Conformance kit and stateful mock for contact-center voice APIs."""
+
+
+@main.command()
+def validate() -> None:
+    """Validate the specs, the fixtures against the specs, and the corpus' cross-references."""
+    from voicekit.checks import check_corpus, check_specs
+    from voicekit.contracts import Contracts
+    from voicekit.corpus import Corpus
+    from voicekit.coverage import build
+
+    contracts, corpus = Contracts(), Corpus()
+    problems = check_specs(contracts) + check_corpus(contracts, corpus)
+    report = build(contracts, corpus)
+    for result in report.invalid_fixtures:
+        problems += [f"fixture {result.fixture.id}: {p}" for p in result.problems] or \
+                    [f"fixture {result.fixture.id}: invalid_by_errata listed but it validates"]
+    for line in problems:
+        click.echo(line)
+    checked = sum(r.checked for r in report.fixtures)
+    click.echo(f"specs: {len(contracts.documents)} documents; fixtures: {len(corpus.fixtures)} "
+               f"({checked} bodies and messages checked); errata: {len(corpus.errata)}; "
+               f"problems: {len(problems)}")
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--verbose", is_flag=True, help="Show every validation problem.")
+@click.option("--strict", is_flag=True, help="Exit 1 unless coverage is complete.")
+def coverage(as_json: bool, verbose: bool, strict: bool) -> None:
+    """Per document and system: operations in the specs, samples as fixtures, validation, errata."""
+    from voicekit.contracts import Contracts
+    from voicekit.corpus import Corpus
+    from voicekit.coverage import build, render_text
+
+    report = build(Contracts(), Corpus())
+    if as_json:
+        click.echo(json.dumps({
+            "systems": report.system_rows(),
+            "documents": report.documents,
+            "errata": len(report.errata),
+            "missing_from_specs": [o.entry.id for o in report.missing_from_specs],
+            "without_fixtures": {o.entry.id: o.errata for o in report.without_fixtures},
+            "invalid_fixtures": {r.fixture.id: r.problems for r in report.invalid_fixtures},
+            "complete": report.complete,
+        }, indent=2))
+    else:
+        click.echo(render_text(report, verbose=verbose))
+    sys.exit(1 if strict and not report.complete else 0)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail if specs/ERRATA.md is not up to date.")
+def errata(check: bool) -> None:
+    """Render specs/errata/*.yaml into specs/ERRATA.md."""
+    from voicekit.corpus import Corpus
+    from voicekit.errata import render
+    from voicekit.paths import specs_dir
+
+    target = specs_dir() / "ERRATA.md"
+    text = render(Corpus())
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            click.echo("specs/ERRATA.md is out of date: run `voicekit errata`", err=True)
+            sys.exit(1)
+        click.echo("specs/ERRATA.md is up to date")
+        return
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8080; 0 picks a free one).")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Seed YAML file (agents, devices, queues…); default: the built-in seed.")
+@click.option("--csrf", type=click.Choice(["on", "off"]), default=None, help="GWS CSRF protection.")
+@click.option("--allow-origin", multiple=True, help="A global CORS origin (repeatable).")
+@click.option("--control-token", default=None, help="Require this bearer token on the control API.")
+@click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the base URL here once listening.")
+@click.option("--log-level", default="WARNING")
+def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None, allow_origin: tuple[str, ...],
+         control_token: str | None, ready_file: str | None, log_level: str) -> None:
+    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground."""
+    import os
+
+    argv = [sys.executable, "-m", "mockserver.serve", "--log-level", log_level]
+    for flag, value in (("--host", host), ("--port", port), ("--seed", seed), ("--csrf", csrf),
+                        ("--control-token", control_token), ("--ready-file", ready_file)):
+        if value is not None:
+            argv += [flag, str(value)]
+    for origin in allow_origin:
+        argv += ["--allow-origin", origin]
+    # A fresh interpreter, so gevent patches the standard library before anything imports it.
+    os.execv(sys.executable, argv)
