@@ -17,7 +17,7 @@ from mockserver.domain.events import EventBus
 from mockserver.domain.gws.seed import build_world
 from mockserver.gws import envelope
 from mockserver.gws import routes as gws_routes
-from voicekit.contracts import Contracts
+from voicekit.contracts import shared_contracts
 
 log = logging.getLogger("voicekit.mock")
 
@@ -36,7 +36,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     scheduler = scheduler or RealScheduler()
     bus = EventBus()
     seed = load_seed(config.seed)
-    contracts = Contracts()
+    contracts = shared_contracts()
     world = build_world(seed.get("gws", {}), scheduler, bus)
     gws = gws_routes.GwsContext(world=world, contracts=contracts, config=config)
     app.extensions["voicekit.seed"] = seed
@@ -47,6 +47,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     from mockserver.control import routes as control_routes
 
     control_routes.init_app(app)
+    from mockserver.connect import init_app as init_connect; init_connect(app)  # noqa: E702, I001
     _register_fallbacks(app, config)
     return app
 

@@ -11,6 +11,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -54,10 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ready_file:
         args.ready_file.write_text(url, encoding="utf-8")
     signal.signal(signal.SIGTERM, lambda *_: server.stop(timeout=1))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -182,7 +182,7 @@ def _query_errors(contracts: Contracts, op: Any, query: Mapping[str, str]) -> li
     operation = contracts.operation_object(op)
     where, path_item = contracts.locate(op.ref.rsplit("/", 1)[0])
     for owner_ref, owner in ((op.ref, operation), (where, path_item)):
-        for index, param in enumerate(owner.get("parameters", [])):
+        for index in range(len(owner.get("parameters", []))):
             pref, resolved = contracts.locate(f"{owner_ref}/parameters/{index}")
             if resolved.get("in") == "query":
                 params.setdefault(resolved["name"], f"{pref}/schema")

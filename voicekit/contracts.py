@@ -265,7 +265,7 @@ class Contracts:
                 return []
             failures.append((len(errs), name, errs))
         failures.sort(key=lambda f: f[0])
-        count, name, errs = failures[0]
+        _, name, errs = failures[0]
         return [f"closest message {name}: {e}" for e in errs[:5]]
 
 
@@ -305,3 +305,14 @@ def _address_matches(address: str | None, channel: str) -> bool:
         return False
     regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(address))
     return re.fullmatch(regex, channel) is not None
+
+
+_SHARED: dict[Path, Contracts] = {}
+
+
+def shared_contracts(root: Path | None = None) -> Contracts:
+    """One loaded copy per specs folder: documents and compiled validators are reused, never mutated."""
+    root = (root or specs_dir()).resolve()
+    if root not in _SHARED:
+        _SHARED[root] = Contracts(root)
+    return _SHARED[root]

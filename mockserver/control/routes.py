@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from mockserver.domain.errors import VoicekitError
 from mockserver.control import gws as gws_control
+from mockserver.domain.errors import VoicekitError
 
 bp = Blueprint("control", __name__)
 

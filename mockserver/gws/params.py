@@ -59,10 +59,7 @@ def _value(item: dict[str, Any], dotted: str) -> list[Any]:
     for part in dotted.split("."):
         nxt: list[Any] = []
         for value in current:
-            if isinstance(value, list):
-                value_list = value
-            else:
-                value_list = [value]
+            value_list = value if isinstance(value, list) else [value]
             for v in value_list:
                 if isinstance(v, dict) and part in v:
                     nxt.append(v[part])
@@ -108,7 +105,8 @@ def sort_items(items: list[dict[str, Any]], sort_by: str | None, order: str | No
     return sorted(items, key=key, reverse=order == "Descending")
 
 
-def paginate(items: list[dict[str, Any]], offset: str | None, limit: str | None) -> tuple[list[dict[str, Any]], int | None]:
+def paginate(items: list[dict[str, Any]], offset: str | None, limit: str | None
+             ) -> tuple[list[dict[str, Any]], int | None]:
     """E120: offset needs limit; limit ≤ 500; totalCount whenever limit is given."""
     if offset is not None and limit is None:
         raise MissingParameter("A required parameter is missing: limit (mandatory when paginating)")

@@ -56,7 +56,7 @@ def me() -> User:
     return g.gws_user
 
 
-# ---- the filters every request passes ------------------------------------------------------------------
+# ---- the filters every request passes ----------------------------------------------------------------------
 @bp.before_request
 def guard() -> Response | None:
     c = ctx()
@@ -113,7 +113,7 @@ def body(required: bool = True) -> Any:
     return data
 
 
-# ---- collections ------------------------------------------------------------------------------------------
+# ---- collections -------------------------------------------------------------------------------------------
 def collection(plural: str, items: list[tuple[str, dict[str, Any]]], *, filterable: set[str] | None = None,
                sortable: set[str] | None = None, paged: bool = False,
                resolver: Callable[[str], dict[str, Any] | None] | None = None) -> Response:
@@ -153,7 +153,7 @@ def single(singular: str, resource: dict[str, Any],
     return respond(**{singular: params.project(resolved, fields)})
 
 
-# ---- diagnostics and me -------------------------------------------------------------------------------------
+# ---- diagnostics and me ------------------------------------------------------------------------------------
 @bp.get("/diagnostics/version")
 def version() -> Response:
     return envelope.ok(version=ctx().world.version)
@@ -178,7 +178,7 @@ def get_me() -> Response:
         return respond(user=params.project(resource, params.csv(request.args.get("fields"))))
 
 
-@bp.post("/me")
+@bp.post("/me", strict_slashes=False)  # E317: /api/v2/me/ too
 def post_me() -> Response:
     c = ctx()
     data = body()
@@ -279,7 +279,7 @@ def my_agent_states() -> Response:
         return respond(**settings.read(w, me(), "agent-states"))
 
 
-# ---- settings ------------------------------------------------------------------------------------------------------
+# ---- settings ----------------------------------------------------------------------------------------------
 @bp.get("/settings")
 def list_settings_groups() -> Response:
     w = ctx().world
@@ -333,7 +333,7 @@ def delete_setting(group: str) -> Response:
     return envelope.ok()
 
 
-# ---- users ------------------------------------------------------------------------------------------------------------
+# ---- users -------------------------------------------------------------------------------------------------
 def _user_items(w: World, users: list[User]) -> list[tuple[str, dict[str, Any]]]:
     wanted = params.csv(request.args.get("subresources"))
     out = []
@@ -395,8 +395,9 @@ def create_users() -> Response:
 
 
 def _seven(succeeded: list[dict[str, Any]], failed: list[dict[str, Any]]) -> Response:
-    """Partial success of a bulk operation: statusCode 7 with HTTP 200 (003 l.3729-3909, E001)."""
-    return jsonify({"statusCode": 7, **absolutize({"succeeded": succeeded, "failed": failed}, base_url())})
+    """Partial success of a bulk operation: statusCode 7 with HTTP 200 (003 l.3729-3909, E001).
+    Failed descriptors echo the identifying attributes exactly as they were sent (E115)."""
+    return jsonify({"statusCode": 7, "succeeded": absolutize(succeeded, base_url()), "failed": failed})
 
 
 def _refs(data: dict[str, Any], kind: str) -> list[tuple[str, str, str]]:
@@ -472,7 +473,7 @@ def assign_skills(user_id: str) -> Response:
         return _bulk(data, "skills", lambda ident: provisioning.assign_skill(c.world, me(), user_id, ident))
 
 
-# ---- devices, skills, queues, routing templates ----------------------------------------------------------------
+# ---- devices, skills, queues, routing templates ------------------------------------------------------------
 @bp.get("/devices")
 def list_devices() -> Response:
     w = ctx().world
@@ -547,7 +548,7 @@ def list_contacts() -> Response:
     return respond(**members)
 
 
-# ---- features and services ------------------------------------------------------------------------------------------
+# ---- features and services ---------------------------------------------------------------------------------
 @bp.get("/features")
 def list_features() -> Response:
     w = ctx().world
@@ -602,7 +603,17 @@ def get_service(service_id: str) -> Response:
                                   "state": service.state})
 
 
-# ---- hierarchical dispositions ------------------------------------------------------------------------------------------
+# ---- hierarchical dispositions -----------------------------------------------------------------------------
+@bp.post("/groups")
+def create_top_group() -> Response:
+    """E323: a top-level disposition group is created on the groups collection."""
+    c = ctx()
+    data = body()
+    with c.world.lock:
+        group = provisioning.create_subgroup(c.world, me(), None, data)
+    return respond(id=group.id, uri=f"{API}/groups/{group.id}", path=f"/groups/{group.id}")
+
+
 @bp.get("/groups/<group_id>")
 def get_group(group_id: str) -> Response:
     w = ctx().world
@@ -660,7 +671,8 @@ def delete_group_disposition(group_id: str, disposition_id: str) -> Response:
     return envelope.ok()
 
 
-# ---- errors and wiring ----------------------------------------------------------------------------------------------------
+# ---- errors and wiring -------------------------------------------------------------------------------------
+@bp.errorhandler(GwsError)
 def handle_gws_error(exc: GwsError) -> Response:
     if isinstance(exc, bodies.UnsupportedMediaType):
         return envelope.error(10, exc.message, 415)
@@ -671,5 +683,4 @@ def handle_gws_error(exc: GwsError) -> Response:
 
 def init_app(app: Flask, context: GwsContext) -> None:
     app.extensions["voicekit.gws"] = context
-    bp.register_error_handler(GwsError, handle_gws_error)
     app.register_blueprint(bp)

@@ -42,3 +42,9 @@ def test_operation_check_rejects_an_operation_absent_from_the_specs(contracts: C
     ghost = CatalogEntry("gws", {"id": "gws.Teleport", "method": "POST", "path": "/api/v2/me/calls/{id}",
                                  "operationName": "Teleport"})
     assert not operation_in_spec(contracts, ghost)
+
+
+def test_validate_command_finds_no_problem() -> None:
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "problems: 0" in result.output

@@ -101,7 +101,8 @@ def _monitor(world: World, device: Device, mode: str, params: dict[str, Any]) ->
     scope = params.get("supervisorMonitoringScope", "Call")
     repeat = params.get("supervisorMonitoringMode", "AllCalls")
     if scope not in ("Agent", "Call") or repeat not in ("NextCall", "AllCalls"):
-        raise ValidationFailed("supervisorMonitoringScope is Agent or Call; supervisorMonitoringMode NextCall or AllCalls")
+        raise ValidationFailed(
+            "supervisorMonitoringScope is Agent or Call; supervisorMonitoringMode NextCall or AllCalls")
     device.monitoring = Monitoring(mode=mode, target_device_id=target.id, scope=scope, repeat=repeat)  # type: ignore[arg-type]
     calls.notify_device(world, device)
     if mode == "BargeIn":

@@ -136,7 +136,7 @@ def create_user(world: World, actor: User, body: dict[str, Any]) -> User:
     return user
 
 
-def GwsError_forbidden_duplicate(user_name: str) -> GwsError:  # noqa: N802 - reads as the documented error
+def GwsError_forbidden_duplicate(user_name: str) -> GwsError:
     """E116: a duplicate userName is "Operation forbidden, username already exists" (statusCode 3)."""
     return Forbidden(f"Operation forbidden, username already exists: {user_name}")
 
@@ -245,17 +245,18 @@ def group_resource(world: World, found: DispositionGroup, depth: int) -> dict[st
     return out
 
 
-def create_subgroup(world: World, actor: User, parent_id: str, body: dict[str, Any]) -> DispositionGroup:
+def create_subgroup(world: World, actor: User, parent_id: str | None, body: dict[str, Any]) -> DispositionGroup:
+    """A sub-group of ``parent_id``, or a top-level group when it is None (E323)."""
     require_admin(actor)
-    parent = disposition_group(world, parent_id)
+    parent_key = disposition_group(world, parent_id).id if parent_id else None
     name = body.get("name")
     if not name:
         raise MissingParameter("A required parameter is missing: name")
     if body.get("contains", "dispositions") != "dispositions":
         raise ValidationFailed("contains must be dispositions")
-    if any(g.parent_id == parent.id and g.name == name for g in world.groups.values()):
+    if any(g.parent_id == parent_key and g.name == name for g in world.groups.values()):
         raise AlreadyExists(f"Group {name} already exists here")
-    group = DispositionGroup(id=world.new_id(), name=str(name), parent_id=parent.id)
+    group = DispositionGroup(id=world.new_id(), name=str(name), parent_id=parent_key)
     world.groups[group.id] = group
     return group
 

@@ -45,7 +45,8 @@ def load(world: World, seed: dict[str, Any]) -> None:
     world.places = {name: by_number[str(number)].id for name, number in (seed.get("places") or {}).items()}
     world.phone_numbers = {p["id"]: {"id": p["id"], "number": str(p["number"])} for p in seed.get("phoneNumbers", [])}
     world.routing_templates = list(seed.get("routingTemplates", []))
-    world.queues = {q["id"]: {k: (str(v) if k == "number" else v) for k, v in q.items()} for q in seed.get("queues", [])}
+    world.queues = {q["id"]: {k: (str(v) if k == "number" else v) for k, v in q.items()}
+                    for q in seed.get("queues", [])}
     for raw in seed.get("customAgentStates", []):
         world.agent_states.append(AgentStateOperation(raw["id"], raw["operationName"], raw["displayName"],
                                                       raw["state"], raw.get("workMode"), raw.get("reason")))

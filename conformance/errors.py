@@ -1,0 +1,28 @@
+"""Errors of the kit itself, kept apart from the target's failures (see ``conformance.failures``).
+
+A ``VoicekitError`` means the kit cannot do its job (bad configuration, a broken spec, a mock that does not
+start): the certificate reports it as an *error*, never as the target failing a rule.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "LaunchError", "VoicekitError"]
+
+
+class VoicekitError(Exception):
+    """A problem with the kit, its configuration or its input — not the target's fault."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(VoicekitError):
+    """The target configuration is unreadable, incomplete or contradictory."""
+
+
+class LaunchError(VoicekitError):
+    """The embedded mock could not be started."""

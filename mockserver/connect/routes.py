@@ -1,0 +1,100 @@
+"""The WebSocket bus and the read-only agent view, under the Connect prefix (default /connect).
+
+``ws://host/connect/agents/<agent_id>/bus`` is one agent's bus (channel ``bus`` of
+specs/connect.asyncapi.yaml). The upgrade is served by flask-sock (simple-websocket over wsproto); under
+``mockserver.serve`` gevent's pywsgi hands simple-websocket the raw client socket (its ``gevent`` mode)
+and the reader loop, the writer and the ring timers are greenlets.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_sock import Sock
+
+from mockserver.connect.frames import FrameReader, Request, voicekit_error
+from mockserver.connect.hub import BusConnection, BusHub
+from mockserver.domain.connect import ConnectCenter
+
+log = logging.getLogger("voicekit.connect")
+
+bp = Blueprint("voicekit_connect", __name__)
+sock = Sock()
+
+
+@dataclass
+class ConnectContext:
+    center: ConnectCenter
+    reader: FrameReader
+    hub: BusHub = field(default_factory=BusHub)
+
+
+def ctx() -> ConnectContext:
+    return current_app.extensions["voicekit.connect"]
+
+
+def _json_error(status: int, message: str) -> Response:
+    response = jsonify({"error": message, "status": status})
+    response.status_code = status
+    return response
+
+
+@bp.before_request
+def known_agent() -> Response | None:
+    """Refuse the upgrade (HTTP 404, before any WebSocket exists) for an agent that does not exist."""
+    agent_id = (request.view_args or {}).get("agent_id")
+    if agent_id is not None and not ctx().center.has_agent(agent_id):
+        return _json_error(404, f"no agent {agent_id!r}")
+    return None
+
+
+@sock.route("/agents/<agent_id>/bus", bp=bp)
+def bus(ws: Any, agent_id: str) -> None:
+    """Serve one app's socket until it closes: every text frame is one request (or a VoicekitError)."""
+    context = ctx()
+    connection = BusConnection(agent_id, ws)
+    context.hub.attach(connection)
+    try:
+        while True:
+            frame = ws.receive()
+            if frame is not None:
+                handle_frame(context, connection, frame)
+    finally:
+        context.hub.detach(connection)
+
+
+def handle_frame(context: ConnectContext, connection: BusConnection, frame: str | bytes) -> None:
+    """Validate and carry out one frame. Never raises: whatever happens, the socket stays open."""
+    try:
+        outcome = context.reader.read(frame)
+        if isinstance(outcome, Request):
+            refusal = context.center.request(connection.agent_id, outcome.topic, outcome.subtopic,
+                                             outcome.data)
+            if refusal is not None:
+                log.info("%s/%s from %s on %s refused: %s", outcome.topic, outcome.subtopic, outcome.source,
+                         connection.agent_id, refusal.detail)
+        else:
+            connection.deliver(outcome)
+    except Exception:
+        log.exception("bus frame on %s could not be handled", connection.agent_id)
+        text = "voicekit could not handle this frame (see the mock's log)."
+        connection.deliver(voicekit_error("InvalidMessage", text, with_received=False))
+
+
+@bp.get("/agents")
+def agents() -> Response:
+    context = ctx()
+    return jsonify({"agents": [dict(view, sockets=context.hub.count(view["id"]))
+                               for view in context.center.views()]})
+
+
+@bp.get("/agents/<agent_id>")
+def agent(agent_id: str) -> Response:
+    """Debugging aid (not part of the bus): the agent's state, availability and current contact."""
+    context = ctx()
+    view = context.center.view(agent_id)
+    view["sockets"] = context.hub.count(agent_id)
+    return jsonify(view)
