@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from conformance.redact import redact_body, redact_headers, redact_json, redact_text, redact_url
 
-__all__ = ["EvidenceLog", "Exchange", "Notification", "attach", "begin", "current", "end", "step"]
+__all__ = ["EvidenceLog", "Exchange", "Notification", "attach", "begin", "current", "end", "report_exchange", "step"]
 
 _BODY_LIMIT = 20_000
 
@@ -81,10 +81,12 @@ class Notification:
     channel: str | None
     message: Any
     received: float = field(default_factory=time.time)
+    direction: str = "received"  # or "sent"
 
     def summary(self) -> str:
-        text = json.dumps(redact_json(self.message), ensure_ascii=False)
-        return f"{self.transport} {self.channel or ''} ← {_cut(text, 300)}".replace("  ", " ")
+        text = json.dumps(redact_json(self.message), ensure_ascii=False, default=str)
+        arrow = "→" if self.direction == "sent" else "←"
+        return f"{self.transport} {self.channel or ''} {arrow} {_cut(text, 300)}".replace("  ", " ")
 
 
 def _cut(text: str, limit: int = _BODY_LIMIT) -> str:

@@ -540,9 +540,7 @@ class BayeuxServer:
             elif channel == "/meta/disconnect":
                 self._disconnect(client)
                 replies.append(
-                    _echo_id(
-                        {"channel": channel, "successful": True, "clientId": client.client_id}, message
-                    )
+                    _echo_id({"channel": channel, "successful": True, "clientId": client.client_id}, message)
                 )
             elif channel.startswith("/meta/"):
                 replies.append(self._error(channel, message, ERR_UNKNOWN_CHANNEL))
@@ -657,7 +655,7 @@ class BayeuxServer:
         self._remove(client)
         if hold is not None and not hold._completed:
             hold._outcome = "disconnected"
-            hold._final_events = self._drain(client)
+            pass
             hold._wake()
 
     # ------------------------------------------------------------------ helpers (lock held)

@@ -89,8 +89,16 @@ def make_blueprint(
             return Response(body, 200, mimetype="text/javascript", headers=_NO_STORE)
         return _json_response(payload)
 
+    def websocket_refused() -> Response:
+        # GWS 8.5 notifications are long-polling only.  Without these rules the router itself would
+        # answer an Upgrade request with an HTML 400; the official client then falls back either way.
+        return _error_response(_BadRequest(400, "400::Bad request"))
+
     for suffix in _SUFFIXES:
         blueprint.add_url_rule(suffix, endpoint="bayeux", view_func=endpoint, methods=_METHODS)
+        blueprint.add_url_rule(
+            suffix, endpoint="bayeux_websocket", view_func=websocket_refused, methods=["GET"], websocket=True
+        )
     return blueprint
 
 

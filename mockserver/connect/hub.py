@@ -50,7 +50,13 @@ class BusConnection:
             if message is None:
                 return
             try:
-                self.ws.send(json.dumps(message, ensure_ascii=False))
+                # ASCII escapes keep any echoed lone surrogate ("\ud800") a valid JSON text on the wire.
+                text = json.dumps(message, ensure_ascii=True, allow_nan=False)
+            except (TypeError, ValueError, RecursionError):
+                log.exception("bus message for %s is not JSON-serialisable; dropped", self.agent_id)
+                continue
+            try:
+                self.ws.send(text)
             except Exception:  # the peer went away; the reader side notices and detaches
                 log.debug("bus socket of %s closed while sending", self.agent_id, exc_info=True)
                 self.open = False

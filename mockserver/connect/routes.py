@@ -1,14 +1,24 @@
 """The WebSocket bus and the read-only agent view, under the Connect prefix (default /connect).
 
 ``ws://host/connect/agents/<agent_id>/bus`` is one agent's bus (channel ``bus`` of
-specs/connect.asyncapi.yaml). The upgrade is served by flask-sock (simple-websocket over wsproto); under
-``mockserver.serve`` gevent's pywsgi hands simple-websocket the raw client socket (its ``gevent`` mode)
-and the reader loop, the writer and the ring timers are greenlets.
+specs/connect.asyncapi.yaml). The upgrade is served by flask-sock (simple-websocket over wsproto). Under
+``mockserver.serve`` simple-websocket runs in its ``gevent`` mode: it takes the client socket out of
+pywsgi's environ (``wsgi.input`` is the raw rfile for upgrade requests) and works on a dup of it; the
+reader loop, each socket's writer and the ring timers are greenlets.
+
+One gap is closed here: when the app closes its socket, simple-websocket answers the close frame and
+closes its dup, but pywsgi still holds the original descriptor and, the handler having returned no
+response, waits on it for a next keep-alive request — so the TCP connection stays open and the client
+hangs in its closing handshake until its own timeout (10 s in ``websockets``). :func:`_release` shuts the
+connection down once the WebSocket is over, so the client sees the server close at once and pywsgi's
+next read ends its loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +74,25 @@ def bus(ws: Any, agent_id: str) -> None:
                 handle_frame(context, connection, frame)
     finally:
         context.hub.detach(connection)
+        _release(ws, request.environ)
+
+
+def _release(ws: Any, environ: dict[str, Any]) -> None:
+    """Under gevent, end the TCP connection pywsgi still holds once the WebSocket is over (see above)."""
+    if getattr(ws, "mode", None) != "gevent":
+        return
+    if getattr(ws, "connected", False):  # the loop ended on our side: close the WebSocket properly first
+        with contextlib.suppress(Exception):
+            ws.close()
+    thread = getattr(ws, "thread", None)
+    if thread is not None:
+        thread.join(timeout=1.0)  # let simple-websocket finish the closing handshake on its dup
+    rfile = environ.get("wsgi.input")
+    raw = getattr(getattr(rfile, "rfile", rfile), "raw", None)
+    original = getattr(raw, "_sock", None)
+    if original is not None:
+        with contextlib.suppress(OSError):  # already gone
+            original.shutdown(socket.SHUT_RDWR)
 
 
 def handle_frame(context: ConnectContext, connection: BusConnection, frame: str | bytes) -> None:
@@ -86,6 +115,7 @@ def handle_frame(context: ConnectContext, connection: BusConnection, frame: str 
 
 @bp.get("/agents")
 def agents() -> Response:
+    """Debugging aid: every agent with its state, contact and number of bus sockets."""
     context = ctx()
     return jsonify({"agents": [dict(view, sockets=context.hub.count(view["id"]))
                                for view in context.center.views()]})

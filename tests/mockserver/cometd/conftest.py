@@ -12,6 +12,7 @@ import base64
 import hmac
 import json
 import queue
+import signal
 import socket
 import threading
 import time
@@ -97,6 +98,11 @@ class LiveServer:
         if isinstance(result, BaseException):
             raise result
         self.port = result
+        if threading.current_thread() is threading.main_thread():
+            # gevent's libev backend installs libev's SIGCHLD reaper (waitpid(-1)) whenever a process
+            # creates its second event loop; it would steal the exit status of every subprocess the
+            # tests start (Popen.wait() then reports 0).  No child watchers are used here: undo it.
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def _run(self, ready: queue.Queue[int | BaseException]) -> None:
         import gevent
@@ -118,7 +124,13 @@ class LiveServer:
 
         hub = gevent.get_hub()
         try:
-            server = WSGIServer(("127.0.0.1", 0), self.app, handler_class=SocketExposingHandler, log=None)
+            server = WSGIServer(
+                ("127.0.0.1", 0),
+                self.app,
+                handler_class=SocketExposingHandler,
+                log=None,
+                environ={"SERVER_NAME": "127.0.0.1"},
+            )
             server.start()
             stopper = hub.loop.async_()
             stopper.start(lambda: gevent.spawn(server.stop, timeout=5))
@@ -204,8 +216,14 @@ class BayeuxHttp:
     def subscribe(self, *channels: str) -> dict[str, Any]:
         subscription: str | list[str] = channels[0] if len(channels) == 1 else list(channels)
         [reply] = self.send(
-            [{"id": self.next_id(), "channel": "/meta/subscribe", "clientId": self.client_id,
-              "subscription": subscription}]
+            [
+                {
+                    "id": self.next_id(),
+                    "channel": "/meta/subscribe",
+                    "clientId": self.client_id,
+                    "subscription": subscription,
+                }
+            ]
         )
         assert reply["successful"] is True, reply
         return reply

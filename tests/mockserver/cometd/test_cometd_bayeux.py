@@ -12,7 +12,11 @@ import pytest
 from mockserver.cometd import BayeuxServer, Reply, channel_matches
 
 ADVICE = {"reconnect": "retry", "interval": 0, "timeout": 30000}
-UNKNOWN = {"successful": False, "error": "402::Unknown client", "advice": {"reconnect": "handshake", "interval": 0}}
+UNKNOWN = {
+    "successful": False,
+    "error": "402::Unknown client",
+    "advice": {"reconnect": "handshake", "interval": 0},
+}
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,9 @@ def bob(server: BayeuxServer) -> Conversation:
 # ---------------------------------------------------------------------- handshake
 
 
-def test_handshake_reply_has_exactly_the_bayeux_fields(alice: Conversation, meta_reply_validator: Any) -> None:
+def test_handshake_reply_has_exactly_the_bayeux_fields(
+    alice: Conversation, meta_reply_validator: Any
+) -> None:
     reply = alice.handshake()
     meta_reply_validator.validate(reply)
     assert reply == {
@@ -157,10 +163,12 @@ def test_client_ids_are_unique_and_unguessable(server: BayeuxServer) -> None:
 
 
 def test_handshake_request_id_is_echoed_or_omitted(server: BayeuxServer) -> None:
-    [with_id] = server.complete(server.handle(ALICE, [{"channel": "/meta/handshake", "id": "abc"}],
-                                              transport="long-polling"))
-    [without_id] = server.complete(server.handle(ALICE, [{"channel": "/meta/handshake", "version": "1.0"}],
-                                                 transport="long-polling"))
+    [with_id] = server.complete(
+        server.handle(ALICE, [{"channel": "/meta/handshake", "id": "abc"}], transport="long-polling")
+    )
+    [without_id] = server.complete(
+        server.handle(ALICE, [{"channel": "/meta/handshake", "version": "1.0"}], transport="long-polling")
+    )
     assert with_id["id"] == "abc"
     assert "id" not in without_id
 
@@ -187,8 +195,12 @@ def test_handshake_denied_when_the_host_says_so(clock: FakeClock, meta_reply_val
     assert server.sessions_of("bob") == []
 
 
-def test_handshake_without_a_common_connection_type_fails(alice: Conversation, meta_reply_validator: Any) -> None:
-    [reply] = alice.now({"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]})
+def test_handshake_without_a_common_connection_type_fails(
+    alice: Conversation, meta_reply_validator: Any
+) -> None:
+    [reply] = alice.now(
+        {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]}
+    )
     meta_reply_validator.validate(reply)
     assert reply["successful"] is False
     assert reply["error"].startswith("400::")
@@ -233,7 +245,9 @@ def test_connect_with_advice_timeout_zero_is_never_held(alice: Conversation) -> 
         assert alice.server.complete(reply)[0]["successful"] is True
 
 
-def test_client_timeout_advice_is_honoured_up_to_the_server_timeout(alice: Conversation, clock: FakeClock) -> None:
+def test_client_timeout_advice_is_honoured_up_to_the_server_timeout(
+    alice: Conversation, clock: FakeClock
+) -> None:
     alice.establish()
     shorter = alice.connect(timeout=5000)
     assert shorter.deadline == clock.now + 5.0
@@ -249,8 +263,13 @@ def test_queued_events_make_the_connect_answer_at_once_ahead_of_the_reply(alice:
     messages = alice.server.complete(reply)
     assert messages == [
         {"channel": "/v2/me/calls", "data": {"n": 1}, "id": "1"},
-        {"channel": "/meta/connect", "successful": True, "clientId": alice.client_id, "advice": ADVICE,
-         "id": messages[1]["id"]},
+        {
+            "channel": "/meta/connect",
+            "successful": True,
+            "clientId": alice.client_id,
+            "advice": ADVICE,
+            "id": messages[1]["id"],
+        },
     ]
 
 
@@ -343,8 +362,13 @@ def test_subscribe_reply_echoes_subscription_and_id(alice: Conversation, meta_re
     several = alice.subscribe(["/v2/me/devices", "/notifications/services"])
     for reply in (single, several):
         meta_reply_validator.validate(reply)
-    assert single == {"channel": "/meta/subscribe", "clientId": alice.client_id, "subscription": "/v2/me/calls",
-                      "successful": True, "id": "2"}
+    assert single == {
+        "channel": "/meta/subscribe",
+        "clientId": alice.client_id,
+        "subscription": "/v2/me/calls",
+        "successful": True,
+        "id": "2",
+    }
     assert several["subscription"] == ["/v2/me/devices", "/notifications/services"]
     [session] = alice.server.sessions_of("alice")
     assert session.subscriptions == {"/v2/me/calls", "/v2/me/devices", "/notifications/services"}
@@ -461,7 +485,12 @@ def test_unknown_meta_channel(alice: Conversation, meta_reply_validator: Any) ->
     alice.handshake()
     [reply] = alice.now(alice.msg("/meta/bogus"))
     meta_reply_validator.validate(reply)
-    assert reply == {"channel": "/meta/bogus", "successful": False, "error": "404::Unknown channel", "id": "2"}
+    assert reply == {
+        "channel": "/meta/bogus",
+        "successful": False,
+        "error": "404::Unknown channel",
+        "id": "2",
+    }
 
 
 def test_clients_may_not_publish(alice: Conversation, bob: Conversation) -> None:
@@ -469,8 +498,12 @@ def test_clients_may_not_publish(alice: Conversation, bob: Conversation) -> None
     bob.establish("/v2/me/calls")
     for channel in ("/v2/me/calls", "/service/anything"):
         [reply] = bob.now(bob.msg(channel, data={"x": 1}))
-        assert reply == {"channel": channel, "successful": False, "error": "403::Publish denied",
-                         "id": reply["id"]}
+        assert reply == {
+            "channel": channel,
+            "successful": False,
+            "error": "403::Publish denied",
+            "id": reply["id"],
+        }
     assert events(alice.poll()) == []
 
 
@@ -515,8 +548,15 @@ def test_published_data_is_copied(alice: Conversation) -> None:
 
 
 @pytest.mark.parametrize(
-    "channel", ["/meta/connect", "/meta/subscribe", "/meta/unsubscribe", "/meta/disconnect", "/meta/bogus",
-                "/v2/me/calls"]
+    "channel",
+    [
+        "/meta/connect",
+        "/meta/subscribe",
+        "/meta/unsubscribe",
+        "/meta/disconnect",
+        "/meta/bogus",
+        "/v2/me/calls",
+    ],
 )
 @pytest.mark.parametrize("client_id", [None, "0123456789abcdef0123456789abcdef01234567", 12])
 def test_unknown_or_missing_client_id_gets_402_handshake(
@@ -538,8 +578,12 @@ def test_a_client_id_of_another_user_is_unknown_and_left_alone(
     alice.server.publish("/v2/me/calls", {"n": 1}, audience="alice")
     bob.handshake()
     bob.client_id = alice.client_id  # bob learned alice's clientId
-    for message in (bob.connect_msg(timeout=0), bob.msg("/meta/subscribe", subscription="/**"),
-                    bob.msg("/meta/unsubscribe", subscription="/v2/me/calls"), bob.msg("/meta/disconnect")):
+    for message in (
+        bob.connect_msg(timeout=0),
+        bob.msg("/meta/subscribe", subscription="/**"),
+        bob.msg("/meta/unsubscribe", subscription="/v2/me/calls"),
+        bob.msg("/meta/disconnect"),
+    ):
         [reply] = bob.now(message)
         assert {k: reply[k] for k in UNKNOWN} == UNKNOWN
     [session] = alice.server.sessions_of("alice")
@@ -605,7 +649,12 @@ def test_disconnect_releases_the_held_connect(alice: Conversation, meta_reply_va
     held = alice.connect()
     [reply] = alice.now(alice.msg("/meta/disconnect"))
     meta_reply_validator.validate(reply)
-    assert reply == {"channel": "/meta/disconnect", "successful": True, "clientId": alice.client_id, "id": "5"}
+    assert reply == {
+        "channel": "/meta/disconnect",
+        "successful": True,
+        "clientId": alice.client_id,
+        "id": "5",
+    }
     assert held.hold is not None and held.hold.woken
     [connect_reply] = alice.server.complete(held)
     meta_reply_validator.validate(connect_reply)
@@ -620,8 +669,10 @@ def test_connect_and_disconnect_in_one_batch(alice: Conversation) -> None:
     alice.establish()
     reply = alice.send(alice.connect_msg(), alice.msg("/meta/disconnect"))
     messages = alice.server.complete(reply)
-    assert [(m["channel"], m["successful"]) for m in messages] == [("/meta/connect", True),
-                                                                  ("/meta/disconnect", True)]
+    assert [(m["channel"], m["successful"]) for m in messages] == [
+        ("/meta/connect", True),
+        ("/meta/disconnect", True),
+    ]
     assert messages[0]["advice"]["reconnect"] == "none"
 
 

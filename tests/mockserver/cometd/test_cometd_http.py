@@ -40,12 +40,18 @@ def test_every_path_the_official_client_uses_is_served(
     )
     [first] = alice.send([alice.connect_message()], "/connect")
     [bare] = alice.send([alice.connect_message(timeout=0)], "")  # aiocometd-ng posts to the bare URL
-    [gone] = alice.send([{"id": "9", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect")
+    [gone] = alice.send(
+        [{"id": "9", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect"
+    )
     for reply in (subscribed, first, bare, gone):
         meta_reply_validator.validate(reply)
         assert reply["successful"] is True
     assert [subscribed["channel"], first["channel"], bare["channel"], gone["channel"]] == [
-        "/meta/subscribe", "/meta/connect", "/meta/connect", "/meta/disconnect"]
+        "/meta/subscribe",
+        "/meta/connect",
+        "/meta/connect",
+        "/meta/disconnect",
+    ]
     assert live.bayeux.sessions_of("alice") == []
 
 
@@ -66,7 +72,10 @@ def test_any_charset_is_decoded(live: LiveServer, basic_auth: Callable[..., str]
     response = httpx.post(
         live.url + "/handshake",
         content=body.encode("iso-8859-1"),
-        headers={"Authorization": basic_auth("alice"), "Content-Type": "application/json; charset=ISO-8859-1"},
+        headers={
+            "Authorization": basic_auth("alice"),
+            "Content-Type": "application/json; charset=ISO-8859-1",
+        },
     )
     assert response.status_code == 200
     assert response.json()[0]["id"] == "é1"
@@ -131,7 +140,9 @@ def test_disconnect_releases_the_held_connect(
     alice.connect()
     pending = pool.submit(alice.connect)
     wait_until(held(live))
-    [reply] = alice.send([{"id": "d", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect")
+    [reply] = alice.send(
+        [{"id": "d", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect"
+    )
     assert reply["successful"] is True
     [released] = pending.result(timeout=10)
     assert released["channel"] == "/meta/connect"
@@ -168,7 +179,8 @@ def test_events_survive_a_client_that_hangs_up_on_its_held_connect(
     raw = socket.create_connection(("127.0.0.1", live.port), timeout=10)
     raw.sendall(
         f"POST {live.prefix}/connect HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {basic_auth('alice')}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
     )
     wait_until(held(live))
     raw.close()  # the client's connection dies while its connect is held
@@ -201,8 +213,9 @@ def test_unauthenticated_requests_get_the_host_401(
     headers = {} if authorization[credentials] is None else {"Authorization": authorization[credentials]}
     message = json.dumps([{"channel": "/meta/handshake", "version": "1.0"}])
     if method == "POST":
-        response = httpx.post(live.url + "/handshake", content=message,
-                              headers={**headers, "Content-Type": "application/json"})
+        response = httpx.post(
+            live.url + "/handshake", content=message, headers={**headers, "Content-Type": "application/json"}
+        )
     else:
         response = httpx.get(live.url, params={"message": message, "jsonp": "cb"}, headers=headers)
     assert response.status_code == 401
@@ -224,14 +237,33 @@ def test_callback_polling_over_jsonp(
     http = httpx.Client(headers={"Authorization": basic_auth("alice")}, timeout=30)
 
     def get(messages: list[dict[str, Any]], callback: str = "cb_1") -> list[dict[str, Any]]:
-        return _jsonp(http.get(live.url, params={"message": json.dumps(messages), "jsonp": callback}), callback)
+        return _jsonp(
+            http.get(live.url, params={"message": json.dumps(messages), "jsonp": callback}), callback
+        )
 
     try:
-        [handshake] = get([{"id": "1", "channel": "/meta/handshake", "version": "1.0",
-                            "supportedConnectionTypes": ["callback-polling"]}])
+        [handshake] = get(
+            [
+                {
+                    "id": "1",
+                    "channel": "/meta/handshake",
+                    "version": "1.0",
+                    "supportedConnectionTypes": ["callback-polling"],
+                }
+            ]
+        )
         client_id = handshake["clientId"]
-        [subscribed] = get([{"id": "2", "channel": "/meta/subscribe", "clientId": client_id,
-                             "subscription": "/v2/me/calls"}], "$.cometd.jsonp")
+        [subscribed] = get(
+            [
+                {
+                    "id": "2",
+                    "channel": "/meta/subscribe",
+                    "clientId": client_id,
+                    "subscription": "/v2/me/calls",
+                }
+            ],
+            "$.cometd.jsonp",
+        )
         assert subscribed["successful"] is True
         connect = {"channel": "/meta/connect", "clientId": client_id, "connectionType": "callback-polling"}
         assert get([{**connect, "id": "3"}])[0]["successful"] is True
@@ -239,7 +271,10 @@ def test_callback_polling_over_jsonp(
         wait_until(held(live))
         live.bayeux.publish("/v2/me/calls", {"n": 1}, audience="alice")
         messages = pending.result(timeout=10)
-        assert [(m["channel"], m.get("id")) for m in messages] == [("/v2/me/calls", "1"), ("/meta/connect", "4")]
+        assert [(m["channel"], m.get("id")) for m in messages] == [
+            ("/v2/me/calls", "1"),
+            ("/meta/connect", "4"),
+        ]
         default = http.get(live.url, params={"message": json.dumps({"channel": "/meta/handshake"})})
         assert _jsonp(default, "jsonpcallback")[0]["successful"] is True  # the spec's default name
     finally:

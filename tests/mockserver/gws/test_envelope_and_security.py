@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gws_http import ADMIN, AGENT, AGENT_B, DEVICE_A, basic
 from flask import Flask
+from gws_http import ADMIN, AGENT, AGENT_B, DEVICE_A, basic
 
 from mockserver.app import create_app
 from mockserver.domain.clock import ManualScheduler
