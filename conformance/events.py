@@ -35,7 +35,7 @@ from conformance.gws import GwsAgent
 from conformance.outcomes import NotRunnable
 from conformance.transport.http import HttpClient
 
-__all__ = ["EVENTS", "DRIVER_UNSUPPORTED", "EventFailed", "EventSource", "ExternalCall", "InternalCall"]
+__all__ = ["DRIVER_UNSUPPORTED", "EVENTS", "EventFailed", "EventSource", "ExternalCall", "InternalCall"]
 
 #: The events a test may declare with ``@pytest.mark.needs_event(name)``.
 EVENTS = ("inbound-call", "remote-answer", "remote-hangup", "voice-service", "internal-call")

@@ -655,7 +655,7 @@ class BayeuxServer:
         self._remove(client)
         if hold is not None and not hold._completed:
             hold._outcome = "disconnected"
-            pass
+            hold._final_events = self._drain(client)
             hold._wake()
 
     # ------------------------------------------------------------------ helpers (lock held)

@@ -318,7 +318,7 @@ class ConnectCenter:
             elif state_code in codes:
                 state = codes[state_code]
             else:
-                raise UnknownState(f"no agent state has code {state_code!r}")
+                raise InvalidArgument(f"state {state_code!r} is not the code of a configured agent state")
             agent = Agent(id=agent_id, name=name or agent_id, state=state)
             self.agents[agent_id] = agent
             return agent.view(messages.iso)

@@ -665,6 +665,19 @@ def test_disconnect_releases_the_held_connect(alice: Conversation, meta_reply_va
     assert after["error"] == "402::Unknown client"
 
 
+def test_events_pending_at_disconnect_go_out_with_the_released_connect(alice: Conversation) -> None:
+    alice.establish("/v2/me/calls")
+    held = alice.connect()
+    alice.server.publish("/v2/me/calls", {"n": 1}, audience="alice")  # woken, not yet answered...
+    alice.now(alice.msg("/meta/disconnect"))  # ...when the disconnect arrives
+    messages = alice.server.complete(held)
+    assert [(m["channel"], m.get("data")) for m in messages] == [
+        ("/v2/me/calls", {"n": 1}),
+        ("/meta/connect", None),
+    ]
+    assert messages[1]["advice"] == {"reconnect": "none", "interval": 0}
+
+
 def test_connect_and_disconnect_in_one_batch(alice: Conversation) -> None:
     alice.establish()
     reply = alice.send(alice.connect_msg(), alice.msg("/meta/disconnect"))

@@ -183,6 +183,9 @@ def mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    # Whatever the tests sent, the server must not have hit an unexpected error on the way.
+    output = log.read_text()
+    assert "Traceback" not in output, output[-5000:]
 
 
 @pytest.fixture

@@ -8,12 +8,16 @@ a sentinel frame only the socket itself is answered for must be the next thing t
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Request
 
 ANSWER = {"channel": "Amazon", "topic": "InboundCall", "subtopic": "Answer", "source": "myapp"}
 
@@ -124,6 +128,17 @@ def test_remote_hangup_drops_the_call(server, check_message, enabled_buttons):
         bus.recv("DisconnectCallFailed")
 
 
+def test_unanswered_call_is_missed(server, check_message, enabled_buttons):
+    with server.bus("jsmith", check_message) as bus:
+        server.offer("jsmith", ringTimeout=0.2)
+        bus.call("connecting", "InboundCallConnecting")
+        missed = bus.call("missed", "InboundCallMissed")  # waits for the mock's ring timer, not a sleep
+        assert enabled_buttons(missed) == set()
+        assert server.agent("jsmith")["status"] == "Available"
+        bus.send(ANSWER)
+        bus.recv("AnswerCallFailed")
+
+
 # ---- agent state -------------------------------------------------------------------------------------
 def test_set_not_ready_and_update(server, check_message):
     with server.bus("jsmith", check_message) as bus:
@@ -182,6 +197,21 @@ def test_every_socket_of_the_agent_gets_the_events_and_no_other_agent_does(serve
         assert app2.sentinel()["message"]["received"] == "sentinel, not JSON"
         # the other agent's bus heard nothing of this
         assert other.sentinel()["message"]["received"] == "sentinel, not JSON"
+
+
+def test_many_apps_on_one_bus(server, check_message):
+    buses = [server.bus("pdatsyuk", check_message) for _ in range(20)]
+    for bus in buses:
+        bus.__enter__()
+    try:
+        assert server.agent("pdatsyuk")["sockets"] == 20
+        server.offer("pdatsyuk")
+        calls = [bus.call("connecting", "InboundCallConnecting") for bus in buses]
+        assert all(call == calls[0] for call in calls)
+    finally:
+        for bus in buses:
+            bus.__exit__(None, None, None)
+    assert server.agent("pdatsyuk")["sockets"] == 0
 
 
 def test_a_closed_socket_leaves_the_others_working(server, check_message):
@@ -293,6 +323,30 @@ def test_negative_sweep_on_one_socket(server, check_message):
         bus.call("connected", "InboundCallConnected")
 
 
+def test_server_ends_the_tcp_connection_after_the_closing_handshake(server):
+    """Under gevent, pywsgi keeps the client socket after the handler; the adapter must release it, or a
+    client waits out its close timeout. Here the EOF must follow the close frame (recv times out else)."""
+    address = urlsplit(server.base)
+    client = WSConnection(ConnectionType.CLIENT)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as raw:
+        raw.sendall(client.send(Request(host=address.netloc, target="/connect/agents/jsmith/bus")))
+        events = _until(raw, client, AcceptConnection)
+        raw.sendall(client.send(CloseConnection(code=1000)))
+        events = _until(raw, client, CloseConnection)
+        assert events[-1].code == 1000
+        assert raw.recv(4096) == b""  # the server closed its side
+
+
+def _until(raw: socket.socket, client: WSConnection, kind: type) -> list[Any]:
+    seen: list[Any] = []
+    while not any(isinstance(e, kind) for e in seen):
+        data = raw.recv(65536)
+        assert data, f"connection closed before {kind.__name__}"
+        client.receive_data(data)
+        seen.extend(client.events())
+    return seen
+
+
 # ---- handshake and HTTP side -------------------------------------------------------------------------
 def test_unknown_agent_is_refused_at_the_handshake(server):
     with pytest.raises(InvalidStatus) as info:
@@ -348,6 +402,7 @@ def test_control_set_state_is_announced(server, check_message):
     ("POST", "/connect/agents", {"id": "jsmith"}, 409),
     ("POST", "/connect/agents", {"name": "no id"}, 400),
     ("POST", "/connect/agents", {"id": "x", "state": 3}, 400),
+    ("POST", "/connect/agents", {"id": "x", "state": "Coffee"}, 400),
 ])
 def test_control_errors(server, method, path, body, status):
     response = server.control(method, path, body)

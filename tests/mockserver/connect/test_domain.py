@@ -492,7 +492,7 @@ def test_create_agent(world, refused):
     assert (view["status"], view["state"]["code"], view["name"]) == ("Offline", "Offline", "New Agent")
     assert world.center.create_agent("newer", state_code="Available")["status"] == "Available"
     refused(Conflict, lambda: world.center.create_agent("new"))
-    refused(UnknownState, lambda: world.center.create_agent("x", state_code="Lunch"))
+    refused(InvalidArgument, lambda: world.center.create_agent("x", state_code="Lunch"))
     refused(InvalidArgument, lambda: world.center.create_agent(""))
     refused(InvalidArgument, lambda: world.center.create_agent("a/b"))
 

@@ -1,0 +1,31 @@
+"""Render the Allure results as an HTML report when the ``allure`` command line is installed.
+
+Optional by design: the results directory is the deliverable; the HTML is a convenience that needs Java and
+the Allure CLI, which CI images often lack. A missing CLI is reported in the summary, never an error.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+__all__ = ["render"]
+
+
+def render(results: Path, output: Path, *, timeout: float = 300.0) -> str:
+    """Run ``allure generate``; returns a one-line note for the summary."""
+    cli = shutil.which("allure")
+    if cli is None:
+        return "Allure HTML not rendered: no `allure` command on PATH (the results are in " \
+               f"{results}; render them with `allure generate {results}`)"
+    if not results.is_dir():
+        return f"Allure HTML not rendered: {results} does not exist"
+    try:
+        done = subprocess.run([cli, "generate", str(results), "-o", str(output), "--clean"], capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Allure HTML not rendered: {exc}"
+    if done.returncode != 0:
+        return f"Allure HTML not rendered: allure exited {done.returncode}: {done.stderr.strip()[:200]}"
+    return f"Allure HTML report: {output}"

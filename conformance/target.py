@@ -1,0 +1,152 @@
+"""The target of a run: its configuration, the embedded mock when ``--target mock``, and a health check per
+system made once per session.
+
+Why a session-level health check: a target that refuses connections, hangs or answers garbage would
+otherwise cost every test its full timeout. One bounded request per system decides; the tests of an
+unhealthy system then fail at once with the reason, and the certificate says why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.config import TargetConfig
+from conformance.errors import ConfigError
+from conformance.failures import ConformanceFailure
+from conformance.launcher import MockProcess
+from conformance.transport.http import HttpClient
+from conformance.transport.ws import WsClient, WsRejected
+
+__all__ = ["MOCK", "RunningTarget", "check_health", "load_config", "open_target"]
+
+MOCK = "mock"
+
+
+@dataclass
+class RunningTarget:
+    """What the fixtures use: the final configuration, the mock process (if any) and the health verdicts."""
+
+    config: TargetConfig
+    kind: str
+    mock: MockProcess | None = None
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def is_mock(self) -> bool:
+        return self.kind == MOCK
+
+    def unhealthy(self, system: str) -> str | None:
+        state = self.health.get(system)
+        return None if state is None or state.get("ok") else str(state.get("detail"))
+
+    def close(self) -> None:
+        if self.mock is not None:
+            self.mock.stop()
+            self.mock = None
+
+
+def load_config(target: str | None, config_path: str | Path | None, *, overrides: Mapping[str, Any] | None = None,
+                mock_base_url: str | None = None, environ: Mapping[str, str] | None = None) -> TargetConfig:
+    """The configuration for ``--target``/``--config``: ``mock`` (optionally tuned by a config file) or a
+    configuration file (``--target path`` and ``--config path`` are the same thing)."""
+    path: str | Path | None = config_path
+    if target and target != MOCK:
+        if config_path and str(config_path) != str(target):
+            raise ConfigError("give the configuration file once: --target FILE or --config FILE")
+        path = target
+    if target == MOCK or (target is None and path is None):
+        return TargetConfig.load(path, mock_base_url=mock_base_url or "http://localhost:0", environ=environ,
+                                 overrides=overrides)
+    return TargetConfig.load(path, environ=environ, overrides=overrides)
+
+
+def open_target(target: str | None, config_path: str | Path | None, *, overrides: Mapping[str, Any] | None = None,
+                systems: Iterable[str] = ("gws", "platform", "connect"), startup_timeout: float = 30.0
+                ) -> RunningTarget:
+    """Start the mock when needed, build the final configuration and check the health of ``systems``.
+
+    Raises:
+        ConfigError: bad configuration.
+        LaunchError: the mock did not start.
+    """
+    is_mock = target == MOCK or (target is None and config_path is None)
+    if not is_mock:
+        config = load_config(target, config_path, overrides=overrides)
+        running = RunningTarget(config, "config")
+    else:
+        pre = load_config(MOCK, config_path, overrides=overrides)
+        csrf = {"on": True, "off": False}.get(pre.gws.csrf)
+        mock = MockProcess(csrf=csrf, startup_timeout=startup_timeout)
+        base = mock.start()
+        try:
+            config = load_config(MOCK, config_path, overrides=overrides, mock_base_url=base)
+        except Exception:
+            mock.stop()
+            raise
+        running = RunningTarget(config, MOCK, mock)
+    running.health = check_health(running.config, systems)
+    return running
+
+
+def check_health(config: TargetConfig, systems: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """One bounded probe per configured system among ``systems``: ``{"ok", "detail", "elapsed_ms"}``.
+
+    * GWS: ``GET /api/v2/diagnostics/version`` (anonymous, 003 l.97-221) answers 200 with a JSON envelope;
+    * Platform: ``GET /api/v2/users/me`` without credentials answers JSON (any status);
+    * Connect: the first agent's bus accepts a WebSocket, or refuses it with an HTTP status.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for system in dict.fromkeys(systems):
+        if not config.url_of(system):
+            continue
+        started = time.monotonic()
+        try:
+            detail = _PROBES[system](config)
+            state: dict[str, Any] = {"ok": True, "detail": detail}
+        except ConformanceFailure as exc:
+            state = {"ok": False, "detail": exc.message}
+        state["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+        out[system] = state
+    return out
+
+
+def _http(config: TargetConfig, url: str) -> HttpClient:
+    return HttpClient(url, timeout=config.timeouts.request, verify=config.ssl_verify(), csrf="off", record=False)
+
+
+def _probe_gws(config: TargetConfig) -> str:
+    assert config.gws.url
+    with _http(config, config.gws.url) as client:
+        response = client.get("/api/v2/diagnostics/version")
+        body = response.json()
+        if response.status != 200 or not isinstance(body, dict) or body.get("statusCode") != 0:
+            raise ConformanceFailure(f"GET /api/v2/diagnostics/version answered {response.status}: "
+                                     f"{response.text[:200]!r}")
+        return f"GWS version {body.get('version', 'unknown')}"
+
+
+def _probe_platform(config: TargetConfig) -> str:
+    assert config.platform.url
+    with _http(config, config.platform.url) as client:
+        response = client.get("/api/v2/users/me")
+        response.json()
+        return f"Platform answered {response.status}"
+
+
+def _probe_connect(config: TargetConfig) -> str:
+    agent = config.connect.agents[0] if config.connect.agents else "voicekit-health"
+    client = WsClient(config.connect.bus_url(agent), timeout=config.timeouts.request, verify=config.ssl_verify(),
+                      transport="connect-bus")
+    try:
+        client.open()
+    except WsRejected as exc:
+        return f"the bus refused the upgrade with HTTP {exc.status}"
+    client.close()
+    return "the bus accepted a WebSocket"
+
+
+_PROBES = {"gws": _probe_gws, "platform": _probe_platform, "connect": _probe_connect}
