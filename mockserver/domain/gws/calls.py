@@ -104,7 +104,7 @@ def release(world: World, call: Call, party: Party) -> None:
     party.final_participants = [p.number for p in call.others(party)] or party.final_participants \
         or [p.number for p in call.parties if p is not party and not p.silent][:1]
     party.state = "Released"
-    world.released[party.view_id] = (call, party)
+    world.released[f"{party.key}:{party.view_id}"] = (call, party)
     if party.device_id:
         _end_monitoring_after(world, party)
 
@@ -639,8 +639,8 @@ def set_call_disposition(world: World, user: User, device: Device, params: dict[
             call.user_data[key] = disposition
             notify_others(world, call, party, "AttachedDataChanged")
             return
-    for released_id, (call, party) in world.released.items():
-        if party.device_id == device.id and ((view_id and released_id == view_id) or (uuid and call.uuid == uuid)):
+    for call, party in world.released.values():
+        if party.device_id == device.id and ((view_id and party.view_id == view_id) or (uuid and call.uuid == uuid)):
             world.reporting_events.append({"event": "EventUserEvent", "callUuid": call.uuid, "key": key,
                                            "disposition": disposition, "deviceId": device.id})
             return

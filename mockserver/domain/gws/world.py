@@ -117,7 +117,7 @@ class World:
         self.users: dict[str, User] = {}
         self.devices: dict[str, Device] = {}
         self.calls: dict[str, Call] = {}
-        self.released: dict[str, tuple[Call, Party]] = {}  # view id → last state, for SetCallDisposition
+        self.released: dict[str, tuple[Call, Party]] = {}  # "party key:view id" → last state, for dispositions
         self.agent_states: list[AgentStateOperation] = copy.deepcopy(SYSTEM_AGENT_STATES)
         self.settings: dict[str, SettingsGroup] = {}
         self.features: dict[str, Feature] = {
