@@ -24,6 +24,7 @@ import _thread
 import argparse
 import contextlib
 import datetime as dt
+import sys
 import threading
 import time
 import warnings
@@ -56,6 +57,7 @@ from conformance.transport.ws import WsClient
 
 __all__ = ["Cleanup", "VkState", "get_state"]
 
+ENTRY_POINT = "voicekit"
 RESET_SCOPES = ("module", "test", "session", "none")
 MARKERS = (
     "profile(name): the conformance profile the test belongs to (conformance.profiles)",
@@ -280,6 +282,13 @@ def _profile_name(item: pytest.Item) -> str:
 
 
 # ---- configure and collect -------------------------------------------------------------------------------------
+def pytest_plugin_registered(plugin: object, plugin_name: str, manager: pytest.PytestPluginManager) -> None:
+    """Loaded with ``-p conformance.plugin`` while the ``pytest11`` entry point ``voicekit`` is installed: block
+    the entry point, which would register this module a second time (pluggy refuses that)."""
+    if plugin is sys.modules[__name__] and plugin_name != ENTRY_POINT and manager.get_plugin(ENTRY_POINT) is None:
+        manager.set_blocked(ENTRY_POINT)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)

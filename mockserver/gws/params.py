@@ -4,12 +4,17 @@ rules (l.3529-3727): uris/paths by default, a plural member with fields, a singu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from mockserver.domain.errors import MissingParameter, ValidationFailed
 
 RESERVED = {"fields", "subresources", "resolveUris", "offset", "limit", "sortBy", "order"}
 MAX_LIMIT = 500
+T = TypeVar("T")
+
+
+def _identity(item: Any) -> dict[str, Any]:
+    return item
 
 
 def csv(value: str | None) -> list[str] | None:
@@ -70,8 +75,10 @@ def _value(item: dict[str, Any], dotted: str) -> list[Any]:
     return flat
 
 
-def filter_items(items: list[dict[str, Any]], query: dict[str, str], allowed: set[str]) -> list[dict[str, Any]]:
-    """Every non-reserved parameter filters by the field of that exact name; a list means any of."""
+def filter_items(items: list[T], query: dict[str, str], allowed: set[str],
+                 view: Callable[[T], dict[str, Any]] = _identity) -> list[T]:
+    """Every non-reserved parameter filters by the field of that exact name; a list means any of.
+    ``view`` gives the dict to look at (it may hold subresources the answer will not show)."""
     out = items
     for name, raw in query.items():
         if name in RESERVED:
@@ -79,12 +86,12 @@ def filter_items(items: list[dict[str, Any]], query: dict[str, str], allowed: se
         if name not in allowed:
             raise ValidationFailed(f"{name} is not a field that can be filtered on")
         wanted = {v.strip().lower() for v in raw.split(",")}
-        out = [i for i in out if any(str(v).lower() in wanted for v in _value(i, name))]
+        out = [i for i in out if any(str(v).lower() in wanted for v in _value(view(i), name))]
     return out
 
 
-def sort_items(items: list[dict[str, Any]], sort_by: str | None, order: str | None, allowed: set[str]
-               ) -> list[dict[str, Any]]:
+def sort_items(items: list[T], sort_by: str | None, order: str | None, allowed: set[str],
+               view: Callable[[T], dict[str, Any]] = _identity) -> list[T]:
     if order not in (None, "Ascending", "Descending"):
         raise ValidationFailed("order must be Ascending or Descending")
     keys = csv(sort_by)
@@ -94,10 +101,10 @@ def sort_items(items: list[dict[str, Any]], sort_by: str | None, order: str | No
     if bad:
         raise ValidationFailed(f"Cannot sort by {', '.join(bad)}")
 
-    def key(item: dict[str, Any]) -> tuple[Any, ...]:
+    def key(item: T) -> tuple[Any, ...]:
         parts = []
         for k in keys:
-            values = _value(item, k)
+            values = _value(view(item), k)
             first = values[0] if values else None
             parts.append((first is None, str(first).lower() if first is not None else ""))
         return tuple(parts)
@@ -105,8 +112,7 @@ def sort_items(items: list[dict[str, Any]], sort_by: str | None, order: str | No
     return sorted(items, key=key, reverse=order == "Descending")
 
 
-def paginate(items: list[dict[str, Any]], offset: str | None, limit: str | None
-             ) -> tuple[list[dict[str, Any]], int | None]:
+def paginate(items: list[T], offset: str | None, limit: str | None) -> tuple[list[T], int | None]:
     """E120: offset needs limit; limit ≤ 500; totalCount whenever limit is given."""
     if offset is not None and limit is None:
         raise MissingParameter("A required parameter is missing: limit (mandatory when paginating)")

@@ -123,17 +123,14 @@ def collection(plural: str, items: list[tuple[str, dict[str, Any]]], *, filterab
     resolve_names = params.csv(query.get("resolveUris"))
     pairs = items
     if filterable is not None:
-        kept = params.filter_items([r for _, r in pairs], query, filterable)
-        pairs = [(p, r) for p, r in pairs if any(r is k for k in kept)]
+        pairs = params.filter_items(pairs, query, filterable, view=lambda pr: pr[1])
     elif any(k not in params.RESERVED for k in query):
         raise ValidationFailed(f"Unknown parameter: {next(k for k in query if k not in params.RESERVED)}")
     if sortable is not None:
-        ordered = params.sort_items([r for _, r in pairs], query.get("sortBy"), query.get("order"), sortable)
-        pairs = [next(pr for pr in pairs if pr[1] is r) for r in ordered]
+        pairs = params.sort_items(pairs, query.get("sortBy"), query.get("order"), sortable, view=lambda pr: pr[1])
     total = None
     if paged:
-        page, total = params.paginate([r for _, r in pairs], query.get("offset"), query.get("limit"))
-        pairs = [next(pr for pr in pairs if pr[1] is r) for r in page]
+        pairs, total = params.paginate(pairs, query.get("offset"), query.get("limit"))
     members: dict[str, Any] = {}
     if fields is None:
         members["uris"] = [f"{base_url()}{API}{path}" for path, _ in pairs]
@@ -334,45 +331,49 @@ def delete_setting(group: str) -> Response:
 
 
 # ---- users -------------------------------------------------------------------------------------------------
-def _user_items(w: World, users: list[User]) -> list[tuple[str, dict[str, Any]]]:
-    wanted = params.csv(request.args.get("subresources"))
-    out = []
+@dataclass
+class UserRow:
+    """A user as answered (``shown``) and as filtered and sorted (``full``: subresources included, since
+    filtering and sorting may reach into them even when they are not returned, 003 l.4041-4044)."""
+
+    path: str
+    shown: dict[str, Any]
+    full: dict[str, Any]
+
+
+def _user_rows(w: World, users: list[User]) -> list[UserRow]:
+    wanted = params.csv(request.args.get("subresources")) or []
+    rows = []
     for user in users:
         resource = provisioning.user_resource(w, user)
         extra = provisioning.user_subresources(w, user)
-        # Filtering and sorting may reach into subresources even when they are not returned (003 l.4041-4044).
-        shadow = {**resource, **extra}
-        names = list(extra) if wanted == ["*"] else (wanted or [])
-        for name in names:
-            if name not in extra:
-                raise ValidationFailed(f"Unknown subresource: {name}")
-        shown = {**resource, **{n: extra[n] for n in names}}
-        out.append((f"/users/{user.id}", shown, shadow))
-    return [(p, s) for p, s, _ in out], {id(s): sh for _, s, sh in out}  # type: ignore[return-value]
+        names = list(extra) if wanted == ["*"] else wanted
+        unknown = [n for n in names if n not in extra]
+        if unknown:
+            raise ValidationFailed(f"Unknown subresource: {', '.join(unknown)}")
+        rows.append(UserRow(f"/users/{user.id}", {**resource, **{n: extra[n] for n in names}},
+                            {**resource, **extra}))
+    return rows
 
 
 @bp.get("/users")
 def list_users() -> Response:
     w = ctx().world
     with w.lock:
-        items, shadows = _user_items(w, provisioning.visible_users(w, me()))
-    query = {k: v for k, v in request.args.items() if k not in params.RESERVED}
-    shadow_list = [shadows[id(r)] for _, r in items]
-    kept = {id(s) for s in params.filter_items(shadow_list, query, USER_FILTER_FIELDS)}
-    ordered = params.sort_items([s for s in shadow_list if id(s) in kept], request.args.get("sortBy"),
-                                request.args.get("order"), USER_SORT_FIELDS)
-    by_shadow = {id(shadows[id(r)]): (p, r) for p, r in items}
-    pairs = [by_shadow[id(s)] for s in ordered]
-    page, total = params.paginate([r for _, r in pairs], request.args.get("offset"), request.args.get("limit"))
-    pairs = [next(pr for pr in pairs if pr[1] is r) for r in page]
-    fields = params.csv(request.args.get("fields"))
-    members: dict[str, Any] = {}
-    if fields is None and not request.args.get("subresources"):
-        members = {"uris": [f"{base_url()}{API}{p}" for p, _ in pairs], "paths": [p for p, _ in pairs]}
+        rows = _user_rows(w, provisioning.visible_users(w, me()))
+    args = request.args
+    query = {k: v for k, v in args.items() if k not in params.RESERVED}
+    rows = params.filter_items(rows, query, USER_FILTER_FIELDS, view=lambda r: r.full)
+    rows = params.sort_items(rows, args.get("sortBy"), args.get("order"), USER_SORT_FIELDS, view=lambda r: r.full)
+    rows, total = params.paginate(rows, args.get("offset"), args.get("limit"))
+    fields = params.csv(args.get("fields"))
+    members: dict[str, Any]
+    if fields is None and not args.get("subresources"):
+        members = {"uris": [f"{base_url()}{API}{r.path}" for r in rows], "paths": [r.path for r in rows]}
     else:
-        subs = params.csv(request.args.get("subresources")) or []
+        subs = params.csv(args.get("subresources")) or []
         keep = [k for k in ("skills", "devices", "settings", "statistics") if subs == ["*"] or k in subs]
-        members = {"users": [params.project(r, fields, keep) for _, r in pairs]}
+        members = {"users": [params.project(r.shown, fields, keep) for r in rows]}
     if total is not None:
         members["totalCount"] = total
     return respond(**members)
@@ -442,8 +443,8 @@ def get_user(user_id: str) -> Response:
     w = ctx().world
     with w.lock:
         user = provisioning.get_user(w, me(), user_id)
-        items, _ = _user_items(w, [user])
-    return single("user", items[0][1])
+        [row] = _user_rows(w, [user])
+    return single("user", row.shown)
 
 
 @bp.get("/users/<user_id>/devices")

@@ -91,6 +91,8 @@ class LiveServer:
         return self.base + PREFIX
 
     def start(self) -> None:
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous_sigchld = signal.getsignal(signal.SIGCHLD) if in_main_thread else None
         ready: queue.Queue[int | BaseException] = queue.Queue()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="gevent-wsgi", daemon=True)
         self._thread.start()
@@ -98,11 +100,11 @@ class LiveServer:
         if isinstance(result, BaseException):
             raise result
         self.port = result
-        if threading.current_thread() is threading.main_thread():
+        if previous_sigchld is not None:
             # gevent's libev backend installs libev's SIGCHLD reaper (waitpid(-1)) whenever a process
             # creates its second event loop; it would steal the exit status of every subprocess the
             # tests start (Popen.wait() then reports 0).  No child watchers are used here: undo it.
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, previous_sigchld)
 
     def _run(self, ready: queue.Queue[int | BaseException]) -> None:
         import gevent
@@ -129,7 +131,7 @@ class LiveServer:
                 self.app,
                 handler_class=SocketExposingHandler,
                 log=None,
-                environ={"SERVER_NAME": "127.0.0.1"},
+                environ={"SERVER_NAME": "127.0.0.1"},  # spares a reverse-DNS lookup at start
             )
             server.start()
             stopper = hub.loop.async_()
