@@ -18,7 +18,7 @@ from mockserver.domain.errors import (
     ValidationFailed,
 )
 from mockserver.domain.gws.capabilities import call_capabilities
-from mockserver.domain.gws.model import Call, Device, Party, User
+from mockserver.domain.gws.model import Call, Device, Party, User, UserState
 from mockserver.domain.gws.views import call_view, device_path, device_view
 from mockserver.domain.gws.world import World
 
@@ -107,6 +107,39 @@ def release(world: World, call: Call, party: Party) -> None:
     world.released[f"{party.key}:{party.view_id}"] = (call, party)
     if party.device_id:
         _end_monitoring_after(world, party)
+        if party.supervisor_mode is None:
+            _start_wrap_up(world, world.devices[party.device_id])
+
+
+def wrap_up_seconds(world: World) -> float:
+    """The voice setting defaultWrapupTime, in seconds (003 l.2189-2192); 0 when not configured."""
+    group = world.settings.get("voice")
+    for setting in group.settings if group else []:
+        if setting.get("name") == "defaultWrapupTime":
+            try:
+                return max(0.0, float(setting.get("value")))
+            except (TypeError, ValueError):
+                return 0.0
+    return 0.0
+
+
+def _start_wrap_up(world: World, device: Device) -> None:
+    """A Ready agent whose call ends gets after-call work, then is made Ready when the time is up."""
+    seconds = wrap_up_seconds(world)
+    if seconds <= 0 or device.user_state.state != "Ready":
+        return
+    acw = world.agent_state_op("AfterCallWork")
+    device.user_state = UserState("NotReady", acw.work_mode if acw else "AfterCallWork", acw.reason if acw else None)
+    notify_device(world, device)
+    expected = device.user_state
+
+    def back_to_ready() -> None:
+        with world.lock:
+            if device.user_state is expected and device.id in world.devices:
+                device.user_state = UserState("Ready")
+                notify_device(world, device)
+
+    world.scheduler.call_later(seconds, back_to_ready)
 
 
 def _end_monitoring_after(world: World, party: Party) -> None:

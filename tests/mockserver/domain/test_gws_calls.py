@@ -295,3 +295,27 @@ def test_voice_service_down_refuses_voice_operations(world, users) -> None:
     world.voice_service.state = "Inactive"
     with pytest.raises(ServiceUnavailable):
         dial(world, users["a"], "5001")
+
+
+def test_default_wrapup_time_gives_after_call_work_then_ready(world, users, rec: Recorder, clock) -> None:
+    """003 l.2189-2192: a Ready agent gets the configured wrap-up time after a call, then is made Ready."""
+    world.settings["voice"].settings.append({"name": "defaultWrapupTime", "value": "20"})
+    with world.lock:
+        operations.agent_state_operation(world, users["b"], {"operationName": "Ready"})
+    call_id = connected(world, users)
+    rec.take()
+    op(world, users["a"], call_id, "Hangup")
+    states = [n.data["devices"][0]["userState"] for n in rec.take() if n.channel == "/v2/me/devices"]
+    assert states == [{"id": "D3663509-3D82-4DD3-A82E-2EA8EFA02AEF", "displayName": "AfterCallWork",
+                       "state": "NotReady", "workMode": "AfterCallWork"}]
+    clock.advance(19)
+    assert [n for n in rec.seen if n.channel == "/v2/me/devices"] == []
+    clock.advance(1)
+    assert [n.data["devices"][0]["userState"]["state"] for n in rec.take()] == ["Ready"]
+
+
+def test_no_wrap_up_when_not_configured_or_not_ready(world, users, rec: Recorder) -> None:
+    call_id = connected(world, users)
+    rec.take()
+    op(world, users["a"], call_id, "Hangup")
+    assert [n for n in rec.seen if n.channel == "/v2/me/devices"] == []
