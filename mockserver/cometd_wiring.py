@@ -5,6 +5,7 @@ for users whose CometD sessions are all gone."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from mockserver.gws.routes import GwsContext
 
 PREFIX = "/api/v2/notifications"
 CHANNELS = ("/v2/me/devices", "/v2/me/calls", "/notifications/services")
+JSONP = re.compile(r"(/\*\*/[A-Za-z_$][\w$.]*\()(.*)(\);?)", re.S)
 
 
 @dataclass(frozen=True)
@@ -94,17 +96,20 @@ def init_app(app: Flask, gws: GwsContext) -> BayeuxServer:
     @app.after_request
     def absolute_uris(response: Response) -> Response:
         """Delivered messages carry server-relative URIs until here; each client gets its own host (E002)."""
-        if not request.path.startswith(PREFIX) or response.mimetype != "application/json" \
-                or response.direct_passthrough:
+        if not request.path.startswith(PREFIX) or response.direct_passthrough \
+                or response.mimetype not in ("application/json", "text/javascript"):
             return response
+        text = response.get_data(as_text=True)
+        jsonp = JSONP.fullmatch(text) if response.mimetype == "text/javascript" else None
         try:
-            payload = json.loads(response.get_data())
+            payload = json.loads(jsonp.group(2) if jsonp else text)
         except ValueError:
             return response
         if isinstance(payload, list):
             base = request.host_url.rstrip("/")
             payload = [absolutize(m, base) if isinstance(m, dict) and "data" in m else m for m in payload]
-            response.set_data(json.dumps(payload, separators=(",", ":")))
+            body = json.dumps(payload, separators=(",", ":"))
+            response.set_data(f"{jsonp.group(1)}{body}{jsonp.group(3)}" if jsonp else body)
         return response
 
     return server

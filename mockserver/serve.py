@@ -14,10 +14,27 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from gevent.pywsgi import WSGIServer  # noqa: E402
+from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
+
+
+class Handler(WSGIHandler):
+    """pywsgi writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and delayed ACKs
+    add ~40 ms to every keep-alive response. The raw socket goes into the environ so a held CometD
+    connect can notice a client that hung up."""
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError):
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle()
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        environ["mockserver.cometd.socket"] = self.socket
+        return environ
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                  "allow_origins": args.allow_origin, "control_token": args.control_token}
     config = MockConfig.load(overrides)
     app = create_app(config)
-    server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"))
+    server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"),
+                        handler_class=Handler)
     server.init_socket()
     host, port = server.socket.getsockname()[:2]
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"

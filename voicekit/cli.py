@@ -86,6 +86,45 @@ def errata(check: bool) -> None:
     click.echo(f"wrote {target}")
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--target", default="mock", show_default=True, metavar="mock|FILE",
+              help="The embedded mock, or a target configuration file (TOML or YAML).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Target configuration file (same as --target FILE; with --target mock it tunes the run).")
+@click.option("--profile", default=None, metavar="a,b", help="Run only these profiles (comma list, 'gws-*').")
+@click.option("--allow-destructive", is_flag=True, help="Run destructive tests (they change the target).")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=0.0, show_default=True,
+              help="Fail when the overall score (percent) is below this.")
+@click.option("--report-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="Where the certificate, JUnit XML and Allure results go.")
+@click.option("--junit/--no-junit", default=True, show_default=True, help="Write junit.xml.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for one request (default 10, or the configuration's timeouts.request).")
+@click.option("--notification-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds to wait for one notification.")
+@click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for the whole run.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def certify(target: str, config_file: str | None, profile: str | None, allow_destructive: bool, fail_under: float,
+            report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
+            run_timeout: float | None, overrides: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
+    """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
+    and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after
+    `--` go to pytest."""
+    from pathlib import Path
+
+    from conformance.cli import CertifyOptions
+    from conformance.cli import certify as run_certify
+
+    options = CertifyOptions(target=target, config=config_file, profile=profile, allow_destructive=allow_destructive,
+                             fail_under=fail_under, report_dir=Path(report_dir), junit=junit, timeout=timeout,
+                             notification_timeout=notification_timeout, run_timeout=run_timeout,
+                             overrides=list(overrides), pytest_args=list(pytest_args))
+    sys.exit(run_certify(options, echo=click.echo))
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080; 0 picks a free one).")

@@ -69,7 +69,10 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
         status = _status_of(counts)
         entry["status"] = status
         entry["score"] = _score(counts["passed"], counts["failed"] + counts["error"])
-        entry["reason"] = _not_run_reason(tests) if status == "not-run" else None
+        entry["reason"] = None
+        if status == "not-run":
+            configured = target.get(profile.system, True)
+            entry["reason"] = _not_run_reason(tests) if configured else f"no {profile.system} URL configured"
         entry["operations"] = _operations(tests)
         profiles_out.append(entry)
         failed = counts["failed"] + counts["error"]

@@ -1,0 +1,394 @@
+"""Comparing a documented body or message with what the target sent, under explicit, named rules.
+
+``compare(expected, actual, *, match, bindings, rules) -> list[Mismatch]``; an empty list means "matches".
+Each :class:`Mismatch` names the JSON path, the expected and actual values and the rule that failed.
+
+The rules (see ``conformance/replay/README.md`` for the full text and the errata behind each):
+
+* **members** — every documented member must be present with an equal value; extra members are allowed
+  unless an erratum lists them under ``absent``. Values compare with their JSON type (``"5"`` ≠ ``5``).
+* **exact** lists — same length, element by element, in order; **subset** (``match: subset``, or an erratum's
+  ``subset`` path) — each documented element must be matched by a distinct actual element, in any order,
+  extra elements allowed; **shape** (``match: shape``, E127) — member names and JSON types only, placeholder
+  values (``<queue_id>``, ``{id}``, ``..``, ``X``…) stand for any scalar, every documented list element must
+  have the shape of some actual element.
+* **capabilities** are sets (E208, E330): duplicates fail, missing members fail, extra members fail unless the
+  mode is subset/shape or an erratum allows them (``allow_extra``).
+* **participants / participantsInfo** — order-insensitive (the same parties, any order).
+* **volatile values** — ``duration``: any digit string; documented ISO-8601 timestamps: any ISO-8601 value;
+  formats an erratum decides (``formats``).
+* **identities** — call ids, callUuids, device/user ids, other resource ids, userNames and phone numbers are
+  compared through :class:`~conformance.replay.bindings.Bindings` (bind on first sight, then consistent).
+* **URIs** — by path only (E002), id segments by binding; ``uri_aliases`` of an erratum map path prefixes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.replay.bindings import ID_COLLECTIONS, NUMBER_KEYS, URI_KEYS, Bindings, collection_kind
+from conformance.replay.rules import CompareRules, Path, path_matches, render_path
+
+__all__ = ["MATCH_MODES", "Mismatch", "compare", "describe_mismatches", "is_placeholder"]
+
+MATCH_MODES = ("exact", "subset", "shape")
+_ISO8601 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+_PLACEHOLDER = re.compile(r"^(<[^>]*>|\{[^}]*\}|\.\.\.?|X)$|\.\.\.|^http://\.\.|^\.\.")
+_MISSING = object()
+SET_KEYS = frozenset({"capabilities"})
+UNORDERED_KEYS = frozenset({"participants", "participantsInfo"})
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference: where (JSON path), what was documented, what came, and which rule says it is wrong."""
+
+    path: str
+    expected: Any
+    actual: Any
+    rule: str
+    message: str = ""
+    where: str = ""
+
+    def located(self, where: str) -> Mismatch:
+        return Mismatch(self.path, self.expected, self.actual, self.rule, self.message, where)
+
+    def __str__(self) -> str:
+        head = f"{self.where}: " if self.where else ""
+        text = f"{head}{self.path}: {self.message or 'differs'} [{self.rule}]"
+        if self.expected is not _MISSING:
+            text += f"; expected {_short(self.expected)}"
+        if self.actual is not _MISSING:
+            text += f", actual {_short(self.actual)}"
+        return text
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    if value is _MISSING:
+        return "(absent)"
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def describe_mismatches(mismatches: list[Mismatch], limit: int = 12) -> str:
+    lines = [str(m) for m in mismatches[:limit]]
+    if len(mismatches) > limit:
+        lines.append(f"… and {len(mismatches) - limit} more")
+    return "\n".join(lines)
+
+
+def is_placeholder(value: Any) -> bool:
+    """A template value (E127): ``<queue_id>``, ``{id}``, ``..``, ``...``, ``X``, ``http://...``."""
+    return isinstance(value, str) and bool(_PLACEHOLDER.search(value))
+
+
+def compare(expected: Any, actual: Any, *, match: str = "exact", bindings: Bindings | None = None,
+            rules: CompareRules | None = None, root: str | None = None) -> list[Mismatch]:
+    """Compare ``expected`` (documented) with ``actual`` (received).
+
+    Args:
+        match: ``exact``, ``subset`` or ``shape`` (see the module docstring).
+        bindings: Identity bindings, extended in place with what this comparison learns.
+        rules: Errata rules (paths relative to the compared document, starting with ``root`` when given).
+        root: A name for the document root (``body`` for a response), prefixed to every path.
+    """
+    if match not in MATCH_MODES:
+        raise ValueError(f"match is one of {MATCH_MODES}, not {match!r}")
+    if root:
+        expected, actual = {root: expected}, {root: actual}
+    comparer = _Comparer(bindings if bindings is not None else Bindings(), rules or CompareRules(), expected)
+    comparer.value(expected, actual, (), match)
+    return comparer.mismatches
+
+
+class _Comparer:
+    def __init__(self, bindings: Bindings, rules: CompareRules, document: Any) -> None:
+        self.bindings = bindings
+        self.rules = rules
+        self.document = document
+        self.mismatches: list[Mismatch] = []
+
+    def fail(self, path: Path, expected: Any, actual: Any, rule: str, message: str = "") -> None:
+        self.mismatches.append(Mismatch(render_path(path), expected, actual, rule, message))
+
+    # ---- dispatch ------------------------------------------------------------------------------------------------
+    def value(self, exp: Any, act: Any, path: Path, mode: str) -> None:
+        if self.rules.ignored(path):
+            return
+        if mode == "exact" and self.rules.subset_at(path):
+            mode = "subset"
+        fmt = self.rules.format_at(path)
+        if fmt is not None:
+            self.format(act, path, *fmt)
+            return
+        if isinstance(exp, Mapping):
+            self.mapping(exp, act, path, mode)
+        elif isinstance(exp, list):
+            self.sequence(exp, act, path, mode)
+        elif mode == "shape":
+            self.shape_scalar(exp, act, path)
+        else:
+            self.scalar(exp, act, path)
+
+    # ---- objects ---------------------------------------------------------------------------------------------
+    def mapping(self, exp: Mapping[str, Any], act: Any, path: Path, mode: str) -> None:
+        if not isinstance(act, Mapping):
+            self.fail(path, exp, act, "type", "an object was expected")
+            return
+        for key, value in exp.items():
+            here = (*path, key)
+            if self.rules.ignored(here):
+                continue
+            if key not in act:
+                self.fail(here, value, _MISSING, "member", "documented member missing")
+                continue
+            self.value(value, act[key], here, mode)
+        for key in act:
+            here = (*path, key)
+            hit = next((e for e in self.rules.absent if path_matches(e[0], here)), None)
+            if hit is not None:
+                self.fail(here, _MISSING, act[key], f"absent ({hit[1]})", "this member must not be present")
+
+    # ---- lists -----------------------------------------------------------------------------------------------
+    def sequence(self, exp: list[Any], act: Any, path: Path, mode: str) -> None:
+        if not isinstance(act, list):
+            self.fail(path, exp, act, "type", "an array was expected")
+            return
+        key = _last_key(path)
+        if key in SET_KEYS and all(isinstance(x, str) for x in exp):
+            self.capability_set(exp, act, path, mode)
+        elif mode == "shape":
+            self.shape_list(exp, act, path)
+        elif key in UNORDERED_KEYS or self.rules.unordered_at(path):
+            self.unordered(exp, act, path, mode, exact_size=(mode == "exact"))
+        elif mode == "subset":
+            self.unordered(exp, act, path, mode, exact_size=False)
+        else:
+            if len(exp) != len(act):
+                self.fail(path, len(exp), len(act), "length", "the array has a different number of elements")
+            for index, (e, a) in enumerate(zip(exp, act, strict=False)):
+                self.value(e, a, (*path, index), mode)
+
+    def capability_set(self, exp: list[str], act: list[Any], path: Path, mode: str) -> None:
+        """Capabilities are sets (E208, E330)."""
+        duplicates = sorted({x for x in act if isinstance(x, str) and act.count(x) > 1})
+        if duplicates:
+            self.fail(path, exp, act, "set (E208/E330)", f"duplicate members {duplicates}")
+        missing = [x for x in exp if x not in act]
+        for name in missing:
+            self.fail(path, name, _MISSING, "set (E208/E330)", f"capability {name} missing")
+        if mode in ("subset", "shape"):
+            return
+        allowed, _errata = self.rules.extras_at(path, self.document)
+        for name in act:
+            if name not in exp and name not in allowed:
+                self.fail(path, _MISSING, name, "set (E208/E330)", f"capability {name} not documented")
+
+    def unordered(self, exp: list[Any], act: list[Any], path: Path, mode: str, *, exact_size: bool) -> None:
+        """Each documented element matched by a distinct actual element, in any order."""
+        used: set[int] = set()
+        unmatched: list[tuple[int, Any]] = []
+        for e_index, element in enumerate(exp):
+            found = self._match_one(element, act, used, (*path, e_index), mode)
+            if found is None:
+                unmatched.append((e_index, element))
+            else:
+                used.add(found)
+        for e_index, element in unmatched:
+            # Report the closest candidate's differences, so the failure says what was wrong.
+            candidates = [i for i in range(len(act)) if i not in used]
+            if not candidates:
+                self.fail((*path, e_index), element, _MISSING, "element", "documented element missing")
+                continue
+            best = min(candidates, key=lambda i: len(self._trial(element, act[i], (*path, e_index), mode)[0]))
+            used.add(best)
+            self.value(element, act[best], (*path, e_index), mode)
+        if exact_size and len(act) != len(exp):
+            extra = [act[i] for i in range(len(act)) if i not in used]
+            self.fail(path, len(exp), len(act), "length", f"undocumented elements {_short(extra)}")
+
+    def _match_one(self, element: Any, act: list[Any], used: set[int], path: Path, mode: str) -> int | None:
+        # First without learning new bindings (prefer what is already known), then allowing it.
+        for strict in (True, False):
+            for index, candidate in enumerate(act):
+                if index in used:
+                    continue
+                errors, state = self._trial(element, candidate, path, mode)
+                if errors:
+                    continue
+                if strict and len(state[0]) != len(self.bindings.snapshot()[0]):
+                    continue
+                self.bindings.restore(state)
+                return index
+        return None
+
+    def _trial(self, element: Any, candidate: Any, path: Path, mode: str) -> tuple[list[Mismatch], Any]:
+        saved = self.bindings.snapshot()
+        outer = self.mismatches
+        self.mismatches = []
+        try:
+            self.value(element, candidate, path, mode)
+            return self.mismatches, self.bindings.snapshot()
+        finally:
+            self.mismatches = outer
+            self.bindings.restore(saved)
+
+    def shape_list(self, exp: list[Any], act: list[Any], path: Path) -> None:
+        """E127: every documented element must have the shape of some actual element."""
+        if exp and not act:
+            self.fail(path, exp, act, "shape (E127)", "documented elements but the array is empty")
+            return
+        for e_index, element in enumerate(exp):
+            if not any(not self._trial(element, a, (*path, e_index), "shape")[0] for a in act):
+                best = min(act, key=lambda a: len(self._trial(element, a, (*path, e_index), "shape")[0]))
+                self.value(element, best, (*path, e_index), "shape")
+
+    # ---- scalars ---------------------------------------------------------------------------------------------
+    def shape_scalar(self, exp: Any, act: Any, path: Path) -> None:
+        if isinstance(act, (Mapping, list)):
+            self.fail(path, exp, act, "shape (E127)", "a scalar was expected")
+            return
+        if is_placeholder(exp) or exp is None:
+            return
+        if _json_type(exp) != _json_type(act):
+            self.fail(path, exp, act, "shape (E127)", f"a {_json_type(exp)} was expected, not a {_json_type(act)}")
+
+    def format(self, act: Any, path: Path, fmt: str, erratum: str) -> None:
+        ok = {
+            "digits": isinstance(act, str) and act.isdigit(),
+            "uuid": isinstance(act, str) and bool(_UUID.match(act)),
+            "iso8601": isinstance(act, str) and bool(_ISO8601.match(act)),
+            "string": isinstance(act, str),
+            "any": True,
+        }.get(fmt, False)
+        if not ok:
+            self.fail(path, f"<{fmt}>", act, f"format ({erratum})", f"a {fmt} value was expected")
+
+    def scalar(self, exp: Any, act: Any, path: Path) -> None:
+        key = _last_key(path)
+        in_list = bool(path) and isinstance(path[-1], int)
+        if isinstance(exp, str):
+            if key == "duration" and exp.isdigit():
+                if not (isinstance(act, str) and act.isdigit()):
+                    self.fail(path, exp, act, "volatile duration", "duration is a string of digits")
+                return
+            if _ISO8601.match(exp):
+                if not (isinstance(act, str) and _ISO8601.match(act)):
+                    self.fail(path, exp, act, "volatile timestamp", "an ISO-8601 timestamp was expected")
+                return
+            if key in URI_KEYS or (in_list and key == "uris"):
+                self.uri(exp, act, path)
+                return
+            if key == "path" or (in_list and key == "paths"):
+                self.uri(exp, act, path)
+                return
+            kind = self._identity_kind(path, key, in_list)
+            if kind is not None:
+                self.identity(kind, exp, act, path)
+                return
+        if _json_type(exp) != _json_type(act) or exp != act:
+            self.fail(path, exp, act, "value")
+
+    def _identity_kind(self, path: Path, key: str | None, in_list: bool) -> str | None:
+        if key in NUMBER_KEYS or (in_list and key == "participants"):
+            return "number"
+        if key == "callUuid":
+            return "uuid"
+        if key == "callId":
+            return "call"
+        if key == "deviceId":
+            return "device"
+        if key == "userName":
+            return "username"
+        if key == "id":
+            parent = _parent_key(path)
+            if parent in ("call", "calls"):
+                return "call"
+            if parent in ("device", "devices"):
+                return "device"
+            if parent in ("user", "users"):
+                return "user"
+            if parent in ("userState", "settings"):
+                return "agent-state"
+            if parent in (None, "body"):
+                return "id:created"
+            return collection_kind(_plural(parent))
+        return None
+
+    def identity(self, kind: str, exp: str, act: Any, path: Path) -> None:
+        if not isinstance(act, str):
+            self.fail(path, exp, act, "type", "a string was expected")
+            return
+        conflict = self.bindings.check(kind, exp, act)
+        if conflict is not None:
+            self.fail(path, exp, act, f"identity ({kind})", conflict.describe())
+
+    def uri(self, exp: str, act: Any, path: Path) -> None:
+        """By path only (E002); id segments by binding; errata aliases map path prefixes."""
+        if not isinstance(act, str):
+            self.fail(path, exp, act, "type", "a URI string was expected")
+            return
+        exp_path, act_path = self._alias(_uri_path(exp)), self._alias(_uri_path(act))
+        exp_parts, act_parts = exp_path.split("/"), act_path.split("/")
+        if len(exp_parts) != len(act_parts):
+            self.fail(path, exp, act, "uri path (E002)", f"path {act_path} is not {exp_path}")
+            return
+        for index, (e, a) in enumerate(zip(exp_parts, act_parts, strict=True)):
+            previous = exp_parts[index - 1] if index else ""
+            if previous in ID_COLLECTIONS and e and (index < 2 or exp_parts[index - 2] != "settings"):
+                conflict = self.bindings.check(collection_kind(previous), e, a)
+                if conflict is not None:
+                    self.fail(path, exp, act, f"identity ({collection_kind(previous)})", conflict.describe())
+                    return
+            elif e != a:
+                self.fail(path, exp, act, "uri path (E002)", f"path {act_path} is not {exp_path}")
+                return
+
+    def _alias(self, path: str) -> str:
+        for prefix, canonical, _erratum in self.rules.uri_aliases:
+            if path.startswith(prefix):
+                return canonical + path[len(prefix):]
+        return path
+
+
+def _uri_path(value: str) -> str:
+    parts = urlsplit(value)
+    return parts.path if parts.scheme else value.split("?", 1)[0]
+
+
+def _last_key(path: Path) -> str | None:
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return None
+
+
+def _parent_key(path: Path) -> str | None:
+    """The nearest member name above the last one (``call`` for ``data.call.id``)."""
+    names = [p for p in path if isinstance(p, str)]
+    return names[-2] if len(names) >= 2 else None
+
+
+def _plural(name: str) -> str:
+    kebab = re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
+    return kebab if kebab.endswith("s") else kebab + "s"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
