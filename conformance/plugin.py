@@ -149,6 +149,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--vk-reset", "string", "When to reset the mock through its control API: module (default), test, "
         "session or none.", type=parse_reset, default=None)
     add("--vk-csrf", "string", "GWS CSRF handling: on, off or auto.", choices=("on", "off", "auto"), default=None)
+    add("--vk-no-summary", None, "Do not print the certificate summary at the end (voicekit certify prints it).",
+        action="store_true", default=False)
     add("--vk-set", None, "Override one configuration value: section.key=value (repeatable).", type=parse_set,
         action="append", default=None, metavar="KEY=VALUE")
 
@@ -648,7 +650,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = get_state(config)
-    if not state.active or state.certificate is None:
+    if not state.active or state.certificate is None or config.getoption("vk_no_summary"):
         return
     from conformance.reporting.certificate import summary_lines
 

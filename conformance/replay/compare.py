@@ -61,12 +61,8 @@ class Mismatch:
 
     def __str__(self) -> str:
         head = f"{self.where}: " if self.where else ""
-        text = f"{head}{self.path}: {self.message or 'differs'} [{self.rule}]"
-        if self.expected is not _MISSING:
-            text += f"; expected {_short(self.expected)}"
-        if self.actual is not _MISSING:
-            text += f", actual {_short(self.actual)}"
-        return text
+        return (f"{head}{self.path}: {self.message or 'differs'} [{self.rule}]; "
+                f"expected {_short(self.expected)}, actual {_short(self.actual)}")
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -215,8 +211,11 @@ class _Comparer:
 
     def _match_one(self, element: Any, act: list[Any], used: set[int], path: Path, mode: str) -> int | None:
         # First without learning new bindings (prefer what is already known), then allowing it.
+        # Equal values are tried first, so unbound identities pair up with themselves when they can.
+        order = sorted(range(len(act)), key=lambda i: act[i] != element)
         for strict in (True, False):
-            for index, candidate in enumerate(act):
+            for index in order:
+                candidate = act[index]
                 if index in used:
                     continue
                 errors, state = self._trial(element, candidate, path, mode)
@@ -341,7 +340,7 @@ class _Comparer:
             return
         for index, (e, a) in enumerate(zip(exp_parts, act_parts, strict=True)):
             previous = exp_parts[index - 1] if index else ""
-            if previous in ID_COLLECTIONS and e and (index < 2 or exp_parts[index - 2] != "settings"):
+            if previous in ID_COLLECTIONS and e:
                 conflict = self.bindings.check(collection_kind(previous), e, a)
                 if conflict is not None:
                     self.fail(path, exp, act, f"identity ({collection_kind(previous)})", conflict.describe())

@@ -75,6 +75,13 @@ def import_state() -> Response:
     return jsonify({"imported": True})
 
 
+@bp.get("/stats")
+def stats() -> Response:
+    """Counters for health pages and benchmarks (CometD sessions, held connects, queued messages)."""
+    bayeux = current_app.extensions.get("voicekit.bayeux")
+    return jsonify({"cometd": bayeux.stats() if bayeux is not None else None})
+
+
 @bp.post("/gws/calls")
 def inbound_call() -> Response:
     return jsonify(gws_control.inbound_call(_world(), _json()))
