@@ -28,7 +28,7 @@ from typing import Any
 from conformance import profiles as profile_registry
 from conformance.config import parse_override
 from conformance.errors import VoicekitError
-from conformance.target import MOCK, load_config
+from conformance.target import load_config
 
 __all__ = ["EXIT_FAILED", "EXIT_KIT_ERROR", "EXIT_PASSED", "CertifyOptions", "certify", "families_dir"]
 
@@ -43,7 +43,7 @@ def families_dir() -> Path:
 class CertifyOptions:
     """The options of ``voicekit certify`` (see ``voicekit certify --help``)."""
 
-    target: str = MOCK
+    target: str | None = None  # None: the mock, unless a configuration file is given
     config: str | None = None
     profile: str | None = None
     allow_destructive: bool = False

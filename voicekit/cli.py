@@ -87,8 +87,8 @@ def errata(check: bool) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--target", default="mock", show_default=True, metavar="mock|FILE",
-              help="The embedded mock, or a target configuration file (TOML or YAML).")
+@click.option("--target", default=None, metavar="mock|FILE",
+              help="The embedded mock (the default without --config), or a target configuration file.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Target configuration file (same as --target FILE; with --target mock it tunes the run).")
 @click.option("--profile", default=None, metavar="a,b", help="Run only these profiles (comma list, 'gws-*').")
@@ -107,7 +107,7 @@ def errata(check: bool) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def certify(target: str, config_file: str | None, profile: str | None, allow_destructive: bool, fail_under: float,
+def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool, fail_under: float,
             report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
             run_timeout: float | None, overrides: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
