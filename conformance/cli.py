@@ -72,7 +72,7 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
     report = options.report_dir
     families = options.families or families_dir()
     args = [str(families), *_plugin_args(), "-c", str(families_dir() / "certify.ini"), "--rootdir", str(families),
-            "-p", "no:cacheprovider", "--vk-no-summary", "--vk-report-dir", str(report),
+            "-p", "no:cacheprovider", "--tb=short", "--vk-no-summary", "--vk-report-dir", str(report),
             "--alluredir", str(report / "allure-results"), "--clean-alluredir"]
     args += ["--vk-target", options.target] if options.target else []
     args += ["--vk-config", options.config] if options.config else []

@@ -224,10 +224,11 @@ class TargetConfig:
             _merge(tree, mock_data(mock_base_url, mock_seed))
             sources.append(f"mock at {mock_base_url}")
         env = os.environ if environ is None else environ
-        env_tree, env_names = _from_environ(env)
-        if env_names:
-            _merge(tree, env_tree)
-            sources.append("environment: " + ", ".join(sorted(env_names)))
+        env_values = _from_environ(env)
+        for key_path, value, name in env_values:  # set in place: AGENTS__1__PASSWORD keeps agents[1]'s username
+            _set_path(tree, key_path, value, where=name)
+        if env_values:
+            sources.append("environment: " + ", ".join(sorted(name for _, _, name in env_values)))
         if overrides:
             for key, value in overrides.items():
                 _set_path(tree, key.split("."), value, where=f"override {key}")
@@ -354,10 +355,10 @@ def read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _from_environ(env: Mapping[str, str]) -> tuple[dict[str, Any], set[str]]:
-    tree: dict[str, Any] = {}
-    used: set[str] = set()
-    for name, raw in env.items():
+def _from_environ(env: Mapping[str, str]) -> list[tuple[list[str], Any, str]]:
+    """``(key path, value, variable name)`` for each ``VOICEKIT_<SECTION>_<KEY>`` this module knows."""
+    out: list[tuple[list[str], Any, str]] = []
+    for name, raw in sorted(env.items()):
         if not name.startswith("VOICEKIT_"):
             continue
         rest = name[len("VOICEKIT_"):].lower()
@@ -375,9 +376,8 @@ def _from_environ(env: Mapping[str, str]) -> tuple[dict[str, Any], set[str]]:
                 raise ConfigError(f"{name} starts like JSON but is not valid JSON") from None
         elif key_path == ["connect", "agents"]:
             value = [a.strip() for a in raw.split(",") if a.strip()]
-        _set_path(tree, key_path, value, where=name)
-        used.add(name)
-    return tree, used
+        out.append((key_path, value, name))
+    return out
 
 
 _TOP_KEYS = {

@@ -149,11 +149,10 @@ class EventSource:
             elif source == "driver":
                 data = self._driver("inbound-call", args)
             else:
-                data = {}
-                self._manual(f"Make an external call from {caller} to {to}"
-                             + (f" through queue {queue}" if queue else "")
-                             + (f" with user data {json.dumps(user_data)}" if user_data else ""), expect)
-                expect = None
+                observed = self._manual(f"Make an external call from {caller} to {to}"
+                                        + (f" through queue {queue}" if queue else "")
+                                        + (f" with user data {json.dumps(user_data)}" if user_data else ""), expect)
+                return ExternalCall(caller, to, None, source, {}, observed)
             call = ExternalCall(caller, to, _call_id(data), source, data)
             if expect is not None:
                 call.observed = expect(self.config.timeouts.notification)

@@ -33,8 +33,10 @@ def not_run(reason: str) -> NoReturn:
 
 
 def not_run_reason(skip_message: str) -> str:
-    """The reason of a skip, without the ``not-run:`` prefix (or pytest's ``Skipped:``)."""
+    """The reason of a skip, without the ``not-run:`` prefix and whatever pytest put before it
+    (``Skipped: ``, ``conformance.outcomes.NotRunnable: ``)."""
     text = skip_message.strip()
-    if text.startswith("Skipped: "):
-        text = text[len("Skipped: "):]
-    return text[len(NOT_RUN_PREFIX):] if text.startswith(NOT_RUN_PREFIX) else text
+    index = text.find(NOT_RUN_PREFIX)
+    if index >= 0:
+        return text[index + len(NOT_RUN_PREFIX):]
+    return text[len("Skipped: "):] if text.startswith("Skipped: ") else text

@@ -150,3 +150,18 @@ def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None,
         argv += ["--allow-origin", origin]
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
     os.execv(sys.executable, argv)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail if specs/examples or the OpenAPI references are not up to date.")
+def examples(check: bool) -> None:
+    """Generate the OpenAPI request examples (specs/examples/) from the fixtures."""
+    from voicekit.contracts import Contracts
+    from voicekit.corpus import Corpus
+    from voicekit.examples import sync
+
+    stale = sync(Contracts(), Corpus(), write=not check)
+    if check and stale:
+        click.echo("out of date (run `voicekit examples`): " + ", ".join(stale[:10]), err=True)
+        sys.exit(1)
+    click.echo(f"{'checked' if check else 'wrote'} examples; {len(stale)} file(s) {'stale' if check else 'updated'}")

@@ -31,8 +31,8 @@ __all__ = [
     "ID_COLLECTIONS",
     "NUMBER_KEYS",
     "URI_KEYS",
-    "Bindings",
     "BindingConflict",
+    "Bindings",
     "collection_kind",
     "is_placeholder_token",
 ]

@@ -259,6 +259,8 @@ class CometdClient:
             url = f"{self.url}/"
         headers = {"Content-Type": "application/json;charset=UTF-8", **self.headers}
         if self.http is not None:
+            if not background:
+                self.http.ensure_csrf()
             headers.update(self.http.auth_headers())
             headers.update(self.http.csrf_headers())
         body = raw if raw is not None else json.dumps(messages)

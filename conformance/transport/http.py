@@ -223,8 +223,8 @@ class HttpClient:
             ProtocolViolation: the answer is not HTTP.
         """
         method = method.upper()
-        if method in UNSAFE_METHODS and csrf is not False and self._should_prime():
-            self._prime_csrf()
+        if method in UNSAFE_METHODS and csrf is not False:
+            self.ensure_csrf()
         send_headers: dict[str, str] = {}
         if auth:
             send_headers.update(self.auth_headers())
@@ -268,6 +268,11 @@ class HttpClient:
         return self.request("PATCH", path, **kwargs)
 
     # ---- CSRF -------------------------------------------------------------------------------------------------
+    def ensure_csrf(self) -> None:
+        """Make the priming GET now if the CSRF mode calls for one (the CometD client shares the token)."""
+        if self._should_prime():
+            self._prime_csrf()
+
     def _should_prime(self) -> bool:
         if self.csrf == "off" or self._csrf_suspended or self.csrf_token or self.auth is None or self._primed:
             return False

@@ -179,7 +179,7 @@ class Inbox:
 
     def _not_received(self, label: str, limit: float, found: list[Any], count: int,
                       broken: ConformanceFailure | None = None) -> ConformanceFailure:
-        seen = [json.dumps(redact_json(m), ensure_ascii=False)[:200] for m in self._pending[-5:]]
+        seen = [_compact(m) for m in self._pending[-5:]]
         got = f" (got {len(found)} of {count})" if count > 1 else ""
         others = f"; pending meanwhile: {'; '.join(seen)}" if seen else "; nothing else was received"
         if broken is not None:
@@ -195,3 +195,19 @@ def _safe(test: Callable[[Any], bool], message: Any) -> bool:
         return bool(test(message))
     except (KeyError, IndexError, TypeError, AttributeError):
         return False
+
+
+def _compact(message: Any, limit: int = 600) -> str:
+    """A redacted one-line view of a message for failure texts (long URIs shortened to their last segment)."""
+
+    def shorten(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: shorten(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shorten(v) for v in value]
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return "…/" + value.rstrip("/").rsplit("/", 1)[-1]
+        return value
+
+    text = json.dumps(shorten(redact_json(message)), ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit] + "…"

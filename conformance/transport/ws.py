@@ -141,10 +141,9 @@ class WsClient:
             self.inbox.fail(TargetUnreachable(f"{self.transport}: reading failed: {exc!r}"))
         finally:
             connection = self.connection
-            if connection is not None and connection.close_rcvd is not None:
-                self.close_code, self.close_reason = connection.close_rcvd.code, connection.close_rcvd.reason
-            elif connection is not None and connection.close_sent is not None:
-                self.close_code, self.close_reason = connection.close_sent.code, connection.close_sent.reason
+            if connection is not None:
+                self.close_code = getattr(connection, "close_code", None)
+                self.close_reason = getattr(connection, "close_reason", None)
             self._closed.set()
             if not self._closing:
                 self.inbox.fail(TargetUnreachable(

@@ -48,3 +48,10 @@ def test_validate_command_finds_no_problem() -> None:
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
     assert "problems: 0" in result.output
+
+
+def test_openapi_examples_are_generated_from_the_fixtures(contracts: Contracts, corpus: Corpus) -> None:
+    from voicekit.examples import collect, sync
+
+    assert sync(contracts, corpus, write=False) == []
+    assert len(collect(contracts, corpus)) >= 80

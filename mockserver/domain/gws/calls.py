@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from mockserver.domain.errors import (
-    Forbidden,
     InvalidState,
     MissingParameter,
     NotFound,
@@ -489,12 +488,13 @@ def complete_conference(world: World, user: User, call: Call, party: Party, para
 
 
 def merge_with_other_call(world: World, user: User, call: Call, party: Party, params: dict[str, Any]) -> None:
-    """Merge this call with otherCallUri into one conference; this call survives (003 l.8569-8605)."""
+    """Merge this call with otherCallUri into one conference (003 l.8569-8605): as E314 decides, the call in
+    the URL is released first and the otherCallUri call survives with every party."""
     other_call, other = _other_call(world, user, party, params.get("otherCallUri"))
     states = {party.state, other.state}
     if states != {"Established", "Held"}:
         raise InvalidState("MergeWithOtherCall needs one established and one held call")
-    _merge(world, keep=(call, party), fold=(other_call, other))
+    _merge(world, keep=(other_call, other), fold=(call, party))
 
 
 def _merge(world: World, keep: tuple[Call, Party], fold: tuple[Call, Party]) -> None:
@@ -579,7 +579,8 @@ def remove_participant(world: World, call: Call, party: Party, params: dict[str,
         raise MissingParameter("A required parameter is missing: participant")
     require_capability(world, call, party, "RemoveParticipantFromConference")
     if party.supervisor_mode is None and call.conference_owner not in (None, party.device_id):
-        raise Forbidden("Only the owner of the conference or a monitoring supervisor can remove a participant")
+        # E315: refused as invalid for the current state (statusCode 2), like an operation not offered.
+        raise InvalidState("Only the owner of the conference or a monitoring supervisor can remove a participant")
     victim = next((p for p in call.active_parties() if p.number == str(number) and p is not party), None)
     if victim is None:
         raise NotFound(f"Participant {number} is not on the call")
