@@ -62,7 +62,7 @@ def _plugin_args() -> list[str]:
     """``-p conformance.plugin`` unless pytest will load it from the ``pytest11`` entry point anyway (the plugin
     copes with both, this keeps the command line honest)."""
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        return ["-p", "conformance.plugin", "-p", "allure_pytest"]
+        return ["-p", "conformance.plugin", "-p", "allure_pytest.plugin"]
     installed = any(ep.value == "conformance.plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
     return [] if installed else ["-p", "conformance.plugin"]
 

@@ -138,7 +138,9 @@ class OAuthClient:
 
 @dataclass
 class PlatformUser:
-    """A Platform user: a password for the authorization-code flow, or a token obtained beforehand."""
+    """A Platform user: a password for the authorization-code flow, or a token obtained beforehand. On the
+    mock, a user may have neither: its control API logs users in (``PUT /control/platform/login``) and mints
+    tokens (``POST /control/platform/tokens``)."""
 
     username: str | None = None
     password: str | None = None
@@ -262,6 +264,10 @@ class TargetConfig:
             events=_events(_section(data, "events", ("control_url", "control_token", "driver_command",
                                                      "manual_events", "manual_timeout"))),
         )
+        for i, user in enumerate(config.platform.users):
+            if not user.token and not user.password and not config.events.control_url:
+                raise ConfigError(f"platform.users[{i}] needs username and password, or a token (only the mock, "
+                                  "through its control API, logs users in without them)")
         return config
 
     # ---- questions the suite asks ----------------------------------------------------------------------------
@@ -600,7 +606,7 @@ def _platform_user(value: Any, where: str) -> PlatformUser:
     user = PlatformUser(_opt(value.get("username"), f"{where}.username"),
                         _opt(value.get("password"), f"{where}.password"),
                         _opt(value.get("token"), f"{where}.token"), _opt(value.get("user_id"), f"{where}.user_id"))
-    if not user.token and not (user.username and user.password):
+    if not user.token and not user.username:
         raise ConfigError(f"{where} needs username and password, or a token")
     return user
 
@@ -742,7 +748,7 @@ def _mock_platform(url: str, platform: Mapping[str, Any]) -> dict[str, Any]:
         name = _first(user, "username", "userName", "email", "name")
         password = _first(user, "password")
         token = _first(user, "token", "accessToken", "access_token")
-        if (name and password) or token:
+        if name or token:  # without password or token: the mock's control API logs the user in
             entry = {"username": name, "password": password, "token": token,
                      "user_id": _first(user, "id", "userId", "user_id")}
             users.append({k: str(v) for k, v in entry.items() if v is not None})

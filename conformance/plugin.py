@@ -24,6 +24,7 @@ import _thread
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import sys
 import threading
 import time
@@ -142,12 +143,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None, metavar="DIR")
     add("--vk-fail-under", "string", "Fail when the overall score (percent) is below this.", type=parse_percent,
         default=None, metavar="PCT")
-    add("--vk-request-timeout", "string", "Seconds for one request.", type=parse_seconds, default=None)
+    add("--vk-request-timeout", "string", "Seconds for one request.", type=parse_seconds, default=None,
+        metavar="SECONDS")
     add("--vk-notification-timeout", "string", "Seconds to wait for one notification.", type=parse_seconds,
-        default=None)
-    add("--vk-run-timeout", "string", "Seconds for the whole run.", type=parse_seconds, default=None)
+        default=None, metavar="SECONDS")
+    add("--vk-run-timeout", "string", "Seconds for the whole run.", type=parse_seconds, default=None,
+        metavar="SECONDS")
     add("--vk-reset", "string", "When to reset the mock through its control API: module (default), test, "
-        "session or none.", type=parse_reset, default=None)
+        "session or none.", type=parse_reset, default=None, metavar="SCOPE")
     add("--vk-csrf", "string", "GWS CSRF handling: on, off or auto.", choices=("on", "off", "auto"), default=None)
     add("--vk-no-summary", None, "Do not print the certificate summary at the end (voicekit certify prints it).",
         action="store_true", default=False)
@@ -214,6 +217,7 @@ class VkState:
         self.target_error: BaseException | None = None
         self.collector = Collector()
         self.items: list[pytest.Item] = []
+        self.unprofiled: list[pytest.Item] = []
         self.reported: set[str] = set()
         self.device_cache: dict[str, dict[str, Any]] = {}
         self.reset_key: str | None = None
@@ -334,18 +338,26 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             state.pre_config.validate_for(profile_registry.get(n) for n in opts.profiles)
     except VoicekitError as exc:
         raise pytest.UsageError(f"voicekit: {exc}") from None
+    for item in marked:
+        item.user_properties.append(("profile", _profile_name(item)))  # JUnit <properties>
+        rule = _rule(item).get("rule")
+        if rule:
+            item.user_properties.append(("rule", rule))
+    if config.option.collectonly:
+        return  # markers checked; nothing runs, so no target and no certificate
     state.active = True
     kept, deselected = [], []
     for item in items:
-        if item.get_closest_marker("profile") is not None and opts.profiles is not None \
-                and _profile_name(item) not in opts.profiles:
-            deselected.append(item)
+        marked = item.get_closest_marker("profile") is not None
+        if opts.profiles is not None and (not marked or _profile_name(item) not in opts.profiles):
+            deselected.append(item)  # a test of no profile belongs to no selected profile either
         else:
             kept.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
     state.items = [i for i in items if i.get_closest_marker("profile") is not None]
+    state.unprofiled = [i for i in items if i.get_closest_marker("profile") is None]
     allow = state.pre_config.allow_destructive
     for item in state.items:
         profile = profile_registry.get(_profile_name(item))
@@ -354,7 +366,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.add_marker(pytest.mark.skip(reason=NOT_RUN_PREFIX + "destructive tests need --allow-destructive"))
     _start_reporting(state, opts)
     for item in deselected:
-        state.collector.add(TestResult(item.nodeid, item.name, _profile_name(item), "not-selected",
+        name = _profile_name(item) if item.get_closest_marker("profile") is not None else None
+        state.collector.add(TestResult(item.nodeid, item.name, name, "not-selected",
                                        reason="not selected (--profile)"))
     timeouts = state.pre_config.timeouts
     state.start_watchdog(timeouts.run, grace=timeouts.request + timeouts.notification + 5)
@@ -388,6 +401,7 @@ def _seed_link(document: str, lines: Any) -> tuple[str, str]:
     return f"{path.as_uri()}#L{first}", name
 
 
+@functools.lru_cache(maxsize=256)
 def resolve_document(document: str | None) -> str | None:
     """``"003"`` → ``"003_ca6f4272dc604134.txt"`` when the seeds are at hand; otherwise unchanged."""
     if not document or "." in document:
@@ -429,6 +443,19 @@ def _add_allure_marks(item: pytest.Item, profile: profile_registry.Profile) -> N
 
 
 # ---- per-test scope: evidence, guard, cleanup --------------------------------------------------------------------
+class TargetUnhealthy(pytest.fail.Exception, TargetUnreachable):  # type: ignore[misc,name-defined]
+    """The session's health check of the test's system failed: a :class:`TargetUnreachable` (the test
+    fails) that pytest reports without a traceback (``pytrace=False``), since every test of the system
+    fails the same way and formatting hundreds of tracebacks costs seconds."""
+
+    def __init__(self, message: str) -> None:
+        pytest.fail.Exception.__init__(self, msg=message, pytrace=False)
+        TargetUnreachable.__init__(self, message, title="Target unhealthy")
+
+    def __str__(self) -> str:
+        return TargetUnreachable.__str__(self)
+
+
 class Cleanup:
     """Undo actions of one test, run after it (LIFO) even when it failed. A failing action is reported as a
     warning, not as the test's failure."""
@@ -507,8 +534,7 @@ def _guard(request: pytest.FixtureRequest, state: VkState) -> None:
         not_run(reason)
     problem = target.unhealthy(profile.system)
     if problem:
-        raise TargetUnreachable(f"the {profile.system} health check failed: {problem}",
-                                title="Target unhealthy")
+        raise TargetUnhealthy(f"the {profile.system} health check failed: {problem}")
     if item.get_closest_marker("needs_event") is not None:
         source = EventSource(target.config)
         for marker in item.iter_markers("needs_event"):
@@ -541,7 +567,7 @@ def _maybe_reset(request: pytest.FixtureRequest, state: VkState, target: Running
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     state = get_state(item.config)
-    if state.active and item.get_closest_marker("profile") is not None:
+    if state.active:
         _record_phase(state, item, call, report)
     return report
 
@@ -568,6 +594,10 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
         return
     log = evidence_log.end()
     outcome = info.get("outcome", "passed")
+    if item.get_closest_marker("profile") is None:  # listed as unprofiled, never scored
+        state.collector.add(TestResult(item.nodeid, item.name, None, outcome, round(info["duration"], 3),
+                                       reason=info.get("reason"), message=info.get("message")))
+        return
     profile = profile_registry.get(_profile_name(item))
     rule = _rule(item)
     severity = item.get_closest_marker("severity")

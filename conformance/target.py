@@ -19,7 +19,6 @@ from conformance.errors import ConfigError
 from conformance.failures import ConformanceFailure
 from conformance.launcher import MockProcess
 from conformance.transport.http import HttpClient
-from conformance.transport.ws import WsClient, WsRejected
 
 __all__ = ["MOCK", "RunningTarget", "check_health", "load_config", "open_target"]
 
@@ -138,15 +137,14 @@ def _probe_platform(config: TargetConfig) -> str:
 
 
 def _probe_connect(config: TargetConfig) -> str:
+    """A plain GET (no upgrade) of an agent's bus URL: any HTTP answer shows the server is there, without
+    opening a bus (which could log the agent in and disturb the first test)."""
     agent = config.connect.agents[0] if config.connect.agents else "voicekit-health"
-    client = WsClient(config.connect.bus_url(agent), timeout=config.timeouts.request, verify=config.ssl_verify(),
-                      transport="connect-bus")
-    try:
-        client.open()
-    except WsRejected as exc:
-        return f"the bus refused the upgrade with HTTP {exc.status}"
-    client.close()
-    return "the bus accepted a WebSocket"
+    url = config.connect.bus_url(agent)
+    url = "http" + url[2:] if url.startswith("ws") else url
+    with _http(config, url) as client:
+        response = client.get("")
+        return f"the bus endpoint answered HTTP {response.status}"
 
 
 _PROBES = {"gws": _probe_gws, "platform": _probe_platform, "connect": _probe_connect}

@@ -107,8 +107,8 @@ def errata(check: bool) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool, fail_under: float,
-            report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
+def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool,
+            fail_under: float, report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
             run_timeout: float | None, overrides: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
     and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -52,4 +53,7 @@ def render(corpus: Corpus) -> str:
             out.append("- **Fixtures:** " + ", ".join(f"`{f}`" for f in e["fixtures"]))
         if e.get("operations"):
             out.append("- **Operations:** " + ", ".join(f"`{o}`" for o in e["operations"]))
+        if e.get("replay"):
+            # The machine-readable part the documented-sample replay honours (conformance/replay/README.md).
+            out.append("- **Replay:** `" + json.dumps(e["replay"], ensure_ascii=False, separators=(", ", ": ")) + "`")
     return "\n".join(out) + "\n"

@@ -29,13 +29,17 @@ Budget (environment, so a run can be tuned without touching the suite): ``VOICEK
 (default 25, per generation mode and operation), ``VOICEKIT_FUZZ_STATEFUL_EXAMPLES`` (default 10 scenarios),
 ``VOICEKIT_FUZZ_SEED`` (default: derandomized — the same cases on every run, so results are reproducible).
 
-Destructive operations (GWS: POST/PUT/DELETE on settings, users, features and groups) and the stateful GWS test
-(its links start at createUser/createGroup) only run with ``--vk-allow-destructive``.
+Destructive operations only run with ``--vk-allow-destructive``: GWS POST/PUT/DELETE on settings, users, features
+and groups (they change the target's configuration), and the Platform operations that place a call to a generated
+number (Make Call, call on behalf of a user, callback — on a real organization those reach real phones). The
+stateful tests follow only the links between non-destructive operations without it; every GWS link starts at
+createUser/createGroup, so that test is then not run.
 Platform: the API root and login root come from ``platform.url``/``platform.login_url``; the Bearer user token
 is ``platform.users[0].token``, or is obtained with the authorization-code + PKCE grant of
-``platform.code_client`` for ``platform.users[0]`` (the login step sends the user's credentials with HTTP Basic to
-``/oauth/authorize`` — a lab/mock convention; a target with an interactive login page needs a pre-obtained
-token). Without a Platform URL, or when the target has no Platform OAuth endpoint, the tests are not run.
+``platform.code_client`` for ``platform.users[0]`` (the login step names the user in ``login_hint`` and sends its
+password, when configured, with HTTP Basic to ``/oauth/authorize`` — a lab/mock convention; a target with an
+interactive login page needs a pre-obtained token). Without a Platform URL, or when the target has no Platform
+OAuth endpoint, the tests are not run.
 """
 
 from __future__ import annotations
@@ -59,12 +63,13 @@ import pytest
 import requests
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.errors import NoLinksFound, SchemathesisError, SerializationNotPossible
 from schemathesis.specs.openapi import checks as oas
 
@@ -129,6 +134,11 @@ class Budget:
 SPECS = {"gws": "gws.openapi.yaml", "platform": "platform.openapi.yaml"}
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 GWS_DESTRUCTIVE_PREFIXES = ("/api/v2/settings", "/api/v2/users", "/api/v2/features", "/api/v2/groups")
+#: Platform operations that place a call to a generated number (Make Call, call on behalf of a user, callback):
+#: on a real organization that is a phone call to whoever owns the number, so they need --vk-allow-destructive.
+PLATFORM_DESTRUCTIVE = frozenset({("POST", "/api/v2/conversations/calls"),
+                                  ("POST", "/api/v2/conversations/calls/user/{userId}"),
+                                  ("POST", "/api/v2/conversations/calls/{conversationId}")})
 GWS_AGENT_TAGS = frozenset({"diagnostics", "session", "calls", "devices", "agent-state"})
 
 
@@ -176,7 +186,8 @@ def operations(system: str) -> tuple[OperationInfo, ...]:
             sources = op.get("x-voicekit-sources") or []
             first = sources[0] if sources else {}
             lines = tuple(first["lines"]) if first.get("lines") else None
-            destructive = (system == "gws" and method != "get" and path.startswith(GWS_DESTRUCTIVE_PREFIXES))
+            destructive = ((system == "gws" and method != "get" and path.startswith(GWS_DESTRUCTIVE_PREFIXES))
+                           or (system == "platform" and (method.upper(), path) in PLATFORM_DESTRUCTIVE))
             out.append(OperationInfo(system, method.upper(), path, str(op.get("operationId") or f"{method} {path}"),
                                      tuple(op.get("tags") or ()), destructive, first.get("document"),
                                      lines, tuple(catalog.get((method.upper(), path), ()))))  # type: ignore[arg-type]
@@ -254,7 +265,7 @@ class Finding:
                            f"{first}\n  reproduce: {self.curl}")
 
 
-@dataclass
+@dataclass(repr=False)
 class Findings:
     """Distinct findings of one test; the first example of each is kept."""
 
@@ -278,7 +289,11 @@ class Findings:
             report_exchange(finding.exchange)
         attach(finding.describe(), f"finding: {finding.check}", "text")
 
+    def __repr__(self) -> str:
+        return f"<Findings {self.operation}: {len(self.items)} distinct in {self.examples} requests>"
+
     def raise_if_any(self) -> None:
+        __tracebackhide__ = True
         if self.unreachable:
             raise TargetUnreachable(f"{self.operation}: {self.unreachable}")
         if not self.items:
@@ -297,8 +312,34 @@ class Findings:
         raise failure
 
 
+#: Checks that bind an answer to its operation: they do not apply to an answer for another URL.
+OPERATION_BOUND = frozenset({"status_code_conformance", "content_type_conformance", "response_schema_conformance"})
+#: Operations whose protocol refuses bad input in band (HTTP 200): Bayeux answers each message it cannot
+#: process with an unsuccessful reply {successful: false, error} (Bayeux 1.0; contract: BayeuxReplies).
+IN_BAND_REFUSAL = frozenset({("gws", "bayeux"), ("gws", "bayeuxSuffixed")})
+
+
 def _title(failure: Failure) -> str:
     return str(getattr(failure, "title", None) or type(failure).__name__)
+
+
+def _off_route(case: Any, response: Any) -> bool:
+    """A 404 to a negative path parameter: the URL is not one of the operation's (``/notifications/%3B``), so
+    the operation's documented statuses, media types and schemas say nothing about the answer."""
+    meta = case.meta
+    return response.status_code == 404 and meta is not None and meta.is_negative_at(ParameterLocation.PATH)
+
+
+def _refused_in_band(response: Any) -> bool:
+    """HTTP 200 whose Bayeux replies are all unsuccessful: the server refused every message."""
+    if response.status_code != 200:
+        return False
+    try:
+        replies = json.loads(response.content or b"")
+    except ValueError:
+        return False
+    return isinstance(replies, list) and bool(replies) and all(
+        isinstance(r, dict) and r.get("successful") is False for r in replies)
 
 
 def _is_projection(case: Any) -> bool:
@@ -437,6 +478,7 @@ class FuzzTarget:
     base_url: str
     login_url: str | None = None
     identities: dict[str, dict[str, str]] = field(default_factory=dict)
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # GWS, when CSRF needs a session per request
 
     @property
     def timeout(self) -> float:
@@ -454,7 +496,10 @@ class FuzzTarget:
     def headers_for(self, info: OperationInfo) -> dict[str, str]:
         if self.system == "gws":
             wanted = "agent" if set(info.tags) & GWS_AGENT_TAGS else "admin"
-            return dict(self.identities.get(wanted) or self.identities["agent"])
+            wanted = wanted if wanted in self.identities else "agent"
+            if wanted in self.logins:  # CSRF: a fresh session and token, since generated requests end sessions
+                return _gws_identity(self.config, *self.logins[wanted])
+            return dict(self.identities[wanted])
         if info.path.startswith("/oauth/"):
             return dict(self.identities.get("client") or {})
         return dict(self.identities["user"])
@@ -498,10 +543,12 @@ def gws_target(config: TargetConfig) -> FuzzTarget:
     if not config.gws.agents:
         not_run("no GWS agent credentials configured (gws.agents)")
     agent = config.gws.agents[0]
-    identities = {"agent": _gws_identity(config, agent.username, agent.password)}
+    users = {"agent": (agent.username, agent.password)}
     if config.gws.admin is not None:
-        identities["admin"] = _gws_identity(config, config.gws.admin.username, config.gws.admin.password)
-    return FuzzTarget("gws", config, config.gws.url, identities=identities)
+        users["admin"] = (config.gws.admin.username, config.gws.admin.password)
+    identities = {role: _gws_identity(config, *login) for role, login in users.items()}
+    logins = {role: login for role, login in users.items() if len(identities[role]) > 1}
+    return FuzzTarget("gws", config, config.gws.url, identities=identities, logins=logins)
 
 
 def _pkce() -> tuple[str, str]:
@@ -525,14 +572,14 @@ def platform_user_token(config: TargetConfig) -> str:
     if client is None or not client.redirect_uri:
         not_run("platform.users[0] has no token and no authorization-code client (platform.code_client) is "
                 "configured to obtain one")
-    assert user.username and user.password
     verifier, challenge = _pkce()
-    state = secrets.token_urlsafe(8)
     params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
-              "code_challenge": challenge, "code_challenge_method": "S256", "state": state}
+              "code_challenge": challenge, "code_challenge_method": "S256", "state": secrets.token_urlsafe(8)}
+    if user.username or user.user_id:
+        params["login_hint"] = str(user.username or user.user_id)
+    login_headers = {"Authorization": _basic(user.username, user.password)} if user.username and user.password else {}
     try:
-        answer = requests.get(f"{login}/oauth/authorize", params=params, allow_redirects=False,
-                              headers={"Authorization": _basic(user.username, user.password)},
+        answer = requests.get(f"{login}/oauth/authorize", params=params, allow_redirects=False, headers=login_headers,
                               timeout=config.timeouts.request, verify=config.tls_verify)
     except requests.RequestException as exc:
         raise TargetUnreachable(f"GET {redact_url(login)}/oauth/authorize: {exc}") from None
@@ -575,6 +622,11 @@ def check_response(target: FuzzTarget, info: OperationInfo, case: Any, response:
                    kwargs: dict[str, Any], checks: dict[str, Any], mode: str, recorder: Any = None) -> None:
     """Run each check on one answer; failures become findings (never raised: the run goes on)."""
     for name, check in checks.items():
+        if name in OPERATION_BOUND and _off_route(case, response):
+            continue
+        if name == "negative_data_rejection" and (target.system, info.operation_id) in IN_BAND_REFUSAL \
+                and _refused_in_band(response):
+            continue
         if name == "response_schema_conformance" and target.system == "gws" and _is_projection(case):
             problems = projection_schema_problems(target.system, case, response)
             if problems:
@@ -594,8 +646,20 @@ def check_response(target: FuzzTarget, info: OperationInfo, case: Any, response:
             findings.unreachable = findings.unreachable or f"a {name} probe could not be sent: {exc}"
 
 
+def apply_identity(case: Any, headers: dict[str, str]) -> None:
+    """The configured credentials replace what the generator made up for the same security parameters (a random
+    ``X-CSRF-TOKEN`` or ``JSESSIONID`` would otherwise win over them and every request would be refused)."""
+    names = {name.lower() for name in headers}
+    if case.headers:
+        for key in [k for k in case.headers if k.lower() in names]:
+            del case.headers[key]
+    if "cookie" in names and case.cookies:
+        case.cookies.clear()
+
+
 def send(case: Any, kwargs: dict[str, Any], findings: Findings) -> Any | None:
     """Send one generated case; None when it cannot be sent as generated (counted) or the target is gone."""
+    apply_identity(case, kwargs["headers"])
     try:
         return case.call(**kwargs)
     except (SerializationNotPossible, requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
@@ -607,14 +671,14 @@ def send(case: Any, kwargs: dict[str, Any], findings: Findings) -> Any | None:
         return None
 
 
-def _case_runner(target: FuzzTarget, info: OperationInfo, findings: Findings, kwargs: dict[str, Any],
-                 mode: str) -> Callable[[Any], None]:
+def _case_runner(target: FuzzTarget, info: OperationInfo, findings: Findings, mode: str) -> Callable[[Any], None]:
     """The body Hypothesis runs for each generated case: send it, check the answer, collect findings."""
 
     def one(case: Any) -> None:
         if findings.unreachable:
             return
         findings.examples += 1
+        kwargs = target.call_kwargs(info)
         response = send(case, kwargs, findings)
         if response is not None:
             check_response(target, info, case, response, findings, kwargs, CHECKS, mode)
@@ -627,10 +691,9 @@ def fuzz_operation(target: FuzzTarget, info: OperationInfo, budget: Budget) -> N
     distinct finding."""
     operation = schema_operation(info)
     findings = Findings(f"{info.label} ({info.operation_id})")
-    kwargs = target.call_kwargs(info)
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         with step(f"{mode.value} cases for {info.label} (max {budget.max_examples})"):
-            one = _case_runner(target, info, findings, kwargs, mode.value)
+            one = _case_runner(target, info, findings, mode.value)
             test = budget.seeded(budget.settings(budget.max_examples)(given(case=operation.as_strategy(
                 generation_mode=mode))(one)))
             try:
@@ -646,9 +709,13 @@ def fuzz_operation(target: FuzzTarget, info: OperationInfo, budget: Budget) -> N
 
 
 def fuzz_links(target: FuzzTarget, budget: Budget) -> None:
-    """Sequences along the contract's OpenAPI links (schemathesis state machine)."""
+    """Sequences along the contract's OpenAPI links (schemathesis state machine); without
+    ``--vk-allow-destructive`` only the links between non-destructive operations are followed."""
     schema = load_schema(target.system)
     by_label = {(i.method, i.path): i for i in operations(target.system)}
+    destructive = [i.operation_id for i in operations(target.system) if i.destructive]
+    if destructive and not target.config.allow_destructive:
+        schema = schema.exclude(operation_id=destructive)
     findings = Findings(f"{target.system} links")
     base = schema.as_state_machine()
 
@@ -657,12 +724,14 @@ def fuzz_links(target: FuzzTarget, budget: Budget) -> None:
             return target.call_kwargs(by_label[(case.method.upper(), case.path)])
 
         def call(self, case: Any, **kwargs: Any) -> Any:
-            findings.examples += 1
             if findings.unreachable:
                 raise _Stop()
+            findings.examples += 1
             response = send(case, kwargs, findings)
             if response is None:
-                raise _Stop()
+                if findings.unreachable:
+                    raise _Stop()
+                reject()  # a case the HTTP client cannot send: this scenario is discarded, the run goes on
             return response
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
@@ -675,6 +744,9 @@ def fuzz_links(target: FuzzTarget, budget: Budget) -> None:
     try:
         Machine()
     except NoLinksFound:
+        if destructive and not target.config.allow_destructive:
+            not_run(f"{SPECS[target.system]} has no OpenAPI links between non-destructive operations "
+                    "(the others need --vk-allow-destructive)")
         not_run(f"{SPECS[target.system]} has no OpenAPI links to follow")
     title = f"stateful sequences along the links of {SPECS[target.system]} (max {budget.stateful_examples})"
     with step(title), contextlib.suppress(_Stop):
@@ -710,11 +782,10 @@ def test_gws_operation(info: OperationInfo, gws_fuzz_target: FuzzTarget, fuzz_bu
 
 
 @pytest.mark.profile("gws-fuzz")
-@pytest.mark.destructive
 @pytest.mark.rule("VK-FUZZ-002", title="GWS link sequences honour the contract")
 def test_gws_links(gws_fuzz_target: FuzzTarget, fuzz_budget: Budget) -> None:
-    """Stateful fuzzing along the GWS links (createUser → getUser…); destructive: the sequences create users
-    and disposition groups."""
+    """Stateful fuzzing along the GWS links (createUser → getUser…); every GWS link starts at a destructive
+    operation, so without --vk-allow-destructive it is not run."""
     fuzz_links(gws_fuzz_target, fuzz_budget)
 
 

@@ -293,13 +293,17 @@ def await_in_order(line: Line, expected: Sequence[tuple[str, Callable[[dict[str,
 
     while None in found:
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            arrived.append(line.cometd.await_message(lambda m: m.get("channel") == channel, remaining,
+                                                     description=f"{line.name}: next message on {channel}"))
+        except (TimeoutError, ConformanceFailure):
             missing = [expected[k][0] for k, i in enumerate(found) if i is None]
             raise ConformanceFailure(
                 f"{line.name}: no {', '.join(missing)} within {limit:g} s; received in order: "
-                f"{[summary(m) for m in arrived] or 'nothing'}", rule=rule, title="Notification not received")
-        arrived.append(line.cometd.await_message(lambda m: m.get("channel") == channel, remaining,
-                                                 description=f"{line.name}: next message on {channel}"))
+                f"{[summary(m) for m in arrived] or 'nothing'}", rule=rule, title="Notification not received"
+            ) from None
         assign()
     indices = [i for i in found if i is not None]
     if indices != sorted(indices):
@@ -339,21 +343,26 @@ def establish(caller: Line, callee: Line, **dial_members: Any) -> tuple[dict[str
 
 def hang_up_everything(agents: Iterable[GwsAgent], rounds: int = 4) -> None:
     """Best effort: no call left on any of ``agents`` (cleanup). A ringing call has no Hangup (l.1206-1214),
-    so it goes when its caller hangs up; several rounds cover calls that change hands meanwhile."""
+    so it goes when its caller hangs up; when only ringing calls are left (their caller gone), one is answered
+    and then hung up. Several rounds cover calls that change hands meanwhile."""
     agents = list(agents)
     for _ in range(rounds):
-        left = 0
+        left: list[tuple[GwsAgent, dict[str, Any]]] = []
+        hung = 0
         for agent in agents:
             for call in agent.calls():
                 if call.get("state") in (None, "Released"):
                     continue
-                left += 1
-                caps = call.get("capabilities") or []
-                if call.get("state") == "Ringing" and "Hangup" not in caps:
-                    continue
-                agent.call_operation(str(call["id"]), "Hangup")
+                left.append((agent, call))
+                if "Hangup" in (call.get("capabilities") or []) or call.get("state") != "Ringing":
+                    agent.call_operation(str(call["id"]), "Hangup")
+                    hung += 1
         if not left:
             return
+        if not hung:
+            agent, call = left[0]
+            if "Answer" in (call.get("capabilities") or []):
+                agent.call_operation(str(call["id"]), "Answer")
 
 
 def restore(line: Line, operation: str = "NotReady") -> None:
@@ -404,3 +413,32 @@ def require(condition: bool, message: str, *, title: str = "Rule violated", rule
     """Raise a :class:`ConformanceFailure` unless ``condition``."""
     if not condition:
         raise ConformanceFailure(message, rule=rule, title=title)
+
+
+# ---- settings (destructive tests change them and put them back) ---------------------------------------------
+def read_group(admin: GwsAgent, group: str) -> dict[str, Any]:
+    """``GET /api/v2/settings/{group}`` as the administrator (l.2143-2220)."""
+    return expect_ok(admin.get(f"/api/v2/settings/{group}"))
+
+
+def find_setting(admin: GwsAgent, group: str, key_name: str, key_value: str) -> dict[str, Any] | None:
+    """The setting of ``group`` whose ``key_name`` is ``key_value``, or None."""
+    settings = read_group(admin, group).get("settings")
+    for setting in settings if isinstance(settings, list) else []:
+        if isinstance(setting, dict) and setting.get(key_name) == key_value:
+            return setting
+    return None
+
+
+def put_setting(admin: GwsAgent, group: str, setting: dict[str, Any], key_name: str, vk_cleanup: Any) -> None:
+    """Create or update a setting and register the undo: the original back, or the new one deleted."""
+    key_value = setting[key_name]
+    original = find_setting(admin, group, key_name, key_value)
+    if original is None:
+        vk_cleanup(admin.delete, f"/api/v2/settings/{group}", json={key_name: key_value},
+                   description=f"delete the setting {key_value} of {group}")
+        expect_ok(admin.post(f"/api/v2/settings/{group}", json=setting))
+    else:
+        vk_cleanup(admin.put, f"/api/v2/settings/{group}", json=original,
+                   description=f"restore the setting {key_value} of {group}")
+        expect_ok(admin.put(f"/api/v2/settings/{group}", json=setting))

@@ -314,7 +314,7 @@ def test_swap_calls_holds_first(line_a: Line, line_b: Line, line_c: Line) -> Non
     """E310: Held of the call in the URL, then Established of the otherCallUri call."""
     held, active = _two_calls(line_a, line_b, line_c)
     expect_ok(line_a.op(active["id"], "SwapCalls", otherCallUri=held["uri"]))
-    now_held, now_active = await_in_order(line_a, [
+    await_in_order(line_a, [
         ("the active call Held", call_predicate(active["id"], "Held", "StatusChange")),
         ("the held call Established", call_predicate(held["id"], "Established", "StatusChange"))],
         rule="GWS-SWAP-001")

@@ -161,6 +161,8 @@ class _Comparer:
             self.capability_set(exp, act, path, mode)
         elif mode == "shape":
             self.shape_list(exp, act, path)
+        elif self.rules.ordered_subset_at(path):
+            self.ordered_subset(exp, act, path, mode, str(self.rules.ordered_subset_at(path)))
         elif key in UNORDERED_KEYS or self.rules.unordered_at(path):
             self.unordered(exp, act, path, mode, exact_size=(mode == "exact"))
         elif mode == "subset":
@@ -208,6 +210,23 @@ class _Comparer:
         if exact_size and len(act) != len(exp):
             extra = [act[i] for i in range(len(act)) if i not in used]
             self.fail(path, len(exp), len(act), "length", f"undocumented elements {_short(extra)}")
+
+    def ordered_subset(self, exp: list[Any], act: list[Any], path: Path, mode: str, erratum: str) -> None:
+        """The documented elements appear in the actual list in the documented relative order (others between)."""
+        start = 0
+        for e_index, element in enumerate(exp):
+            found = None
+            for index in range(start, len(act)):
+                errors, state = self._trial(element, act[index], (*path, e_index), mode)
+                if not errors:
+                    self.bindings.restore(state)
+                    found = index
+                    break
+            if found is None:
+                self.fail((*path, e_index), element, _MISSING, f"ordered subset ({erratum})",
+                          "no later element matches this documented element (missing or out of order)")
+                continue
+            start = found + 1
 
     def _match_one(self, element: Any, act: list[Any], used: set[int], path: Path, mode: str) -> int | None:
         # First without learning new bindings (prefer what is already known), then allowing it.
@@ -272,6 +291,12 @@ class _Comparer:
     def scalar(self, exp: Any, act: Any, path: Path) -> None:
         key = _last_key(path)
         in_list = bool(path) and isinstance(path[-1], int)
+        elided = self.rules.elided_at(path)
+        if elided and isinstance(exp, str) and "..." in exp:
+            prefix = exp.split("...", 1)[0].rstrip()
+            if not (isinstance(act, str) and act.startswith(prefix)):
+                self.fail(path, exp, act, f"elided ({elided})", f"the text shown before '...' is {prefix!r}")
+            return
         if isinstance(exp, str):
             if key == "duration" and exp.isdigit():
                 if not (isinstance(act, str) and act.isdigit()):

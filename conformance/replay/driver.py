@@ -1,10 +1,11 @@
-"""A thin driver for the replay: one HTTP client and one CometD session per configured GWS user, and the
-event source for what no client can cause (the mock's control API).
+"""The replay's driver: one HTTP client and one CometD session per configured GWS user, the suite's event
+source for what no client can cause, and the mock's control API for what only the mock offers.
 
-Why our own: the suite's shared fixtures (agents, CometD sessions, EventSource) were not available when the
-replay was written; this driver uses only the infrastructure's transports (``conformance.transport``) and
-its configuration (``conformance.config.TargetConfig``), so the replay runs from pytest or from a script.
-Sessions are reused across fixtures (a CometD handshake per fixture would dominate the run time).
+Why its own sessions rather than the plugin's per-test fixtures: a replay of ~160 fixtures reuses every
+user's CometD session across fixtures (a handshake per fixture would dominate the run time) and works the
+same from pytest (``conformance/families/test_replay_gws.py``) and from a script. It uses only the suite's
+transports (``conformance.transport``), configuration (``TargetConfig``) and events
+(``conformance.events.EventSource``: control API, driver command or a person).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 
 from conformance.config import GwsUser, TargetConfig
+from conformance.events import EventSource
 from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient, HttpResponse
 
@@ -130,8 +132,9 @@ class UserSession:
 
 
 class ControlEvents:
-    """The voicekit mock's control API (``events.control_url``): inbound calls, remote parties, outages,
-    T-Server faults, push outboxes and resets. Other targets have none; recipes that need it are not run."""
+    """The voicekit mock's control API (``events.control_url``) for what the suite's :class:`EventSource` does
+    not model: T-Server faults, push outboxes, remote hang-ups by call id in cleanup, and resets. Other targets
+    have none; recipes that need it are not run."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -189,6 +192,7 @@ class GwsDriver:
         self._sessions: dict[str, UserSession] = {}
         self.anonymous = HttpClient(self.base_url, csrf="off", timeout=config.timeouts.request,
                                     verify=config.ssl_verify(), name="anonymous", system="gws")
+        self.event_source = EventSource(config)
         self.events = (ControlEvents(config.events.control_url, config.events.control_token)
                        if config.events.control_url else None)
 
@@ -216,6 +220,21 @@ class GwsDriver:
     def sessions(self) -> list[UserSession]:
         return list(self._sessions.values())
 
+    # ---- resets -------------------------------------------------------------------------------------------------
+    def reopen_notifications(self) -> None:
+        """Drop every CometD session (they reopen on first use): after the target was reset its server-side
+        sessions are gone, and a message published before a re-handshake would be lost."""
+        for session in self._sessions.values():
+            session.close_cometd()
+            session._me = None
+
+    def reset_target(self) -> None:
+        """Back to the seed through the mock's control API (the last resort of a cleanup)."""
+        if self.events is None:
+            raise RuntimeError("only the mock can be reset")
+        self.events.reset()
+        self.reopen_notifications()
+
     # ---- helpers ------------------------------------------------------------------------------------------------
     def settle_inboxes(self, sessions: list[UserSession], idle: float | None = None, limit: float = 1.0) -> None:
         """Wait until no session received anything for ``idle`` seconds (at most ``limit``), then drain."""
@@ -238,3 +257,4 @@ class GwsDriver:
         self.anonymous.close()
         if self.events is not None:
             self.events.close()
+        self.event_source.close()

@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.failures import ConformanceFailure
+from conformance.outcomes import NotRunnable as SuiteNotRunnable
 from conformance.replay.bindings import Bindings
 from conformance.replay.compare import Mismatch, compare, describe_mismatches
 from conformance.replay.driver import GwsDriver, UserSession
 from conformance.replay.plan import Plan, Step, build_plan
+from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient, HttpResponse
 from voicekit.corpus import Corpus, Fixture
 
@@ -180,8 +182,10 @@ class Run:
         self.extra_sessions: list[UserSession] = []
         self.step_hooks: dict[int, Callable[[], None]] = {}
         self.touched_settings = False
+        self.checks = 0  # responses and messages compared: a replay that compared nothing is not a pass
         self.rewrite: Callable[[Any], Any] | None = None  # a recipe's last word on the request body
         self.on_response: list[Callable[[HttpResponse], None]] = []
+        self.listing_cometd: CometdClient | None = None
 
     # ---- the run --------------------------------------------------------------------------------------------------
     def execute(self) -> ReplayResult:
@@ -195,8 +199,8 @@ class Run:
             recipes.prepare(self)
             for step in plan.steps:
                 self.exchange(step)
-        except NotRunnable as exc:
-            status, reason = NOT_RUN, str(exc)
+        except (NotRunnable, SuiteNotRunnable) as exc:
+            status, reason = NOT_RUN, str(getattr(exc, "reason", exc))
         except SetupFailed as exc:
             status, reason = FAILED, f"precondition not established: {exc}"
         except ConformanceFailure as exc:
@@ -206,6 +210,8 @@ class Run:
                 self.cleanup()
             except Exception as exc:  # cleanup must never hide the result
                 self.notes.append(f"cleanup: {exc!r}")
+        if status == PASSED and not self.mismatches and self.checks == 0:
+            status, reason = NOT_RUN, "nothing was sent or awaited: the fixture documents no exchange to replay"
         if status == PASSED and self.mismatches:
             status = FAILED
             reason = f"{len(self.mismatches)} difference(s) from the documented exchange"
@@ -295,10 +301,12 @@ class Run:
         for session in self.cast.involved:
             self.remember(session)
             if session.device_id:
-                _ = session.cometd  # subscribed before anything happens to it
+                session.cometd.drain()  # subscribed before anything happens; nothing left from before
 
     def remember(self, session: UserSession) -> None:
-        """Record a session's device state once, so cleanup can restore it."""
+        """Record a session's device state once, so cleanup can restore it (and hang up its calls)."""
+        if self.cast is not None and session not in self.cast.involved and session not in self.extra_sessions:
+            self.extra_sessions.append(session)
         if session.login.username in self.baseline or not session.device_id:
             return
         view = session.device_view() or {}
@@ -318,6 +326,8 @@ class Run:
                 self.restore_device(entry["session"], entry["view"])
             except Exception as exc:
                 errors.append(f"restore {entry['session'].label}: {exc}")
+        if self.listing_cometd is not None:
+            self.listing_cometd.close()
         sessions = self.sessions_in_play()
         self.driver.settle_inboxes([s for s in sessions if s.has_cometd])
         if errors:
@@ -355,7 +365,7 @@ class Run:
             time.sleep(0.05)
         if self.driver.events is not None:
             self.notes.append("calls were left after cleanup; the target was reset through its control API")
-            self.driver.events.reset()
+            self.driver.reset_target()
             self.replayer.forget_agent_states()
 
     def restore_device(self, session: UserSession, view: Mapping[str, Any]) -> None:
@@ -442,6 +452,9 @@ class Run:
 
     def send(self, step: Step) -> None:
         assert self.cast is not None and step.request is not None
+        if str(step.request.get("path", "")).startswith("/api/v2/notifications"):
+            self.bayeux(step)
+            return
         try:
             request = self.bindings.substitute_request(step.request)
         except KeyError as exc:
@@ -460,7 +473,32 @@ class Run:
             other = self.cast.sender.request(method, alternative, **kwargs)
             self.check_response(step, other, where=f"{step.label} response of {alternative}")
 
+    def bayeux(self, step: Step) -> None:
+        """A code listing's CometD request (handshake, subscribe, disconnect), sent the way the official client
+        sends it, with the listing's identity (session cookie and CSRF header of the HTTP client)."""
+        assert self.cast is not None and step.request is not None
+        body = step.request.get("body")
+        message = body[0] if isinstance(body, list) and body and isinstance(body[0], Mapping) else {}
+        channel = message.get("channel")
+        if self.listing_cometd is None:
+            self.listing_cometd = CometdClient(f"{self.driver.base_url}/api/v2/notifications",
+                                               http=self.cast.sender, name="code listing")
+        client = self.listing_cometd
+        if channel == "/meta/handshake":
+            reply = client.handshake(check=False)
+        elif channel == "/meta/subscribe":
+            reply = client.subscribe(str(message.get("subscription")), check=False)[0]
+        elif channel == "/meta/disconnect":
+            reply = client.disconnect() or {}
+        else:
+            raise NotRunnable(f"the listing sends {channel}, which the replay does not know how to send")
+        self.checks += 1
+        if reply.get("successful") is not True:
+            self.mismatches.append(Mismatch("successful", True, reply.get("successful"), "Bayeux (003 l.1494-1567)",
+                                            f"{channel} was refused: {reply.get('error')}", f"{step.label} reply"))
+
     def check_response(self, step: Step, response: HttpResponse, *, where: str) -> None:
+        self.checks += 1
         documented = step.response or {}
         body = response.json_or_none()
         expected_body = documented.get("body")
@@ -487,8 +525,12 @@ class Run:
                         found.append(Mismatch("body.statusCode", 0, body.get("statusCode"), "E001"))
                     actual = body[member]
             if actual is not None or step.unwrap is None:
-                found += compare(expected_body, actual, match=str(documented.get("match") or "exact"),
-                                 bindings=self.bindings, rules=step.rules, root="body")
+                saved = self.bindings.snapshot()
+                body_found = compare(expected_body, actual, match=str(documented.get("match") or "exact"),
+                                     bindings=self.bindings, rules=step.rules, root="body")
+                if body_found:
+                    self.bindings.restore(saved)
+                found += body_found
         elif not (isinstance(body, Mapping) and body.get("statusCode") == 0):
             found.append(Mismatch("body.statusCode", 0, body.get("statusCode") if isinstance(body, Mapping) else body,
                                   "E001", "the documented request must be accepted (statusCode 0)"))
@@ -534,8 +576,12 @@ class Run:
                                                 where))
                 continue
             mode = str(note.get("match") or "exact")
+            self.checks += 1
+            saved = self.bindings.snapshot()
             found = compare(message, actual, match=mode, bindings=self.bindings, rules=step.rules)
             if found:
+                # Identities learned from a message that does not match are not trusted for what follows.
+                self.bindings.restore(saved)
                 self.mismatches += [m.located(where) for m in found]
                 self._diagnose_order(step, number, actual)
             received.append((message, actual))
@@ -589,6 +635,7 @@ class Run:
             self.mismatches.append(Mismatch("(push)", note["message"], None, "notification missing",
                                             "no push message was delivered", where))
             return
+        self.checks += 1
         found = compare(note["message"], messages[index], match=str(note.get("match") or "exact"),
                         bindings=self.bindings, rules=step.rules)
         self.mismatches += [m.located(where) for m in found]

@@ -68,6 +68,11 @@ class DocCall:
         return [str(p) for p in self.first.get("participants") or []]
 
     @property
+    def direction(self) -> str:
+        """``out`` when the actor dialed (the dnis is one of the other parties), else ``in``."""
+        return "out" if self.dnis and self.dnis in self.participants else "in"
+
+    @property
     def user_data(self) -> dict[str, Any]:
         return dict(self.first.get("userData") or {})
 
@@ -191,6 +196,27 @@ def _apply_patch(messages: list[dict[str, Any]], patches: list[Mapping[str, Any]
     return out
 
 
+def _complete(request: dict[str, Any], members: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add members the API requires to template request objects (``complete`` of an erratum)."""
+    for pattern, extra in members.items():
+        tokens = parse_path(pattern)
+        nodes: list[Any] = [request]
+        for token in tokens:
+            nxt: list[Any] = []
+            for node in nodes:
+                if token == "*" and isinstance(node, list):
+                    nxt += node
+                elif token.startswith("#") and isinstance(node, list) and int(token[1:]) < len(node):
+                    nxt.append(node[int(token[1:])])
+                elif isinstance(node, dict) and token in node:
+                    nxt.append(node[token])
+            nodes = nxt
+        for node in nodes:
+            if isinstance(node, dict):
+                for key, value in extra.items():
+                    node.setdefault(key, copy.deepcopy(value))
+
+
 def build_plan(fixture: Fixture, errata: Iterable[Mapping[str, Any]]) -> Plan:
     """The replay plan of ``fixture`` under the ``replay`` members of ``errata``."""
     rules = rules_for(fixture.id, errata)
@@ -221,6 +247,10 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
         base.update(copy.deepcopy(override[0]))
         request = base
         decided.append(override[1])
+    complete = rules.value("complete", index)
+    if complete is not None and request is not None:
+        _complete(request, complete[0])
+        decided.append(complete[1])
     response_override = rules.value("response", index)
     if response_override is not None:
         response = copy.deepcopy(response_override[0])
@@ -279,6 +309,9 @@ def _analyse(plan: Plan) -> None:
         device_uri = next((v.get("deviceUri") for v in call.views if v.get("deviceUri")), None)
         if device_uri and not plan.actor_device:
             plan.actor_device = str(device_uri).rstrip("/").rsplit("/", 1)[-1]
+        # A call the actor received has the actor's number as dnis (not one of the other parties).
+        if not plan.actor_number and call.dnis and call.dnis not in call.participants:
+            plan.actor_number = call.dnis
     # Partners: every documented number that is not the actor's (and not a queue the call came through).
     for call in plan.calls.values():
         for view in call.views:
@@ -304,6 +337,10 @@ def _analyse(plan: Plan) -> None:
                     numbers.append(str(step.trigger[key]))
     for value in plan.given.get("conference") or []:
         numbers.append(str(value))
+    if plan.given.get("forwardTo"):
+        numbers.append(str(plan.given["forwardTo"]))
+    if plan.given.get("actor"):
+        plan.actor_number = str(plan.given["actor"])
     for doc in documents:
         for device in _devices(doc):
             state = device.get("supervisorMonitoringState")

@@ -88,6 +88,8 @@ class CompareRules:
     allow_extra: list[AllowExtra] = field(default_factory=list)
     formats: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
     uri_aliases: list[tuple[str, str, str]] = field(default_factory=list)
+    elided: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    ordered_subset: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
 
     def _find(self, entries: Iterable[tuple[Any, ...]], path: Path) -> tuple[Any, ...] | None:
         return next((e for e in entries if path_matches(e[0], path)), None)
@@ -102,6 +104,14 @@ class CompareRules:
 
     def unordered_at(self, path: Path) -> str | None:
         hit = self._find(self.unordered, path)
+        return hit[1] if hit else None
+
+    def ordered_subset_at(self, path: Path) -> str | None:
+        hit = self._find(self.ordered_subset, path)
+        return hit[1] if hit else None
+
+    def elided_at(self, path: Path) -> str | None:
+        hit = self._find(self.elided, path)
         return hit[1] if hit else None
 
     def format_at(self, path: Path) -> tuple[str, str] | None:
@@ -121,7 +131,8 @@ class CompareRules:
     def merged(self, other: CompareRules) -> CompareRules:
         return CompareRules(self.ignore + other.ignore, self.absent + other.absent, self.subset + other.subset,
                             self.unordered + other.unordered, self.allow_extra + other.allow_extra,
-                            self.formats + other.formats, self.uri_aliases + other.uri_aliases)
+                            self.formats + other.formats, self.uri_aliases + other.uri_aliases,
+                            self.elided + other.elided, self.ordered_subset + other.ordered_subset)
 
 
 def _get(document: Any, pattern: tuple[str, ...]) -> Any:
@@ -161,6 +172,8 @@ class ReplayEntry:
                          for a in d.get("allow_extra", [])],
             formats=[(parse_path(p), str(f), e) for p, f in (d.get("formats") or {}).items()],
             uri_aliases=[(str(a), str(b), e) for a, b in (d.get("uri_aliases") or {}).items()],
+            elided=[(parse_path(p), e) for p in d.get("elided", [])],
+            ordered_subset=[(parse_path(p), e) for p in d.get("ordered_subset", [])],
         )
 
 

@@ -95,7 +95,7 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
     for system, state in sorted((health or {}).items()):
         if not state.get("ok", True):
             reasons.append(f"{system} health check failed: {state.get('detail')}")
-    unprofiled = [t for t in results if not t.profile]
+    unprofiled = [t for t in results if not t.profile and t.outcome != "not-selected"]
     return {
         "kit": "voicekit", "kit_version": kit_version,
         "date": date or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -199,7 +199,7 @@ class HttpClient:
     def url_for(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
-        return f"{self.base_url}/{path.lstrip('/')}"
+        return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
 
     def request(self, method: str, path: str, *, json: Any = None, data: Any = None, content: Any = None,
                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,

@@ -34,8 +34,7 @@ def inbound_call(world: World, body: dict[str, Any]) -> dict[str, Any]:
             call = Call(id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(),
                         user_data=dict(user_data), queue=queue)
             world.calls[call.id] = call
-            calls.new_party(world, call, device=None, number=ani, state="Dialing", call_type="Outbound",
-                            dnis=str(body.get("dnis") or queue))
+            calls.caller_party(world, call, ani, str(body.get("dnis") or queue))
             world.queued_calls.setdefault(queue, []).append(call.id)
             target = body.get("to")
             if target:

@@ -89,7 +89,7 @@ def _validate(context: PlatformContext, ref: str, value: Any) -> None:
 
 def check_query(context: PlatformContext, op: Operation) -> None:
     """Declared query parameters must fit their schema; undeclared ones are ignored (as the SDK sends none)."""
-    for index, parameter in enumerate(context.contracts.operation_object(op).get("parameters") or []):
+    for index in range(len(context.contracts.operation_object(op).get("parameters") or [])):
         where, param = context.contracts.locate(f"{op.ref}/parameters/{index}")
         if param.get("in") != "query" or param["name"] not in request.args:
             continue

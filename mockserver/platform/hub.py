@@ -2,7 +2,8 @@
 
 Each socket has one writer (a thread; a greenlet under ``mockserver.serve``) draining its outbox, so frames are
 never interleaved and a slow client never blocks the domain (whose EventBus subscribers may only enqueue). The
-writer also sends the channel.metadata heartbeat whenever ``heartbeat_seconds`` have passed since the last one.
+writer also sends the channel.metadata heartbeat whenever ``heartbeat_seconds`` have passed since the last one
+(0 turns heartbeats off).
 Same approach as the Connect bus (mockserver/connect/hub.py).
 """
 
@@ -67,7 +68,8 @@ class ChannelSocket:
     def _drain(self) -> None:
         last_beat = time.monotonic()
         while True:
-            wait = max(0.0, last_beat + max(self.heartbeat(), 0.05) - time.monotonic())
+            interval = self.heartbeat()  # 0 (or less): no heartbeats
+            wait = max(0.0, last_beat + max(interval, 0.05) - time.monotonic()) if interval > 0 else None
             try:
                 item = self.outbox.get(timeout=wait)
             except queue.Empty:

@@ -129,7 +129,7 @@ def test_parse_override() -> None:
     assert parse_override('connect.agents=["a","b"]') == ("connect.agents", ["a", "b"])
     with pytest.raises(ConfigError, match="unknown key"):
         parse_override("gws.nope=1")
-    with pytest.raises(ConfigError, match="section.key=value"):
+    with pytest.raises(ConfigError, match=r"section\.key=value"):
         parse_override("gws.csrf")
 
 

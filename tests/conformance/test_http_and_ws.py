@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,7 +45,8 @@ def test_session_cookie_is_kept(fresh_mock: str) -> None:
         client.get("/api/v2/me")
         first = [c.value for c in client.cookies if c.name == "JSESSIONID"]
         client.get("/api/v2/me")
-        assert client.last is not None and "set-cookie" not in {k.lower() for k in client.last.exchange.response_headers}
+        assert client.last is not None
+        assert "set-cookie" not in {k.lower() for k in client.last.exchange.response_headers}
         assert f"JSESSIONID={first[0]}" in client.last.exchange.request_headers.get("cookie", "")
 
 
@@ -125,8 +127,6 @@ def ws_server() -> Iterator[str]:
         return None
 
     with serve(handler, "127.0.0.1", 0, process_request=process_request) as server:
-        import threading
-
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         host, port = server.socket.getsockname()[:2]

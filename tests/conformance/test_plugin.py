@@ -57,11 +57,17 @@ def test_plain():
 SELECTED = "--vk-profile=gws-security,gws-agent-state,gws-settings-provisioning,gws-voice-core"
 
 
+# Autoloading every installed plugin (hypothesis, schemathesis…) costs seconds per run: load only ours.
+PLUGINS = ("-p", "conformance.plugin", "-p", "allure_pytest.plugin", "-p", "no:cacheprovider")
+
+
 @pytest.fixture
-def run(vk_pytester: pytest.Pytester) -> Callable[..., tuple[pytest.RunResult, dict[str, Any] | None]]:
+def run(vk_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+        ) -> Callable[..., tuple[pytest.RunResult, dict[str, Any] | None]]:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
     def run(*args: str) -> tuple[pytest.RunResult, dict[str, Any] | None]:
-        result = vk_pytester.runpytest_subprocess("-p", "conformance.plugin", "-p", "no:cacheprovider",
-                                                  "--vk-report-dir", "report", *args, timeout=120)
+        result = vk_pytester.runpytest_subprocess(*PLUGINS, "--vk-report-dir", "report", *args, timeout=120)
         path = vk_pytester.path / "report" / "certificate.json"
         return result, json.loads(path.read_text()) if path.exists() else None
 
@@ -83,7 +89,7 @@ def test_selection_not_run_failures_and_certificate(vk_pytester: pytest.Pytester
     vk_pytester.makepyfile(test_family=FAMILY)
     config = mock_config_file(events={"control_url": None})
     result, cert = run(f"--vk-config={config}", SELECTED)
-    result.assert_outcomes(passed=2, failed=2, skipped=3, errors=0, deselected=1)
+    result.assert_outcomes(passed=1, failed=2, skipped=3, errors=0, deselected=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert cert is not None and cert["status"] == "failed"
     assert outcomes(cert) == {"test_fail": "failed", "test_kit_error": "error", "test_not_run": "not-run",
@@ -104,7 +110,7 @@ def test_selection_not_run_failures_and_certificate(vk_pytester: pytest.Pytester
     assert profile(cert, "gws-security")["status"] == "failed"
     assert profile(cert, "gws-fuzz")["status"] == "not-selected"
     assert profile(cert, "gws-settings-provisioning")["status"] == "not-run"
-    assert cert["unprofiled_tests"] == ["test_family.py::test_plain"]
+    assert cert["unprofiled_tests"] == [], "--vk-profile deselects the tests of no profile"
     ops = {o["id"]: o["status"] for o in cert["operations"]}
     assert ops["gws.getVersion"] == "passed" and ops["gws.getMe"] == "failed"
     report = vk_pytester.path / "report"
@@ -116,8 +122,9 @@ def test_selection_not_run_failures_and_certificate(vk_pytester: pytest.Pytester
 def test_allow_destructive_runs_them(vk_pytester: pytest.Pytester, run: Any,
                                      mock_config_file: Callable[..., Path]) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
-    result, cert = run(f"--vk-config={mock_config_file()}", "--vk-profile=gws-settings-provisioning",
-                       "--vk-allow-destructive")
+    """Through the ini twins of the options, this time."""
+    vk_pytester.makeini("[pytest]\nvk_profile = gws-settings-provisioning\nvk_allow_destructive = true\n")
+    result, cert = run(f"--vk-config={mock_config_file()}")
     result.assert_outcomes(passed=1, deselected=7)
     assert result.ret == pytest.ExitCode.OK
     assert cert is not None and profile(cert, "gws-settings-provisioning")["status"] == "passed"
@@ -160,17 +167,20 @@ def test_a_selected_profile_without_credentials_is_a_usage_error(vk_pytester: py
                                                                   tmp_path: Path) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
     config = tmp_path / "t.toml"
-    config.write_text('[gws]\nurl = "http://127.0.0.1:9"\nagents = [{username = "a", password = "b"}]\n')
+    config.write_text('[gws]\nurl = "http://127.0.0.1:9"\nagents = [{username = "a", password = "b"}, '
+                      '{username = "c", password = "d"}]\n')
     result, _ = run(f"--vk-config={config}", "--vk-profile=gws-supervisor")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*profile gws-supervisor cannot run: no GWS supervisor credentials*"])
 
 
 def test_inert_without_profile_markers(vk_pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Also the entry point and -p together: the plugin blocks its second registration."""
     vk_pytester.makepyfile(test_plain="def test_one():\n    pass\n")
     broken = tmp_path / "broken.toml"
     broken.write_text("this is [not toml")
     result = vk_pytester.runpytest_subprocess("-p", "conformance.plugin", "-p", "no:cacheprovider",
+                                              "-p", "no:hypothesispytest", "-p", "no:schemathesis",
                                               f"--vk-config={broken}", "--vk-report-dir=report", timeout=60)
     result.assert_outcomes(passed=1)
     assert "voicekit" not in result.stdout.str()
@@ -235,7 +245,7 @@ def test_second():
 def test_third():
     pass
 ''')
-    result, cert = run(f"--vk-config={mock_config_file()}", "--vk-run-timeout=0.5")
+    _, cert = run(f"--vk-config={mock_config_file()}", "--vk-run-timeout=0.5")
     assert cert is not None and cert["status"] == "failed"
     assert any("whole-run timeout" in r for r in cert["reasons"])
     reasons = {n["test"].split("::")[-1]: n["reason"] for n in cert["not_run"]}
@@ -246,7 +256,7 @@ def test_third():
 def test_allure_labels_and_links(vk_pytester: pytest.Pytester, run: Any,
                                  mock_config_file: Callable[..., Path]) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
-    result, _ = run(f"--vk-config={mock_config_file()}", "--vk-profile=gws-security", "--alluredir=allure")
+    run(f"--vk-config={mock_config_file()}", "--vk-profile=gws-security", "--alluredir=allure")
     results = [json.loads(p.read_text()) for p in (vk_pytester.path / "allure").glob("*-result.json")]
     passed = next(r for r in results if r["name"] == "test_pass")
     labels = {(label["name"], label["value"]) for label in passed["labels"]}

@@ -260,19 +260,34 @@ def place_call(world: World, device: Device, number: str, user_data: dict[str, A
     return call
 
 
+def caller_party(world: World, call: Call, ani: str, dnis: str) -> Party:
+    """The party placing a call the control API delivers. A DN of this switch calls as itself: its device is
+    the caller (and sees its Dialing call), so the delivered call stays Internal (E213); anything else is an
+    external caller."""
+    device = world.device_by_number(ani) if is_internal_number(ani) else None
+    if device is None:
+        return new_party(world, call, device=None, number=ani, state="Dialing", call_type="Outbound", dnis=dnis)
+    caller = new_party(world, call, device=device, number=device.phone_number, state="Dialing",
+                       call_type="Internal", dnis=dnis)
+    notify_call(world, call, caller, "StatusChange")
+    return caller
+
+
 def deliver_inbound(world: World, device: Device, *, ani: str, dnis: str | None = None,
                     user_data: dict[str, Any] | None = None, queue: str | None = None,
                     call_id: str | None = None) -> Call:
-    """An external caller reaches ``device`` (control API): the device rings (callType Inbound)."""
+    """A caller reaches ``device`` (control API): the device rings — callType Inbound from an external caller,
+    Internal from a DN of this switch (E213: also when the call comes through a queue)."""
     call = world.calls.get(call_id) if call_id else None
     if call is None:
         call = Call(id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(),
                     user_data=dict(user_data or {}), queue=queue)
         world.calls[call.id] = call
-        new_party(world, call, device=None, number=ani, state="Dialing", call_type="Outbound",
-                  dnis=dnis or device.phone_number)
+        caller_party(world, call, ani, dnis or device.phone_number)
+    internal = any(p.internal and p.state == "Dialing" for p in call.active_parties())
     callee = new_party(world, call, device=device, number=device.phone_number, state="Ringing",
-                       call_type="Inbound", dnis=dnis or queue or device.phone_number, ani=ani, via_queue=queue)
+                       call_type="Internal" if internal else "Inbound", dnis=dnis or queue or device.phone_number,
+                       ani=None if internal else ani, via_queue=queue)
     notify_call(world, call, callee, "StatusChange")
     return call
 
@@ -566,9 +581,11 @@ def swap_calls(world: World, user: User, call: Call, party: Party, params: dict[
         call, party, other_call, other = other_call, other, call, party
     if other.state != "Held" or party.state not in ("Established", "Dialing"):
         raise InvalidState("SwapCalls needs one active and one held call")
+    # Both legs change in one T-Server step; each notification shows the pair as it is after the swap, so the
+    # held call offers the pair's capabilities (E311) although it is announced first (E310).
     party.state = "Held"
-    notify_call(world, call, party, "StatusChange")
     other.state = "Established"
+    notify_call(world, call, party, "StatusChange")
     notify_call(world, other_call, other, "StatusChange")
 
 

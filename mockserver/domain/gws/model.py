@@ -7,6 +7,7 @@ supervision) keeps each party's ``view_id`` stable, so a client's call URI never
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,6 +90,8 @@ class User:
     skills: dict[str, int] = field(default_factory=dict)
     change_password_on_first_login: bool = False
     session: dict[str, Any] | None = None  # StartContactCenterSession parameters while a session is open
+    # settings.provisioning_flags.modified_At (E130): a new UUID whenever the user is provisioned.
+    provisioning_version: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def is_admin(self) -> bool:
@@ -149,10 +152,10 @@ class Call:
     conference_owner: str | None = None  # device id of the party that made the conference
 
     def party(self, key: str) -> Party | None:
-        for party in self.parties:
-            if party.key == key:
-                return party
-        return None
+        """The party of ``key`` (a device id): its active one when the device left the call earlier and was
+        brought back (a single-step conference or transfer to it), else its last one."""
+        found = [party for party in self.parties if party.key == key]
+        return next((party for party in found if party.active), found[-1] if found else None)
 
     def active_parties(self) -> list[Party]:
         return [p for p in self.parties if p.active]

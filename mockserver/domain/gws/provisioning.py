@@ -54,7 +54,8 @@ def user_subresources(world: World, user: User) -> dict[str, Any]:
     return {
         "skills": [skill_resource(world, sid, level) for sid, level in user.skills.items() if sid in world.skills],
         "devices": devices,
-        "settings": {"htcc": {"roles": ", ".join(r.removeprefix("ROLE_").title() for r in user.roles)}},
+        "settings": {"htcc": {"roles": ", ".join(r.removeprefix("ROLE_").title() for r in user.roles)},
+                     "provisioning_flags": {"modified_At": user.provisioning_version}},  # E130
         "statistics": {"channels": {"voice": {"state": state.get("state"), "displayName": state.get("displayName"),
                                               "workMode": state.get("workMode"), "activity": _activity(world, user)}}},
     }
@@ -183,6 +184,7 @@ def create_user_device(world: World, actor: User, user_id: str, body: dict[str, 
                     user_state=UserState("LoggedOut"))
     world.devices[device.id] = device
     user.device_ids.append(device.id)
+    user.provisioning_version = world.new_id()
     return device
 
 
@@ -202,6 +204,7 @@ def assign_skill(world: World, actor: User, user_id: str, skill_id: str, level: 
     if skill_id in user.skills:
         raise AlreadyExists(f"Skill {skill_id} is already assigned")
     user.skills[skill_id] = level
+    user.provisioning_version = world.new_id()
 
 
 # ---- features --------------------------------------------------------------------------------------------------

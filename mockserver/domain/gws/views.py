@@ -60,8 +60,9 @@ def call_view(world: World, call: Call, party: Party) -> dict[str, Any]:
     supervised = any(p.supervisor_mode in ("ListenIn", "Coach") for p in call.active_parties())
     view["supervisorListeningIn"] = bool(supervised and not party.supervisor_mode)
     view["monitoredUserMuted"] = call.monitored_user_muted
-    if party.supervisor_mode:
-        view["monitoring"] = True
+    # Present on every call resource, as the toast/case samples show it (003 l.2660, l.2773): true only on the
+    # call of a monitoring supervisor.
+    view["monitoring"] = party.supervisor_mode is not None
     return view
 
 

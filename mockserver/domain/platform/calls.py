@@ -101,6 +101,11 @@ def _disconnect(world: PlatformWorld, participant: Participant, disconnect_type:
     participant.held = False
     participant.end_time = world.wall()
     participant.disconnect_type = disconnect_type
+    queue = world.queues.get(participant.queue_id or "")
+    if participant.purpose == "agent" and participant.direction == "inbound" and queue is not None \
+            and queue.wrapup_required and participant.connected_time is not None:
+        participant.wrapup_required = True   # an answered ACD call: after-call work until the wrap-up is given
+        participant.acw_start = participant.end_time
     if participant.user_id is not None and participant.user_id in world.users:
         world.persistent.leg_ended(world.users[participant.user_id], _busy(world, participant.user_id))
 
@@ -151,10 +156,10 @@ def active_for(world: PlatformWorld, user_id: str, *, calls_only: bool) -> list[
     with world.lock:
         found = []
         for conv in world.conversations.values():
-            if conv.end_time is not None:
+            if conv.end_time is not None and not any(p.user_id == user_id and p.in_acw for p in conv.participants):
                 continue
             mine = [p for p in conv.participants if p.user_id == user_id]
-            on_call = any(p.active for p in mine)
+            on_call = any(p.active or p.in_acw for p in mine)
             on_callback = any(p.callback_state == "connected" for p in mine)
             if on_call or (on_callback and not calls_only):
                 found.append(conv)
@@ -459,7 +464,8 @@ def owned_participant(world: PlatformWorld, user_id: str, conversation_id: str,
 def update_participant(world: PlatformWorld, user_id: str, conversation_id: str, participant_id: str,
                        body: dict[str, Any]) -> AnswerOutcome:
     """PATCH participant with a MediaParticipantRequest: state connected (answer) or disconnected (hang up),
-    held, muted, confined, recording, wrapup. Everything is checked before anything changes."""
+    held, muted, confined, recording, wrapup (ends an ACD agent's after-call work: terminated). Everything is
+    checked before anything changes."""
     with world.lock:
         conv, participant = owned_participant(world, user_id, conversation_id, participant_id)
         state = body.get("state")
@@ -480,6 +486,9 @@ def update_participant(world: PlatformWorld, user_id: str, conversation_id: str,
             participant.wrapup = dict(body["wrapup"] or {})
         if "wrapupSkipped" in body:
             participant.wrapup_skipped = bool(body["wrapupSkipped"])
+        if participant.in_acw and (participant.wrapup or participant.wrapup_skipped):
+            participant.state = "terminated"     # after-call work done
+            participant.acw_end = world.wall()
         for flag in ("muted", "confined", "recording"):
             if flag in body:
                 setattr(participant, flag, bool(body[flag]))

@@ -40,6 +40,7 @@ class Settings:
     code_lifetime: float = 300.0            # authorization codes
     rate_limit: int = 0                     # Make Call requests per window per token (0 = no limit)
     rate_limit_window: float = 60.0         # "requests per minute" unless the control API shortens it
+    retry_after: int | None = None          # fixed Retry-After (seconds) instead of the time left in the window
     persistent_connection_timeout: float = 300.0  # idle time before a persistent connection drops
     force_disconnect_silence: float = 3.0   # 000 l.240: the flow's silence before it disconnects
     heartbeat_seconds: float = 30.0         # channel.metadata heartbeat on notification sockets
@@ -50,6 +51,7 @@ class Settings:
     def snapshot(self) -> dict[str, Any]:
         return {"tokenLifetimeSeconds": self.token_lifetime, "authorizationCodeLifetimeSeconds": self.code_lifetime,
                 "rateLimit": self.rate_limit, "rateLimitWindowSeconds": self.rate_limit_window,
+                "retryAfterSeconds": self.retry_after,
                 "persistentConnectionTimeoutSeconds": self.persistent_connection_timeout,
                 "forceDisconnectSilenceSeconds": self.force_disconnect_silence,
                 "heartbeatSeconds": self.heartbeat_seconds, "channelLifetimeSeconds": self.channel_lifetime,
@@ -58,7 +60,7 @@ class Settings:
 
 SETTING_KEYS = {"tokenLifetimeSeconds": ("token_lifetime", int), "authorizationCodeLifetimeSeconds":
                 ("code_lifetime", float), "rateLimit": ("rate_limit", int),
-                "rateLimitWindowSeconds": ("rate_limit_window", float),
+                "rateLimitWindowSeconds": ("rate_limit_window", float), "retryAfterSeconds": ("retry_after", int),
                 "persistentConnectionTimeoutSeconds": ("persistent_connection_timeout", float),
                 "forceDisconnectSilenceSeconds": ("force_disconnect_silence", float),
                 "heartbeatSeconds": ("heartbeat_seconds", float), "channelLifetimeSeconds": ("channel_lifetime", float),
@@ -107,6 +109,7 @@ class Queue:
     name: str
     members: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # conversation ids waiting for an agent
+    wrapup_required: bool = True                      # its agents go to after-call work when the call ends
 
 
 @dataclass
@@ -192,6 +195,8 @@ class Participant:
     wrapup_required: bool = False
     wrapup: dict[str, Any] | None = None
     wrapup_skipped: bool = False
+    acw_start: float | None = None
+    acw_end: float | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     flow: str | None = None
     callback_state: str | None = None
@@ -200,6 +205,11 @@ class Participant:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def in_acw(self) -> bool:
+        """Disconnected, wrap-up required and not yet given (after-call work)."""
+        return self.state == "disconnected" and self.wrapup_required
 
 
 @dataclass

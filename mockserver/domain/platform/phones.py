@@ -7,7 +7,7 @@ The rules, in one place:
   active (l.184-186); remote and generic SIP phones only during an active persistent connection (l.209-211).
   Otherwise the request is accepted and not processed: the leg keeps alerting (E412).
 - make call: the agent's leg connects by itself, except on remote and generic SIP phones without an active
-  persistent connection, where it alerts until the phone is answered by hand (l.212, E412), and on WebRTC
+  persistent connection, where it alerts until the phone is answered by hand (l.212, E412, E451), and on WebRTC
   phones without "placing calls with another app", where it never connects (l.171-180, E419).
 - a persistent connection opens when a leg of a phone with the setting connects, survives the end of the call,
   and drops after the idle timeout unless a new conversation arrives first (l.147-153, E410).

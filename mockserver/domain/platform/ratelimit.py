@@ -16,8 +16,9 @@ class RateLimiter:
         self.refused = 0
         self.allowed = 0
 
-    def hit(self, key: str, limit: int, window: float) -> None:
-        """Count one request, or raise TooManyRequests with the seconds until a slot frees up."""
+    def hit(self, key: str, limit: int, window: float, retry_after: int | None = None) -> None:
+        """Count one request, or raise TooManyRequests with the seconds until a slot frees up (or the fixed
+        ``retry_after``, to drive a client's retries in tests)."""
         if limit <= 0:
             return
         now = self.scheduler.now()
@@ -26,7 +27,8 @@ class RateLimiter:
             hits.popleft()
         if len(hits) >= limit:
             self.refused += 1
-            retry_after = max(1, math.ceil(hits[0] + window - now))
+            if retry_after is None:
+                retry_after = max(1, math.ceil(hits[0] + window - now))
             raise TooManyRequests(retry_after, len(hits), limit)
         hits.append(now)
         self.allowed += 1

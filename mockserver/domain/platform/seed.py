@@ -50,6 +50,9 @@ def apply_settings(settings: Settings, values: dict[str, Any]) -> Settings:
         if key not in SETTING_KEYS:
             raise ValueError(f"unknown platform setting {key!r} (known: {', '.join(SETTING_KEYS)})")
         attribute, kind = SETTING_KEYS[key]
+        if value is None and attribute == "retry_after":
+            settings.retry_after = None
+            continue
         if kind is bool:
             if not isinstance(value, bool):
                 raise ValueError(f"{key} must be true or false")
@@ -80,7 +83,8 @@ def populate(world: PlatformWorld, section: dict[str, Any]) -> None:
         unknown = [m for m in members if m not in world.users]
         if unknown:
             raise ValueError(f"queue {item.get('name')}: unknown members {unknown}")
-        queue = Queue(str(item.get("id") or uuid.uuid4()), str(item["name"]), members)
+        queue = Queue(str(item.get("id") or uuid.uuid4()), str(item["name"]), members,
+                      wrapup_required=bool(item.get("wrapupRequired", True)))
         world.queues[queue.id] = queue
     for item in section.get("clients") or []:
         add_client(world, item)

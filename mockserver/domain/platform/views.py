@@ -52,7 +52,7 @@ def _common(p: Participant) -> dict[str, Any]:
             "connectedTime": iso(p.connected_time), "endTime": iso(p.end_time),
             "startHoldTime": iso(p.hold_time) if p.held else None, "purpose": p.purpose, "state": p.state,
             "direction": p.direction, "disconnectType": p.disconnect_type, "held": p.held,
-            "wrapupRequired": p.wrapup_required}
+            "wrapupRequired": p.wrapup_required, "startAcwTime": iso(p.acw_start), "endAcwTime": iso(p.acw_end)}
 
 
 def call_participant(world: PlatformWorld, p: Participant) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def _call(p: Participant) -> dict[str, Any]:
                    "held": p.held, "errorInfo": p.error_info, "disconnectType": p.disconnect_type,
                    "startHoldTime": iso(p.hold_time) if p.held else None, "startAlertingTime": iso(p.alerting_time),
                    "connectedTime": iso(p.connected_time),
-                   "disconnectedTime": iso(p.end_time) if p.state == "disconnected" else None,
+                   "disconnectedTime": iso(p.end_time) if p.state in ("disconnected", "terminated") else None,
                    "self": _clean({"addressNormalized": p.address}), "wrapup": p.wrapup})
 
 
@@ -112,7 +112,8 @@ def conversation(world: PlatformWorld, conv: Conversation) -> dict[str, Any]:
                        "queueName": world.queues[p.queue_id].name if p.queue_id in world.queues else None,
                        "purpose": p.purpose, "address": p.address, "ani": p.ani, "dnis": p.dnis,
                        "wrapupRequired": p.wrapup_required, "wrapupSkipped": p.wrapup_skipped or None,
-                       "wrapup": p.wrapup, "attributes": dict(p.attributes)})
+                       "wrapup": p.wrapup, "attributes": dict(p.attributes), "startAcwTime": iso(p.acw_start),
+                       "endAcwTime": iso(p.acw_end)})
         view["calls"] = [_call(p)] if p.state is not None else []
         if p.callback_state is not None:
             view["callbacks"] = [{"state": p.callback_state, "id": f"{p.id}-callback", "direction": p.direction,

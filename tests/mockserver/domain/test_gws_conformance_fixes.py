@@ -47,3 +47,18 @@ def test_remove_participant_by_non_owner_is_invalid_state(world, users) -> None:
     _op(world, users["c"], call_id, "Answer")
     with pytest.raises(InvalidState):
         _op(world, users["b"], call_id, "RemoveParticipantFromConference", participant="5002")
+
+
+def test_device_brought_back_into_a_call_sees_it(world, users) -> None:
+    """Found by the stateful family: A transfers A↔B to C, then B single-step-conferences A back in. A's new
+    ringing leg must be A's call again (listed, answerable), not hidden behind A's released leg."""
+    call_id = _dial(world, users["a"], "5001")
+    _op(world, users["b"], call_id, "Answer")
+    _op(world, users["a"], call_id, "SingleStepTransfer", destination={"phoneNumber": "5002"})
+    _op(world, users["b"], call_id, "SingleStepConference", destination={"phoneNumber": "5000"})
+    with world.lock:
+        mine = [(c.id, p.state) for c, p in world.calls_of(users["a"].device_ids[0])]
+    assert mine == [(call_id, "Ringing")]
+    _op(world, users["a"], call_id, "Answer")
+    with world.lock:
+        assert world.find_view(users["a"], call_id)[1].state == "Established"
