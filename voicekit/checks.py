@@ -153,7 +153,7 @@ def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request:
             result.problems.append(f"{label}: {op.operation_id} takes no form body")
         else:
             result.problems += [f"{label} form: {e}" for e in contracts.errors(ref, request["form"])]
-    result.problems += [f"{label} query: {e}" for e in _query_errors(contracts, op, request.get("query", {}))]
+    result.problems += [f"{label} query: {e}" for e in contracts.query_errors(op, request.get("query", {}))]
     if not response:
         return
     status = response.get("status")
@@ -174,35 +174,6 @@ def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request:
     if all(attempts):
         best = min(attempts, key=len)
         result.problems += [f"{label} response: {e}" for e in best]
-
-
-def _query_errors(contracts: Contracts, op: Any, query: Mapping[str, str]) -> list[str]:
-    """Documented query parameters must satisfy their schemas (placeholders excepted)."""
-    params: dict[str, str] = {}
-    operation = contracts.operation_object(op)
-    where, path_item = contracts.locate(op.ref.rsplit("/", 1)[0])
-    for owner_ref, owner in ((op.ref, operation), (where, path_item)):
-        for index in range(len(owner.get("parameters", []))):
-            pref, resolved = contracts.locate(f"{owner_ref}/parameters/{index}")
-            if resolved.get("in") == "query":
-                params.setdefault(resolved["name"], f"{pref}/schema")
-    errors = []
-    for name, value in query.items():
-        if name not in params:
-            errors.append(f"{name}: not a documented parameter of {op.operation_id}")
-            continue
-        errors += [f"{name}: {e}" for e in contracts.errors(params[name], _coerce(contracts, params[name], value))]
-    return errors
-
-
-def _coerce(contracts: Contracts, schema_ref: str, value: str) -> Any:
-    schema = contracts.locate(schema_ref)[1]
-    if schema.get("type") == "integer":
-        try:
-            return int(value)
-        except ValueError:
-            return value
-    return value
 
 
 # ---- corpus consistency ---------------------------------------------------------------------------

@@ -170,7 +170,7 @@ class Contracts:
         return ops
 
     def find_operation(self, system: str, method: str, path: str) -> Operation | None:
-        path = path.split("?", 1)[0]
+        """The operation whose path template matches ``path`` (a decoded path without a query string)."""
         candidates = [op for op in self.operations.get(system, []) if op.method == method.upper()]
         matches = [op for op in candidates if op.pattern.match(path)]
         if not matches:
@@ -203,6 +203,37 @@ class Contracts:
                 if "schema" in content and "json" in media:
                     refs.append(f"{where}/content/{_escape(media)}/schema")
         return refs
+
+    def query_parameters(self, op: Operation) -> dict[str, str]:
+        """Name → schema ref of the query parameters of an operation (its own and its path item's)."""
+        params: dict[str, str] = {}
+        where, path_item = self.locate(op.ref.rsplit("/", 1)[0])
+        for owner_ref, owner in ((op.ref, self.operation_object(op)), (where, path_item)):
+            for index in range(len(owner.get("parameters", []))):
+                pref, resolved = self.locate(f"{owner_ref}/parameters/{index}")
+                if resolved.get("in") == "query":
+                    params.setdefault(resolved["name"], f"{pref}/schema")
+        return params
+
+    def query_errors(self, op: Operation, query: Mapping[str, str], *, undocumented: bool = True) -> list[str]:
+        """Documented query parameters must satisfy their schemas; undocumented ones are reported only
+        when ``undocumented`` (a server may treat them as filters)."""
+        params = self.query_parameters(op)
+        errors = []
+        for name, value in query.items():
+            if name not in params:
+                if undocumented:
+                    errors.append(f"{name}: not a documented parameter of {op.operation_id}")
+                continue
+            schema = self.locate(params[name])[1]
+            typed: Any = value
+            if schema.get("type") == "integer":
+                try:
+                    typed = int(value)
+                except ValueError:
+                    typed = value
+            errors += [f"{name}: {e}" for e in self.errors(params[name], typed)]
+        return errors
 
     def declared_statuses(self, op: Operation) -> list[str]:
         return list(self.operation_object(op).get("responses", {}))

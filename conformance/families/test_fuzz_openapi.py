@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -242,6 +242,10 @@ RULES = {
 }
 
 
+#: The lines of a schemathesis failure message worth repeating in the report (what was wrong, not the schema).
+_DETAIL_LINES = ("Invalid component", "- ", "Expected", "Received", "Documented", "Actual", "Validated against")
+
+
 @dataclass
 class Finding:
     """One distinct check failure, with what reproduces it (redacted)."""
@@ -260,9 +264,10 @@ class Finding:
         return (self.operation, self.check, self.title, self.status)
 
     def describe(self) -> str:
-        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        lines = [line.strip() for line in self.message.splitlines() if line.strip()]
+        keep = lines[:1] + [line for line in lines[1:] if line.startswith(_DETAIL_LINES)][:4]
         return redact_text(f"{self.operation}: {self.check} — {self.title} (HTTP {self.status}, {self.mode} input): "
-                           f"{first}\n  reproduce: {self.curl}")
+                           f"{' / '.join(keep)}\n  reproduce: {self.curl}")
 
 
 @dataclass(repr=False)
@@ -427,11 +432,15 @@ def curl_of(request: requests.PreparedRequest) -> str:
         kind = (content_type or "").split(";", 1)[0].strip().lower()
         if body is not None and kind == "application/json":
             try:
-                shown = json.dumps(redact_json(json.loads(body)), ensure_ascii=False, separators=(", ", ": "))
+                parsed = json.loads(body)
             except ValueError:
                 shown = redact_text(body)
+            else:  # re-serialised only when something was masked: otherwise the bytes sent, exactly
+                masked = redact_json(parsed)
+                shown = body if masked == parsed else json.dumps(masked, ensure_ascii=False, separators=(", ", ": "))
         elif body is not None:
-            shown = redact_body(body, content_type)
+            masked_text = redact_body(body, content_type)
+            shown = body if _same_form(body, masked_text, kind) else masked_text
         encoded = shown.encode("utf-8", "surrogatepass") if isinstance(shown, str) else shown
         if b"\x00" in encoded:  # a NUL cannot travel in an argument: the body comes from printf on stdin
             parts += ["--data-binary", "@-"]
@@ -440,6 +449,16 @@ def curl_of(request: requests.PreparedRequest) -> str:
         parts += ["--data-binary", _shell(shown)]
     parts.append(_shell(redact_url(str(request.url))))
     return " ".join(parts)
+
+
+def _same_form(body: str, masked: str, kind: str) -> bool:
+    """Whether masking changed nothing but the encoding (a form body is re-encoded even without secrets)."""
+    if kind != "application/x-www-form-urlencoded":
+        return masked == body
+    try:
+        return parse_qsl(body, keep_blank_values=True) == parse_qsl(masked, keep_blank_values=True)
+    except ValueError:
+        return False
 
 
 def _printf_format(data: bytes) -> str:

@@ -21,7 +21,6 @@ import pytest
 
 from conformance.checks import DEFAULT_GWS_CHECKS, ConformanceFailure, expect, expect_notification
 from conformance.config import TargetConfig
-from conformance.failures import Evidence
 from conformance.gws import GwsAgent
 from conformance.outcomes import not_run
 from conformance.transport.cometd import CometdClient
@@ -397,12 +396,6 @@ def line_c(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_
     if len(vk_config.gws.agents) < 3:
         not_run("transfers and conferences need a third GWS agent (gws.agents[2])")
     return open_line(gws_client(vk_config.gws.agents[2], "agent C"), gws_notifications, vk_cleanup)
-
-
-def rule_failure(message: str, *, rule: str | None = None, title: str | None = None,
-                 details: Sequence[str] = ()) -> ConformanceFailure:
-    """A failure with extra evidence lines."""
-    return ConformanceFailure(message, rule=rule, title=title, evidence=Evidence(details=list(details)))
 
 
 def other_party_numbers(call: Mapping[str, Any]) -> set[str]:

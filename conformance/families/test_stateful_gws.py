@@ -32,19 +32,22 @@ Invariants (each failure carries the id of the invariant it broke):
 
 Budget: ``VOICEKIT_STATEFUL_EXAMPLES`` (default 20) sequences of up to ``VOICEKIT_STATEFUL_STEPS`` (default 20)
 steps for the call machine; the device machine runs the same number of examples. ``VOICEKIT_STATEFUL_SEED``
-fixes hypothesis's seed (derandomized runs).
+fixes hypothesis's seed; ``VOICEKIT_STATEFUL_REPRODUCE=<version>:<blob>`` replays a reported failure (the
+``@reproduce_failure`` line of the report); ``VOICEKIT_STATEFUL_SHRINK_SECONDS`` bounds shrinking (default 60);
+``VOICEKIT_STATEFUL_DEBUG=1`` prints every sequence run (with ``-s``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, reproduce_failure, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 from hypothesis.internal.conjecture import engine as hypothesis_engine
@@ -70,6 +73,7 @@ from conformance.outcomes import not_run
 EXAMPLES = int(os.environ.get("VOICEKIT_STATEFUL_EXAMPLES", "20"))
 STEPS = int(os.environ.get("VOICEKIT_STATEFUL_STEPS", "20"))
 SEED = os.environ.get("VOICEKIT_STATEFUL_SEED")
+REPRODUCE = os.environ.get("VOICEKIT_STATEFUL_REPRODUCE")
 #: Seconds hypothesis may spend shrinking a failing sequence (its own default is 300; every replay is on the wire).
 SHRINK_SECONDS = int(os.environ.get("VOICEKIT_STATEFUL_SHRINK_SECONDS", "60"))
 QUIET = 0.25  # seconds of silence that show a refused or duplicate request notified nothing
@@ -945,17 +949,25 @@ class DeviceMachine(WireMachine):
 # ---- running a machine -------------------------------------------------------------------------------------------
 def _settings(examples: int, steps: int) -> settings:
     return settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                    derandomize=SEED is not None, print_blob=True,
-                    suppress_health_check=list(HealthCheck))
+                    print_blob=True, report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
 
 
 def run_machine(machine: type[WireMachine], world: World, examples: int, steps: int, test_name: str) -> None:
     """Run ``machine``; on failure, raise its (shrunk) failure with the minimal reproducer as evidence."""
     if hasattr(hypothesis_engine, "MAX_SHRINKING_SECONDS"):  # internal; bounds the replays on the wire
         hypothesis_engine.MAX_SHRINKING_SECONDS = SHRINK_SECONDS
+
+    def factory() -> WireMachine:
+        return machine(world)
+
+    if SEED is not None:
+        factory = seed(int(SEED))(factory)
+    if REPRODUCE:  # "version:blob", as hypothesis prints it for a failure
+        version, _, blob = REPRODUCE.partition(":")
+        factory = reproduce_failure(version, blob.encode())(factory)
     try:
         try:
-            run_state_machine_as_test(lambda: machine(world), settings=_settings(examples, steps))
+            run_state_machine_as_test(factory, settings=_settings(examples, steps))
         finally:
             if os.environ.get("VOICEKIT_STATEFUL_DEBUG"):
                 for log in world.logs:
@@ -968,6 +980,9 @@ def run_machine(machine: type[WireMachine], world: World, examples: int, steps: 
     except ConformanceFailure as exc:
         steps_text = world.last_log
         notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
+        blob = next((m for n in notes for m in re.findall(r"reproduce_failure\('([^']+)', b'([^']+)'\)", n)), None)
+        if blob:
+            notes.append(f"replay it: VOICEKIT_STATEFUL_REPRODUCE={blob[0]}:{blob[1]}")
         reproducer = "\n".join(["minimal sequence (as run on the wire):", *[f"  {s}" for s in steps_text],
                                 "hypothesis:", *notes])
         attach(reproducer, f"{test_name}: minimal reproducer", "text")

@@ -180,8 +180,6 @@ class Run:
         self.cast: Cast | None = None
         self.baseline: dict[str, dict[str, Any]] = {}
         self.extra_sessions: list[UserSession] = []
-        self.step_hooks: dict[int, Callable[[], None]] = {}
-        self.touched_settings = False
         self.checks = 0  # responses and messages compared: a replay that compared nothing is not a pass
         self.rewrite: Callable[[Any], Any] | None = None  # a recipe's last word on the request body
         self.on_response: list[Callable[[HttpResponse], None]] = []
@@ -244,6 +242,9 @@ class Run:
         # Documented numbers that are configured numbers keep them (identity is easiest to read that way).
         if role == "agent" and plan.actor_number:
             actor = next((a for a in free if a.number == plan.actor_number), None)
+        if role == "agent" and actor is None and plan.actor_device:
+            actor = next((a for a in free if a.device_id == plan.actor_device and a.number not in
+                          plan.partner_numbers), None)
         for number in plan.partner_numbers:
             match = next((a for a in free if a.number == number and a is not actor and a not in chosen.values()), None)
             if match is not None:
@@ -265,7 +266,8 @@ class Run:
         devices: dict[str, UserSession] = {}
         for device_id in plan.other_devices:
             taken = [*chosen.values(), *devices.values()]
-            spare = [a for a in free if a is not actor and a not in taken] or [a for a in chosen.values()]
+            same = [a for a in free if a.device_id == device_id and a is not actor and a not in taken]
+            spare = same or [a for a in free if a is not actor and a not in taken] or [a for a in chosen.values()]
             if not spare:
                 raise NotRunnable("the fixture names another agent's device and no other agent is configured")
             devices[device_id] = spare[0]
@@ -437,8 +439,6 @@ class Run:
     def exchange(self, step: Step) -> None:
         cast = self.cast
         assert cast is not None
-        if step.index is not None and step.index in self.step_hooks:
-            self.step_hooks[step.index]()
         if step.trigger:
             from conformance.replay import recipes
 
@@ -587,8 +587,8 @@ class Run:
             received.append((message, actual))
         if received:
             self.quiet(step, received)
-        session_drain = session.drain() if session is not None and session.has_cometd else []
-        del session_drain
+        if session is not None and session.has_cometd:
+            session.drain()  # what is left is not the sample's (the quiet period judged what matters)
 
     def _diagnose_order(self, step: Step, number: int, actual: Mapping[str, Any]) -> None:
         for other, note in enumerate(step.notifications, 1):

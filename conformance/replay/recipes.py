@@ -1,9 +1,10 @@
 """Precondition recipes: bringing the target into the state a documented sample starts from.
 
 Why recipes and not a state import: the replay must work on any GWS, so every precondition is built with the
-documented API (partner agents dial, answer, hold…), and only what no client can cause (an external caller, a
-queue delivery, a T-Server outage or refusal, push delivery) goes to the event source — the mock's control
-API; without one such fixtures are not run, with the reason.
+documented API (partner agents dial, answer, hold…), and only what no client can cause goes elsewhere: an
+external caller, a queue delivery and a voice service outage to the suite's event source (control API, driver
+command or a person), a T-Server refusal and push delivery to the mock's control API. Without them such
+fixtures are not run, with the reason.
 
 Each recipe reads what it needs from the fixture (the documented calls and devices, the request) and from
 the errata's ``given`` decisions, binds the documented ids to the ones it creates, and registers undo
@@ -23,7 +24,6 @@ from conformance.replay.plan import DocCall, Step
 
 __all__ = ["prepare", "trigger"]
 
-CALLS = "/v2/me/calls"
 DEVICES = "/v2/me/devices"
 AGENT_STATE_OPERATIONS = {"Ready", "NotReady", "AuxWork", "AfterCallWork", "Offline", "CustomAgentState"}
 ESTABLISHED_OPERATIONS = {"Hold", "Hangup", "SendDtmf", "SingleStepTransfer", "SingleStepConference",
@@ -760,7 +760,6 @@ def _read_group(run: Run, group: str) -> tuple[str, list[dict[str, Any]]] | None
 def _snapshot_group(run: Run, group: str) -> None:
     """Restore the group exactly (same settings, same order) after the replay."""
     before = _read_group(run, group)
-    run.touched_settings = True
 
     def restore() -> None:
         now = _read_group(run, group)

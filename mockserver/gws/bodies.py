@@ -34,9 +34,20 @@ def json_body(request: Request, max_bytes: int, *, required: bool = True) -> Any
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {mimetype}")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed("The request body is not valid JSON") from None
+    if not isinstance(data, dict | list):
+        raise ValidationFailed("The request body must be a JSON object")
+    return data
+
+
+def validate_query(contracts: Contracts, method: str, path: str, query: dict[str, str]) -> None:
+    """Documented query parameters must satisfy the contract (e.g. the fields and sortBy syntax)."""
+    op = contracts.find_operation("gws", method, path)
+    problems = contracts.query_errors(op, query, undocumented=False) if op else []
+    if problems:
+        raise ValidationFailed(f"Invalid parameter: {problems[0]}")
 
 
 def validate(contracts: Contracts, method: str, path: str, body: Any) -> None:
@@ -52,6 +63,8 @@ def validate(contracts: Contracts, method: str, path: str, body: Any) -> None:
         return
     names = contracts.operation_names(op) if op else set()
     name = body.get("operationName") if isinstance(body, dict) else None
+    if not isinstance(name, str | None):
+        raise ValidationFailed("operationName must be a string")
     if names and name is not None and name not in names:
         raise ValidationFailed(f"Invalid operation {name!r} for this resource")
     missing = [p.split("'")[1] for p in problems if p.endswith("is a required property") and "'" in p]

@@ -85,6 +85,7 @@ def guard() -> Response | None:
     g.gws_user, g.gws_session = user, session
     if c.config.csrf and not security.csrf_ok(request, session):
         return envelope.error(3, "CSRF token is missing or invalid")
+    bodies.validate_query(c.contracts, request.method, request.path, dict(request.args))
     with c.world.lock:
         if request.path.startswith(VOICE_PREFIXES) and not c.world.feature_enabled("api-voice"):
             return envelope.error(6, "Not found: the api-voice feature is not assigned")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from faulty_proxy import FAULTS, FaultyProxy
 
@@ -71,10 +72,10 @@ CASES = [
     Case("public-answer", f"{CALLS}::test_public_network_device_hides_answer", "GWS-CALL-007"),
     # The stateful family: the shrunk reproducer must reach the report.
     Case("missing-capability", f"{STATEFUL}::test_call_state_machine", "GWS-STATE-101",
-         env={"VOICEKIT_STATEFUL_EXAMPLES": "4", "VOICEKIT_STATEFUL_STEPS": "6",
-              "VOICEKIT_STATEFUL_SHRINK_SECONDS": "30"}, evidence="minimal sequence"),
+         env={"VOICEKIT_STATEFUL_EXAMPLES": "4", "VOICEKIT_STATEFUL_STEPS": "6", "VOICEKIT_STATEFUL_SEED": "1",
+              "VOICEKIT_STATEFUL_SHRINK_SECONDS": "10"}, evidence="minimal sequence"),
 ]
-SMALL_STATEFUL = {"VOICEKIT_STATEFUL_EXAMPLES": "3", "VOICEKIT_STATEFUL_STEPS": "8"}
+SMALL_STATEFUL = {"VOICEKIT_STATEFUL_EXAMPLES": "3", "VOICEKIT_STATEFUL_STEPS": "8", "VOICEKIT_STATEFUL_SEED": "1"}
 
 
 # ---- the harness ------------------------------------------------------------------------------------------------
@@ -136,6 +137,7 @@ def run_families(tmp: Path, mock: MockProcess, fault: str, tests: list[str], *, 
                  env: dict[str, str] | None = None, options: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Run ``tests`` through the proxy with ``fault``; returns the results.ndjson records by test name."""
     assert mock.base_url is not None
+    assert httpx.post(f"{mock.base_url}/control/reset", timeout=10).status_code // 100 == 2, "mock reset failed"
     with FaultyProxy(mock.base_url, fault, options) as proxy:
         config = write_config(tmp / "target.toml", mock, proxy.url, csrf=csrf)
         report = tmp / "report"

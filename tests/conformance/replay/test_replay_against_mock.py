@@ -209,3 +209,23 @@ def test_cleanup_leaves_no_call_behind(replayer: GwsReplayer) -> None:
     assert result.status == PASSED
     sessions: list[UserSession] = [*replayer.driver.agents, replayer.driver.supervisor]  # type: ignore[list-item]
     assert all(session.calls() == [] for session in sessions)
+
+
+def test_without_an_event_source_they_are_not_run_with_the_reason(mock: MockProcess) -> None:
+    """A vendor's GWS without control API, driver or person: what needs one is not run, never passed."""
+    assert mock.base_url
+    config = TargetConfig.for_mock(mock.base_url)
+    config.events.control_url = None
+    driver = GwsDriver(config)
+    try:
+        replayer = GwsReplayer(driver, CORPUS)
+        needs = ("gws.calls.reject.sample", "gws.general.async-events.service-state-inactive",
+                 "gws.general.error-handling.http-503-voice-unavailable", "gws.push.call-state-change.notification",
+                 "gws.general.async-events.error-message-call")
+        results = [replayer.replay(CORPUS.fixtures_by_id[i]) for i in needs]
+        plain = replayer.replay(CORPUS.fixtures_by_id["gws.calls.answer.sample"])
+    finally:
+        driver.close()
+    assert [(r.status, "event source" in r.reason or "control API" in r.reason) for r in results] \
+        == [(NOT_RUN, True)] * len(needs)
+    assert plain.status == PASSED

@@ -35,7 +35,20 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("empty", b"", "application/json"),
     ("huge", HUGE, "application/json"),
     ("unknown-operation", json.dumps({"operationName": "Teleport!"}).encode(), "application/json"),
+    ("json-null", b"null", "application/json"),
+    ("json-string", b'"Ready"', "application/json"),
+    ("object-operation-name", json.dumps({"operationName": {"x": 1}}).encode(), "application/json"),
+    ("list-operation-name", json.dumps({"operationName": ["Ready"]}).encode(), "application/json"),
 ]
+
+
+@pytest.mark.parametrize("path", ["/api/v2/me/calls?fields=%F1%84%8A", "/api/v2/me/devices?fields=a,,b",
+                                  "/api/v2/users?skills.level=high", "/api/v2/contacts?sortBy=%2C",
+                                  "/api/v2/users?limit=ten", "/api/v2/queues?fields=*&resolveUris=nothing"])
+def test_malformed_query_parameters_are_refused(app: Any, path: str) -> None:
+    response = app.test_client().get(path, headers=ADMIN)
+    body = assert_envelope(response, path)
+    assert response.status_code == 400 and body["statusCode"] in (1, 10), body
 
 
 def snapshot(app: Any) -> str:
