@@ -92,7 +92,9 @@ def errata(check: bool) -> None:
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Target configuration file (same as --target FILE; with --target mock it tunes the run).")
 @click.option("--profile", default=None, metavar="a,b", help="Run only these profiles (comma list, 'gws-*').")
-@click.option("--allow-destructive", is_flag=True, help="Run destructive tests (they change the target).")
+@click.option("--allow-destructive/--no-destructive", default=None,
+              help="Run destructive tests (they change the target). Default: on for the disposable embedded mock, "
+                   "off for any other target.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=0.0, show_default=True,
               help="Fail when the overall score (percent) is below this.")
 @click.option("--report-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
@@ -107,7 +109,7 @@ def errata(check: bool) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool,
+def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool | None,
             fail_under: float, report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
             run_timeout: float | None, overrides: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
@@ -118,6 +120,8 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
     from conformance.cli import CertifyOptions
     from conformance.cli import certify as run_certify
 
+    if allow_destructive is None:
+        allow_destructive = target == "mock"
     options = CertifyOptions(target=target, config=config_file, profile=profile, allow_destructive=allow_destructive,
                              fail_under=fail_under, report_dir=Path(report_dir), junit=junit, timeout=timeout,
                              notification_timeout=notification_timeout, run_timeout=run_timeout,
