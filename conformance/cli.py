@@ -135,7 +135,9 @@ def certify(options: CertifyOptions, echo: Callable[[str], None] = print,
     certificate = json.loads(certificate_path.read_text(encoding="utf-8"))
     from conformance.reporting import allure_html
     from conformance.reporting.certificate import summary_lines
+    from conformance.reporting.scrub import scrub_reports
 
+    scrub_reports(report)  # before rendering, so the HTML is built from redacted results
     note = allure_html.render(report / "allure-results", report / "allure-report")
     echo("")
     for line in summary_lines(certificate):

@@ -59,6 +59,11 @@ _PAIR = re.compile(rf"(?i)(?<![A-Za-z0-9_])((?:{_KEYS_RE})=)([^&\s;,\"'#]+)")
 _JSON_PAIR = re.compile(rf"(?i)(\"(?:{_KEYS_RE})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,}}\]\s]+)")
 _CREDENTIALS = re.compile(r"(?i)\b(Basic|Bearer|Digest|Negotiate)\s+[A-Za-z0-9._~+/=:-]+")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@")
+# A secret header written out in text or a repr: "X-CSRF-TOKEN: v", "'Cookie': 'v'", "cookie=v".
+_HEADER_PAIR = re.compile(r"(?i)\b(x-csrf-token|set-cookie|cookie|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)"
+                          r"([^'\"\n,}]+)")
+# Session cookies wherever they appear.
+_SESSION_COOKIE = re.compile(r"(?i)\b(JSESSIONID=)([^;\s,'\"&]+)")
 
 
 def redact_header(name: str, value: str) -> str:
@@ -164,6 +169,8 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _CREDENTIALS.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _HEADER_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    text = _SESSION_COOKIE.sub(lambda m: f"{m.group(1)}{MASK}", text)
     text = _USERINFO.sub(lambda m: f"{m.group(1)}:{MASK}@", text)
     text = _PAIR.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return _JSON_PAIR.sub(lambda m: f'{m.group(1)}"{MASK}"', text)

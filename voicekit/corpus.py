@@ -28,6 +28,10 @@ class Fixture:
     def id(self) -> str:
         return self.data["id"]
 
+    def __repr__(self) -> str:
+        # Compact on purpose: test reports record parameters by repr, and the data holds documented headers.
+        return f"Fixture({self.id})"
+
     @property
     def system(self) -> str:
         return self.data["system"]

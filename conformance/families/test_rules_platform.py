@@ -358,11 +358,12 @@ class Watcher:
                                       description)
         return validated_message(found, message)
 
-    def await_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str) -> dict[str, Any]:
+    def await_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str, *,
+                   timeout: float | None = None) -> dict[str, Any]:
         """The eventBody of the first ``v2.users.{id}.conversations.calls`` message of this conversation that
-        ``predicate`` accepts."""
+        ``predicate`` accepts (within ``timeout``, default the notification timeout)."""
         message = self.await_topic(self.actor.calls_topic, lambda b: b["id"] == conversation_id and predicate(b),
-                                   f"{self.actor.name}: {description}")
+                                   f"{self.actor.name}: {description}", timeout=timeout)
         return message["eventBody"]
 
     def expect_no_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str) -> None:
@@ -997,15 +998,18 @@ def test_persistent_connection_outlives_the_call_until_its_timeout(plat: Platfor
 @pytest.mark.fixture_id("platform.calls.force-disconnect-sample")
 def test_force_disconnect_flow_answers_then_disconnects(plat: PlatformKit) -> None:
     a = plat.user(0)
-    if plat.lab.available:  # the setup of l.193-196, and a short silence (l.240 recommends 3 s)
+    silence = 3.0  # l.240 recommends 3 s of silence before the Disconnect action
+    if plat.lab.available:  # the setup of l.193-196, and a short silence
         require_phone(plat, a, WEBRTC, persistent=True, allow_placing=True)
-        plat.lab.settings(forceDisconnectSilenceSeconds=0.5)
+        silence = 0.5
+        plat.lab.settings(forceDisconnectSilenceSeconds=silence)
     watcher = a.watch()
     conversation_id = a.make_call({"phoneNumber": FORCE_DISCONNECT})  # the sample request of l.246-251
     watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected"
                        and any(p.get("state") == "connected" for p in others(b, a.user_id)),
                        "the flow answers the call")
-    watcher.await_call(conversation_id, ended, "the flow disconnects the call by itself (l.244)")
+    watcher.await_call(conversation_id, ended, "the flow disconnects the call by itself (l.244)",
+                       timeout=silence + plat.config.timeouts.notification)
     listed = a.conversations()
     if listed:  # E410, l.244: non-ACD, no wrap-up keeps it
         raise ConformanceFailure(f"GET /api/v2/conversations lists {[c.get('id') for c in listed]} after the flow "

@@ -13,9 +13,17 @@ from pathlib import Path
 __all__ = ["render"]
 
 
+def _find_cli() -> str | None:
+    """``allure`` on PATH, else the one the project's set-up installs from npm (allure-commandline)."""
+    from voicekit.paths import node_modules_dir
+
+    local = node_modules_dir() / ".bin" / "allure"
+    return shutil.which("allure") or (str(local) if local.exists() and shutil.which("java") else None)
+
+
 def render(results: Path, output: Path, *, timeout: float = 300.0) -> str:
     """Run ``allure generate``; returns a one-line note for the summary."""
-    cli = shutil.which("allure")
+    cli = _find_cli()
     if cli is None:
         return "Allure HTML not rendered: no `allure` command on PATH (the results are in " \
                f"{results}; render them with `allure generate {results}`)"
