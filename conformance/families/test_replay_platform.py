@@ -223,16 +223,8 @@ class PlatformReplay:
 
     def saml(self) -> None:
         """An SSO client with the SAML2 bearer grant and an assertion naming the agent (E457: trusted, unsigned)."""
-        self.kit.lab.require("a SAML2 identity provider (the lab's SSO client trusts unsigned assertions)")
-        secret = secrets.token_urlsafe(16)
-        created = self.kit.lab.add_client(name="voicekit SSO", secret=secret, grants=["saml2_bearer"])
-        self.oauth = (str(created["id"]), secret)
-        me = expect(self.agent.client.get("/api/v2/users/me", params={"expand": "organization"}), status=200)
-        email = me.get("email") or self.kit.platform_user(0).username
-        self.values["orgName"] = str((me.get("organization") or {}).get("name") or "")
-        xml = ('<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><saml2:Subject><saml2:NameID>'
-               f"{email}</saml2:NameID></saml2:Subject></saml2:Assertion>")
-        self.values["base64SamlAssertion"] = rules.base64.b64encode(xml.encode()).decode("ascii")
+        client_id, secret, self.values["orgName"], self.values["base64SamlAssertion"] = self.kit.saml_setup(0)
+        self.oauth = (client_id, secret)
 
     def code_client(self) -> rules.OAuthClient:
         client = self.kit.config.platform.code_client

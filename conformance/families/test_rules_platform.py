@@ -77,6 +77,7 @@ VALID_E164 = "+14155552671"  # 001 l.306: the documented good form
 FORMATTED = "(415) 555-2671"  # the same number with the formatting 001 l.305-306 forbids (E414's replay value)
 CALLER = "+15551230100"  # an external caller for inbound calls
 FORCE_DISCONNECT = "ForceDisconnect@localhost"  # 000 l.244-251
+SAML2_GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"
 QUIET = 1.0  # seconds without a notification that show a request was not processed (E412)
 ACTIVE = frozenset({"alerting", "dialing", "contacting", "offering", "connected"})
 
@@ -538,9 +539,11 @@ class PlatformKit:
         return Actor(self, index, token, user_id, client)
 
     def grant_token(self, index: int, grant: str | None = None, client: OAuthClient | None = None) -> str:
-        """A user token of ``platform.users[index]`` from a real grant (``authorization_code``, ``pkce`` or
-        ``implicit``) of ``client`` (default ``platform.code_client``). The login page is the control API's
-        (E457): a vendor's needs a person."""
+        """A user token of ``platform.users[index]`` from a real grant (``authorization_code``, ``pkce``,
+        ``implicit`` of ``client``, default ``platform.code_client``; or ``saml2_bearer``). The login page and the
+        identity provider are the control API's (E457): a vendor's need a person."""
+        if grant == "saml2_bearer":
+            return self.saml_token(index)
         user = self.platform_user(index)
         client = client or self.config.platform.code_client
         if client is None:
@@ -571,6 +574,26 @@ class PlatformKit:
                 headers["Authorization"] = basic(client.client_id, str(client.client_secret))
             body = expect(self.login.post("/oauth/token", data=form, headers=headers), status=200)
             return str(body["access_token"])
+
+    def saml_setup(self, index: int) -> tuple[str, str, str, str]:
+        """(client id, secret, orgName, base64 assertion) for a SAML2 bearer grant of ``platform.users[index]``: an
+        SSO client of the lab, which trusts an unsigned assertion naming the user's email (E457)."""
+        self.lab.require("a SAML2 identity provider (the lab's SSO client trusts unsigned assertions)")
+        me = expect(self.user(index).client.get("/api/v2/users/me", params={"expand": "organization"}), status=200)
+        email = me.get("email") or self.platform_user(index).username
+        secret = secrets.token_urlsafe(16)
+        created = self.lab.add_client(name="voicekit SSO", secret=secret, grants=["saml2_bearer"])
+        xml = ('<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><saml2:Subject><saml2:NameID>'
+               f"{email}</saml2:NameID></saml2:Subject></saml2:Assertion>")
+        org = str((me.get("organization") or {}).get("name") or "")
+        return str(created["id"]), secret, org, base64.b64encode(xml.encode()).decode("ascii")
+
+    def saml_token(self, index: int) -> str:
+        """A user token from the SAML2 bearer grant (000 l.92), as the SDK's get_saml2bearer_token asks for it."""
+        client_id, secret, org, assertion = self.saml_setup(index)
+        form = {"grant_type": SAML2_GRANT, "orgName": org, "assertion": assertion}
+        response = self.login.post("/oauth/token", data=form, headers={"Authorization": basic(client_id, secret)})
+        return str(expect(response, status=200)["access_token"])
 
     def authorize(self, params: dict[str, str]) -> dict[str, str]:
         """GET /oauth/authorize → 302 to the redirect URI; the parameters of its query and fragment."""
@@ -707,11 +730,11 @@ def test_client_credentials_cannot_answer(plat: PlatformKit, endpoint: str) -> N
 
 @pytest.mark.profile(AUTH)
 @pytest.mark.rule("PLATFORM-AUTH-003", document=DOC000, lines=(90, 93),
-                  title="User tokens (implicit, authorization code, PKCE) make calls as their user")
+                  title="User tokens (implicit, authorization code, PKCE, SAML2 bearer) make calls as their user")
 @pytest.mark.operations("platform.getOauthAuthorize", "platform.postOauthToken", "platform.getUsersMe",
                         "platform.postConversationsCalls", "platform.getConversationsCall")
 @pytest.mark.fixture_id("platform.calls.make-call-listing-python")
-@pytest.mark.parametrize("grant", ["authorization_code", "pkce", "implicit"])
+@pytest.mark.parametrize("grant", ["authorization_code", "pkce", "implicit", "saml2_bearer"])
 def test_user_token_can_make_call(plat: PlatformKit, grant: str) -> None:
     expected = plat.platform_user(0).user_id
     a = plat.actor(0, plat.grant_token(0, grant))
