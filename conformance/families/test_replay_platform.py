@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from conformance.checks import expect
+from conformance.config import OAuthClient
 from conformance.errors import VoicekitError
 from conformance.failures import ConformanceFailure, Evidence
 from conformance.families import test_rules_platform as rules
@@ -93,12 +94,11 @@ def _auth_kind(request: dict[str, Any]) -> str:
 
 
 def signature(request: dict[str, Any]) -> str:
-    """What makes two documented requests the same SDK call: method, path template, query and form names, body,
-    kind of credential (placeholder names do not count)."""
-    normal = ANY.sub("{}", json.dumps({"method": request.get("method"), "path": request.get("path"),
-                                        "query": sorted(request.get("query") or {}), "form": request.get("form"),
-                                        "body": request.get("body"), "auth": _auth_kind(request)}, sort_keys=True))
-    return normal
+    """What makes two documented requests the same SDK call: method, path template, query names, form and body as
+    documented, kind of credential (placeholder names do not count)."""
+    return ANY.sub("{}", json.dumps({"method": request.get("method"), "path": request.get("path"),
+                                     "query": sorted(request.get("query") or {}), "form": request.get("form"),
+                                     "body": request.get("body"), "auth": _auth_kind(request)}, sort_keys=True))
 
 
 def covered_listings(fixtures: list[Fixture]) -> dict[str, list[str]]:
@@ -193,16 +193,7 @@ class PlatformReplay:
 
     def narrow_token(self) -> None:
         """A user token of an OAuth client without the conversations scope (E413)."""
-        self.kit.lab.require("an OAuth client without the conversations scope")
-        code = self.kit.config.platform.code_client
-        if code is None or not code.redirect_uri:
-            not_run("no authorization-code client (platform.code_client)")
-        secret = secrets.token_urlsafe(16)
-        created = self.kit.lab.add_client(name="voicekit read-only", secret=secret, grants=["authorization_code"],
-                                          redirectUris=[code.redirect_uri],
-                                          scopes=["users:readonly", "presence:readonly", "notifications"])
-        client = rules.OAuthClient(str(created["id"]), secret, code.redirect_uri)
-        self.values["callerUserTokenWithoutScope"] = self.kit.grant_token(0, "authorization_code", client)
+        self.values["callerUserTokenWithoutScope"] = self.kit.narrow_token(0)
 
     def login(self) -> None:
         """The agent logs in on the authorization page (E457: the control API names who)."""
@@ -226,7 +217,7 @@ class PlatformReplay:
         client_id, secret, self.values["orgName"], self.values["base64SamlAssertion"] = self.kit.saml_setup(0)
         self.oauth = (client_id, secret)
 
-    def code_client(self) -> rules.OAuthClient:
+    def code_client(self) -> OAuthClient:
         client = self.kit.config.platform.code_client
         if client is None or not client.redirect_uri:
             not_run("no authorization-code client (platform.code_client)")

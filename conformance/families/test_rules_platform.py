@@ -57,9 +57,10 @@ from conformance.transport.http import HttpClient, HttpResponse
 from conformance.transport.ws import WsClient
 
 __all__ = [
-    "ACCEPTED", "DOC000", "DOC001", "EXTERNAL", "FORCE_DISCONNECT", "FORMATTED", "VALID_E164", "Actor", "PlatformKit",
-    "PlatformLab", "Watcher", "active_legs", "basic", "ended", "expect_error", "leg", "pkce_challenge", "pkce_pair",
-    "plat", "state_of", "summary", "validated_message",
+    "ACCEPTED", "BROADSOFT", "DOC000", "DOC001", "EXTERNAL", "FORCE_DISCONNECT", "FORMATTED", "GENERIC_SIP", "MANAGED",
+    "REMOTE", "VALID_E164", "WEBRTC", "Actor", "PlatformKit", "PlatformLab", "Watcher", "active_legs", "basic", "ended",
+    "expect_accepted", "expect_error", "leg", "note", "others", "participants", "pkce_challenge", "pkce_pair", "plat",
+    "state_of", "summary", "user_of", "validated_message",
 ]
 
 DOC000 = "000_93daa2df7fee66d1.txt"
@@ -575,6 +576,20 @@ class PlatformKit:
             body = expect(self.login.post("/oauth/token", data=form, headers=headers), status=200)
             return str(body["access_token"])
 
+    def narrow_token(self, index: int) -> str:
+        """A user token of ``platform.users[index]`` from an OAuth client of the lab whose scopes lack
+        ``conversations`` (001 l.311-314 calls it conversation:call:create, E413)."""
+        self.lab.require("a user token of an OAuth client without the conversations scope")
+        code = self.config.platform.code_client
+        if code is None or not code.redirect_uri:
+            not_run("no authorization-code client (platform.code_client) to copy the redirect URI from")
+        secret = secrets.token_urlsafe(16)
+        created = self.lab.add_client(name="voicekit read-only", secret=secret, grants=["authorization_code"],
+                                      redirectUris=[code.redirect_uri],
+                                      scopes=["users:readonly", "presence:readonly", "notifications"])
+        return self.grant_token(index, "authorization_code", OAuthClient(str(created["id"]), secret,
+                                                                         code.redirect_uri))
+
     def saml_setup(self, index: int) -> tuple[str, str, str, str]:
         """(client id, secret, orgName, base64 assertion) for a SAML2 bearer grant of ``platform.users[index]``: an
         SSO client of the lab, which trusts an unsigned assertion naming the user's email (E457)."""
@@ -796,16 +811,7 @@ def test_callback_call_is_placed_by_its_agent_only(plat: PlatformKit) -> None:
 @pytest.mark.operations("platform.getOauthAuthorize", "platform.postOauthToken", "platform.postConversationsCalls")
 @pytest.mark.fixture_id("platform.errors.missing-scope")
 def test_token_without_call_scope_cannot_make_call(plat: PlatformKit) -> None:
-    plat.lab.require("a user token of an OAuth client without the conversations scope")
-    code_client = plat.config.platform.code_client
-    if code_client is None or not code_client.redirect_uri:
-        not_run("no authorization-code client (platform.code_client) to copy the redirect URI from")
-    secret = secrets.token_urlsafe(16)
-    created = plat.lab.add_client(name="voicekit read-only", secret=secret, grants=["authorization_code"],
-                                  redirectUris=[code_client.redirect_uri],
-                                  scopes=["users:readonly", "presence:readonly", "notifications"])
-    limited = OAuthClient(str(created["id"]), secret, code_client.redirect_uri)
-    narrow = plat.make_client(plat.grant_token(0, "authorization_code", limited))
+    narrow = plat.make_client(plat.narrow_token(0))
     expect_error(narrow.post("/api/v2/conversations/calls", json={"phoneNumber": VALID_E164}), 403,
                  code="missing.permissions", message=INSUFFICIENT)
     plat.user(0).make_call({"phoneNumber": VALID_E164})  # the other direction: the full-scope client's token
