@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.stamp-deps
 NODE_STAMP := node_modules/.stamp-deps
 
-.PHONY: setup test lint certify clean
+.PHONY: setup test lint certify soak clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -32,6 +32,17 @@ lint: setup
 certify: setup
 	$(VENV)/bin/voicekit validate
 	$(VENV)/bin/voicekit certify --target mock
+
+# Flake check: certify the embedded mock RUNS times (default 10), each run's reports in reports/soak/N; prints
+# one line per run and fails if any run fails.
+RUNS ?= 10
+soak: setup
+	@mkdir -p reports/soak; failed=0; for i in $$(seq 1 $(RUNS)); do \
+	  start=$$(date +%s); \
+	  if $(VENV)/bin/voicekit certify --target mock --report-dir reports/soak/$$i > reports/soak/$$i.log 2>&1; \
+	  then verdict=passed; else verdict=FAILED; failed=$$((failed + 1)); fi; \
+	  echo "soak run $$i/$(RUNS): $$verdict in $$(( $$(date +%s) - start )) s ($$(grep -o '[0-9]* passed[^=]*' reports/soak/$$i.log | tail -1))"; \
+	done; echo "soak: $$(( $(RUNS) - failed )) of $(RUNS) runs passed"; test $$failed -eq 0
 
 clean:
 	rm -rf $(VENV) node_modules reports/*/ .pytest_cache

@@ -113,7 +113,7 @@ class GwsUser:
     """A GWS login (HTTP Basic), with the phone number of its device when the target's layout is known."""
 
     username: str
-    password: str
+    password: str = field(repr=False)  # secrets stay out of reprs: pytest prints them in tracebacks
     phone_number: str | None = None
 
 
@@ -132,7 +132,7 @@ class OAuthClient:
     """An OAuth client: client credentials (id + secret) or authorization code/PKCE (id + redirect URI)."""
 
     client_id: str
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str | None = None
 
 
@@ -143,8 +143,8 @@ class PlatformUser:
     tokens (``POST /control/platform/tokens``)."""
 
     username: str | None = None
-    password: str | None = None
-    token: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     user_id: str | None = None
 
 
@@ -186,7 +186,7 @@ class Timeouts:
 @dataclass
 class EventsConfig:
     control_url: str | None = None
-    control_token: str | None = None
+    control_token: str | None = field(default=None, repr=False)
     driver_command: str | None = None
     manual_events: bool = False
     manual_timeout: float = 120.0

@@ -295,9 +295,18 @@ def pytest_plugin_registered(plugin: object, plugin_name: str, manager: pytest.P
         manager.set_blocked(ENTRY_POINT)
 
 
+#: Tests of one target share its agents, calls and settings, so they cannot run side by side, and each xdist
+#: worker would write (and truncate) the same reports. Parallel runs go to separate targets instead.
+SERIAL_ONLY = ("conformance tests run in one process (no -n/--numprocesses): they share the target's agents and "
+               "state, and one session writes the reports")
+_VK_OPTIONS = ("vk_target", "vk_config", "vk_profile", "vk_report_dir", "vk_allow_destructive", "vk_fail_under")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    if config.getoption("numprocesses", default=None) and any(config.getoption(o) for o in _VK_OPTIONS):
+        raise pytest.UsageError(f"voicekit: {SERIAL_ONLY}")
     config.stash[_STATE] = VkState(config)
 
 
@@ -305,6 +314,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     state = get_state(config)
     marked = [i for i in items if i.get_closest_marker("profile") is not None]
     if not marked:
+        return
+    if hasattr(config, "workerinput"):  # -n without --vk-* options (refused in pytest_configure with them)
+        for item in marked:
+            item.add_marker(pytest.mark.skip(reason=NOT_RUN_PREFIX + SERIAL_ONLY))
         return
     opts = state.options
     catalog = None

@@ -80,6 +80,7 @@ from conformance.failures import ConformanceFailure, Evidence, TargetUnreachable
 from conformance.loading import default_contracts, default_corpus
 from conformance.outcomes import not_run
 from conformance.redact import redact_body, redact_header, redact_json, redact_text, redact_url
+from conformance.wire_query import sent_query_is_valid
 from voicekit.paths import specs_dir
 
 # ---- budget ---------------------------------------------------------------------------------------------------
@@ -335,6 +336,15 @@ def _off_route(case: Any, response: Any) -> bool:
     return response.status_code == 404 and meta is not None and meta.is_negative_at(ParameterLocation.PATH)
 
 
+def _valid_as_sent(case: Any, response: Any) -> bool:
+    """A case negative only in its query whose query, as sent, is valid (see ``conformance.wire_query``)."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_negative:
+        return False
+    negative = {location for location, info in meta.components.items() if info.mode.is_negative}
+    return negative == {ParameterLocation.QUERY} and sent_query_is_valid(case.operation, response.request.url)
+
+
 def _refused_in_band(response: Any) -> bool:
     """HTTP 200 whose Bayeux replies are all unsuccessful: the server refused every message."""
     if response.status_code != 200:
@@ -496,8 +506,10 @@ class FuzzTarget:
     config: TargetConfig
     base_url: str
     login_url: str | None = None
-    identities: dict[str, dict[str, str]] = field(default_factory=dict)
-    logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # GWS, when CSRF needs a session per request
+    # Credentials: kept out of the repr, which pytest prints in tracebacks. ``logins``: GWS, when CSRF needs a
+    # session per request.
+    identities: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def timeout(self) -> float:
@@ -646,6 +658,8 @@ def check_response(target: FuzzTarget, info: OperationInfo, case: Any, response:
         if name == "negative_data_rejection" and (target.system, info.operation_id) in IN_BAND_REFUSAL \
                 and _refused_in_band(response):
             continue
+        if name == "negative_data_rejection" and _valid_as_sent(case, response):
+            continue
         if name == "response_schema_conformance" and target.system == "gws" and _is_projection(case):
             problems = projection_schema_problems(target.system, case, response)
             if problems:
@@ -669,11 +683,13 @@ def apply_identity(case: Any, headers: dict[str, str]) -> None:
     """The configured credentials replace what the generator made up for the same security parameters (a random
     ``X-CSRF-TOKEN`` or ``JSESSIONID`` would otherwise win over them and every request would be refused)."""
     names = {name.lower() for name in headers}
-    if case.headers:
-        for key in [k for k in case.headers if k.lower() in names]:
-            del case.headers[key]
+    # Containers are reassigned, not edited in place: schemathesis then re-judges the case by what is sent. A
+    # "negative" case whose only violation was a made-up credential is valid once the real one replaces it, and
+    # must not count as invalid input the target accepted.
+    if case.headers and any(k.lower() in names for k in case.headers):
+        case.headers = {k: v for k, v in case.headers.items() if k.lower() not in names}
     if "cookie" in names and case.cookies:
-        case.cookies.clear()
+        case.cookies = {}
 
 
 def send(case: Any, kwargs: dict[str, Any], findings: Findings) -> Any | None:

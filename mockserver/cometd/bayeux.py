@@ -228,8 +228,17 @@ class _Client:
 
 
 def _echo_id(reply: Message, request: Mapping[str, Any]) -> Message:
-    if "id" in request:
+    # Bayeux ids are strings; anything else is not echoed, so a reply never carries a malformed member.
+    if isinstance(request.get("id"), str):
         reply["id"] = request["id"]
+    return reply
+
+
+def _echo_subscription(reply: Message, request: Mapping[str, Any]) -> Message:
+    """Echo the request's subscription when it has the Bayeux shape (a channel name or a list of them)."""
+    value = request.get("subscription")
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        reply["subscription"] = value
     return reply
 
 
@@ -611,9 +620,7 @@ class BayeuxServer:
                 if not name.startswith("/service/") and not decisions.get(name, False):
                     error = ERR_SUBSCRIPTION_DENIED
                     break
-        reply: Message = {"channel": channel, "clientId": client.client_id}
-        if "subscription" in message:
-            reply["subscription"] = message["subscription"]
+        reply = _echo_subscription({"channel": channel, "clientId": client.client_id}, message)
         if error is not None:
             reply.update(successful=False, error=error)
             return _echo_id(reply, message)
@@ -627,9 +634,7 @@ class BayeuxServer:
     def _unsubscribe(self, client: _Client, message: Message) -> Message:
         channel = "/meta/unsubscribe"
         names, error = self._subscription_names(message)
-        reply: Message = {"channel": channel, "clientId": client.client_id}
-        if "subscription" in message:
-            reply["subscription"] = message["subscription"]
+        reply = _echo_subscription({"channel": channel, "clientId": client.client_id}, message)
         if error is None and any(name.startswith("/meta/") for name in names):
             error = ERR_META_SUBSCRIPTION
         if error is not None:

@@ -4,10 +4,10 @@ query parameters checked against their declared schemas, every refusal an ErrorB
 from __future__ import annotations
 
 import json
-import math
+import re
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 from jsonschema.exceptions import best_match
 
 from mockserver.domain.platform import errors
@@ -88,7 +88,11 @@ def _validate(context: PlatformContext, ref: str, value: Any) -> None:
 
 
 def check_query(context: PlatformContext, op: Operation) -> None:
-    """Declared query parameters must fit their schema; undeclared ones are ignored (as the SDK sends none)."""
+    """Declared query parameters must fit their schema; undeclared ones are ignored (as the SDK sends none).
+
+    The checked values are kept for ``query()``, so a route reads exactly the value that was validated. Only
+    array parameters may repeat."""
+    checked: dict[str, Any] = {}
     for index in range(len(context.contracts.operation_object(op).get("parameters") or [])):
         where, param = context.contracts.locate(f"{op.ref}/parameters/{index}")
         if param.get("in") != "query" or param["name"] not in request.args:
@@ -100,22 +104,31 @@ def check_query(context: PlatformContext, op: Operation) -> None:
         if value is _INVALID or problems:
             raise errors.InvalidValue(f"Invalid value for query parameter {param['name']}: {', '.join(raw)}",
                                       field=param["name"])
+        checked[param["name"]] = value
+    g.platform_query = checked
+
+
+def query(name: str, default: Any = None) -> Any:
+    """The validated value of the declared query parameter ``name`` (see ``check_query``), or ``default``."""
+    return getattr(g, "platform_query", {}).get(name, default)
 
 
 _INVALID = object()
+_INTEGER = re.compile(r"-?\d+")
 
 
 def _coerce(schema: dict[str, Any], raw: list[str]) -> Any:
     kind = schema.get("type")
     if kind == "array":
         return [item for value in raw for item in value.split(",") if item != ""]
-    value = raw[-1]
+    if len(raw) != 1:
+        return _INVALID  # a scalar parameter given twice: which one was meant is a guess the mock does not make
+    return _scalar(kind, raw[0])
+
+
+def _scalar(kind: Any, value: str) -> Any:
     if kind == "integer":
-        try:
-            number = float(value)
-        except ValueError:
-            return _INVALID
-        return int(number) if math.isfinite(number) and number == int(number) else _INVALID
+        return int(value) if _INTEGER.fullmatch(value) else _INVALID
     if kind == "boolean":
         return {"true": True, "false": False}.get(value.lower(), _INVALID)
     return value

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, g, request
 from mockserver.domain.platform import calls, errors, notifications, oauth, presence, views
 from mockserver.domain.platform.model import Token
 from mockserver.platform.context import ctx
-from mockserver.platform.http import check_query, empty, expand, read_json, refusal, respond
+from mockserver.platform.http import check_query, empty, expand, query, read_json, refusal, respond
 from mockserver.platform_errors import correlation_id, oauth_error
 
 log = logging.getLogger("voicekit.platform")
@@ -209,7 +209,7 @@ def patch_conversation_participant(conversation_id: str, participant_id: str) ->
 @bp.get("/api/v2/conversations")
 def get_conversations() -> Response:
     world = ctx().world
-    kind = request.args.get("communicationType")
+    kind = query("communicationType")
     with world.lock:
         found = calls.active_for(world, user_id(), calls_only=kind is not None and kind.lower() == "call")
         if kind is not None and kind.lower() not in ("call", "callback"):
@@ -252,7 +252,7 @@ def get_user(uid: str) -> Response:
     world = ctx().world
     with world.lock:
         record = world.user(uid)
-        wanted_state = request.args.get("state")
+        wanted_state = query("state")
         if wanted_state is not None and record.state != wanted_state:
             raise errors.NotFound(f"User {uid} not found in state {wanted_state}", params={"userId": uid})
         return respond(views.user(world, record, expand()))
@@ -309,7 +309,7 @@ def patch_user_presence(uid: str, source_id: str) -> Response:
 def get_presence_definitions() -> Response:
     world = ctx().world
     with world.lock:
-        entities = [] if request.args.get("deactivated") == "true" else \
+        entities = [] if query("deactivated") == "true" else \
             [views.organization_presence_definition(d) for d in world.presences.values()]
         return respond({"total": len(entities), "entities": entities, "selfUri": "/api/v2/presence/definitions"})
 
@@ -317,10 +317,10 @@ def get_presence_definitions() -> Response:
 @bp.get("/api/v2/presencedefinitions")
 def get_presencedefinitions() -> Response:
     world = ctx().world
-    page_size = int(float(request.args.get("pageSize", 25)))  # check_query made sure these are integers
-    page_number = int(float(request.args.get("pageNumber", 1)))
+    page_size = query("pageSize", 25)
+    page_number = query("pageNumber", 1)
     with world.lock:
-        entities = [] if request.args.get("deleted") == "true" else \
+        entities = [] if query("deleted") == "true" else \
             [views.organization_presence(d) for d in world.presences.values()]
         return respond(views.listing(entities, "/api/v2/presencedefinitions", page_size=page_size,
                                      page_number=page_number))
@@ -340,7 +340,7 @@ def post_notifications_channels() -> Response:
 
 @bp.get("/api/v2/notifications/channels")
 def get_notifications_channels() -> Response:
-    found = notifications.channels_of(ctx().world, token(), request.args.get("includechannels", "token"))
+    found = notifications.channels_of(ctx().world, token(), query("includechannels", "token"))
     return respond({"entities": [views.channel(c, _connect_uri(c.id)) for c in found]})
 
 
@@ -350,7 +350,7 @@ def _topics() -> list[dict[str, Any]]:
 
 
 def _ignore_errors() -> bool:
-    return request.args.get("ignoreErrors", "false").lower() == "true"
+    return bool(query("ignoreErrors", False))
 
 
 @bp.get("/api/v2/notifications/channels/<channel_id>/subscriptions")

@@ -174,6 +174,23 @@ def test_a_selected_profile_without_credentials_is_a_usage_error(vk_pytester: py
     result.stderr.fnmatch_lines(["*profile gws-supervisor cannot run: no GWS supervisor credentials*"])
 
 
+def test_parallel_workers_are_refused(vk_pytester: pytest.Pytester, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """xdist workers would share the target's agents and truncate each other's reports (a results.ndjson with
+    interleaved lines was seen): -n with --vk-* options is a usage error, and without them the conformance tests
+    are not run, with the reason, while plain tests still run."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    vk_pytester.makepyfile(test_family=FAMILY)
+    plugins = ("-p", "conformance.plugin", "-p", "xdist.plugin", "-p", "no:cacheprovider")
+    refused = vk_pytester.runpytest_subprocess(*plugins, "-n", "2", "--vk-report-dir=report", timeout=120)
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*conformance tests run in one process (no -n/--numprocesses)*"])
+    assert not (vk_pytester.path / "report").exists()
+    skipped = vk_pytester.runpytest_subprocess(*plugins, "-n", "2", "-rs", timeout=120)
+    skipped.assert_outcomes(passed=1, skipped=7)
+    skipped.stdout.fnmatch_lines(["*not-run: conformance tests run in one process*"])
+
+
 def test_inert_without_profile_markers(vk_pytester: pytest.Pytester, tmp_path: Path) -> None:
     """Also the entry point and -p together: the plugin blocks its second registration."""
     vk_pytester.makepyfile(test_plain="def test_one():\n    pass\n")

@@ -169,8 +169,12 @@ def test_handshake_request_id_is_echoed_or_omitted(server: BayeuxServer) -> None
     [without_id] = server.complete(
         server.handle(ALICE, [{"channel": "/meta/handshake", "version": "1.0"}], transport="long-polling")
     )
+    [odd_id] = server.complete(
+        server.handle(ALICE, [{"channel": "/meta/handshake", "id": {"n": 1}}], transport="long-polling")
+    )
     assert with_id["id"] == "abc"
     assert "id" not in without_id
+    assert "id" not in odd_id  # Bayeux ids are strings: a malformed one is not echoed into the reply
 
 
 def test_other_messages_in_a_handshake_request_are_ignored(alice: Conversation) -> None:
@@ -410,17 +414,18 @@ def test_subscribe_errors(clock: FakeClock, subscription: Any, error: str, meta_
     alice.handshake()
     fields = {} if subscription is None else {"subscription": subscription}
     [reply] = alice.now(alice.msg("/meta/subscribe", **fields))
-    echoes_strings = isinstance(subscription, str | None) or (
+    echoes_strings = isinstance(subscription, str) or (
         isinstance(subscription, list) and all(isinstance(s, str) for s in subscription)
     )
-    if echoes_strings:  # the schema types "subscription"; a non-string request is echoed as sent
-        meta_reply_validator.validate(reply)
+    meta_reply_validator.validate(reply)  # also for a malformed request: the reply is always well-formed Bayeux
     assert reply["channel"] == "/meta/subscribe"
     assert reply["successful"] is False
     assert reply["error"] == error
     assert reply["id"] == "2"
-    if subscription is not None:
+    if echoes_strings:
         assert reply["subscription"] == subscription
+    else:  # a subscription that is not a channel name (or a list of them) is not echoed
+        assert "subscription" not in reply
     assert server.sessions_of("alice")[0].subscriptions == frozenset()  # all or nothing
 
 
