@@ -87,7 +87,8 @@ def _csrf_headers(vk_config: TargetConfig, agent: GwsAgent) -> tuple[str, str]:
     expect(response, status=200)
     header, token = response.headers.get("X-CSRF-HEADER"), response.headers.get("X-CSRF-TOKEN")
     if not token and vk_config.gws.csrf == "auto":
-        not_run("the target returns no X-CSRF-TOKEN: CSRF protection is off there (gws.csrf = auto)")
+        not_run("the target answers GET /api/v2/me without an X-CSRF-TOKEN header, so its CSRF protection is off "
+                "(gws.csrf = auto)")
     require(bool(header) and bool(token), f"a GET answered X-CSRF-HEADER {header!r} and X-CSRF-TOKEN {token!r}; "
             "with CSRF on both are returned (l.4409-4412)", title="CSRF token missing")
     return str(header), str(token)

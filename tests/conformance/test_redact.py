@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +129,28 @@ def test_exchange_redacted_and_summary() -> None:
     assert data["request"]["headers"]["Authorization"] == "Basic ***"
     assert json.loads(data["response"]["body"]) == {"access_token": MASK, "token_type": "bearer"}
     assert SECRET not in exchange.summary() and exchange.summary().startswith("POST /platform/oauth/token?code=***")
+
+
+def _literal_not_run_reasons() -> list[tuple[str, str]]:
+    """Every ``not_run("...")`` reason written as literal text in conformance/ (f-strings keep their literal
+    parts), with where it is."""
+    root = Path(__file__).resolve().parents[2] / "conformance"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "not_run" and node.args:
+                arg = node.args[0]
+                parts = [arg] if isinstance(arg, ast.Constant) else getattr(arg, "values", [])
+                text = "".join(p.value for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str))
+                if text:
+                    found.append((f"{path.name}:{node.lineno}", text))
+    return found
+
+
+def test_the_kits_own_not_run_reasons_survive_redaction() -> None:
+    """A reason such as "no X-CSRF-TOKEN: …" reads as a header line to the redactor and reached the certificate
+    as "***"; the kit's own texts must not look like secrets."""
+    reasons = _literal_not_run_reasons()
+    assert len(reasons) > 20
+    mangled = [(where, text) for where, text in reasons if redact_text(text) != text]
+    assert not mangled, mangled
