@@ -41,7 +41,7 @@ soak: setup
 	  start=$$(date +%s); \
 	  if $(VENV)/bin/voicekit certify --target mock --report-dir reports/soak/$$i > reports/soak/$$i.log 2>&1; \
 	  then verdict=passed; else verdict=FAILED; failed=$$((failed + 1)); fi; \
-	  echo "soak run $$i/$(RUNS): $$verdict in $$(( $$(date +%s) - start )) s ($$(grep -o '[0-9]* passed[^=]*' reports/soak/$$i.log | tail -1))"; \
+	  echo "soak run $$i/$(RUNS): $$verdict in $$(( $$(date +%s) - start )) s ($$(grep -E '^=+ .*[0-9]+ (passed|failed).* in ' reports/soak/$$i.log | tail -1 | tr -d '=' | xargs))"; \
 	done; echo "soak: $$(( $(RUNS) - failed )) of $(RUNS) runs passed"; test $$failed -eq 0
 
 clean:
