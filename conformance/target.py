@@ -20,7 +20,7 @@ from conformance.failures import ConformanceFailure
 from conformance.launcher import MockProcess
 from conformance.transport.http import HttpClient
 
-__all__ = ["MOCK", "RunningTarget", "check_health", "load_config", "open_target"]
+__all__ = ["MOCK", "RunningTarget", "check_health", "load_config", "mock_csrf", "open_target"]
 
 MOCK = "mock"
 
@@ -78,8 +78,7 @@ def open_target(target: str | None, config_path: str | Path | None, *, overrides
         running = RunningTarget(config, "config")
     else:
         pre = load_config(MOCK, config_path, overrides=overrides)
-        csrf = {"on": True, "off": False}.get(pre.gws.csrf)
-        mock = MockProcess(csrf=csrf, startup_timeout=startup_timeout)
+        mock = MockProcess(csrf=mock_csrf(pre.gws.csrf), startup_timeout=startup_timeout)
         base = mock.start()
         try:
             config = load_config(MOCK, config_path, overrides=overrides, mock_base_url=base)
@@ -89,6 +88,17 @@ def open_target(target: str | None, config_path: str | Path | None, *, overrides
         running = RunningTarget(config, MOCK, mock)
     running.health = check_health(running.config, systems)
     return running
+
+
+def mock_csrf(mode: str) -> bool:
+    """Whether the embedded mock starts with GWS CSRF protection, given the kit's ``gws.csrf`` mode.
+
+    003 leaves CSRF to the deployment (l.376, l.4418-4419), so a certificate of the reference mock should show
+    both the protected behaviour and the kit's handling of it: ``auto`` (the default) and ``on`` start the mock
+    with CSRF on, so the CSRF rules and samples run instead of being reported as not run; only an explicit
+    ``off`` starts it unprotected. (``voicekit mock`` itself stays off unless ``--csrf on``.)
+    """
+    return mode != "off"
 
 
 def check_health(config: TargetConfig, systems: Iterable[str]) -> dict[str, dict[str, Any]]:

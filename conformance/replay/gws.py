@@ -213,8 +213,12 @@ class Run:
         if status == PASSED and self.mismatches:
             status = FAILED
             reason = f"{len(self.mismatches)} difference(s) from the documented exchange"
-        if status == NOT_RUN:
-            self.mismatches = []
+        if status == NOT_RUN and self.mismatches:
+            # An earlier exchange already differed (a refused create leaves a later {placeholder} unbound):
+            # that is the verdict, not the step the difference made impossible.
+            status = FAILED
+            reason = (f"{len(self.mismatches)} difference(s) from the documented exchange; "
+                      f"the rest could not run: {reason}")
         errata = sorted({*plan.rules.errata, *plan.given_errata})
         return ReplayResult(plan.id, status, reason, list(self.mismatches), errata, list(self.bindings.items()),
                             list(self.notes))

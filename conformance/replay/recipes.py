@@ -14,7 +14,7 @@ actions; :meth:`Run.cleanup` hangs up and restores agent states afterwards.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from conformance.replay.bindings import is_placeholder_token
@@ -961,26 +961,41 @@ def _ensure_listed_groups(run: Run, step: Step) -> None:
 
 # ---- provisioning ------------------------------------------------------------------------------------------------
 def _create_users_recipe(run: Run) -> None:
-    """partial-success-create: the user the document shows failing as a duplicate exists first (E116)."""
+    """createUser samples: the users the request creates are deleted afterwards, also when the test fails.
+
+    post-create sends one user (E127), partial-success-create a list whose duplicate exists first (E116).
+    A user of that name that existed before the test is the target's own and is left alone.
+    """
     step = run.plan.steps[0]
     body = (step.request or {}).get("body")
     admin = _admin(run)
-    if not isinstance(body, Mapping) or not isinstance(body.get("users"), list):
+    if not isinstance(body, Mapping):
         return
+    users = body["users"] if isinstance(body.get("users"), list) else [body]
+    names = {str(u.get("userName")) for u in users if isinstance(u, Mapping) and u.get("userName")}
+    existing = set(_user_ids(admin, names))
+    run.undo.append(("delete the created users", lambda: _delete_users(admin, names - existing)))
     failed = [f.get("userName") for f in ((step.response or {}).get("body") or {}).get("failed") or []]
-    names = [str(u.get("userName")) for u in body["users"] if isinstance(u, Mapping)]
-    for user in body["users"]:
-        if user.get("userName") in failed:
+    for user in users:
+        if isinstance(user, Mapping) and user.get("userName") in failed and user.get("userName") not in existing:
             payload = {"password": "voicekit-replay", **dict(user)}
             run.ok(admin.post("/api/v2/users", json=payload), f"create {user.get('userName')} first")
 
-    def delete_all() -> None:
-        listing = admin.get("/api/v2/users", params={"fields": "id,userName"}).json_or_none() or {}
-        doomed = [u["id"] for u in listing.get("users") or [] if u.get("userName") in names]
-        if doomed:
-            admin.delete("/api/v2/users", json={"uris": [f"/api/v2/users/{i}" for i in doomed]})
 
-    run.undo.append(("delete the created users", delete_all))
+def _user_ids(admin: UserSession, names: Iterable[str]) -> dict[str, str]:
+    """``userName → id`` of the target's users among ``names``."""
+    wanted = set(names)
+    listing = admin.get("/api/v2/users", params={"fields": "id,userName"}).json_or_none() or {}
+    return {str(u["userName"]): str(u["id"]) for u in listing.get("users") or []
+            if isinstance(u, Mapping) and u.get("userName") in wanted and u.get("id")}
+
+
+def _delete_users(admin: UserSession, names: Iterable[str]) -> list[str]:
+    """Delete the users named ``names`` (one bulk DELETE); the ids deleted."""
+    doomed = list(_user_ids(admin, names).values())
+    if doomed:
+        admin.delete("/api/v2/users", json={"uris": [f"/api/v2/users/{i}" for i in doomed]})
+    return doomed
 
 
 def _delete_users_recipe(run: Run) -> None:
@@ -1145,15 +1160,13 @@ def _csrf_walkthrough(run: Run) -> None:
                     run.bindings.bind_placeholder("user_id", str(created))
             run.on_response.append(bind_user)
     admin = _admin(run)
-    names = [str(((s.request or {}).get("body") or {}).get("userName")) for s in steps
+    names = {str(((s.request or {}).get("body") or {}).get("userName")) for s in steps
              if isinstance((s.request or {}).get("body"), Mapping) and ((s.request or {}).get("body") or {}).get(
-                 "userName")]
+                 "userName")}
+    existing = set(_user_ids(admin, names)) if names else set()  # the target's own users are left alone
 
     def delete_created() -> None:
-        listing = admin.get("/api/v2/users", params={"fields": "id,userName"}).json_or_none() or {}
-        doomed = [u["id"] for u in listing.get("users") or [] if u.get("userName") in names]
-        if doomed:
-            admin.delete("/api/v2/users", json={"uris": [f"/api/v2/users/{i}" for i in doomed]})
+        doomed = _delete_users(admin, names - existing)
         if doomed and run.driver.events is not None and any("/devices" in str((s.request or {}).get("path"))
                                                             for s in steps):
             # No documented request deletes a device: on the mock the created one goes with a reset.

@@ -86,16 +86,54 @@ def test_every_gws_fixture_replays_against_the_mock(replayer: GwsReplayer) -> No
     assert elapsed < 180
 
 
+#: E127: the POST-to-create sample sends the user the CSRF Python listing creates.
+POST_CREATE = "gws.general.return-values.post-create"
+LISTING_USER = "bobp@redwings.com"
+
+
+def user_named(driver: GwsDriver, name: str) -> list[str]:
+    assert driver.admin is not None
+    body = driver.admin.get("/api/v2/users", params={"fields": "id,userName"}).json_or_none() or {}
+    return [str(u["id"]) for u in body.get("users") or [] if u.get("userName") == name]
+
+
 def test_csrf_samples_replay_against_a_csrf_protected_mock() -> None:
+    """In certify's order: post-create first, so its user must be gone before the Python listing creates it."""
     with MockProcess(csrf=True) as mock:
         assert mock.base_url
         driver = GwsDriver(TargetConfig.for_mock(mock.base_url))
         try:
+            first = GwsReplayer(driver, CORPUS).replay(CORPUS.fixtures_by_id[POST_CREATE])
+            left_behind = user_named(driver, LISTING_USER)
             results = [GwsReplayer(driver, CORPUS).replay(CORPUS.fixtures_by_id[i]) for i in CSRF]
         finally:
             driver.close()
-    print("\n" + table(results))
+    print("\n" + table([first, *results]))
+    assert first.status == PASSED, first.describe()
+    assert left_behind == [], "the post-create replay must delete the user it created"
     assert [r.status for r in results] == [PASSED] * len(CSRF), "\n".join(r.describe() for r in results)
+
+
+def test_a_refused_step_fails_the_replay_instead_of_leaving_it_not_run() -> None:
+    """The listing's user exists already: its create is refused (403), so {user_id} is never bound. That is a
+    difference from the document, not a sample that cannot run — and the target's own user stays."""
+    with MockProcess(csrf=True) as mock:
+        assert mock.base_url
+        driver = GwsDriver(TargetConfig.for_mock(mock.base_url))
+        try:
+            assert driver.admin is not None
+            driver.admin.post("/api/v2/users", json={"userName": LISTING_USER, "password": "p", "firstName": "B",
+                                                     "lastName": "P", "roles": ["ROLE_AGENT"]})
+            owned = user_named(driver, LISTING_USER)
+            result = GwsReplayer(driver, CORPUS).replay(CORPUS.fixtures_by_id["gws.samples.csrf.python"])
+            after = user_named(driver, LISTING_USER)
+        finally:
+            driver.close()
+    assert len(owned) == 1
+    assert result.status == FAILED, result.describe()
+    assert "could not run" in result.reason and "{user_id}" in result.reason
+    assert [(m.path, m.expected, m.actual) for m in result.mismatches if m.path == "status"] == [("status", 200, 403)]
+    assert after == owned, "a user the target had before the replay is not the replay's to delete"
 
 
 # ---- the engine fails what differs ----------------------------------------------------------------------------
