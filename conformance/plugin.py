@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from conformance import advisory
 from conformance import evidence as evidence_log
 from conformance import profiles as profile_registry
 from conformance.config import GwsUser, TargetConfig, parse_override
@@ -519,6 +520,7 @@ class TestScope:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if get_state(item.config).active:
         evidence_log.begin(item.nodeid)
+        advisory.begin()
 
 
 @pytest.fixture(autouse=True)
@@ -606,6 +608,7 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
     if call.when != "teardown":
         return
     log = evidence_log.end()
+    findings = advisory.end()
     outcome = info.get("outcome", "passed")
     if item.get_closest_marker("profile") is None:  # listed as unprofiled, never scored
         state.collector.add(TestResult(item.nodeid, item.name, None, outcome, round(info["duration"], 3),
@@ -624,9 +627,16 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
         document=info.get("document") or rule.get("document"), lines=info.get("lines") or rule.get("lines"),
         operations=[str(a) for m in item.iter_markers("operations") for a in m.args],
         evidence=(info.get("details") or []) + (log.summaries() if log and outcome in ("failed", "error") else []),
-        phase=info.get("phase"))
+        phase=info.get("phase"),
+        advisories=[_advisory_dict(f, rule.get("rule")) for f in findings])
     state.reported.add(item.nodeid)
     state.collector.add(result)
+
+
+def _advisory_dict(finding: advisory.Advisory, rule: str | None) -> dict[str, Any]:
+    from conformance.redact import redact_text
+
+    return {"message": redact_text(finding.message), "rule": finding.rule or rule, "basis": finding.basis}
 
 
 def _failure_details(item: pytest.Item, exc: BaseException | None, report: pytest.TestReport) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class TestResult:
     operations: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     phase: str | None = None
+    #: Advisory findings (see ``conformance.advisory``): reported, never scored.
+    advisories: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
