@@ -47,6 +47,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--control-token", default=None, help="require this bearer token on the control API")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the bound base URL to this file once the server accepts connections")
+    parser.add_argument("--journal-size", type=int, default=None,
+                        help="requests kept by the request journal (default 1000; 0 turns it off)")
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = {"host": args.host, "port": args.port, "seed": args.seed,
                  "csrf": None if args.csrf is None else args.csrf == "on",
-                 "allow_origins": args.allow_origin, "control_token": args.control_token}
+                 "allow_origins": args.allow_origin, "control_token": args.control_token,
+                 "journal_size": args.journal_size}
     config = MockConfig.load(overrides)
     app = create_app(config)
     server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"),
