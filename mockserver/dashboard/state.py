@@ -53,4 +53,6 @@ def build(extensions: dict[str, Any]) -> dict[str, Any]:
         state["connect"] = _connect(extensions["voicekit.connect"])
     if "voicekit.platform" in extensions:
         state["platform"] = _platform(extensions["voicekit.platform"])
+    if "voicekit.scenario" in extensions:
+        state["scenario"] = extensions["voicekit.scenario"].status()
     return state

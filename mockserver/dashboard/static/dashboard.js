@@ -107,6 +107,12 @@ function render(state) {
       "data-state": call.state, "data-capabilities": (call.capabilities || []).join(",") });
   }));
 
+  const scenario = state.scenario || {};
+  document.getElementById("scenario-name").textContent = scenario.name
+    ? scenario.name + (scenario.running ? " — running" : " — stopped") : "none loaded (voicekit mock --scenario FILE)";
+  document.getElementById("scenario-log").replaceChildren(
+    ...(scenario.log || []).slice().reverse().slice(0, 50).map((l) => el("li", l.t + " s  " + l.text)));
+
   fill("bus-agents", (state.connect || []).map((a) => row([a.id, (a.state || {}).label || a.status,
     a.contact ? JSON.stringify(a.contact) : "", a.sockets])));
   fill("conversations", (state.platform || []).map((c) => row([el("td", c.id, "mono"),
@@ -145,9 +151,11 @@ function follow() {
     refresh();
   });
   source.addEventListener("overflow", () => load());
+  source.addEventListener("scenario", () => refresh());
 }
 
 // ---- buttons ---------------------------------------------------------------------------------------------------
+document.getElementById("scenario-stop").onclick = () => act("scenario stopped", control("DELETE", "/scenario"));
 document.getElementById("reset").onclick = () => act("reset", control("POST", "/reset"));
 document.getElementById("voice-down").onclick = () =>
   act("voice service down", control("PUT", "/gws/services/voice", { state: "Inactive" }));
