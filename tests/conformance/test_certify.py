@@ -100,6 +100,7 @@ HOSTILE = {
     "endless": ("health", "exceeds the limit of 1048576 bytes (--max-response-bytes)"),
     "endless-after-probe": ("failures", "exceeds the limit of 1048576 bytes (--max-response-bytes)"),
     "trickle": ("health", "did not complete within 1 s"),
+    "trickle-after-probe": ("run", "did not complete within 1 s"),
     "trickle-1g": ("health", "Content-Length 1000000000 exceeds the limit of 1048576 bytes"),
     "html": ("health", "not JSON"),
     "redirect": ("health", "answered 302"),
