@@ -638,9 +638,9 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
 
 def _observe(state: VkState, item: pytest.Item, exc: BaseException | None) -> None:
     """Tell the target's health logic how a test of its system ended (fail fast after repeated outages)."""
-    if state.target is not None and item.get_closest_marker("profile") is not None \
-            and not isinstance(exc, TargetUnhealthy):
-        state.target.observe(profile_registry.get(_profile_name(item)).system, exc)
+    if state.target is None or item.get_closest_marker("profile") is None or isinstance(exc, TargetUnhealthy):
+        return
+    state.target.observe(profile_registry.get(_profile_name(item)).system, exc)
 
 
 def _advisory_dict(finding: advisory.Advisory, rule: str | None) -> dict[str, Any]:
