@@ -17,7 +17,9 @@ Hooks (all optional):
 * ``response(ctx, req, resp)`` — change an HTTP answer (``resp.json`` is the parsed body, written back);
 * ``message(ctx, message)`` — change one CometD data message; return None to drop it, a list to replace it
   by several (duplicates), the message to keep it;
-* ``batch(ctx, messages)`` — change the list of data messages of one Bayeux reply (reordering).
+* ``batch(ctx, messages)`` — change the list of data messages of one Bayeux reply (reordering);
+* ``bayeux(ctx, req, messages)`` — change a whole Bayeux reply, ``/meta/*`` replies included (returns the new
+  list; runs before ``message``/``batch``). The Bayeux faults are in ``bayeux_faults.py``.
 
 ``ctx`` is the :class:`ProxyContext`: the fault's options (e.g. credentials for ``no-basic``) and what the proxy
 learned so far (CSRF tokens by session, credentials seen, Public devices). Extending the harness to more faults
@@ -110,6 +112,7 @@ class Fault:
     response: Callable[[ProxyContext, ProxyRequest, ProxyResponse], None] | None = None
     message: Callable[[ProxyContext, dict[str, Any]], Any] | None = None
     batch: Callable[[ProxyContext, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    bayeux: Callable[[ProxyContext, ProxyRequest, list[Any]], list[Any]] | None = None
 
 
 FAULTS: dict[str, Fault] = {}
@@ -197,6 +200,18 @@ def _wrong_status_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse
 def _ignore_limit(ctx: ProxyContext, req: ProxyRequest) -> None:
     if req.path.rstrip("/") == "/api/v2/users":
         req.query = [(k, v) for k, v in req.query if k not in ("limit", "offset")]
+
+
+@fault("no-total-count", "paginated reads (offset/limit) answer without totalCount", "response")
+def _no_total_count(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "GET" and isinstance(resp.json, dict):
+        resp.json.pop("totalCount", None)
+
+
+@fault("partial-as-0", "a bulk operation that partly fails answers statusCode 0 instead of 7", "response")
+def _partial_as_0(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if isinstance(resp.json, dict) and resp.json.get("statusCode") == 7:
+        resp.json["statusCode"] = 0
 
 
 @fault("no-csrf", "modifying requests without the CSRF token are accepted (the proxy adds the token)", "request")
@@ -408,6 +423,8 @@ class FaultyProxy:
         except ValueError:
             return resp
         if req.path.startswith(NOTIFICATIONS) and isinstance(resp.json, list):
+            if fault_.bayeux:
+                resp.json = fault_.bayeux(ctx, req, resp.json)
             resp.json = self._messages(resp.json)
         elif fault_.response:
             fault_.response(ctx, req, resp)
