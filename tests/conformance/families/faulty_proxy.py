@@ -214,6 +214,33 @@ def _partial_as_0(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> 
         resp.json["statusCode"] = 0
 
 
+def _me_operation(req: ProxyRequest) -> str | None:
+    body = req.json()
+    if req.method == "POST" and req.path.rstrip("/") == "/api/v2/me" and isinstance(body, dict):
+        return str(body.get("operationName"))
+    return None
+
+
+@fault("start-session-no-login", "StartContactCenterSession answers 0 but leaves the agent logged out", "request")
+def _start_session_no_login(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if _me_operation(req) == "StartContactCenterSession":
+        req.set_json({"operationName": "EndContactCenterSession"})
+
+
+@fault("end-session-ignored", "EndContactCenterSession answers 0 but neither logs out nor ends the HTTP session",
+       "request")
+def _end_session_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if _me_operation(req) == "EndContactCenterSession":
+        req.set_json({"operationName": "StartContactCenterSession", "channels": ["voice"]})
+
+
+@fault("services-agent-forbidden", "agents are refused GET /api/v2/services (403)", "response")
+def _services_forbidden(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "GET" and req.path.startswith("/api/v2/services"):
+        resp.status = 403
+        resp.json = {"statusCode": 3, "statusMessage": "Forbidden"}
+
+
 @fault("no-csrf", "modifying requests without the CSRF token are accepted (the proxy adds the token)", "request")
 def _no_csrf_request(ctx: ProxyContext, req: ProxyRequest) -> None:
     if req.method not in ("POST", "PUT", "DELETE", "PATCH") or req.path.startswith(NOTIFICATIONS):

@@ -36,6 +36,7 @@ PARAMS = f"{FAMILIES}/test_rules_gws_params.py"
 SECURITY = f"{FAMILIES}/test_rules_gws_security.py"
 STATEFUL = f"{FAMILIES}/test_stateful_gws.py"
 BAYEUX = f"{FAMILIES}/test_rules_gws_bayeux.py"
+SESSION = f"{FAMILIES}/test_rules_gws_session.py"
 
 
 @dataclass
@@ -74,6 +75,9 @@ CASES = [
     Case("public-answer", f"{CALLS}::test_public_network_device_hides_answer", "GWS-CALL-007"),
     Case("no-total-count", f"{PARAMS}::test_pagination_and_total_count", "GWS-PARAM-008"),
     Case("partial-as-0", f"{PARAMS}::test_partial_success", "GWS-RET-003"),
+    Case("start-session-no-login", f"{SESSION}::test_start_session_logs_in", "GWS-SESSION-001"),
+    Case("end-session-ignored", f"{SESSION}::test_end_session_logs_out_and_ends_the_http_session", "GWS-SESSION-002"),
+    Case("services-agent-forbidden", f"{SESSION}::test_agent_reads_services", "GWS-SVC-001"),
     # Bayeux 1.0 (gws-notifications)
     Case("bayeux-no-id-echo", f"{BAYEUX}::test_meta_replies_echo_the_request_id", "GWS-BAYEUX-001"),
     Case("bayeux-handshake-no-types", f"{BAYEUX}::test_handshake_reply_members", "GWS-BAYEUX-002"),
