@@ -34,7 +34,7 @@ def _sent(req: ProxyRequest) -> list[Message]:
 
 def _state(ctx: ProxyContext, key: str, factory: Any) -> Any:
     with ctx.lock:
-        return ctx.options.setdefault(key, factory())
+        return ctx.memory.setdefault(key, factory())
 
 
 def _connected(messages: list[Any]) -> bool:

@@ -100,6 +100,7 @@ class ProxyContext:
     csrf_tokens: dict[str, str] = field(default_factory=dict)  # JSESSIONID → token
     credentials: dict[str, str] = field(default_factory=dict)  # user → Authorization header
     public_devices: set[str] = field(default_factory=set)
+    memory: dict[str, Any] = field(default_factory=dict)  # what a stateful fault remembers, by key
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: httpx.Client | None = None
 
