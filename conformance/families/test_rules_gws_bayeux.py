@@ -22,7 +22,8 @@ Required (Bayeux MUST):
   twice;
 * the documented topics can be subscribed; whatever a client subscribes to, it never receives another user's
   ``/v2/me/*`` messages (``me`` is the logged-in user, l.1524-1553); one client's notifications arrive in the
-  order they happened (the state they carry is the latest only if so, 003 l.1060-1066).
+  order they happened (clients drive their UI from each event's state and capabilities, l.1060-1062, so a late
+  older event would leave them showing a stale state).
 
 Accepted either way (the documents leave it open): events in the same array as the connect reply or not, any
 ``interval``/``timeout``, refusing or accepting a wildcard subscription beyond the documented topics.
