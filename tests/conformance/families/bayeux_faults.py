@@ -63,6 +63,13 @@ def _connect_no_client_id(ctx: ProxyContext, req: ProxyRequest, messages: list[A
     return messages
 
 
+@fault("bayeux-bad-advice", "connect replies advise reconnect 'later' and a negative interval", "bayeux")
+def _bad_advice(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) -> list[Any]:
+    for reply in _meta(messages, "/meta/connect"):
+        reply["advice"] = {"reconnect": "later", "interval": -1}
+    return messages
+
+
 @fault("bayeux-no-subscription", "subscribe replies lack subscription", "bayeux")
 def _no_subscription(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) -> list[Any]:
     for reply in _meta(messages, "/meta/subscribe"):

@@ -82,6 +82,7 @@ CASES = [
     Case("bayeux-no-id-echo", f"{BAYEUX}::test_meta_replies_echo_the_request_id", "GWS-BAYEUX-001"),
     Case("bayeux-handshake-no-types", f"{BAYEUX}::test_handshake_reply_members", "GWS-BAYEUX-002"),
     Case("bayeux-connect-no-client-id", f"{BAYEUX}::test_connect_reply_members", "GWS-BAYEUX-003"),
+    Case("bayeux-bad-advice", f"{BAYEUX}::test_connect_reply_members", "GWS-BAYEUX-003"),
     Case("bayeux-no-subscription", f"{BAYEUX}::test_subscribe_reply_members", "GWS-BAYEUX-004"),
     Case("bayeux-unsubscribe-ignored", f"{BAYEUX}::test_unsubscribe_stops_delivery", "GWS-BAYEUX-005"),
     Case("bayeux-no-402", f"{BAYEUX}::test_unknown_client_is_refused", "GWS-BAYEUX-006"),
