@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.stamp-deps
 NODE_STAMP := node_modules/.stamp-deps
+BROWSER_STAMP := $(VENV)/.stamp-browser
 
 .PHONY: setup test lint certify soak clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(BROWSER_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,15 @@ $(PY_STAMP): pyproject.toml
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium and its driver, for the dashboard's browser test: installed when missing and we are root (as CI
+# is); elsewhere the test says how to install them and is skipped (outside CI).
+$(BROWSER_STAMP): $(PY_STAMP)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: chromium/chromedriver missing; install Debian's chromium and chromium-driver for the browser test"; fi
 	touch $@
 
 # All of the project's own tests (what CI runs), on both cores.

@@ -140,9 +140,12 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
 @click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
               help="Write the base URL here once listening.")
 @click.option("--log-level", default="WARNING")
-def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None, allow_origin: tuple[str, ...],
-         control_token: str | None, ready_file: str | None, log_level: str) -> None:
-    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground."""
+@click.pass_context
+def mock(ctx: click.Context, host: str | None, port: int | None, seed: str | None, csrf: str | None,
+         allow_origin: tuple[str, ...], control_token: str | None, ready_file: str | None, log_level: str) -> None:
+    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground.
+
+    Every other option of ``python -m mockserver.serve`` (e.g. ``--journal-size``) is passed through."""
     import os
 
     argv = [sys.executable, "-m", "mockserver.serve", "--log-level", log_level]
@@ -152,6 +155,7 @@ def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None,
             argv += [flag, str(value)]
     for origin in allow_origin:
         argv += ["--allow-origin", origin]
+    argv += list(ctx.args)
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
     os.execv(sys.executable, argv)
 
