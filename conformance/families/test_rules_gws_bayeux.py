@@ -228,6 +228,9 @@ def test_handshake_reply_members(session: Session) -> None:
     require(isinstance(types, list) and "long-polling" in types,
             f"the handshake offers {types!r}; the documented client (l.716-717) uses long-polling only")
     require(isinstance(reply.get("version"), str) and bool(reply["version"]), f"version is {reply.get('version')!r}")
+    if isinstance(types, list) and "callback-polling" not in types:
+        advise(f"the handshake offers {types}, without callback-polling",
+               basis="Bayeux 1.0: callback-polling is a SHOULD; the GWS sample unregisters it (l.717)")
     check_advice(reply, "handshake")
     first = session.client_id
     again = session.handshake()
