@@ -5,11 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.stamp-deps
 NODE_STAMP := node_modules/.stamp-deps
-BROWSER_STAMP := $(VENV)/.stamp-browser
+SYSTEM_STAMP := $(VENV)/.stamp-debian
+# Debian packages the tests use: the dashboard's browser test (chromium, chromium-driver) and the container test
+# (docker.io, debootstrap for a base image made locally).
+DEBIAN_PACKAGES := chromium chromium-driver docker.io debootstrap
 
 .PHONY: setup test lint certify soak clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(BROWSER_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(SYSTEM_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,13 +24,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium and its driver, for the dashboard's browser test: installed when missing and we are root (as CI
-# is); elsewhere the test says how to install them and is skipped (outside CI).
-$(BROWSER_STAMP): $(PY_STAMP)
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+# Installed when missing and we are root (as CI is); elsewhere the tests that need them say how to install them and
+# are skipped (outside CI; under CI they fail).
+$(SYSTEM_STAMP): $(PY_STAMP)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "note: chromium/chromedriver missing; install Debian's chromium and chromium-driver for the browser test"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "note: missing Debian packages: $$missing (apt-get install them for the browser and container tests)"; fi
 	touch $@
 
 # All of the project's own tests (what CI runs), on both cores.
