@@ -17,7 +17,9 @@ Hooks (all optional):
 * ``response(ctx, req, resp)`` — change an HTTP answer (``resp.json`` is the parsed body, written back);
 * ``message(ctx, message)`` — change one CometD data message; return None to drop it, a list to replace it
   by several (duplicates), the message to keep it;
-* ``batch(ctx, messages)`` — change the list of data messages of one Bayeux reply (reordering).
+* ``batch(ctx, messages)`` — change the list of data messages of one Bayeux reply (reordering);
+* ``bayeux(ctx, req, messages)`` — change a whole Bayeux reply, ``/meta/*`` replies included (returns the new
+  list; runs before ``message``/``batch``). The Bayeux faults are in ``bayeux_faults.py``.
 
 ``ctx`` is the :class:`ProxyContext`: the fault's options (e.g. credentials for ``no-basic``) and what the proxy
 learned so far (CSRF tokens by session, credentials seen, Public devices). Extending the harness to more faults
@@ -98,6 +100,7 @@ class ProxyContext:
     csrf_tokens: dict[str, str] = field(default_factory=dict)  # JSESSIONID → token
     credentials: dict[str, str] = field(default_factory=dict)  # user → Authorization header
     public_devices: set[str] = field(default_factory=set)
+    memory: dict[str, Any] = field(default_factory=dict)  # what a stateful fault remembers, by key
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: httpx.Client | None = None
 
@@ -110,6 +113,7 @@ class Fault:
     response: Callable[[ProxyContext, ProxyRequest, ProxyResponse], None] | None = None
     message: Callable[[ProxyContext, dict[str, Any]], Any] | None = None
     batch: Callable[[ProxyContext, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    bayeux: Callable[[ProxyContext, ProxyRequest, list[Any]], list[Any]] | None = None
 
 
 FAULTS: dict[str, Fault] = {}
@@ -197,6 +201,45 @@ def _wrong_status_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse
 def _ignore_limit(ctx: ProxyContext, req: ProxyRequest) -> None:
     if req.path.rstrip("/") == "/api/v2/users":
         req.query = [(k, v) for k, v in req.query if k not in ("limit", "offset")]
+
+
+@fault("no-total-count", "paginated reads (offset/limit) answer without totalCount", "response")
+def _no_total_count(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "GET" and isinstance(resp.json, dict):
+        resp.json.pop("totalCount", None)
+
+
+@fault("partial-as-0", "a bulk operation that partly fails answers statusCode 0 instead of 7", "response")
+def _partial_as_0(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if isinstance(resp.json, dict) and resp.json.get("statusCode") == 7:
+        resp.json["statusCode"] = 0
+
+
+def _me_operation(req: ProxyRequest) -> str | None:
+    body = req.json()
+    if req.method == "POST" and req.path.rstrip("/") == "/api/v2/me" and isinstance(body, dict):
+        return str(body.get("operationName"))
+    return None
+
+
+@fault("start-session-no-login", "StartContactCenterSession answers 0 but leaves the agent logged out", "request")
+def _start_session_no_login(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if _me_operation(req) == "StartContactCenterSession":
+        req.set_json({"operationName": "EndContactCenterSession"})
+
+
+@fault("end-session-ignored", "EndContactCenterSession answers 0 but neither logs out nor ends the HTTP session",
+       "request")
+def _end_session_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if _me_operation(req) == "EndContactCenterSession":
+        req.set_json({"operationName": "StartContactCenterSession", "channels": ["voice"]})
+
+
+@fault("services-agent-forbidden", "agents are refused GET /api/v2/services (403)", "response")
+def _services_forbidden(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "GET" and req.path.startswith("/api/v2/services"):
+        resp.status = 403
+        resp.json = {"statusCode": 3, "statusMessage": "Forbidden"}
 
 
 @fault("no-csrf", "modifying requests without the CSRF token are accepted (the proxy adds the token)", "request")
@@ -408,6 +451,8 @@ class FaultyProxy:
         except ValueError:
             return resp
         if req.path.startswith(NOTIFICATIONS) and isinstance(resp.json, list):
+            if fault_.bayeux:
+                resp.json = fault_.bayeux(ctx, req, resp.json)
             resp.json = self._messages(resp.json)
         elif fault_.response:
             fault_.response(ctx, req, resp)

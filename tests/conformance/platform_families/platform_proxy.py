@@ -98,6 +98,7 @@ class ProxyContext:
 
     upstream: str
     answered: set[tuple[str, str]] = field(default_factory=set)  # (conversation id, participant id)
+    accepted_auth: list[str] = field(default_factory=list)  # Authorization headers the mock accepted
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -202,6 +203,23 @@ def _ghost_conversation(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespons
 def _error_without_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     if resp.status >= 400 and isinstance(resp.json, dict) and req.api_path.startswith("/api/"):
         resp.json.pop("code", None)
+
+
+@fault("reads-without-token", "conversation reads without a valid token are served (the proxy adds a token it saw "
+       "accepted)", "request")
+def _reads_without_token(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if req.method == "GET" and req.api_path.startswith("/api/v2/conversations") and ctx.accepted_auth \
+            and req.headers.get("authorization") not in ctx.accepted_auth:
+        req.headers["authorization"] = ctx.accepted_auth[-1]
+
+
+@fault("reads-without-token", "", "response")
+def _learn_accepted_auth(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    auth = req.headers.get("authorization", "")
+    if auth.lower().startswith("bearer ") and resp.status < 400 and req.api_path.startswith("/api/"):
+        with ctx.lock:
+            if auth not in ctx.accepted_auth:
+                ctx.accepted_auth.append(auth)
 
 
 # ---- the proxy ------------------------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ CASES = [
     Case("ghost-conversation", f"{RULES}::test_persistent_connection_outlives_the_call_until_its_timeout",
          "PLATFORM-PERSIST-001"),
     Case("error-body-without-code", f"{RULES}::test_formatted_phone_number_is_refused", "PLATFORM-ERR-001"),
+    Case("invalid-number-accepted", f"{RULES}::test_formatted_phone_number_is_refused", "PLATFORM-ERR-001"),
+    Case("reads-without-token", f"{RULES}::test_conversation_reads_need_a_token", "PLATFORM-AUTH-007"),
 ]
 
 
