@@ -139,7 +139,8 @@ def main() -> int:
               f"{f['rps']:8.0f} {f['event_p50']:9.2f}ms {f['event_p99']:9.2f}ms")
     d, p = rows["direct"], rows["proxy"]
     print(f"added by the proxy: GET p50 +{p['get_p50'] - d['get_p50']:.2f} ms, "
-          f"p99 +{p['get_p99'] - d['get_p99']:.2f} ms; POST p50 +{p['post_p50'] - d['post_p50']:.2f} ms; event p50 +{p['event_p50'] - d['event_p50']:.2f} ms; "
+          f"p99 +{p['get_p99'] - d['get_p99']:.2f} ms; POST p50 +{p['post_p50'] - d['post_p50']:.2f} ms; "
+          f"event p50 +{p['event_p50'] - d['event_p50']:.2f} ms; "
           f"throughput {100 * p['rps'] / d['rps']:.0f}% of direct")
     return 0
 
