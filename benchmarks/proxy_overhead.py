@@ -79,7 +79,8 @@ def events(base: str, count: int) -> dict[str, float]:
     """REST operation → its notification on a held /meta/connect."""
     url = f"{base}/api/v2/notifications"
     delays: list[float] = []
-    with httpx.Client(auth=AUTH, timeout=30) as bayeux, httpx.Client(base_url=base, auth=AUTH, timeout=30) as rest:
+    with httpx.Client(auth=AUTH, timeout=40) as bayeux, httpx.Client(base_url=base, auth=AUTH, timeout=30) as rest:
+        rest.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"})  # each event below changes state
         hello = bayeux.post(url, json=[{"channel": "/meta/handshake", "version": "1.0",
                                         "supportedConnectionTypes": ["long-polling"]}]).json()[0]
         client_id = hello["clientId"]
@@ -117,7 +118,7 @@ def main() -> int:
         mock = start([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(mock_ready),
                       "--journal-size", "0"], mock_ready)
         base = mock_ready.read_text().strip()
-        proxy = start([sys.executable, "-m", "voicekit.cli", "proxy", "--upstream", base, "--listen", "127.0.0.1:0",
+        proxy = start([sys.executable, "-m", "voicekit", "proxy", "--upstream", base, "--listen", "127.0.0.1:0",
                        "--quiet", "--report-dir", str(Path(tmp) / "report"), "--ready-file", str(proxy_ready)],
                       proxy_ready)
         via = proxy_ready.read_text().strip()
