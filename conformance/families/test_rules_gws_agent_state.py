@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conformance.advisory import advise
 from conformance.families import test_rules_gws_common as common
 from conformance.families.test_rules_gws_common import (
     AGENT_STATE_OPERATIONS,
@@ -151,6 +152,43 @@ def test_offline_reports_logged_out(line_a: Line, vk_cleanup: Any) -> None:
     device = _state_change(line_a, "LoggedOut")
     require(device["userState"].get("displayName", "Offline") == "Offline",
             f"userState.displayName is {device['userState'].get('displayName')!r}, not Offline")
+
+
+def _start_session(agent: GwsAgent) -> None:
+    """Cleanup: a fresh HTTP session, the contact-center session started again (l.10650-10700) and NotReady."""
+    agent.forget_session()
+    agent.post("/api/v2/me", json={"operationName": "StartContactCenterSession", "channels": ["voice"]})
+    agent.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"})
+
+
+@pytest.mark.profile(PROFILE)
+@pytest.mark.rule("GWS-SESSION-001", document=DOC, lines=(10729, 10766),
+                  title="EndContactCenterSession logs the agent out and invalidates the HTTP session")
+@pytest.mark.operations("gws.StartContactCenterSession", "gws.EndContactCenterSession", "gws.getMe")
+@pytest.mark.fixture_id("gws.session.end-contact-center-session.sample")
+def test_end_contact_center_session_logs_out_and_ends_the_http_session(gws_agent: GwsAgent,
+                                                                       vk_cleanup: Any) -> None:
+    """l.10733-10736: "For voice, this will logout the agent" and "also invalidates the client HTTP session".
+    The session part is checked where the target keeps one in a cookie (003 l.4431-4463: JSESSIONID)."""
+    vk_cleanup(_start_session, gws_agent, description="the agent's session started again, NotReady")
+    expect_ok(gws_agent.post("/api/v2/me", json={"operationName": "StartContactCenterSession",
+                                                 "channels": ["voice"]}))
+    by_cookie = gws_agent.get("/api/v2/me", auth=False).status == 200  # the session alone identifies the agent
+    if not by_cookie:
+        advise("the target answers no request on its session cookie alone, so the end of the HTTP session "
+               "cannot be seen", rule="GWS-SESSION-001",
+               basis="003 l.4431-4463 show the JSESSIONID cookie, not that it alone authenticates")
+    expect_ok(gws_agent.post("/api/v2/me", json={"operationName": "EndContactCenterSession"}))
+    if by_cookie:
+        after = gws_agent.get("/api/v2/me", auth=False)
+        require(after.status in (401, 403), f"after EndContactCenterSession the old HTTP session still answers "
+                f"GET /api/v2/me with {after.status} (l.10735-10736: the session is invalidated)")
+    gws_agent.forget_session()
+    body = expect_ok(gws_agent.get("/api/v2/me/devices", params={"fields": "*"}))
+    states = {str(d.get("id")): (d.get("userState") or {}).get("state") for d in body.get("devices") or []
+              if isinstance(d, dict)}
+    require(bool(states) and set(states.values()) == {"LoggedOut"},
+            f"after EndContactCenterSession the agent's devices show userState {states} (l.10733: logged out)")
 
 
 @pytest.mark.profile(PROFILE)

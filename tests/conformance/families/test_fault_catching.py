@@ -33,6 +33,7 @@ DATA = f"{FAMILIES}/test_rules_gws_call_data.py"
 AGENT = f"{FAMILIES}/test_rules_gws_agent_state.py"
 PARAMS = f"{FAMILIES}/test_rules_gws_params.py"
 SECURITY = f"{FAMILIES}/test_rules_gws_security.py"
+SUPERVISOR = f"{FAMILIES}/test_rules_gws_supervisor.py"
 STATEFUL = f"{FAMILIES}/test_stateful_gws.py"
 
 
@@ -70,6 +71,12 @@ CASES = [
     Case("dnd-stale-capability", f"{AGENT}::test_do_not_disturb_on", "GWS-DEV-002"),
     Case("cors-any-origin", f"{SECURITY}::test_cors_disallowed_origin", "GWS-SEC-007"),
     Case("public-answer", f"{CALLS}::test_public_network_device_hides_answer", "GWS-CALL-007"),
+    Case("released-disposition-refused", f"{DATA}::test_set_call_disposition_on_released_call", "GWS-DATA-010"),
+    Case("end-session-ignored", f"{AGENT}::test_end_contact_center_session_logs_out_and_ends_the_http_session",
+         "GWS-SESSION-001"),
+    Case("next-call-as-all-calls", f"{SUPERVISOR}::test_next_call_mode_monitors_one_call", "GWS-SUP-008"),
+    Case("admin-removes-feature", f"{SECURITY}::test_contact_center_admin_cannot_remove_a_feature", "GWS-SEC-011"),
+    Case("skill-level-order-ignored", f"{PARAMS}::test_sorting_by_skill_level", "GWS-PARAM-012"),
     # The stateful family: the shrunk reproducer must reach the report.
     Case("missing-capability", f"{STATEFUL}::test_call_state_machine", "GWS-STATE-101",
          env={"VOICEKIT_STATEFUL_EXAMPLES": "4", "VOICEKIT_STATEFUL_STEPS": "6", "VOICEKIT_STATEFUL_SEED": "1",
