@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conformance.advisory import advise
 from conformance.checks import expect
 from conformance.families import test_rules_gws_common as common
 from conformance.families.test_rules_gws_common import (
@@ -186,6 +187,41 @@ def test_sorting(gws_admin: GwsAgent) -> None:
     ascending, descending = names("Ascending"), names("Descending")
     require(ascending == sorted(ascending), f"sortBy=userName Ascending gave {ascending}")
     require(descending == sorted(descending, reverse=True), f"sortBy=userName Descending gave {descending}")
+
+
+@pytest.mark.profile(PROVISIONING)
+@pytest.mark.rule("GWS-PARAM-012", document=DOC, lines=(4083, 4119),
+                  title="sortBy=skills.level sorts users by the level of their skill, as a number")
+@pytest.mark.operations("gws.listUsers")
+@pytest.mark.fixture_id("gws.general.subresources.sort-by-skill-level")
+def test_sorting_by_skill_level(gws_admin: GwsAgent) -> None:
+    """l.4083-4119 (E131): Descending puts level 4 before 2. Only users with one skill are compared (with
+    several, which level sorts is not documented); where users without skills go is not documented either
+    (advisory; the mock puts them last in both orders)."""
+    seen: dict[str, list[Any]] = {}
+    for order in ("Descending", "Ascending"):
+        users = _users(gws_admin, subresources="skills", fields="id,userName", sortBy="skills.level", order=order,
+                       limit="500").get("users") or []
+        levels = [_single_level(u) for u in users if isinstance(u, dict)]
+        seen[order] = levels
+        ranked = [lv for lv in levels if isinstance(lv, int | float)]
+        if len(set(ranked)) < 2:
+            not_run("fewer than two users with one skill of different levels: the order cannot be seen")
+        wanted = sorted(ranked, reverse=order == "Descending")
+        require(ranked == wanted, f"sortBy=skills.level&order={order} ranks the one-skill users' levels {ranked}, "
+                f"not {wanted} (numbers, l.4083-4119)")
+        without = [i for i, lv in enumerate(levels) if lv == "none"]
+        if without and ranked and min(without) < max(i for i, lv in enumerate(levels) if lv not in ("none", "many")):
+            advise(f"sortBy=skills.level&order={order}: users without skills are among the others ({levels})",
+                   rule="GWS-PARAM-012", basis="l.4083-4119 show only users with skills; E131 puts the others last")
+
+
+def _single_level(user: dict[str, Any]) -> Any:
+    """The level of a user's one skill; "none" without skills, "many" with several."""
+    skills = [s for s in user.get("skills") or [] if isinstance(s, dict)]
+    if not skills:
+        return "none"
+    return skills[0].get("level") if len(skills) == 1 else "many"
 
 
 @pytest.mark.profile(PROVISIONING)

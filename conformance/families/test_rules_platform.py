@@ -716,7 +716,8 @@ def expect_user_context_refusal(response: HttpResponse) -> None:
 @pytest.mark.profile(AUTH)
 @pytest.mark.rule("PLATFORM-AUTH-001", document=DOC000, lines=(96, 99),
                   title="A client-credentials token cannot make a call: 400, a user context is required")
-@pytest.mark.operations("platform.postOauthToken", "platform.postConversationsCalls")
+@pytest.mark.operations("platform.postOauthToken", "platform.postConversationsCalls",
+                        "platform.postConversationsCallsUserUserId")
 @pytest.mark.fixture_id("platform.auth.client-credentials-make-call-refused")
 def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
     cc = plat.client_credentials()
@@ -724,6 +725,12 @@ def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
     # E400: the refusal comes before the body is read: 001's own {from, to} body gets it too.
     expect_user_context_refusal(cc.post("/api/v2/conversations/calls",
                                         json={"from": {"userId": "me"}, "to": {"phoneNumber": EXTERNAL}}))
+    # E461: placing the call "for" a user is still making a call, which a Data Action cannot (000 l.96-99).
+    users = plat.config.platform.users
+    user_id = users[0].user_id if users else None
+    if user_id:  # the user must exist, or the refusal could be the unknown user's 404
+        expect_user_context_refusal(cc.post(f"/api/v2/conversations/calls/user/{user_id}",
+                                            json={"phoneNumber": EXTERNAL}))
 
 
 @pytest.mark.profile(AUTH)

@@ -101,6 +101,7 @@ class ProxyContext:
     credentials: dict[str, str] = field(default_factory=dict)  # user → Authorization header
     public_devices: set[str] = field(default_factory=set)
     memory: dict[str, Any] = field(default_factory=dict)  # what a stateful fault remembers, by key
+    released_calls: set[str] = field(default_factory=set)  # call ids hung up through the proxy
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: httpx.Client | None = None
 
@@ -388,6 +389,46 @@ def _public_rewrite(ctx: ProxyContext, body: Any) -> None:
             call["capabilities"] = [*call["capabilities"], "Answer"]
 
 
+def _last_segment(value: Any) -> str:
+    return str(value or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+@fault("released-disposition-refused", "SetCallDisposition of a released call is refused as not found",
+       "response")
+def _released_disposition(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    body = req.json() if req.method == "POST" else None
+    if not isinstance(body, dict) or not isinstance(resp.json, dict) or resp.json.get("statusCode") != 0:
+        return
+    if body.get("operationName") == "Hangup":
+        with ctx.lock:
+            ctx.released_calls.add(_last_segment(req.path))
+    elif body.get("operationName") == "SetCallDisposition" \
+            and {_last_segment(body.get("callUri")), _last_segment(req.path)} & ctx.released_calls:
+        resp.status = 404
+        resp.json = {"statusCode": 6, "statusMessage": "Call not found"}
+
+
+@fault("next-call-as-all-calls", "supervisorMonitoringMode NextCall is ignored (the supervisor monitors all calls)",
+       "request")
+def _next_call_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    body = req.json() if req.method == "POST" else None
+    if isinstance(body, dict) and body.get("supervisorMonitoringMode") == "NextCall":
+        req.set_json({k: v for k, v in body.items() if k != "supervisorMonitoringMode"})
+
+
+@fault("admin-removes-feature", "a Contact Center Admin's DELETE /api/v2/features/{id} is accepted", "response")
+def _admin_removes_feature(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "DELETE" and req.path.startswith("/api/v2/features/") and resp.status == 403:
+        resp.status = 200
+        resp.json = {"statusCode": 0}
+
+
+@fault("skill-level-order-ignored", "order is ignored when users are sorted by skills.level", "request")
+def _skill_level_order_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if req.path.rstrip("/") == "/api/v2/users" and ("sortBy", "skills.level") in req.query:
+        req.query = [(k, v) for k, v in req.query if k != "order"]
+
+
 # ---- the proxy -----------------------------------------------------------------------------------------------------
 class FaultyProxy:
     """An HTTP proxy on a free local port forwarding to ``upstream`` with one fault applied.
@@ -441,7 +482,9 @@ class FaultyProxy:
         url = ctx.upstream + req.path + (f"?{urlencode(req.query)}" if req.query else "")
         headers = {k: v for k, v in req.headers.items() if k not in HOP_BY_HOP and k != "x-vk-origin"}
         assert ctx.client is not None
-        answer = ctx.client.request(req.method, url, headers=headers, content=req.body or None)
+        # Built by hand, so the proxy's own cookie jar (filled by every Set-Cookie) never adds a session cookie
+        # of one client to another's request — an anonymous request stays anonymous.
+        answer = ctx.client.send(httpx.Request(req.method, url, headers=headers, content=req.body or None))
         resp = ProxyResponse(answer.status_code, [(k, v) for k, v in answer.headers.multi_items()
                                                    if k.lower() not in HOP_BY_HOP], answer.content)
         if "json" not in (answer.headers.get("content-type") or "") or not resp.body:

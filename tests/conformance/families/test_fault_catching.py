@@ -34,6 +34,7 @@ DATA = f"{FAMILIES}/test_rules_gws_call_data.py"
 AGENT = f"{FAMILIES}/test_rules_gws_agent_state.py"
 PARAMS = f"{FAMILIES}/test_rules_gws_params.py"
 SECURITY = f"{FAMILIES}/test_rules_gws_security.py"
+SUPERVISOR = f"{FAMILIES}/test_rules_gws_supervisor.py"
 STATEFUL = f"{FAMILIES}/test_stateful_gws.py"
 BAYEUX = f"{FAMILIES}/test_rules_gws_bayeux.py"
 SESSION = f"{FAMILIES}/test_rules_gws_session.py"
@@ -91,6 +92,10 @@ CASES = [
     Case("bayeux-deny-services", f"{BAYEUX}::test_documented_topics_can_be_subscribed", "GWS-BAYEUX-009"),
     Case("bayeux-leak-other-user", f"{BAYEUX}::test_no_other_users_messages", "GWS-BAYEUX-010"),
     Case("bayeux-reverse-devices", f"{BAYEUX}::test_notifications_in_order", "GWS-BAYEUX-011"),
+    Case("released-disposition-refused", f"{DATA}::test_set_call_disposition_on_released_call", "GWS-DATA-010"),
+    Case("next-call-as-all-calls", f"{SUPERVISOR}::test_next_call_mode_monitors_one_call", "GWS-SUP-008"),
+    Case("admin-removes-feature", f"{SECURITY}::test_contact_center_admin_cannot_remove_a_feature", "GWS-SEC-011"),
+    Case("skill-level-order-ignored", f"{PARAMS}::test_sorting_by_skill_level", "GWS-PARAM-012"),
     # The stateful family: the shrunk reproducer must reach the report.
     Case("missing-capability", f"{STATEFUL}::test_call_state_machine", "GWS-STATE-101",
          env={"VOICEKIT_STATEFUL_EXAMPLES": "4", "VOICEKIT_STATEFUL_STEPS": "6", "VOICEKIT_STATEFUL_SEED": "1",

@@ -139,6 +139,14 @@ def _cc_answer_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespons
         resp.set_empty(202)
 
 
+@fault("cc-call-for-user-accepted", "a client-credentials token places a call for a user (200) instead of the 400")
+def _cc_call_for_user_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "POST" and req.api_path.startswith(f"{MAKE_CALL}/user/") and _error(resp, 400) \
+            and str(resp.json.get("message", "")).startswith(USER_CONTEXT):
+        resp.set_json(200, {"id": "00000000-0000-4000-8000-0000000000cc",
+                            "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-0000000000cc"})
+
+
 @fault("other-user-answer-accepted", "another user's answer is accepted (202) instead of refused (403)")
 def _other_user_answer_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     if req.method == "PATCH" and PARTICIPANT.search(req.api_path) and _error(resp, 403, "not.authorized"):

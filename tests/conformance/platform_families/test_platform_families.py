@@ -57,6 +57,7 @@ class Case:
 
 CASES = [
     Case("cc-answer-accepted", f"{RULES}::test_client_credentials_cannot_answer[calls]", "PLATFORM-AUTH-002"),
+    Case("cc-call-for-user-accepted", f"{RULES}::test_client_credentials_cannot_make_call", "PLATFORM-AUTH-001"),
     Case("other-user-answer-accepted", f"{RULES}::test_only_the_participants_user_can_answer[conversations]",
          "PLATFORM-AUTH-004"),
     Case("answer-reported-connected",
