@@ -22,8 +22,9 @@ from conformance.launcher import MockProcess
 from conformance.replay.driver import GwsDriver
 from conformance.replay.gws import FAILED, PASSED, GwsReplayer
 from conformance.replay.plan import build_plan
-from voicekit.corpus import Corpus
-from voicekit.replay import PLATFORM, Bindings, compare_forms, forms_of
+from voicekit.checks import check_fixture
+from voicekit.corpus import Corpus, Fixture
+from voicekit.replay import PLATFORM, Bindings, compare_forms, connect, forms_of
 from voicekit.replay.forms import apply_patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "families"))
@@ -151,3 +152,33 @@ def test_tampering_the_alternative_away_makes_the_printed_form_fail() -> None:
     entry.pop("alternatives")
     document = apply_patch(entry["message"], [{"set": "data.devices[0].capabilities", "value": REPAIRED}])
     assert compare_forms(forms_of(entry, "message"), document, match="exact")[0]
+
+
+def test_the_printed_connect_failure_code_matches_the_document() -> None:
+    """004 l.100-110: the Code column's text as the code (the mock follows E503: the error type)."""
+    fixture = CORPUS.fixtures_by_id["connect.inboundcall.answer-call-failed"]
+    note = fixture.data["notifications"][1]
+    strategy = connect(fixture.errata)
+    base = {"channel": "Amazon", "topic": "InboundCall", "subtopic": "AnswerFailed"}
+    printed = {**base, "message": {"errorType": "ANSWER_CALL_FAILED", "code": "Amazon Connect Failure Error Message.",
+                                   "message": "Answering call failed."}}
+    errata = {**base, "message": {**printed["message"], "code": "ANSWER_CALL_FAILED",
+                                  "description": "Amazon Connect Failure Error Message."}}
+    wrong = {**base, "message": {**printed["message"], "code": "E42"}}
+    for message in (printed, errata):
+        assert compare_forms(forms_of(note, "message"), message, match="subset", strategy=strategy)[0] == []
+    assert compare_forms(forms_of(note, "message"), wrong, match="subset", strategy=strategy)[0]
+
+
+def test_validate_holds_alternatives_to_the_contract(contracts: Any) -> None:
+    """An alternative validates like the fixture's own form, or says why not (``off_contract``), truthfully."""
+    fixture = CORPUS.fixtures_by_id["gws.agentstate.ready.sample"]
+    assert check_fixture(contracts, fixture).problems == []
+    data = copy.deepcopy(fixture.data)
+    alt = data["notifications"][0]["alternatives"][0]
+    alt["patch"][0]["value"] = 7  # capabilities must be an array
+    assert any("alternative 1" in p for p in check_fixture(contracts, Fixture(fixture.path, data)).problems)
+    alt["off_contract"] = "a deliberately broken form"
+    assert check_fixture(contracts, Fixture(fixture.path, data)).problems == []
+    alt["patch"][0]["value"] = REPAIRED  # valid again: the explanation is stale
+    assert any("off the contract" in p for p in check_fixture(contracts, Fixture(fixture.path, data)).problems)
