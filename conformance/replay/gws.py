@@ -4,12 +4,13 @@ For one fixture (:meth:`GwsReplayer.replay`):
 
 1. **plan** it (``plan.py``): documented actor, partners, calls, exchanges after the errata's replay rules;
 2. **cast** it: configured users play the documented actor and partners; their numbers and devices are
-   bound to the documented ones (``bindings.py``);
+   bound to the documented ones (``voicekit/replay/bindings.py``);
 3. establish the **precondition** the operation needs (``recipes.py``) through the documented API, partner
    agents, and — for what no client can cause — the event source (the mock's control API);
 4. send each documented request (bindings substituted), check the response (documented status, else the
    E001 mapping; the body by its match mode) and await the documented notifications **in order** within the
-   notification timeout, comparing each (``compare.py``); after the last one, a short quiet period must bring
+   notification timeout, comparing each with the one engine (``voicekit.replay``: GWS strategy, the fixture's
+   ``alternatives`` accepted too); after the last one, a short quiet period must bring
    no further notification of a documented kind for the same call or device;
 5. **clean up** — also on failure: undo what the recipe changed, hang up every call, restore agent states.
 

@@ -5,7 +5,7 @@
 
 Why here (``voicekit/``): the conformance suite (over the wire) and the mock's own tests (in process) both
 replay the fixtures, and must agree on what "matches the document" means; ``voicekit`` is the layer both may
-import. What differs between the systems is a :class:`Strategy` (``GWS``, ``PLATFORM``, ``CONNECT`` in
+import. What differs between the systems is a :class:`Strategy` (``GWS``, ``PLATFORM``, ``connect(errata)`` in
 :mod:`voicekit.replay.strategies`); the members/lists/subset/shape machinery and the errata rules are shared.
 
 The rules of the GWS strategy (see ``conformance/replay/README.md`` for the full text and the errata behind each):

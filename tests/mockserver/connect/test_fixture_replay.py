@@ -28,7 +28,7 @@ from voicekit.replay import Form, compare_forms, forms_of
 from voicekit.replay.strategies import connect
 
 AGENT = "jsmith"  # Available in the default seed: the fixtures' "given" starts from an idle agent
-ALL_ERRATA = frozenset({"E504", "E505", "E507"})
+ALL_ERRATA = frozenset({"E504", "E507"})
 
 CONNECT_FIXTURES = sorted((f for f in Corpus().fixtures if f.system == "connect"), key=lambda f: f.id)
 
@@ -80,8 +80,9 @@ def test_replay_exchange_fixture(server, check_message, button_rules, fixture):
                     continue
                 actual = bus.recv()
                 received += 1
+                # E505 lets a target send anything there; the mock's choice is the printed null, held here.
                 problems = compare(notification["match"], documented, actual, button_rules,
-                                   frozenset(fixture.errata), forms_of(notification, "message"))
+                                   frozenset(fixture.errata) - {"E505"}, forms_of(notification, "message"))
                 assert problems == [], f"{fixture.id} {label}: {problems}"
     assert received, f"{fixture.id}: nothing was compared"
 
