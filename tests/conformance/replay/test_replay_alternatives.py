@@ -182,3 +182,24 @@ def test_validate_holds_alternatives_to_the_contract(contracts: Any) -> None:
     assert check_fixture(contracts, Fixture(fixture.path, data)).problems == []
     alt["patch"][0]["value"] = REPAIRED  # valid again: the explanation is stale
     assert any("off the contract" in p for p in check_fixture(contracts, Fixture(fixture.path, data)).problems)
+
+
+@pytest.mark.parametrize(("fixture_id", "step", "printed", "neither"), [
+    ("platform.calls.make-call-listing-python", 0, {"conversationId": "c-1"}, {"conversation": "c-1"}),
+    ("platform.calls.make-call-listing-node", 0, {"conversationId": "c-1"}, {"conversation": "c-1"}),
+    ("platform.calls.monitor-call-listing", 0,
+     {"id": "c-1", "participants": [{"to": {"phoneNumber": "+1555"}, "state": "connected"}]},
+     {"id": "c-1", "participants": [{"state": "connected"}]}),
+    ("platform.calls.complete-example", 3,
+     {"id": "c-1", "participants": [{"from": {"userId": "u"}, "to": {"phoneNumber": "+1"}, "state": "connected"}]},
+     {"id": "c-1", "participants": [{"to": {"phoneNumber": "+1"}, "state": "connected"}]}),
+])
+def test_what_the_platform_listings_read_matches_the_document(fixture_id: str, step: int, printed: Any,
+                                                               neither: Any) -> None:
+    """The listings read members the API does not have (E403, E405): a server sending them passes the replay's
+    comparison (its response-schema check is another matter); one sending neither reading's members fails."""
+    exchanges = [s for _, s in CORPUS.fixtures_by_id[fixture_id].exchanges()]
+    response = exchanges[step]["response"]
+    forms = forms_of(response, "body")
+    assert compare_forms(forms, printed, match="shape", strategy=PLATFORM)[0] == []
+    assert compare_forms(forms, neither, match="shape", strategy=PLATFORM)[0]
