@@ -34,9 +34,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from voicekit.replay.bindings import ID_COLLECTIONS, NUMBER_KEYS, Bindings, collection_kind
+from voicekit.replay.bindings import Bindings
 from voicekit.replay.rules import CompareRules, Path, path_matches, render_path
 
 __all__ = ["MATCH_MODES", "MISSING", "Comparer", "Mismatch", "Strategy", "compare", "describe_mismatches",
@@ -350,89 +349,12 @@ class Comparer:
         if _json_type(exp) != _json_type(act) or exp != act:
             self.fail(path, exp, act, "value")
 
-    def identity_kind(self, path: Path, key: str | None, in_list: bool) -> str | None:
-        if key in NUMBER_KEYS or (in_list and key == "participants"):
-            return "number"
-        if key == "callUuid":
-            return "uuid"
-        if key == "callId":
-            return "call"
-        if key == "deviceId":
-            return "device"
-        if key == "userName":
-            return "username"
-        if key == "id":
-            parent = _parent_key(path)
-            if parent in ("call", "calls"):
-                return "call"
-            if parent in ("device", "devices"):
-                return "device"
-            if parent in ("user", "users"):
-                return "user"
-            if parent in ("userState", "settings"):
-                return "agent-state"
-            if parent in (None, "body"):
-                return "id:created"
-            return collection_kind(_plural(parent))
-        return None
-
-    def identity(self, kind: str, exp: str, act: Any, path: Path) -> None:
-        if not isinstance(act, str):
-            self.fail(path, exp, act, "type", "a string was expected")
-            return
-        conflict = self.bindings.check(kind, exp, act)
-        if conflict is not None:
-            self.fail(path, exp, act, f"identity ({kind})", conflict.describe())
-
-    def uri(self, exp: str, act: Any, path: Path) -> None:
-        """By path only (E002); id segments by binding; errata aliases map path prefixes."""
-        if not isinstance(act, str):
-            self.fail(path, exp, act, "type", "a URI string was expected")
-            return
-        exp_path, act_path = self._alias(_uri_path(exp)), self._alias(_uri_path(act))
-        exp_parts, act_parts = exp_path.split("/"), act_path.split("/")
-        if len(exp_parts) != len(act_parts):
-            self.fail(path, exp, act, "uri path (E002)", f"path {act_path} is not {exp_path}")
-            return
-        for index, (e, a) in enumerate(zip(exp_parts, act_parts, strict=True)):
-            previous = exp_parts[index - 1] if index else ""
-            if previous in ID_COLLECTIONS and e:
-                conflict = self.bindings.check(collection_kind(previous), e, a)
-                if conflict is not None:
-                    self.fail(path, exp, act, f"identity ({collection_kind(previous)})", conflict.describe())
-                    return
-            elif e != a:
-                self.fail(path, exp, act, "uri path (E002)", f"path {act_path} is not {exp_path}")
-                return
-
-    def _alias(self, path: str) -> str:
-        for prefix, canonical, _erratum in self.rules.uri_aliases:
-            if path.startswith(prefix):
-                return canonical + path[len(prefix):]
-        return path
-
-
-def _uri_path(value: str) -> str:
-    parts = urlsplit(value)
-    return parts.path if parts.scheme else value.split("?", 1)[0]
-
 
 def _last_key(path: Path) -> str | None:
     for part in reversed(path):
         if isinstance(part, str):
             return part
     return None
-
-
-def _parent_key(path: Path) -> str | None:
-    """The nearest member name above the last one (``call`` for ``data.call.id``)."""
-    names = [p for p in path if isinstance(p, str)]
-    return names[-2] if len(names) >= 2 else None
-
-
-def _plural(name: str) -> str:
-    kebab = re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
-    return kebab if kebab.endswith("s") else kebab + "s"
 
 
 def _json_type(value: Any) -> str:
