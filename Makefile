@@ -5,10 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.stamp-deps
 NODE_STAMP := node_modules/.stamp-deps
+SYSTEM_STAMP := $(VENV)/.stamp-debian
+# Debian packages the tests use: the dashboard's browser test (chromium, chromium-driver) and the container test
+# (docker.io, debootstrap for a base image made locally).
+DEBIAN_PACKAGES := chromium chromium-driver docker.io debootstrap
 
 .PHONY: setup test lint certify soak clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(SYSTEM_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +22,16 @@ $(PY_STAMP): pyproject.toml
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Installed when missing and we are root (as CI is); elsewhere the tests that need them say how to install them and
+# are skipped (outside CI; under CI they fail).
+$(SYSTEM_STAMP): $(PY_STAMP)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "note: missing Debian packages: $$missing (apt-get install them for the browser and container tests)"; fi
 	touch $@
 
 # All of the project's own tests (what CI runs), on both cores.

@@ -44,6 +44,9 @@ File layout (TOML; YAML takes the same tree)::
     notification = 10                  # waiting for one notification
     run = 1800                         # the whole run
 
+    [limits]
+    max_response_bytes = 16777216      # the most read of one response body or WebSocket frame (16 MiB)
+
     [events]                           # sources of events the suite cannot cause (conformance.events)
     control_url = "http://localhost:8080/control"   # the mock's control API (set for --target mock)
     control_token = "…"
@@ -57,6 +60,7 @@ Environment: ``VOICEKIT_GWS_URL``, ``VOICEKIT_GWS_CSRF``, ``VOICEKIT_PLATFORM_UR
 ``VOICEKIT_PLATFORM_LOGIN_URL``, ``VOICEKIT_CONNECT_URL``, ``VOICEKIT_CONNECT_AGENTS`` (comma list or JSON),
 ``VOICEKIT_TARGET_NAME``, ``VOICEKIT_TARGET_TLS_VERIFY``, ``VOICEKIT_TARGET_ALLOW_DESTRUCTIVE``,
 ``VOICEKIT_TIMEOUTS_REQUEST``, ``VOICEKIT_TIMEOUTS_NOTIFICATION``, ``VOICEKIT_TIMEOUTS_RUN``,
+``VOICEKIT_LIMITS_MAX_RESPONSE_BYTES``,
 ``VOICEKIT_EVENTS_CONTROL_URL``, ``VOICEKIT_EVENTS_CONTROL_TOKEN``, ``VOICEKIT_EVENTS_DRIVER_COMMAND``,
 ``VOICEKIT_EVENTS_MANUAL_EVENTS``, ``VOICEKIT_EVENTS_MANUAL_TIMEOUT``. A double underscore descends into
 nested values, so secrets can stay out of the file: ``VOICEKIT_GWS_AGENTS__0__PASSWORD``,
@@ -92,6 +96,7 @@ __all__ = [
     "EventsConfig",
     "GwsConfig",
     "GwsUser",
+    "Limits",
     "OAuthClient",
     "PlatformConfig",
     "PlatformUser",
@@ -103,7 +108,7 @@ __all__ = [
 ]
 
 SYSTEMS = ("gws", "platform", "connect")
-ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "events")
+ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "limits", "events")
 CSRF_MODES = ("on", "off", "auto")
 
 
@@ -184,6 +189,13 @@ class Timeouts:
 
 
 @dataclass
+class Limits:
+    """What the kit reads of one answer: a target that streams without end is refused, not buffered."""
+
+    max_response_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass
 class EventsConfig:
     control_url: str | None = None
     control_token: str | None = field(default=None, repr=False)
@@ -203,6 +215,7 @@ class TargetConfig:
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     connect: ConnectConfig = field(default_factory=ConnectConfig)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
     events: EventsConfig = field(default_factory=EventsConfig)
     sources: list[str] = field(default_factory=list)
 
@@ -261,6 +274,7 @@ class TargetConfig:
                                                            "code_client", "users"))),
             connect=_connect(_section(data, "connect", ("url", "agents"))),
             timeouts=_timeouts(_section(data, "timeouts", ("request", "notification", "run"))),
+            limits=_limits(_section(data, "limits", ("max_response_bytes",))),
             events=_events(_section(data, "events", ("control_url", "control_token", "driver_command",
                                                      "manual_events", "manual_timeout"))),
         )
@@ -316,7 +330,7 @@ class TargetConfig:
         return {"name": self.name, "gws": self.gws.url, "platform": self.platform.url,
                 "connect": self.connect.url, "event_sources": self.event_sources(),
                 "allow_destructive": self.allow_destructive, "csrf": self.gws.csrf,
-                "timeouts": asdict(self.timeouts), "sources": list(self.sources)}
+                "timeouts": asdict(self.timeouts), "limits": asdict(self.limits), "sources": list(self.sources)}
 
     def event_sources(self) -> list[str]:
         out = []
@@ -392,6 +406,7 @@ _TOP_KEYS = {
     "platform": {"url", "login_url", "client_credentials", "code_client", "users"},
     "connect": {"url", "agents"},
     "timeouts": {"request", "notification", "run"},
+    "limits": {"max_response_bytes"},
     "events": {"control_url", "control_token", "driver_command", "manual_events", "manual_timeout"},
 }
 
@@ -639,6 +654,14 @@ def _timeouts(data: dict[str, Any]) -> Timeouts:
     default = Timeouts()
     return Timeouts(**{name: _seconds(data.get(name, getattr(default, name)), f"timeouts.{name}")
                        for name in ("request", "notification", "run")})
+
+
+def _limits(data: dict[str, Any]) -> Limits:
+    value = data.get("max_response_bytes", Limits.max_response_bytes)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() \
+            or int(value) < 1024:
+        raise ConfigError(f"limits.max_response_bytes must be a whole number of bytes >= 1024, not {value!r}")
+    return Limits(max_response_bytes=int(value))
 
 
 def _events(data: dict[str, Any]) -> EventsConfig:

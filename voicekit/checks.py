@@ -16,10 +16,8 @@ from openapi_spec_validator import validate as validate_openapi
 
 from voicekit.contracts import ASYNCAPI_DOCUMENTS, OPENAPI_DOCUMENTS, TRANSPORT_DOCUMENT, Contracts
 from voicekit.corpus import Corpus, Fixture
-from voicekit.paths import node_modules_dir
+from voicekit.paths import asyncapi_meta_schema
 from voicekit.replay.forms import forms_of
-
-ASYNCAPI_SCHEMA = "@asyncapi/specs/schemas/3.0.0-without-$id.json"
 
 
 # ---- specs ---------------------------------------------------------------------------------------
@@ -37,9 +35,7 @@ def check_openapi(contracts: Contracts) -> list[str]:
 
 
 def asyncapi_schema() -> dict[str, Any]:
-    path = node_modules_dir() / ASYNCAPI_SCHEMA
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run `make setup` to install the Node tools")
+    path = asyncapi_meta_schema()
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -106,12 +106,16 @@ def errata(check: bool) -> None:
               help="Seconds to wait for one notification.")
 @click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds for the whole run.")
+@click.option("--max-response-bytes", type=click.IntRange(min=1024), default=None,
+              help="The most read of one response body or WebSocket frame; a larger one fails as the target's "
+                   "(default 16777216, or the configuration's limits.max_response_bytes).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool | None,
             fail_under: float, report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
-            run_timeout: float | None, overrides: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
+            run_timeout: float | None, max_response_bytes: int | None, overrides: tuple[str, ...],
+            pytest_args: tuple[str, ...]) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
     and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after
     `--` go to pytest."""
@@ -125,7 +129,8 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
     options = CertifyOptions(target=target, config=config_file, profile=profile, allow_destructive=allow_destructive,
                              fail_under=fail_under, report_dir=Path(report_dir), junit=junit, timeout=timeout,
                              notification_timeout=notification_timeout, run_timeout=run_timeout,
-                             overrides=list(overrides), pytest_args=list(pytest_args))
+                             max_response_bytes=max_response_bytes, overrides=list(overrides),
+                             pytest_args=list(pytest_args))
     sys.exit(run_certify(options, echo=click.echo))
 
 
@@ -140,9 +145,12 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
 @click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
               help="Write the base URL here once listening.")
 @click.option("--log-level", default="WARNING")
-def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None, allow_origin: tuple[str, ...],
-         control_token: str | None, ready_file: str | None, log_level: str) -> None:
-    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground."""
+@click.pass_context
+def mock(ctx: click.Context, host: str | None, port: int | None, seed: str | None, csrf: str | None,
+         allow_origin: tuple[str, ...], control_token: str | None, ready_file: str | None, log_level: str) -> None:
+    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground.
+
+    Every other option of ``python -m mockserver.serve`` (e.g. ``--journal-size``) is passed through."""
     import os
 
     argv = [sys.executable, "-m", "mockserver.serve", "--log-level", log_level]
@@ -152,6 +160,7 @@ def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None,
             argv += [flag, str(value)]
     for origin in allow_origin:
         argv += ["--allow-origin", origin]
+    argv += list(ctx.args)
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
     os.execv(sys.executable, argv)
 

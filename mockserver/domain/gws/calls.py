@@ -108,6 +108,21 @@ def release(world: World, call: Call, party: Party) -> None:
         _end_monitoring_after(world, party)
         if party.supervisor_mode is None:
             _start_wrap_up(world, world.devices[party.device_id])
+            route_waiting_later(world)
+
+
+def route_waiting_later(world: World) -> None:
+    """Once the current operation is over (its notifications sent), offer calls waiting in queues to agents that
+    became free — an agent who ends a call while Ready takes the next waiting call, as an ACD does."""
+    if not any(world.queued_calls.values()):
+        return
+
+    def route() -> None:
+        with world.lock:
+            for queue in [q for q, waiting in world.queued_calls.items() if waiting]:
+                route_queued(world, queue)
+
+    world.scheduler.call_later(0, route)
 
 
 def wrap_up_seconds(world: World) -> float:
@@ -137,6 +152,7 @@ def _start_wrap_up(world: World, device: Device) -> None:
             if device.user_state is expected and device.id in world.devices:
                 device.user_state = UserState("Ready")
                 notify_device(world, device)
+                route_waiting_later(world)
 
     world.scheduler.call_later(seconds, back_to_ready)
 
