@@ -10,7 +10,7 @@ SYSTEM_STAMP := $(VENV)/.stamp-debian
 # (docker.io, debootstrap for a base image made locally).
 DEBIAN_PACKAGES := chromium chromium-driver docker.io debootstrap
 
-.PHONY: setup test lint certify soak clean
+.PHONY: setup test lint certify soak bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(SYSTEM_STAMP)
 
@@ -58,5 +58,18 @@ soak: setup
 	  echo "soak run $$i/$(RUNS): $$verdict in $$(( $$(date +%s) - start )) s ($$(grep -E '^=+ .*[0-9]+ (passed|failed).* in ' reports/soak/$$i.log | tail -1 | tr -d '=' | xargs))"; \
 	done; echo "soak: $$(( $(RUNS) - failed )) of $(RUNS) runs passed"; test $$failed -eq 0
 
+# Benchmarks (figures only): the mock against Stoplight Prism 5 on the same contract, fixed-rate latency, events.
+# Installs Prism (npm, into .bench/) and wrk and h2load (Debian: wrk, nghttp2-client) on first use.
+BENCH_STAMP := .bench/.stamp
+$(BENCH_STAMP):
+	mkdir -p .bench
+	npm install --no-audit --no-fund --loglevel=error --prefix .bench @stoplight/prism-cli@5
+	@if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client >/dev/null; fi
+	touch $@
+
+bench: setup $(BENCH_STAMP)
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules reports/*/ .pytest_cache
+	rm -rf $(VENV) node_modules reports/*/ .pytest_cache .bench

@@ -25,7 +25,7 @@ File layout (TOML; YAML takes the same tree)::
       {username = "b@example.com", password = "…"},
     ]
     supervisor = {username = "sup@example.com", password = "…"}
-    admin = {username = "admin@example.com", password = "…"}
+    admin = {username = "admin@example.com", password = "…"}   # a Contact Center Admin (not a Cloud Admin)
     users = {public_network_agent = {username = "p@example.com", password = "…"}}  # optional, named
 
     [platform]

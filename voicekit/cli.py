@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -119,7 +120,6 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
     and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after
     `--` go to pytest."""
-    from pathlib import Path
 
     from conformance.cli import CertifyOptions
     from conformance.cli import certify as run_certify
@@ -132,6 +132,31 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
                              max_response_bytes=max_response_bytes, overrides=list(overrides),
                              pytest_args=list(pytest_args))
     sys.exit(run_certify(options, echo=click.echo))
+
+
+@main.command()
+@click.option("--upstream", required=True, help="The real server: http(s)://host:port (its root).")
+@click.option("--listen", default="127.0.0.1:8081", show_default=True, help="HOST:PORT the proxy listens on.")
+@click.option("--system", type=click.Choice(["gws", "platform", "connect"]), default=None,
+              help="Which API the upstream serves (default: the voicekit mock's layout, by path).")
+@click.option("--report-dir", type=click.Path(file_okay=False), default="reports/proxy", show_default=True)
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--notification-timeout", type=float, default=5.0, show_default=True,
+              help="Seconds within which an accepted call operation's notification must be seen.")
+@click.option("--insecure", is_flag=True, help="Do not verify the upstream's TLS certificate.")
+@click.option("--quiet", is_flag=True, help="No line per exchange on the console.")
+@click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the proxy's URL here once it listens.")
+def proxy(upstream: str, listen: str, system: str | None, report_dir: str, duration: float | None,
+          notification_timeout: float, insecure: bool, quiet: bool, ready_file: str | None) -> None:
+    """Relay a real client's traffic to a real server and check every exchange against the documents; writes
+    the report of observed traffic (JSON, Markdown, HTML, JUnit) on exit. Exit 1 when a violation was seen."""
+    from conformance.proxy import ProxyOptions, run
+
+    options = ProxyOptions(upstream=upstream, listen=listen, system=system, report_dir=Path(report_dir),
+                           duration=duration, quiet=quiet, notification_timeout=notification_timeout,
+                           verify=not insecure, ready_file=Path(ready_file) if ready_file else None)
+    sys.exit(run(options, echo=click.echo))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
