@@ -4,12 +4,13 @@ For one fixture (:meth:`GwsReplayer.replay`):
 
 1. **plan** it (``plan.py``): documented actor, partners, calls, exchanges after the errata's replay rules;
 2. **cast** it: configured users play the documented actor and partners; their numbers and devices are
-   bound to the documented ones (``bindings.py``);
+   bound to the documented ones (``voicekit/replay/bindings.py``);
 3. establish the **precondition** the operation needs (``recipes.py``) through the documented API, partner
    agents, and — for what no client can cause — the event source (the mock's control API);
 4. send each documented request (bindings substituted), check the response (documented status, else the
    E001 mapping; the body by its match mode) and await the documented notifications **in order** within the
-   notification timeout, comparing each (``compare.py``); after the last one, a short quiet period must bring
+   notification timeout, comparing each with the one engine (``voicekit.replay``: GWS strategy, the fixture's
+   ``alternatives`` accepted too); after the last one, a short quiet period must bring
    no further notification of a documented kind for the same call or device;
 5. **clean up** — also on failure: undo what the recipe changed, hang up every call, restore agent states.
 
@@ -27,13 +28,15 @@ from typing import Any
 
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
-from conformance.replay.bindings import Bindings
-from conformance.replay.compare import Mismatch, compare, describe_mismatches
 from conformance.replay.driver import GwsDriver, UserSession
 from conformance.replay.plan import Plan, Step, build_plan
 from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient, HttpResponse
 from voicekit.corpus import Corpus, Fixture
+from voicekit.replay.bindings import Bindings
+from voicekit.replay.compare import Mismatch, describe_mismatches
+from voicekit.replay.forms import compare_forms, forms_of
+from voicekit.replay.strategies import GWS
 
 __all__ = [
     "FAILED",
@@ -529,11 +532,9 @@ class Run:
                         found.append(Mismatch("body.statusCode", 0, body.get("statusCode"), "E001"))
                     actual = body[member]
             if actual is not None or step.unwrap is None:
-                saved = self.bindings.snapshot()
-                body_found = compare(expected_body, actual, match=str(documented.get("match") or "exact"),
-                                     bindings=self.bindings, rules=step.rules, root="body")
-                if body_found:
-                    self.bindings.restore(saved)
+                body_found, _form = compare_forms(forms_of(documented, "body"), actual,
+                                                  match=str(documented.get("match") or "exact"),
+                                                  bindings=self.bindings, rules=step.rules, root="body", strategy=GWS)
                 found += body_found
         elif not (isinstance(body, Mapping) and body.get("statusCode") == 0):
             found.append(Mismatch("body.statusCode", 0, body.get("statusCode") if isinstance(body, Mapping) else body,
@@ -581,11 +582,10 @@ class Run:
                 continue
             mode = str(note.get("match") or "exact")
             self.checks += 1
-            saved = self.bindings.snapshot()
-            found = compare(message, actual, match=mode, bindings=self.bindings, rules=step.rules)
+            # Identities learned from a message that does not match are not trusted for what follows.
+            found, _form = compare_forms(forms_of(note, "message"), actual, match=mode, bindings=self.bindings,
+                                         rules=step.rules, strategy=GWS)
             if found:
-                # Identities learned from a message that does not match are not trusted for what follows.
-                self.bindings.restore(saved)
                 self.mismatches += [m.located(where) for m in found]
                 self._diagnose_order(step, number, actual)
             received.append((message, actual))
@@ -600,8 +600,8 @@ class Run:
                 continue
             trial = Bindings()
             trial.restore(self.bindings.snapshot())
-            if not compare(note["message"], actual, match=str(note.get("match") or "exact"), bindings=trial,
-                           rules=step.rules):
+            if not compare_forms(forms_of(note, "message"), actual, match=str(note.get("match") or "exact"),
+                                 bindings=trial, rules=step.rules, strategy=GWS)[0]:
                 self.mismatches.append(Mismatch("(order)", f"notification {number}", f"notification {other}",
                                                 "order", f"received where notification {number} is documented; "
                                                 f"it is documented notification {other}",
@@ -640,8 +640,9 @@ class Run:
                                             "no push message was delivered", where))
             return
         self.checks += 1
-        found = compare(note["message"], messages[index], match=str(note.get("match") or "exact"),
-                        bindings=self.bindings, rules=step.rules)
+        found, _form = compare_forms(forms_of(note, "message"), messages[index],
+                                     match=str(note.get("match") or "exact"), bindings=self.bindings,
+                                     rules=step.rules, strategy=GWS)
         self.mismatches += [m.located(where) for m in found]
 
 

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.replay.bindings import is_placeholder_token
-from conformance.replay.rules import CompareRules, FixtureRules, parse_path, rules_for
 from voicekit.corpus import Fixture
+from voicekit.replay.bindings import is_placeholder_token
+from voicekit.replay.forms import apply_patch
+from voicekit.replay.rules import CompareRules, FixtureRules, parse_path, rules_for
 
 __all__ = ["CONFIG_OPERATIONS", "DocCall", "Plan", "Step", "build_plan", "main_operation"]
 
@@ -175,25 +176,7 @@ def _devices(node: Any) -> Iterable[dict[str, Any]]:
 
 
 def _apply_patch(messages: list[dict[str, Any]], patches: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    out = copy.deepcopy(messages)
-    for patch in patches:
-        target = patch.get("set") or patch.get("remove")
-        tokens = parse_path(str(target))
-        for note in out:
-            node: Any = note["message"]
-            for token in tokens[:-1]:
-                node = node[int(token[1:])] if token.startswith("#") else node.get(token)
-                if node is None:
-                    break
-            if node is None:
-                continue
-            last = tokens[-1]
-            key: Any = int(last[1:]) if last.startswith("#") else last
-            if "set" in patch:
-                node[key] = copy.deepcopy(patch["value"])
-            elif isinstance(node, dict):
-                node.pop(key, None)
-    return out
+    return [{**note, "message": apply_patch(note["message"], patches)} for note in messages]
 
 
 def _complete(request: dict[str, Any], members: Mapping[str, Mapping[str, Any]]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.replay.bindings import Bindings
 from conformance.replay.plan import build_plan
-from conformance.replay.rules import entries_of, rules_for
 from voicekit.corpus import Corpus
+from voicekit.replay.bindings import Bindings
+from voicekit.replay.rules import entries_of, rules_for
 
 CORPUS = Corpus()
 
