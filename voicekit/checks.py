@@ -196,7 +196,8 @@ def check_corpus(contracts: Contracts, corpus: Corpus) -> list[str]:
     erratum_schema = Draft202012Validator(json.loads((meta / "erratum.schema.json").read_text()))
     seen: dict[str, str] = {}
     for fixture in corpus.fixtures:
-        rel = fixture.path.relative_to(corpus.fixtures_root)
+        rel = fixture.path.relative_to(corpus.fixtures_root) if fixture.path.is_relative_to(corpus.fixtures_root) \
+            else fixture.path
         for error in fixture_schema.iter_errors(fixture.data):
             problems.append(f"fixtures/{rel}: {error.message[:200]}")
         fid = fixture.data.get("id", "?")

@@ -17,9 +17,23 @@ def main() -> None:
     """Conformance kit and stateful mock for contact-center voice APIs."""
 
 
+def _add_fixture_dirs(folders: tuple[str, ...]) -> None:
+    """More fixture folders (recordings) for this run, through the corpus' environment variable."""
+    import os
+
+    from voicekit.corpus import EXTRA_FIXTURES
+
+    if folders:
+        present = [p for p in os.environ.get(EXTRA_FIXTURES, "").split(os.pathsep) if p]
+        os.environ[EXTRA_FIXTURES] = os.pathsep.join([*present, *(str(Path(f).resolve()) for f in folders)])
+
+
 @main.command()
-def validate() -> None:
+@click.option("--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also validate the fixtures in this folder (e.g. recordings of voicekit proxy --record).")
+def validate(fixture_dirs: tuple[str, ...]) -> None:
     """Validate the specs, the fixtures against the specs, and the corpus' cross-references."""
+    _add_fixture_dirs(fixture_dirs)
     from voicekit.checks import check_corpus, check_specs
     from voicekit.contracts import Contracts
     from voicekit.corpus import Corpus
@@ -112,11 +126,14 @@ def errata(check: bool) -> None:
                    "(default 16777216, or the configuration's limits.max_response_bytes).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
+@click.option("--replay", "replay_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also replay the fixtures in this folder (recordings of voicekit proxy --record), in the "
+                   "*-samples profiles.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool | None,
             fail_under: float, report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
             run_timeout: float | None, max_response_bytes: int | None, overrides: tuple[str, ...],
-            pytest_args: tuple[str, ...]) -> None:
+            replay_dirs: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
     and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after
     `--` go to pytest."""
@@ -124,6 +141,7 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
     from conformance.cli import CertifyOptions
     from conformance.cli import certify as run_certify
 
+    _add_fixture_dirs(replay_dirs)
     if allow_destructive is None:
         allow_destructive = target == "mock"
     options = CertifyOptions(target=target, config=config_file, profile=profile, allow_destructive=allow_destructive,
@@ -147,15 +165,19 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
 @click.option("--quiet", is_flag=True, help="No line per exchange on the console.")
 @click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
               help="Write the proxy's URL here once it listens.")
+@click.option("--record", type=click.Path(file_okay=False), default=None,
+              help="Save each documented exchange as a fixture in this folder (replay: certify --replay DIR).")
 def proxy(upstream: str, listen: str, system: str | None, report_dir: str, duration: float | None,
-          notification_timeout: float, insecure: bool, quiet: bool, ready_file: str | None) -> None:
+          notification_timeout: float, insecure: bool, quiet: bool, ready_file: str | None,
+          record: str | None) -> None:
     """Relay a real client's traffic to a real server and check every exchange against the documents; writes
     the report of observed traffic (JSON, Markdown, HTML, JUnit) on exit. Exit 1 when a violation was seen."""
     from conformance.proxy import ProxyOptions, run
 
     options = ProxyOptions(upstream=upstream, listen=listen, system=system, report_dir=Path(report_dir),
                            duration=duration, quiet=quiet, notification_timeout=notification_timeout,
-                           verify=not insecure, ready_file=Path(ready_file) if ready_file else None)
+                           verify=not insecure, ready_file=Path(ready_file) if ready_file else None,
+                           record=Path(record) if record else None)
     sys.exit(run(options, echo=click.echo))
 
 

@@ -33,6 +33,7 @@ class ProxyOptions:
     notification_timeout: float = 5.0
     verify: bool = True
     ready_file: Path | None = None
+    record: Path | None = None  # save each documented exchange as a fixture here
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -44,6 +45,10 @@ def run(options: ProxyOptions, *, echo: Callable[[str], None] = print) -> int:
     """Serve until interrupted or ``duration``; exit 1 when a violation was seen, else 0."""
     observer = Observer(default_contracts(), notification_timeout=options.notification_timeout,
                         on_line=None if options.quiet else echo)
+    if options.record is not None:
+        from conformance.proxy.recorder import Recorder
+
+        observer.recorder = Recorder(options.record, options.upstream)
     server = ProxyServer(_listen(options.listen), options.upstream, observer, system=options.system,
                          verify=options.verify)
     stop = threading.Event()
@@ -67,5 +72,8 @@ def run(options: ProxyOptions, *, echo: Callable[[str], None] = print) -> int:
     summary = observer.summary()
     echo(f"{summary['exchanges']} exchanges, {summary['violations']} violations, {summary['advisories']} advisory "
          f"findings; wrote {', '.join(str(p) for p in paths)}")
+    if observer.recorder is not None:
+        echo(f"recorded {observer.recorder.written} exchanges as fixtures in {options.record} "
+             f"({observer.recorder.skipped} undocumented ones not recorded)")
     sys.stdout.flush()
     return 1 if summary["violations"] else 0

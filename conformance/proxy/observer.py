@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from conformance.redact import redact_text
 from voicekit.contracts import Contracts
@@ -114,6 +115,7 @@ class Observer:
     def __init__(self, contracts: Contracts, *, notification_timeout: float = 5.0,
                  on_line: Callable[[str], None] | None = None) -> None:
         self.judge = ExchangeJudge(contracts)
+        self.recorder: Any = None  # a conformance.proxy.recorder.Recorder with --record
         self.notification_timeout = notification_timeout
         self.on_line = on_line
         self._lock = threading.RLock()
@@ -200,6 +202,12 @@ class Observer:
             if system == "gws":
                 self._gws_operation(exchange, path, request_body, status, response_body,
                                     time.monotonic() if started is None else started)
+            if self.recorder is not None:
+                self.recorder.http(exchange=exchange.id, system=system, method=method, path=path,
+                                   query=urlencode(query), status=status, operation_id=verdict.operation,
+                                   operation_name=verdict.operation_name,
+                                   request_body=None if request_body is NO_BODY else request_body,
+                                   response_body=None if response_body is NO_BODY else response_body)
             self._expire()
             self._print(exchange)
 
@@ -218,6 +226,9 @@ class Observer:
                 channel = str(message.get("channel") or "")
                 if not channel.startswith("/meta/") and isinstance(message.get("data"), dict):
                     self._notification(exchange, channel, message)
+                    if self.recorder is not None:
+                        self.recorder.notification(exchange=exchange.id, system="gws", channel=channel,
+                                                   message=message)
             self._expire()
             self._print(exchange)
 

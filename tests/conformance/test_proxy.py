@@ -274,3 +274,41 @@ def test_an_error_sent_with_http_200_is_caught(mock: str) -> None:
         running.close()
     rules = {f["rule"] for f in summary["findings"] if f["level"] == "violation"}
     assert "contract.response-body" in rules, summary["findings"]
+
+
+def test_recorded_exchanges_validate_and_replay(mock: str, tmp_path: Path) -> None:
+    """--record: the exchanges become fixtures (source: recorded, secrets redacted); `voicekit validate --fixtures`
+    accepts them and `voicekit certify --replay` replays them against another target (a fresh mock)."""
+    from conformance.proxy.recorder import Recorder
+
+    httpx.post(f"{mock}/control/reset", timeout=10)
+    running = Proxy(mock)
+    running.observer.recorder = Recorder(tmp_path / "recorded", running.url)
+    with httpx.Client(base_url=running.url, timeout=10) as client:
+        assert client.get("/api/v2/diagnostics/version").status_code == 200
+        assert client.get("/api/v2/me", auth=CALLER).status_code == 200
+        assert client.post("/api/v2/me/channels/voice", auth=CALLER, json={"operationName": "Ready"}).status_code \
+            == 200
+        client.post("/api/v2/me/channels/voice", auth=CALLER, json={"operationName": "NotReady"})
+        client.get("/api/v2/nowhere", auth=CALLER)  # undocumented: not recorded
+    running.close()
+    recorder = running.observer.recorder
+    assert recorder.written == 4 and recorder.skipped == 1
+    files = sorted((tmp_path / "recorded" / "gws").glob("*.yaml"))
+    text = "\n".join(f.read_text(encoding="utf-8") for f in files)
+    assert "recorded:" in text and "password" not in text
+    validate = subprocess.run([sys.executable, "-m", "voicekit", "validate", "--fixtures", str(tmp_path / "recorded")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert validate.returncode == 0, validate.stdout[-2000:]
+    assert "fixtures: 196 " in validate.stdout and "problems: 0" in validate.stdout, validate.stdout[-500:]
+    # A recording that expects a member the target does not send must fail its replay.
+    tampered = files[1].read_text(encoding="utf-8").replace("-getme", "-tampered").replace(
+        "    statusCode: 0\n", "    statusCode: 0\n    notSentByAnyone: 1\n", 1)
+    (tmp_path / "recorded" / "gws" / "99999-tampered.yaml").write_text(tampered, encoding="utf-8")
+    replay = subprocess.run([sys.executable, "-m", "voicekit", "certify", "--target", "mock", "--profile",
+                             "gws-samples", "--replay", str(tmp_path / "recorded"), "--report-dir",
+                             str(tmp_path / "report"), "--", "-k", "recorded"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600, check=False)
+    certificate = json.loads((tmp_path / "report" / "certificate.json").read_text(encoding="utf-8"))
+    assert certificate["totals"].get("passed") == 4, (certificate["totals"], replay.stdout[-3000:])
+    assert certificate["totals"].get("failed") == 1 and "tampered" in json.dumps(certificate["failures"])
