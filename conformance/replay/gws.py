@@ -554,6 +554,7 @@ class Run:
         session = self.cast.actor
         timeout = self.driver.config.timeouts.notification
         received: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        matched: list[int] = []  # documented notifications already matched (any_order)
         missing = False
         for number, note in enumerate(step.notifications, 1):
             where = f"{step.label} notification {number}"
@@ -582,17 +583,36 @@ class Run:
                 continue
             mode = str(note.get("match") or "exact")
             self.checks += 1
+            if step.any_order:
+                note = self._unmatched_counterpart(step, matched, note, actual)
+                matched.append(id(note))
+                mode = str(note.get("match") or "exact")
             # Identities learned from a message that does not match are not trusted for what follows.
             found, _form = compare_forms(forms_of(note, "message"), actual, match=mode, bindings=self.bindings,
                                          rules=step.rules, strategy=GWS)
             if found:
                 self.mismatches += [m.located(where) for m in found]
-                self._diagnose_order(step, number, actual)
+                if not step.any_order:
+                    self._diagnose_order(step, number, actual)
             received.append((message, actual))
         if received:
             self.quiet(step, received)
         if session is not None and session.has_cometd:
             session.drain()  # what is left is not the sample's (the quiet period judged what matters)
+
+    def _unmatched_counterpart(self, step: Step, matched: list[int], note: dict[str, Any],
+                               actual: Mapping[str, Any]) -> dict[str, Any]:
+        """With ``any_order``: the first documented notification not yet matched that ``actual`` matches (trial
+        bindings, so a failed trial teaches nothing); else the positional one, whose differences are reported."""
+        for candidate in step.notifications:
+            if id(candidate) in matched or candidate.get("transport") == "push":
+                continue
+            trial = Bindings()
+            trial.restore(self.bindings.snapshot())
+            if not compare_forms(forms_of(candidate, "message"), actual, match=str(candidate.get("match") or "exact"),
+                                 bindings=trial, rules=step.rules, strategy=GWS)[0]:
+                return candidate
+        return note
 
     def _diagnose_order(self, step: Step, number: int, actual: Mapping[str, Any]) -> None:
         for other, note in enumerate(step.notifications, 1):

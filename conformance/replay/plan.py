@@ -93,6 +93,7 @@ class Step:
     decided: list[str] = field(default_factory=list)  # errata that replaced parts of this exchange
     also_paths: list[str] = field(default_factory=list)
     unwrap: tuple[str, str] | None = None  # (member, erratum)
+    any_order: bool = False  # the documents do not fix the notifications' order (an erratum says so)
 
 
 @dataclass
@@ -252,6 +253,9 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
         notifications = [notifications[p] for p in positions] + [
             n for i, n in enumerate(notifications) if i not in positions]
         decided.append(order[1])
+    any_order = rules.value("any_order", index)
+    if any_order is not None and any_order[0]:
+        decided.append(any_order[1])
     also = rules.value("also", index)
     unwrap = rules.value("unwrap", index)
     lines = tuple(raw["lines"]) if raw.get("lines") else None
@@ -259,7 +263,8 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
                 request=request, response=response, notifications=notifications,
                 rules=rules.compare_rules(index), decided=sorted(set(decided)),
                 also_paths=[str(a["path"]) for a in also[0]] if also else [],
-                unwrap=(str(unwrap[0]), unwrap[1]) if unwrap else None)
+                unwrap=(str(unwrap[0]), unwrap[1]) if unwrap else None,
+                any_order=bool(any_order and any_order[0]))
 
 
 def _analyse(plan: Plan) -> None:

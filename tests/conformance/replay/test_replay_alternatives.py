@@ -28,7 +28,7 @@ from voicekit.replay import PLATFORM, Bindings, compare_forms, connect, forms_of
 from voicekit.replay.forms import apply_patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "families"))
-from faulty_proxy import FaultyProxy, ProxyContext, both, devices_in
+from faulty_proxy import FaultyProxy, ProxyContext, both, devices_in, fault
 
 CORPUS = Corpus()
 PRINTED = ["ForwardCallsOn"]
@@ -203,3 +203,21 @@ def test_what_the_platform_listings_read_matches_the_document(fixture_id: str, s
     forms = forms_of(response, "body")
     assert compare_forms(forms, printed, match="shape", strategy=PLATFORM)[0] == []
     assert compare_forms(forms, neither, match="shape", strategy=PLATFORM)[0]
+
+
+# ---- an order the documents do not fix (E310) -----------------------------------------------------------------------
+def test_swap_notifications_replay_in_either_order(mock: MockProcess) -> None:
+    """The SwapCalls sample prints Established then Held, the scenario Held then Established (E310): a server
+    sending either order passes the sample's replay; a server that drops one of them does not."""
+    swap = ["gws.conferences.swap-calls.sample"]
+    for name in ("none", "reorder-notifications"):
+        [result] = replay_through(mock, name, swap)
+        assert result.status == PASSED, f"{name}: {result.describe()}"
+    [dropped] = replay_through(mock, "drop-held-notification", swap)
+    assert dropped.status == FAILED, dropped.describe()
+
+
+@fault("drop-held-notification", "call notifications with state Held are dropped")
+def _drop_held(ctx: ProxyContext, message: Any) -> Any:
+    call = (message.get("data") or {}).get("call") if isinstance(message, dict) else None
+    return None if isinstance(call, dict) and call.get("state") == "Held" else message
