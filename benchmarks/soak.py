@@ -110,7 +110,8 @@ def bus(base: str, stop: float, count: Counter) -> None:
     with httpx.Client(base_url=base, timeout=30) as c:
         while time.monotonic() < stop:
             try:
-                with connect(f"{ws}/connect/agents/pdatsyuk/bus", open_timeout=10) as socket:
+                with connect(f"{ws}/connect/agents/pdatsyuk/bus?access_token=pdatsyuk-bus-token",
+                             open_timeout=10) as socket:
                     socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "Update",
                                             "source": "soak", "data": {"label": "Available", "code": "Available",
                                                                        "type": "Routable"}}))

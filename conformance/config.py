@@ -171,6 +171,16 @@ class PlatformConfig:
 class ConnectConfig:
     url: str | None = None
     agents: list[str] = field(default_factory=list)
+    #: Bus credentials by agent id, sent as ``Authorization: Bearer`` on the WebSocket upgrade (E516).
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    #: on: the bus must refuse sockets without the agent's credential or from a foreign Origin; auto: required when
+    #: the target is seen refusing an unauthenticated socket, advisory otherwise; off: not checked.
+    auth: str = "auto"
+
+    def headers(self, agent_id: str) -> dict[str, str]:
+        """What a socket of ``agent_id`` sends on its upgrade request."""
+        token = self.tokens.get(agent_id)
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def bus_url(self, agent_id: str) -> str:
         """The WebSocket URL of an agent's bus."""
@@ -272,7 +282,7 @@ class TargetConfig:
             gws=_gws(_section(data, "gws", ("url", "csrf", "agents", "supervisor", "admin", "users"))),
             platform=_platform(_section(data, "platform", ("url", "login_url", "client_credentials",
                                                            "code_client", "users"))),
-            connect=_connect(_section(data, "connect", ("url", "agents"))),
+            connect=_connect(_section(data, "connect", ("url", "agents", "tokens", "auth"))),
             timeouts=_timeouts(_section(data, "timeouts", ("request", "notification", "run"))),
             limits=_limits(_section(data, "limits", ("max_response_bytes",))),
             events=_events(_section(data, "events", ("control_url", "control_token", "driver_command",
@@ -404,7 +414,7 @@ _TOP_KEYS = {
     "target": {"name", "tls_verify", "allow_destructive"},
     "gws": {"url", "csrf", "agents", "supervisor", "admin", "users"},
     "platform": {"url", "login_url", "client_credentials", "code_client", "users"},
-    "connect": {"url", "agents"},
+    "connect": {"url", "agents", "tokens", "auth"},
     "timeouts": {"request", "notification", "run"},
     "limits": {"max_response_bytes"},
     "events": {"control_url", "control_token", "driver_command", "manual_events", "manual_timeout"},
@@ -646,8 +656,16 @@ def _connect(data: dict[str, Any]) -> ConnectConfig:
     url = data.get("url")
     checked = _url(str(url).replace("{agentId}", "agent") if url else None, "connect.url",
                    ("ws", "wss", "http", "https"))
+    tokens = data.get("tokens") or {}
+    if not isinstance(tokens, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                               for k, v in tokens.items()):
+        raise ConfigError("connect.tokens must map agent ids to their bus credentials (non-empty strings)")
+    auth = str(data.get("auth") or "auto").lower()
+    if auth not in ("on", "off", "auto"):
+        raise ConfigError(f"connect.auth must be on, off or auto (not {auth!r})")
     return ConnectConfig(url=str(url).rstrip("/") if checked else None,
-                         agents=[_str(a, f"connect.agents[{i}]") for i, a in enumerate(agents)])
+                         agents=[_str(a, f"connect.agents[{i}]") for i, a in enumerate(agents)],
+                         tokens=dict(tokens), auth=auth)
 
 
 def _timeouts(data: dict[str, Any]) -> Timeouts:
@@ -711,7 +729,9 @@ def mock_data(base_url: str, seed: str | Path | None = None) -> dict[str, Any]:
         tree["platform"] = _mock_platform(f"{base}/platform", doc["platform"] or {})
     if "connect" in doc:
         ws = "ws" + base[len("http"):] if base.startswith("http") else base
-        tree["connect"] = {"url": f"{ws}/connect", "agents": _mock_connect_agents(doc["connect"] or {})}
+        section = doc["connect"] or {}
+        tree["connect"] = {"url": f"{ws}/connect", "agents": _mock_connect_agents(section),
+                           "tokens": _mock_connect_tokens(section), "auth": "on"}
     return tree
 
 
@@ -777,6 +797,11 @@ def _mock_platform(url: str, platform: Mapping[str, Any]) -> dict[str, Any]:
             users.append({k: str(v) for k, v in entry.items() if v is not None})
     out["users"] = users
     return out
+
+
+def _mock_connect_tokens(connect: Mapping[str, Any]) -> dict[str, str]:
+    agents = connect.get("agents") or []
+    return {str(a["id"]): str(a["token"]) for a in agents if isinstance(a, Mapping) and a.get("id") and a.get("token")}
 
 
 def _mock_connect_agents(connect: Mapping[str, Any]) -> list[str]:

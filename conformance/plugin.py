@@ -931,7 +931,8 @@ def bus(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..
             if not config.connect.agents:
                 not_run("no Connect agent ids (connect.agents)")
             agent_id = config.connect.agents[0]
-        client = WsClient(config.connect.bus_url(agent_id), headers=headers, timeout=config.timeouts.request,
+        sent = {**config.connect.headers(agent_id), **(headers or {})}
+        client = WsClient(config.connect.bus_url(agent_id), headers=sent, timeout=config.timeouts.request,
                           notification_timeout=config.timeouts.notification, verify=config.ssl_verify(),
                           transport="connect-bus", channel_key="topic", name=agent_id)
         scope.own(client.close)

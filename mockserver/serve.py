@@ -48,6 +48,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--control-token", default=None, help="require this bearer token on the control API")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the bound base URL to this file once the server accepts connections")
+    parser.add_argument("--bus-auth", choices=["on", "off"], default=None,
+                        help="the Connect bus needs the agent's credential and an allowed Origin (default on, E516)")
     parser.add_argument("--journal-size", type=int, default=None,
                         help="requests kept by the request journal (default 1000; 0 turns it off)")
     parser.add_argument("--scenario", default=None,
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"host": args.host, "port": args.port, "seed": args.seed,
                  "csrf": None if args.csrf is None else args.csrf == "on",
                  "allow_origins": args.allow_origin, "control_token": args.control_token,
-                 "journal_size": args.journal_size}
+                 "journal_size": args.journal_size,
+                 "bus_auth": None if args.bus_auth is None else args.bus_auth == "on"}
     config = MockConfig.load(overrides)
     app = create_app(config)
     scenario = _scenario(args.scenario)

@@ -71,7 +71,7 @@ def create_agent() -> Response:
     state = body.get("state")
     if state is not None and not isinstance(state, str):
         raise BadBody("state must be an agent-state code (a string)")
-    return _reply(_center().create_agent(body.get("id"), body.get("name"), state), 201)
+    return _reply(_center().create_agent(body.get("id"), body.get("name"), state, token=body.get("token")), 201)
 
 
 @bp.post("/agents/<agent_id>/calls")

@@ -54,12 +54,38 @@ def _json_error(status: int, message: str) -> Response:
 
 
 @bp.before_request
-def known_agent() -> Response | None:
-    """Refuse the upgrade (HTTP 404, before any WebSocket exists) for an agent that does not exist."""
+def admitted() -> Response | None:
+    """Before any WebSocket exists: an unknown agent is 404; a foreign Origin 403; a socket without the agent's
+    credential 401 (E516)."""
     agent_id = (request.view_args or {}).get("agent_id")
-    if agent_id is not None and not ctx().center.has_agent(agent_id):
+    if agent_id is None:
+        return None
+    center = ctx().center
+    if not center.has_agent(agent_id):
         return _json_error(404, f"no agent {agent_id!r}")
+    if not request.path.endswith("/bus") or not current_app.config["VOICEKIT"].bus_auth:
+        return None
+    origin = request.headers.get("Origin")
+    if origin and not _origin_ok(origin):
+        return _json_error(403, f"origin {origin} is not allowed to open the bus")
+    if not center.credential_ok(agent_id, _credential()):
+        return _json_error(401, "the agent's bus credential is required (Authorization: Bearer, or access_token)")
     return None
+
+
+def _credential() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.args.get("access_token") or None
+
+
+def _origin_ok(origin: str) -> bool:
+    """The allow list GWS CORS uses (003 l.4336-4337), and the mock's own origin."""
+    from mockserver.gws import security
+
+    gws = current_app.extensions["voicekit.gws"]
+    return security.origin_allowed(gws.world, gws.config.allow_origins, origin, request.host_url.rstrip("/"))
 
 
 @sock.route("/agents/<agent_id>/bus", bp=bp)

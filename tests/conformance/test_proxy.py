@@ -185,7 +185,8 @@ def test_bus_frames_through_the_proxy(mock: str, proxy: Proxy) -> None:
     answers = {}
     for name, base in (("direct", mock), ("proxy", proxy.url)):
         httpx.post(f"{mock}/control/reset", timeout=10)
-        with connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus", open_timeout=10) as socket:
+        with connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus", open_timeout=10,
+                     additional_headers={"Authorization": "Bearer jsmith-bus-token"}) as socket:
             socket.send(json.dumps(request))
             answers[name] = json.loads(socket.recv(timeout=10))
     assert answers["proxy"] == answers["direct"]

@@ -94,19 +94,21 @@ def test_no_credential_or_token_appears_in_it(base: str) -> None:
     httpx.get(f"{base}/platform/api/v2/users/me", headers={"Authorization": f"Bearer {access}"}, timeout=10)
     httpx.get(f"{base}/api/v2/me", auth=AGENT, timeout=10)
     httpx.get(f"{base}/api/v2/me", auth=("paveld@redwings.com", "wrong-password"), timeout=10)
-    with ws_connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus", open_timeout=10) as socket:
+    with ws_connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus?access_token=jsmith-bus-token",
+                    open_timeout=10) as socket:
         socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "app",
                                 "data": {"ReasonCodeId": "1"}, "password": "in-a-frame"}))
     text = json.dumps(_journal(base, limit="1000"))
     basic = base64.b64encode(f"{AGENT[0]}:{AGENT[1]}".encode()).decode()
-    for secret in (access, DATA_ACTION[1], "wrong-password", basic, "in-a-frame"):
+    for secret in (access, DATA_ACTION[1], "wrong-password", basic, "in-a-frame", "jsmith-bus-token"):
         assert secret not in text, f"{secret[:6]}… is in the journal"
     assert _count(base, system="platform") >= 2
 
 
 def test_bus_frames_are_journaled_with_their_verdict(base: str) -> None:
     agent = httpx.get(f"{base}/connect/agents", timeout=10).json()["agents"][0]["id"]
-    with ws_connect(base.replace("http", "ws") + f"/connect/agents/{agent}/bus", open_timeout=10) as socket:
+    with ws_connect(base.replace("http", "ws") + f"/connect/agents/{agent}/bus", open_timeout=10,
+                    additional_headers={"Authorization": f"Bearer {agent}-bus-token"}) as socket:
         socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "app",
                                 "data": {"ReasonCodeId": "1"}}))
         socket.send(json.dumps({"channel": "Amazon", "topic": "Agent"}))

@@ -18,6 +18,7 @@ Preconditions (004 l.16, E508, E510):
 from __future__ import annotations
 
 import copy
+import hmac
 import threading
 import uuid
 from collections.abc import Callable
@@ -115,6 +116,17 @@ class ConnectCenter:
     def status(self, agent_id: str) -> str:
         with self.lock:
             return self._known(agent_id).status
+
+    def credential_ok(self, agent_id: str, given: str | None) -> bool:
+        """Whether ``given`` is the agent's bus credential (constant time, on bytes); an agent without one needs
+        none."""
+        with self.lock:
+            agent = self.agents.get(agent_id)
+            expected = agent.token if agent is not None else None
+        if expected is None:
+            return agent is not None
+        return given is not None and hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                                         expected.encode("utf-8"))
 
     def has_agent(self, agent_id: str) -> bool:
         with self.lock:
@@ -303,12 +315,14 @@ class ConnectCenter:
             return agent.view(messages.iso)
 
     def create_agent(self, agent_id: str, name: str | None = None,
-                     state_code: str | None = None) -> dict[str, Any]:
-        """Add an agent (Offline unless ``state_code`` names another configured state)."""
+                     state_code: str | None = None, token: str | None = None) -> dict[str, Any]:
+        """Add an agent (Offline unless ``state_code`` names another configured state), with its bus credential."""
         if not isinstance(agent_id, str) or not agent_id or "/" in agent_id:
             raise InvalidArgument("id must be a non-empty string without '/'")
         if name is not None and not isinstance(name, str):
             raise InvalidArgument("name must be a string")
+        if token is not None and (not isinstance(token, str) or not token):
+            raise InvalidArgument("token must be a non-empty string")
         with self.lock:
             if agent_id in self.agents:
                 raise Conflict(f"agent {agent_id} already exists")
@@ -319,7 +333,7 @@ class ConnectCenter:
                 state = codes[state_code]
             else:
                 raise InvalidArgument(f"state {state_code!r} is not the code of a configured agent state")
-            agent = Agent(id=agent_id, name=name or agent_id, state=state)
+            agent = Agent(id=agent_id, name=name or agent_id, state=state, token=token)
             self.agents[agent_id] = agent
             return agent.view(messages.iso)
 

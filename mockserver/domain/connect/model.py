@@ -93,6 +93,8 @@ class Agent:
     name: str
     state: AgentState
     contact: Contact | None = None
+    #: The agent's bus credential (E516): a socket of this agent must present it. None: no credential needed.
+    token: str | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:

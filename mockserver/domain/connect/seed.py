@@ -43,7 +43,11 @@ def parse(section: dict[str, Any] | None) -> Setup:
         code = str(raw.get("state", OFFLINE))
         if code not in by_code:
             raise ValueError(f"connect.agents[{i}]: state {code!r} is not one of the agentStates codes")
-        agents.append(Agent(id=str(raw["id"]), name=str(raw.get("name", raw["id"])), state=by_code[code]))
+        token = raw.get("token")
+        if token is not None and (not isinstance(token, str) or not token):
+            raise ValueError(f"connect.agents[{i}].token must be a non-empty string")
+        agents.append(Agent(id=str(raw["id"]), name=str(raw.get("name", raw["id"])), state=by_code[code],
+                            token=token))
     _unique([a.id for a in agents], "agents id")
     timeout = section.get("ringTimeoutSeconds", 30)
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[3]
 FAMILIES = ROOT / "conformance" / "families"
 FUZZ = FAMILIES / "test_fuzz_openapi.py"
 RULES = FAMILIES / "test_rules_connect.py"
+SECURITY = FAMILIES / "test_rules_connect_security.py"
 REPLAY = FAMILIES / "test_replay_connect.py"
 
 AGENT = ("agent@broken.example", "s3cret-agent-pw")
@@ -281,3 +282,22 @@ def test_pending_busy_rule_fails_on_a_broken_bus(tmp_path: Path, broken_bus: str
     needing_calls = run.results["test_answer_incoming_call_connects"]
     assert needing_calls["outcome"] == "not-run" and "event source" in str(needing_calls["reason"])
     assert run.process.returncode != 0
+
+
+@pytest.mark.parametrize("broken_bus", ["connected"], indirect=True)
+def test_bus_protection_rules_catch_an_open_bus(tmp_path: Path, broken_bus: str) -> None:
+    """E516: a bus that admits any socket fails CONNECT-SEC-001/002 where the protection is required
+    (connect.auth=on), and gets advisory findings, not failures, where the documents leave it open (auto)."""
+    for auth, outcome in (("on", "failed"), ("auto", "passed")):
+        config = write_config(tmp_path / f"bus-{auth}.yaml", {
+            "target": {"name": "open bus"}, "connect": {"url": broken_bus, "agents": ["jsmith"], "auth": auth},
+            "timeouts": {"request": 5, "notification": 2}})
+        run = run_suite(tmp_path / auth, str(SECURITY), "--vk-target", str(config), "--vk-profile", "connect-bus")
+        for name, rule in (("test_a_socket_without_the_credential_is_refused", "CONNECT-SEC-001"),
+                           ("test_a_foreign_origin_is_refused", "CONNECT-SEC-002")):
+            result = run.results[name]
+            assert result["outcome"] == outcome, (auth, name, result)
+            if outcome == "failed":
+                assert result["rule"] == rule
+            else:
+                assert result["advisories"], (auth, name, result)

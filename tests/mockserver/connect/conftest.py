@@ -110,8 +110,13 @@ class MockServer:
         return response.json()
 
     def bus(self, agent_id: str, check: MessageCheck) -> Bus:
+        """The agent's socket, with its bus credential (the default seed's ``<agent>-bus-token``, E516)."""
         return Bus(connect(f"{self.ws_base}/connect/agents/{agent_id}/bus", max_size=None, open_timeout=10,
-                           close_timeout=5), check)
+                           close_timeout=5, additional_headers=bus_credential(agent_id)), check)
+
+
+def bus_credential(agent_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {agent_id}-bus-token"}
 
 
 class Bus:

@@ -329,7 +329,8 @@ def test_server_ends_the_tcp_connection_after_the_closing_handshake(server):
     address = urlsplit(server.base)
     client = WSConnection(ConnectionType.CLIENT)
     with socket.create_connection((address.hostname, address.port), timeout=5) as raw:
-        raw.sendall(client.send(Request(host=address.netloc, target="/connect/agents/jsmith/bus")))
+        raw.sendall(client.send(Request(host=address.netloc, target="/connect/agents/jsmith/bus",
+                                        extra_headers=[(b"authorization", b"Bearer jsmith-bus-token")])))
         events = _until(raw, client, AcceptConnection)
         raw.sendall(client.send(CloseConnection(code=1000)))
         events = _until(raw, client, CloseConnection)
@@ -348,6 +349,33 @@ def _until(raw: socket.socket, client: WSConnection, kind: type) -> list[Any]:
 
 
 # ---- handshake and HTTP side -------------------------------------------------------------------------
+@pytest.mark.parametrize("headers, query, status", [
+    ({}, "", 401), ({"Authorization": "Bearer wrong"}, "", 401),
+    ({"Authorization": "Bearer jsmith-bus-tokén"}, "", 401),
+    ({}, "?access_token=pdatsyuk-bus-token", 401),  # another agent's credential
+    ({"Authorization": "Bearer jsmith-bus-token", "Origin": "https://attacker.example"}, "", 403),
+])
+def test_the_bus_needs_the_agents_credential_and_an_allowed_origin(server, headers, query, status):
+    """E516: refused before any WebSocket exists, and nothing changes for the agent."""
+    before = server.agent("jsmith")
+    with pytest.raises(InvalidStatus) as info:
+        connect(f"{server.ws_base}/connect/agents/jsmith/bus{query}", open_timeout=10, additional_headers=headers)
+    assert info.value.response.status_code == status
+    assert server.agent("jsmith") == before
+
+
+@pytest.mark.parametrize("headers, query", [
+    ({"Authorization": "Bearer jsmith-bus-token"}, ""), ({}, "?access_token=jsmith-bus-token"),
+    ({"Authorization": "Bearer jsmith-bus-token", "Origin": "https://cloud.genhtcc.com"}, ""),
+])
+def test_the_agents_own_application_is_admitted(server, headers, query):
+    with connect(f"{server.ws_base}/connect/agents/jsmith/bus{query}", open_timeout=10,
+                 additional_headers=headers) as socket:
+        socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "t",
+                                "data": {"ReasonCodeId": "1"}}))
+        assert json.loads(socket.recv(timeout=10))["topic"] == "Agent"
+
+
 def test_unknown_agent_is_refused_at_the_handshake(server):
     with pytest.raises(InvalidStatus) as info:
         connect(f"{server.ws_base}/connect/agents/nobody/bus", open_timeout=10)
