@@ -37,6 +37,7 @@ from voicekit.replay.bindings import Bindings
 from voicekit.replay.compare import Mismatch, describe_mismatches
 from voicekit.replay.forms import compare_forms, forms_of
 from voicekit.replay.strategies import GWS
+from voicekit.tables import gws_http_status
 
 __all__ = [
     "FAILED",
@@ -55,22 +56,8 @@ PASSED, FAILED, NOT_RUN = "passed", "failed", "not-run"
 
 
 def http_status_for(status_code: int, voice_down: bool = False) -> int:
-    """E001: the HTTP status that goes with a GWS statusCode."""
-    if status_code in (0, 7):
-        return 200
-    if status_code in (1, 2, 10, 11):
-        return 400
-    if status_code == 20:
-        return 401
-    if status_code in (3, 5):
-        return 403
-    if status_code == 6:
-        return 404
-    if status_code in (18, 19):
-        return 409
-    if status_code == 4:
-        return 503 if voice_down else 500
-    return 500
+    """E001: the HTTP status that goes with a GWS statusCode (the table in specs/tables, shared with the mock)."""
+    return gws_http_status(status_code, unavailable=voice_down)
 
 
 class NotRunnable(Exception):
