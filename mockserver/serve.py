@@ -21,6 +21,8 @@ from typing import Any  # noqa: E402
 
 from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
 
+from mockserver.app import error_bytes  # noqa: E402
+
 
 class Handler(WSGIHandler):
     """pywsgi writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and delayed ACKs
@@ -31,6 +33,44 @@ class Handler(WSGIHandler):
         with contextlib.suppress(OSError):
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle()
+
+    def run_application(self) -> None:
+        super().run_application()
+        if self.code == 413:
+            # The body was refused for its size: close the connection instead of reading (and waiting for) the
+            # rest of it. pywsgi drains the input after every response unless it is marked unusable.
+            self.close_connection = True
+            self.wsgi_input._chunked_input_error = True
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_WR)  # the answer is complete: let the client see its end
+
+    def handle_one_request(self):  # type: ignore[no-untyped-def]
+        """pywsgi refuses an over-long or malformed request line with a bare 414/400; answer it in the
+        envelope of the system the path belongs to, like every other error."""
+        result = super().handle_one_request()
+        if isinstance(result, tuple) and len(result) == 2 and str(result[0]).isdigit():
+            status = int(result[0])
+            message = "Request-URI too long" if status == 414 else "Bad request"
+            return result[0], self._enveloped(status, message)
+        return result
+
+    def _send_error_response_if_possible(self, error_code: int) -> None:
+        if self.response_length:
+            self.close_connection = True
+            return
+        with contextlib.suppress(OSError):
+            self.socket.sendall(self._enveloped(error_code, "Bad request" if error_code == 400 else
+                                                "An internal error occurred"))
+        self.close_connection = True
+
+    def _enveloped(self, status: int, message: str) -> bytes:
+        parts = (self.requestline or "").split(" ")
+        path = parts[1] if len(parts) > 1 and parts[1].startswith("/") else "/"
+        app = self.server.application
+        try:
+            return error_bytes(app, path.split("?")[0][:2000], status, message)
+        except Exception:
+            return error_bytes(app, "/", status, message)
 
     def get_environ(self) -> dict:
         environ = super().get_environ()

@@ -16,6 +16,7 @@ from flask import Request, Response
 from mockserver.domain.gws import settings as settings_rules
 from mockserver.domain.gws.model import User
 from mockserver.domain.gws.world import World
+from mockserver.domain.throttle import FailureThrottle
 
 SESSION_COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -31,9 +32,10 @@ class HttpSession:
 class Sessions:
     """HTTP sessions; the CSRF token shares the session's life (003 l.4406-4407)."""
 
-    def __init__(self) -> None:
+    def __init__(self, throttle: FailureThrottle | None = None) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, HttpSession] = {}
+        self.throttle = throttle or FailureThrottle()  # wrong passwords per user name
 
     def get(self, session_id: str | None) -> HttpSession | None:
         with self._lock:
@@ -65,6 +67,12 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison on UTF-8 bytes: hmac refuses non-ASCII str, which made a non-ASCII password
+    or token a 500 instead of a wrong credential."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("basic "):
@@ -82,8 +90,11 @@ def authenticate(world: World, sessions: Sessions, request: Request) -> tuple[Us
     credentials = basic_credentials(request)
     session = sessions.get(request.cookies.get(SESSION_COOKIE))
     if credentials is not None:
+        if sessions.throttle.locked(credentials[0]):
+            return None, None
         user = world.user_by_name(credentials[0])
-        if user is None or not user.enabled or not hmac.compare_digest(user.password, credentials[1]):
+        if user is None or not user.enabled or not same_secret(credentials[1], user.password):
+            sessions.throttle.failed(credentials[0])
             return None, None
         if session is None or session.user_id != user.id:
             session = sessions.create(user.id)
@@ -97,7 +108,7 @@ def csrf_ok(request: Request, session: HttpSession | None) -> bool:
     if request.method not in ("POST", "PUT", "DELETE", "PATCH"):
         return True
     token = request.headers.get(CSRF_HEADER, "")
-    return session is not None and bool(token) and hmac.compare_digest(token, session.csrf_token)
+    return session is not None and bool(token) and same_secret(token, session.csrf_token)
 
 
 def add_csrf_headers(response: Response, session: HttpSession) -> None:
@@ -105,9 +116,18 @@ def add_csrf_headers(response: Response, session: HttpSession) -> None:
     response.headers["X-CSRF-TOKEN"] = session.csrf_token
 
 
-def origin_allowed(world: World, global_origins: list[str], origin: str, own_origin: str) -> bool:
+def own_origins(environ: dict) -> set[str]:
+    """The mock's own origins: the address and port the server is bound to, never the Host header (which the
+    client writes, so a forged Host would make any Origin "our own")."""
+    port = environ.get("SERVER_PORT", "")
+    names = {"localhost", "127.0.0.1", environ.get("SERVER_NAME", "")}
+    return {f"http://{name}:{port}" for name in names if name} | {f"http://{name}" for name in names
+                                                                   if name and port == "80"}
+
+
+def origin_allowed(world: World, global_origins: list[str], origin: str, own: set[str]) -> bool:
     """Global allowOrigins merged with access-control allowedOrigins; wildcards within a domain only."""
-    if origin == own_origin:
+    if origin in own:
         return True
     for pattern in [*global_origins, *settings_rules.allowed_origins(world)]:
         if pattern == "*":

@@ -15,6 +15,7 @@ from flask import Flask
 from mockserver.domain.events import EventBus
 from mockserver.domain.platform import PlatformWorld, build
 from mockserver.domain.platform.model import Settings
+from mockserver.domain.throttle import FailureThrottle
 from mockserver.platform import control, socket
 from mockserver.platform.context import PlatformContext
 from mockserver.platform.hub import NotificationHub
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> PlatformContext:
     scheduler = app.extensions["voicekit.scheduler"]
     world = build(seed.get("platform"), scheduler, bus,
                   Settings(token_lifetime=config.token_lifetime, rate_limit=config.rate_limit))
+    world.auth_failures = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
     context = PlatformContext(world=world, contracts=shared_contracts(), config=config,
                               hub=NotificationHub(_subscribed(world)))
     bus.subscribe(context.hub.on_notification)

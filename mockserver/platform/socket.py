@@ -10,7 +10,6 @@ of pywsgi's connection once the socket is over.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import socket
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from flask import request
 from flask_sock import Sock
 
+from mockserver import jsonsafe
 from mockserver.platform.context import ctx
 from mockserver.platform.hub import PONG, ChannelSocket
 from mockserver.platform.routes import bp
@@ -45,8 +45,8 @@ def channel_socket(ws: Any, channel_id: str) -> None:
 
 def is_ping(frame: str | bytes) -> bool:
     try:
-        message = json.loads(frame)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        message = jsonsafe.loads(frame)
+    except jsonsafe.JsonRefused:
         return False
     return isinstance(message, dict) and message.get("message") == "ping"
 

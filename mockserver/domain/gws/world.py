@@ -263,8 +263,14 @@ class World:
             "phone_numbers": list(self.phone_numbers.values()),
             "places": self.places,
             "groups": [asdict(g) for g in self.groups.values()],
-            "counters": {"conn": next(self._conn), "uuid": next(self._uuid)},
+            "counters": self._peek_counters(),
         }
+
+    def _peek_counters(self) -> dict[str, int]:
+        """The next values of the id counters, without consuming them: reading the state changes nothing."""
+        conn, uuid_ = next(self._conn), next(self._uuid)
+        self._conn, self._uuid = itertools.count(conn), itertools.count(uuid_)
+        return {"conn": conn, "uuid": uuid_}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.users = {u["id"]: User(**u) for u in data["users"]}

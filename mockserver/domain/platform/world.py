@@ -28,6 +28,7 @@ from mockserver.domain.platform.model import (
 )
 from mockserver.domain.platform.phones import PersistentConnections
 from mockserver.domain.platform.ratelimit import RateLimiter
+from mockserver.domain.throttle import FailureThrottle
 
 SYSTEM = "platform"
 SOCKET_CLOSING = "v2.system.socket_closing"
@@ -56,6 +57,7 @@ class PlatformWorld:
         self.login_user: str | None = None
         self.default_login: str | None = None
         self.rate_limiter = RateLimiter(scheduler)
+        self.auth_failures = FailureThrottle()  # wrong client secrets per client id (off unless configured)
         self.persistent = PersistentConnections(self)
         self.seed: dict[str, Any] = {}
 

@@ -1,0 +1,49 @@
+"""The body limit every route passes, enforced while the body is read (max_body_bytes, whose default is
+maxBodyBytes of specs/schemas/control/JsonLimits.json).
+
+A declared Content-Length over the limit is refused before anything is read. A chunked body is read here,
+at most limit+1 bytes of it, and handed on as a Content-Length body; past the limit it is refused before
+any route (or authentication) runs. The refusal is an HTTPException, answered by the app's fallback in the
+route's own format (GWS statusCode envelope, Platform ErrorBody, OAuth error, Bayeux failure, control API
+JSON); serve.py then closes the connection instead of draining the rest."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+PIECE = 64 * 1024
+
+
+def init_app(app: Flask) -> None:
+    limit = app.config["VOICEKIT"].max_body_bytes
+
+    @app.before_request
+    def bounded_body() -> None:
+        length = request.content_length
+        if length is not None and length > limit:
+            raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
+        environ = request.environ
+        if length is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = _read_at_most(environ["wsgi.input"], limit + 1)
+            if len(body) > limit:
+                raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ.pop("wsgi.input_terminated", None)
+            request.__dict__.pop("stream", None)  # in case anything looked at the stream already
+
+
+def _read_at_most(stream: io.RawIOBase, size: int) -> bytes:
+    pieces: list[bytes] = []
+    total = 0
+    while total < size:
+        piece = stream.read(min(PIECE, size - total))
+        if not piece:
+            break
+        pieces.append(piece)
+        total += len(piece)
+    return b"".join(pieces)
