@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 
 from flask import Flask, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 PIECE = 64 * 1024
 
@@ -27,7 +27,10 @@ def init_app(app: Flask) -> None:
             raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
         environ = request.environ
         if length is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            body = _read_at_most(environ["wsgi.input"], limit + 1)
+            try:
+                body = _read_at_most(environ["wsgi.input"], limit + 1)
+            except (OSError, ValueError):  # pywsgi: a chunk size that is not hex, a connection cut short
+                raise BadRequest("The chunked request body is malformed") from None
             if len(body) > limit:
                 raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
             environ["wsgi.input"] = io.BytesIO(body)

@@ -36,9 +36,10 @@ class Handler(WSGIHandler):
 
     def run_application(self) -> None:
         super().run_application()
-        if self.code == 413:
-            # The body was refused for its size: close the connection instead of reading (and waiting for) the
-            # rest of it. pywsgi drains the input after every response unless it is marked unusable.
+        if self.code == 413 or getattr(self.wsgi_input, "_chunked_input_error", False):
+            # The body was refused for its size, or its chunks were malformed: close the connection instead of
+            # reading (and waiting for) the rest. pywsgi drains the input after every response unless it is
+            # marked unusable.
             self.close_connection = True
             self.wsgi_input._chunked_input_error = True
             with contextlib.suppress(OSError):

@@ -298,6 +298,29 @@ def test_over_long_request_line_is_414_in_the_envelope(base: str) -> None:
     assert status == 414 and json.loads(body)["code"]
 
 
+def test_malformed_requests_get_the_envelope_and_the_connection_closes(base: str) -> None:
+    status, body = raw_request(base, "GARBAGE", {})
+    assert status == 400 and json.loads(body)["statusCode"] == 10
+    status, body = raw_request(base, "POST /control/reset HTTP/1.1", {"Transfer-Encoding": "chunked"},
+                               body=b"zz\r\n")
+    assert status == 400 and json.loads(body)["status"] == 400  # one answer, then the connection ends
+
+
+def test_an_unexpected_error_logs_a_bounded_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    from mockserver.app import create_app
+    from mockserver.domain.clock import ManualScheduler
+
+    app = create_app({"csrf": False}, scheduler=ManualScheduler())
+
+    def recurse(n: int) -> int:
+        return recurse(n + 1) + 1
+
+    app.add_url_rule("/control/boom", "boom", lambda: str(recurse(0)))
+    response = app.test_client().get("/control/boom")
+    assert response.status_code == 500 and response.json == {"error": "An internal error occurred", "status": 500}
+    assert 0 < sum(len(r.getMessage()) for r in caplog.records) < 10_000
+
+
 def test_a_reused_code_revokes_its_tokens(base: str) -> None:
     code = authorization_code(base)
     form = {"grant_type": "authorization_code", "code": code, "code_verifier": ph.VERIFIER,
@@ -347,12 +370,13 @@ def authorization_code(base: str, challenge: str = ph.CHALLENGE, method: str = "
     return ph.location_params(response.headers["Location"])["code"]
 
 
-def raw_request(base: str, line: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    """Send a request line and headers only (no body) and read the answer: for what requests cannot send."""
+def raw_request(base: str, line: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+    """Send a request line, headers and raw body bytes and read the answer (up to the server closing the
+    connection): for what requests cannot send."""
     parts = urlsplit(base)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
         head = [line, f"Host: {parts.netloc}", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
-        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         data = b""
         while True:
             piece = conn.recv(65536)
