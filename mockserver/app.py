@@ -48,13 +48,15 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     seed = load_seed(config.seed)
     contracts = shared_contracts()
     world = build_world(seed.get("gws", {}), scheduler, bus)
+    world.bound_history(config.history_limit)
     throttle = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
     gws = gws_routes.GwsContext(world=world, contracts=contracts, config=config,
-                                sessions=Sessions(throttle))
+                                sessions=Sessions(throttle, config.session_idle_timeout))
     app.extensions["voicekit.seed"] = seed
     app.extensions["voicekit.bus"] = bus
     app.extensions["voicekit.scheduler"] = scheduler
     gws_routes.init_app(app, gws)
+    app.extensions.setdefault("voicekit.housekeeping", []).append(gws.sessions.expire_idle)
     _init_optional(app, gws)
     from mockserver.control import routes as control_routes
 

@@ -84,12 +84,16 @@ def init_app(app: Flask, gws: GwsContext) -> BayeuxServer:
             return
         message = push_message(notification.data)
         if message and push_filter_allows(mobile.get("filter"), user.id, notification.channel):  # type: ignore[union-attr]
-            world.push_outbox.setdefault(user.id, []).append(message)  # type: ignore[union-attr]
+            box = world.push_outbox.setdefault(user.id, [])  # type: ignore[union-attr]
+            box.append(message)
+            if config.history_limit and len(box) > config.history_limit:
+                del box[:-config.history_limit]  # the newest only: nobody may ever collect them
 
     world.bus.subscribe(deliver)
     gws.on_session_end.append(server.drop_user)
     app.extensions.setdefault("voicekit.reset_hooks", []).append(server.close)
     app.extensions["voicekit.bayeux"] = server
+    app.extensions.setdefault("voicekit.housekeeping", []).append(server.sweep)
     app.register_blueprint(make_blueprint(server, authenticate, url_prefix=PREFIX,
                                           on_unauthenticated=unauthenticated,
                                           max_body_bytes=config.max_body_bytes, parse_json=jsonsafe.loads))

@@ -33,6 +33,12 @@ class MockConfig:
     journal_size: int = 1000  # entries kept by the request journal (GET /control/journal); 0 turns it off
     auth_failure_limit: int = 100  # wrong passwords/client secrets per name within the window before a lockout
     auth_failure_window: int = 60  # seconds; see mockserver/domain/throttle.py (limit 0 = no throttle)
+    # Bounded state (README "Limits and expiry"); 0 turns a bound off.
+    header_timeout: int = 30  # seconds to send a request line and headers (also idle keep-alive connections)
+    session_idle_timeout: int = 1800  # seconds before an unused GWS HTTP session (JSESSIONID) ends
+    history_limit: int = 1000  # released GWS calls and reporting events kept for dispositions
+    outbox_limit: int = 1000  # messages queued for one bus or Platform socket before it is disconnected
+    housekeeping_interval: int = 5  # seconds between expiry sweeps (CometD sessions, GWS sessions, tokens)
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> MockConfig:

@@ -6,6 +6,7 @@ Usage: python -m mockserver.serve [--host H] [--port P] [--seed FILE] [--csrf on
 
 from __future__ import annotations
 
+import gevent
 from gevent import monkey
 
 monkey.patch_all()
@@ -29,10 +30,19 @@ class Handler(WSGIHandler):
     add ~40 ms to every keep-alive response. The raw socket goes into the environ so a held CometD
     connect can notice a client that hung up."""
 
+    header_timeout: float | None = None  # set from MockConfig.header_timeout in main()
+
     def handle(self) -> None:
         with contextlib.suppress(OSError):
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle()
+
+    def read_requestline(self) -> str:
+        """A client gets ``header_timeout`` seconds for its request line and headers (and an idle keep-alive
+        connection as long for its next request); the application then runs without a socket timeout,
+        since CometD connects and WebSockets are held on purpose."""
+        self.socket.settimeout(self.header_timeout)
+        return super().read_requestline()
 
     def run_application(self) -> None:
         super().run_application()
@@ -74,6 +84,7 @@ class Handler(WSGIHandler):
             return error_bytes(app, "/", status, message)
 
     def get_environ(self) -> dict:
+        self.socket.settimeout(None)
         environ = super().get_environ()
         environ["mockserver.cometd.socket"] = self.socket
         return environ
@@ -129,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     scenario = _scenario(args.scenario)
     server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"),
                         handler_class=Handler)
+    Handler.header_timeout = config.header_timeout or None
     server.init_socket()
+    housekeeping = gevent.spawn(_housekeeping, app, max(1, config.housekeeping_interval))
     host, port = server.socket.getsockname()[:2]
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     print(f"voicekit mock listening on {url} (GWS {url}/api/v2, Platform {url}{config.platform_prefix}, "
@@ -142,7 +155,21 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: server.stop(timeout=1))
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+    housekeeping.kill()
     return 0
+
+
+def _housekeeping(app: object, seconds: float) -> None:
+    """Expiry on a timer, not only when requests happen to come (CometD sessions past max-interval, idle
+    GWS HTTP sessions, expired Platform tokens): the hooks in ``app.extensions["voicekit.housekeeping"]``."""
+    log = logging.getLogger("voicekit.mock")
+    while True:
+        gevent.sleep(seconds)
+        for hook in app.extensions.get("voicekit.housekeeping", []):  # type: ignore[attr-defined]
+            try:
+                hook()
+            except Exception:
+                log.exception("housekeeping hook %r failed", hook)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def _origin_ok(origin: str) -> bool:
 def bus(ws: Any, agent_id: str) -> None:
     """Serve one app's socket until it closes: every text frame is one request (or a VoicekitError)."""
     context = ctx()
-    connection = BusConnection(agent_id, ws)
+    connection = BusConnection(agent_id, ws, current_app.config["VOICEKIT"].outbox_limit)
     context.hub.attach(connection)
     try:
         while True:

@@ -9,7 +9,8 @@ import hmac
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from flask import Request, Response
 
@@ -27,19 +28,40 @@ class HttpSession:
     id: str
     user_id: str
     csrf_token: str
+    last_used: float = field(default_factory=lambda: time.monotonic())
 
 
 class Sessions:
     """HTTP sessions; the CSRF token shares the session's life (003 l.4406-4407)."""
 
-    def __init__(self, throttle: FailureThrottle | None = None) -> None:
+    def __init__(self, throttle: FailureThrottle | None = None, idle_timeout: float = 0) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, HttpSession] = {}
         self.throttle = throttle or FailureThrottle()  # wrong passwords per user name
+        self.idle_timeout = idle_timeout  # seconds; 0: sessions end only on logout or reset
 
     def get(self, session_id: str | None) -> HttpSession | None:
         with self._lock:
-            return self._by_id.get(session_id or "")
+            session = self._by_id.get(session_id or "")
+            if session is None:
+                return None
+            now = time.monotonic()
+            if self.idle_timeout and now - session.last_used > self.idle_timeout:
+                del self._by_id[session.id]
+                return None
+            session.last_used = now
+            return session
+
+    def expire_idle(self) -> int:
+        """End the sessions unused for ``idle_timeout`` (housekeeping); returns how many."""
+        if not self.idle_timeout:
+            return 0
+        horizon = time.monotonic() - self.idle_timeout
+        with self._lock:
+            idle = [k for k, s in self._by_id.items() if s.last_used < horizon]
+            for key in idle:
+                del self._by_id[key]
+        return len(idle)
 
     def create(self, user_id: str) -> HttpSession:
         session = HttpSession(secrets.token_urlsafe(18), user_id, str(_uuid()))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from mockserver.domain.events import EventBus
-from mockserver.domain.platform import PlatformWorld, build
+from mockserver.domain.platform import PlatformWorld, build, oauth
 from mockserver.domain.platform.model import Settings
 from mockserver.domain.throttle import FailureThrottle
 from mockserver.platform import control, socket
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> PlatformContext:
         world.reset()
 
     app.extensions.setdefault("voicekit.reset_hooks", []).append(reset)
+    app.extensions.setdefault("voicekit.housekeeping", []).append(lambda: oauth.prune_expired(world))
     assert socket.sock is not None  # the WebSocket route is registered on bp by importing the module
     app.register_blueprint(bp, url_prefix=config.platform_prefix.rstrip("/"))
     app.register_blueprint(control.bp, url_prefix=f"{config.control_prefix}/platform")

@@ -14,7 +14,7 @@ import logging
 import socket
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_sock import Sock
 
 from mockserver import jsonsafe
@@ -31,7 +31,8 @@ RECEIVE_POLL = 1.0  # seconds between checks that the server side has not closed
 def channel_socket(ws: Any, channel_id: str) -> None:
     context = ctx()
     world = context.world
-    connection = ChannelSocket(channel_id, ws, lambda: world.settings.heartbeat_seconds)
+    connection = ChannelSocket(channel_id, ws, lambda: world.settings.heartbeat_seconds,
+                               current_app.config["VOICEKIT"].outbox_limit)
     context.hub.attach(connection)
     try:
         while connection.open:

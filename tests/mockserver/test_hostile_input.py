@@ -9,6 +9,7 @@ import base64
 import json
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -400,3 +401,101 @@ def dechunk(data: bytes) -> bytes:
         out += rest[:size]
         data = rest[size + 2:]
     return out
+
+
+# ---- 7. bounded state ---------------------------------------------------------------------------------------------
+def test_idle_gws_sessions_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.gws import security
+
+    now = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
+    sessions = security.Sessions(idle_timeout=60)
+    kept, idle = sessions.create("u1"), sessions.create("u2")
+    now[0] += 45
+    assert sessions.get(kept.id) is kept
+    now[0] += 45
+    assert sessions.get(idle.id) is None and sessions.get(kept.id) is kept
+    now[0] += 61
+    assert sessions.expire_idle() == 1 and sessions.get(kept.id) is None
+
+
+def test_histories_keep_the_newest_only() -> None:
+    from mockserver.domain.gws.world import World
+
+    world = World()
+    world.bound_history(2)
+    for index in range(5):
+        world.released[f"k{index}"] = (None, None)  # type: ignore[assignment]
+        world.reporting_events.append({"n": index})
+    assert list(world.released) == ["k3", "k4"] and [e["n"] for e in world.reporting_events] == [3, 4]
+
+
+def test_a_bus_consumer_that_does_not_read_is_disconnected() -> None:
+    import threading
+
+    from mockserver.connect.hub import BusConnection
+
+    class StuckSocket:
+        def __init__(self) -> None:
+            self.unblock, self.closed = threading.Event(), threading.Event()
+
+        def send(self, data: str) -> None:
+            self.unblock.wait(10)
+
+        def close(self, reason: int | None = None, message: str | None = None) -> None:
+            self.closed.set()
+
+    ws = StuckSocket()
+    connection = BusConnection("agent", ws, limit=3)
+    for index in range(10):
+        connection.deliver({"n": index})
+    assert connection.overflowed and not connection.open and connection.outbox.qsize() <= 5
+    ws.unblock.set()
+    assert ws.closed.wait(10)
+
+
+def test_platform_socket_of_a_slow_consumer_is_closed() -> None:
+    import threading
+
+    from mockserver.platform.hub import ChannelSocket
+
+    class StuckSocket:
+        def __init__(self) -> None:
+            self.unblock, self.closed = threading.Event(), threading.Event()
+
+        def send(self, data: str) -> None:
+            self.unblock.wait(10)
+
+        def close(self, reason: int | None = None, message: str | None = None) -> None:
+            self.closed.set()
+
+    ws = StuckSocket()
+    connection = ChannelSocket("channel", ws, lambda: 0, limit=3)
+    for index in range(10):
+        connection.deliver({"n": index})
+    assert connection.overflowed and not connection.open
+    ws.unblock.set()
+    assert ws.closed.wait(10)
+
+
+def test_cometd_sessions_expire_on_a_timer_and_silent_clients_are_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEKIT_COMETD_MAX_INTERVAL_MS", "200")
+    monkeypatch.setenv("VOICEKIT_HOUSEKEEPING_INTERVAL", "1")
+    monkeypatch.setenv("VOICEKIT_HEADER_TIMEOUT", "1")
+    with running_mock() as url:
+        handshake = requests.post(f"{url}/api/v2/notifications", headers={**AGENT, **JSON}, timeout=10, json=[
+            {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}])
+        assert handshake.json()[0]["successful"] is True
+        stats = f"{url}/control/stats"
+        assert requests.get(stats, timeout=10).json()["cometd"]["clients"] == 1
+        deadline = time.monotonic() + 30  # waits for the sweep; asserts no duration
+        while requests.get(stats, timeout=10).json()["cometd"]["clients"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert requests.get(stats, timeout=10).json()["cometd"]["clients"] == 0
+        parts = urlsplit(url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=30) as conn:
+            conn.sendall(b"GET /api/v2/me HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            answer = b""
+            while piece := conn.recv(65536):  # the server answers (400, enveloped) or not, then hangs up
+                answer += piece
+            assert answer == b"" or b" 400 " in answer.split(b"\r\n")[0]

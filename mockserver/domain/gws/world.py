@@ -12,9 +12,11 @@ import itertools
 import secrets
 import threading
 import uuid
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mockserver.domain.bounded import BoundedDict
 from mockserver.domain.clock import RealScheduler, Scheduler
 from mockserver.domain.errors import NotFound, ServiceUnavailable
 from mockserver.domain.events import EventBus, Notification
@@ -247,6 +249,13 @@ class World:
         return None
 
     # ---- snapshots ----------------------------------------------------------------------------------
+    def bound_history(self, limit: int) -> None:
+        """Keep only the newest ``limit`` released parties and reporting events (0: unbounded)."""
+        released: BoundedDict[str, tuple[Call, Party]] = BoundedDict(limit)
+        released.update(self.released)
+        self.released = released
+        self.reporting_events = deque(self.reporting_events, maxlen=limit or None)  # type: ignore[assignment]
+
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to restore this world (control API export)."""
         return {

@@ -194,6 +194,19 @@ def _exchange_code(world: PlatformWorld, form: Mapping[str, str], basic: tuple[s
     return _response(world, token, refresh=True)
 
 
+def prune_expired(world: PlatformWorld) -> int:
+    """Forget expired access tokens and authorization codes (housekeeping); returns how many."""
+    with world.lock:
+        now = world.now()
+        tokens = [v for v, t in world.tokens.items() if t.expires <= now]
+        codes = [v for v, c in world.codes.items() if c.expires <= now]
+        for value in tokens:
+            del world.tokens[value]
+        for value in codes:
+            del world.codes[value]
+    return len(tokens) + len(codes)
+
+
 def revoke_descendants(world: PlatformWorld, code: str) -> None:
     """Every access and refresh token issued from ``code``, directly or through refreshes."""
     for value in [v for v, t in world.tokens.items() if t.code == code]:
