@@ -116,6 +116,20 @@ def test_control_inbound_call_too_deep_is_refused(base: str) -> None:
     assert gws_state(base)[0].json()["calls"] == []
 
 
+@pytest.mark.parametrize(("path", "body"), [
+    ("/control/gws/calls", {"from": "+15550001111", "queue": "9000", "to": "no-such-device"}),
+    ("/control/gws/agents", {"userName": "new.agent@redwings.com", "phoneNumber": "5000"}),
+    ("/control/gws/agents", {"userName": "new.agent@redwings.com", "phoneNumber": "5099", "userState": "Dancing"}),
+    ("/control/gws/faults", {"kind": "latency", "delayMs": "abc"}),
+    ("/control/gws/faults", {"kind": "latency", "delayMs": 10**12}),
+])
+def test_refused_control_operations_change_nothing(base: str, path: str, body: dict[str, object]) -> None:
+    before = requests.get(f"{base}/control/state", timeout=10).json()
+    response = requests.post(base + path, json=body, timeout=10)
+    assert 400 <= response.status_code < 500 and response.json()["status"] == response.status_code
+    assert requests.get(f"{base}/control/state", timeout=10).json() == before
+
+
 def test_bayeux_and_platform_and_bus_limits(base: str) -> None:
     bayeux = requests.post(f"{base}/api/v2/notifications", data="[" + deep(600) + "]", headers={**AGENT, **JSON},
                            timeout=10)

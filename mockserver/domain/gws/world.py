@@ -7,12 +7,14 @@ notifications of one operation are delivered in the order the documents show.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import secrets
 import threading
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -249,6 +251,19 @@ class World:
         return None
 
     # ---- snapshots ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """A change of several steps under the lock: if a step fails, the state of the snapshot is restored.
+        For the control API's composite operations (a snapshot costs a few milliseconds, so the REST routes
+        validate everything first instead)."""
+        with self.lock:
+            before = self.snapshot()
+            try:
+                yield
+            except BaseException:
+                self.restore(before)
+                raise
+
     def bound_history(self, limit: int) -> None:
         """Keep only the newest ``limit`` released parties and reporting events (0: unbounded)."""
         released: BoundedDict[str, tuple[Call, Party]] = BoundedDict(limit)
