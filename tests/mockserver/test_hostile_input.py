@@ -149,6 +149,20 @@ def test_bus_frame_too_deep_is_a_malformed_message() -> None:
     assert isinstance(refused, dict) and "MalformedMessage" in json.dumps(refused)
 
 
+def test_websocket_messages_far_over_the_limit_close_the_socket(base: str) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = base.replace("http://", "ws://") + "/connect/agents/jsmith/bus"
+    with connect(url, open_timeout=10, max_size=None) as ws:
+        ws.send("x" * (LIMITS.max_body_bytes + 10))  # over the limit: refused, the socket stays open
+        assert "MalformedMessage" in ws.recv(timeout=10)
+        ws.send("x" * (2 * LIMITS.max_body_bytes + 10))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert ws.close_code == 1009
+
+
 # ---- 2. non-standard JSON: refused on the way in, never emitted ----------------------------------------------
 @pytest.mark.parametrize("value", ["NaN", "-Infinity", "Infinity", "1e999", "-1e999"])
 def test_nan_and_infinity_are_refused_everywhere(base: str, value: str) -> None:
