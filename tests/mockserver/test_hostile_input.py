@@ -230,6 +230,9 @@ def test_inconsistent_snapshot_is_refused(base: str) -> None:
 
 
 def test_snapshot_round_trip_with_a_call_and_reads_change_nothing(base: str) -> None:
+    session = requests.post(f"{base}/api/v2/me", headers=AGENT, timeout=10, json={
+        "operationName": "StartContactCenterSession", "channels": ["voice"], "loginCode": "1234", "queue": "9000"})
+    assert session.status_code == 200
     assert dial(base, '{"k": {"n": [1, 2.5, "s"]}}').status_code == 200
     first = requests.get(f"{base}/control/state", timeout=10).json()
     assert requests.get(f"{base}/control/state", timeout=10).json() == first  # reading advances no counter
