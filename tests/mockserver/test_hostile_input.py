@@ -530,3 +530,18 @@ def test_cometd_sessions_expire_on_a_timer_and_silent_clients_are_cut_off(monkey
             while piece := conn.recv(65536):  # the server answers (400, enveloped) or not, then hangs up
                 answer += piece
             assert answer == b"" or b" 400 " in answer.split(b"\r\n")[0]
+
+
+def test_a_non_ascii_plain_pkce_verifier_is_a_mismatch_not_an_error() -> None:
+    """Over HTTP the contract's verifier pattern refuses it first; the comparison itself must hold too."""
+    from mockserver.domain.platform import errors, oauth
+
+    world, _, _ = ph.make_world()
+    location = oauth.authorize(world, {
+        "response_type": "code", "client_id": ph.APP_CLIENT, "redirect_uri": ph.REDIRECT, "login_hint":
+        "dave@voicekit.example", "code_challenge": "plain-challenge-plain-challenge-plain-challenge", "code_challenge_method": "plain"})
+    code = ph.location_params(location)["code"]
+    with pytest.raises(errors.OAuthFailure) as refused:
+        oauth.token_request(world, {"grant_type": "authorization_code", "code": code, "client_id": ph.APP_CLIENT,
+                                    "redirect_uri": ph.REDIRECT, "code_verifier": "pläin-challenge-plain-challenge-plain-challenge"}, None)
+    assert refused.value.error == "invalid_grant"
