@@ -23,21 +23,33 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def bounded_body() -> None:
         length = request.content_length
-        if length is not None and length > limit:
-            raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
         environ = request.environ
+        if length is not None and length > limit:
+            _forget_body(environ)
+            raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
         if length is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             try:
                 body = _read_at_most(environ["wsgi.input"], limit + 1)
             except (OSError, ValueError):  # pywsgi: a chunk size that is not hex, a connection cut short
                 raise BadRequest("The chunked request body is malformed") from None
             if len(body) > limit:
+                _forget_body(environ)
                 raise RequestEntityTooLarge(f"The request body exceeds {limit} bytes")
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             environ.pop("wsgi.input_terminated", None)
             request.__dict__.pop("stream", None)  # in case anything looked at the stream already
+
+
+def _forget_body(environ: dict) -> None:
+    """A refused body is never read, by anyone (the journal records the request after the answer): the
+    request's input becomes empty; serve.py then closes the connection instead of draining the rest."""
+    environ["wsgi.input"] = io.BytesIO(b"")
+    environ["CONTENT_LENGTH"] = "0"
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)
+    request.__dict__.pop("stream", None)
 
 
 def _read_at_most(stream: io.RawIOBase, size: int) -> bytes:

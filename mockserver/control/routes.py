@@ -12,8 +12,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from mockserver import jsonsafe
-from mockserver.control import guard, snapshot
+from mockserver.control import guard as control_guard
 from mockserver.control import gws as gws_control
+from mockserver.control import snapshot
 from mockserver.domain.errors import VoicekitError
 
 bp = Blueprint("control", __name__)
@@ -34,6 +35,12 @@ def _json() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise VoicekitError("The body must be a JSON object")
     return data
+
+
+def guard() -> Response | None:
+    """The control API's filter (mockserver/control/guard.py); ``init_app`` applies it to every route under the
+    control prefix, so a blueprint there that adds it too changes nothing."""
+    return control_guard.refusal(current_app.config["VOICEKIT"])
 
 
 @bp.errorhandler(VoicekitError)
@@ -119,9 +126,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def control_guard() -> Response | None:
-        """One filter for every route under the control prefix (GWS, Platform and Connect control)."""
+        """One filter for every route under the control prefix (GWS, Platform, Connect, journal, scenario)."""
         if request.path == config.control_prefix or request.path.startswith(config.control_prefix + "/"):
-            return guard.refusal(config)
+            return guard()
         return None
 
     world = app.extensions["voicekit.gws"].world
