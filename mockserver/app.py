@@ -43,9 +43,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     app.json = jsonsafe.StrictJSONProvider(app)  # standard JSON out (no NaN), strict JSON in
     app.config["VOICEKIT"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes  # enforced while a chunked body streams in
-    # WebSocket messages: up to twice the limit a frame is read and refused in the socket's own format (the
-    # bus's MalformedMessage); beyond that simple-websocket closes the socket (1009) without buffering it all.
-    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 2 * config.max_body_bytes}
+    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": limits.websocket_message_cap(config.max_body_bytes)}
     scheduler = scheduler or RealScheduler()
     bus = EventBus()
     seed = load_seed(config.seed)

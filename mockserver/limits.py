@@ -15,6 +15,14 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 PIECE = 64 * 1024
+WEBSOCKET_FACTOR = 4
+
+
+def websocket_message_cap(limit: int) -> int:
+    """WebSocket messages up to this size are read whole and, past ``limit``, refused in the socket's own format
+    (the bus's MalformedMessage, the socket stays open); a larger one makes simple-websocket close the socket
+    (1009) before it is buffered."""
+    return WEBSOCKET_FACTOR * limit
 
 
 def init_app(app: Flask) -> None:

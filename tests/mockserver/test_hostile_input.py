@@ -153,11 +153,13 @@ def test_websocket_messages_far_over_the_limit_close_the_socket(base: str) -> No
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
+    from mockserver.limits import websocket_message_cap
+
     url = base.replace("http://", "ws://") + "/connect/agents/jsmith/bus"
     with connect(url, open_timeout=10, max_size=None) as ws:
         ws.send("x" * (LIMITS.max_body_bytes + 10))  # over the limit: refused, the socket stays open
         assert "MalformedMessage" in ws.recv(timeout=10)
-        ws.send("x" * (2 * LIMITS.max_body_bytes + 10))
+        ws.send("x" * (websocket_message_cap(LIMITS.max_body_bytes) + 10))
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
         assert ws.close_code == 1009
