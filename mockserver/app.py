@@ -25,6 +25,9 @@ from mockserver.gws.security import Sessions
 from voicekit.contracts import shared_contracts
 
 log = logging.getLogger("voicekit.mock")
+# Refusals of a Bayeux message itself (malformed, too large) are answered by the CometD endpoint as a list of
+# failed messages; when the app refuses one first (the body limit), it answers the same way.
+BAYEUX_STATUSES = {400, 413, 414, 415}
 
 
 
@@ -93,7 +96,7 @@ def _register_fallbacks(app: Flask, config: MockConfig) -> None:
     """Whatever goes wrong, the answer is the system's JSON envelope — never an HTML page."""
 
     def shaped(status: int, message: str) -> Response:
-        if request.path.startswith(NOTIFICATIONS):  # Bayeux answers a list of failed messages
+        if request.path.startswith(NOTIFICATIONS) and status in BAYEUX_STATUSES:  # as the endpoint itself would
             return Response(jsonsafe.dumps([{"successful": False, "error": f"{status}::{message}"}]), status,
                             content_type="application/json;charset=UTF-8")
         if request.path.startswith(config.platform_prefix):
