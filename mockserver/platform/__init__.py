@@ -54,7 +54,8 @@ def init_app(app: Flask) -> PlatformContext:
         world.reset()
 
     app.extensions.setdefault("voicekit.reset_hooks", []).append(reset)
-    app.extensions.setdefault("voicekit.housekeeping", []).append(lambda: oauth.prune_expired(world))
+    app.extensions.setdefault("voicekit.housekeeping", []).extend([
+        lambda: oauth.prune_expired(world), lambda: world.forget_ended(config.history_limit)])
     assert socket.sock is not None  # the WebSocket route is registered on bp by importing the module
     app.register_blueprint(bp, url_prefix=config.platform_prefix.rstrip("/"))
     app.register_blueprint(control.bp, url_prefix=f"{config.control_prefix}/platform")

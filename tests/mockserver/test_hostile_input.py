@@ -466,6 +466,20 @@ def test_histories_keep_the_newest_only() -> None:
     assert list(world.released) == ["k3", "k4"] and [e["n"] for e in world.reporting_events] == [3, 4]
 
 
+def test_ended_platform_conversations_keep_the_newest_only() -> None:
+    from mockserver.domain.platform import oauth
+    from mockserver.domain.platform.model import Conversation
+
+    world, scheduler, _ = ph.make_world()
+    for index in range(5):
+        world.conversations[f"c{index}"] = Conversation(f"c{index}", start_time=0.0, end_time=float(index))
+    world.conversations["live"] = Conversation("live", start_time=0.0)
+    assert world.forget_ended(2) == 3 and sorted(world.conversations) == ["c3", "c4", "live"]
+    token = ph.cc_token(world)
+    scheduler.advance(token.expires - token.issued + 1)
+    assert oauth.prune_expired(world) >= 1 and token.value not in world.tokens
+
+
 def test_a_bus_consumer_that_does_not_read_is_disconnected() -> None:
     import threading
 

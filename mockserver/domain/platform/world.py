@@ -124,6 +124,19 @@ class PlatformWorld:
             self.rate_limiter.clear()
             self.login_user = None
 
+    def forget_ended(self, keep: int) -> int:
+        """Keep the newest ``keep`` ended conversations (they stay readable for a while after the end); the
+        older ones are forgotten (housekeeping; 0 keeps all). Returns how many were dropped."""
+        if keep <= 0:
+            return 0
+        with self.lock:
+            ended = sorted((c for c in self.conversations.values() if not c.active),
+                           key=lambda c: c.end_time or 0.0)
+            dropped = ended[:-keep] if len(ended) > keep else []
+            for conversation in dropped:
+                del self.conversations[conversation.id]
+        return len(dropped)
+
     def reset(self) -> None:
         from mockserver.domain.platform.seed import populate
 
