@@ -177,6 +177,13 @@ def test_nan_and_infinity_are_refused_everywhere(base: str, value: str) -> None:
     assert bayeux.status_code == 400
     calls, state = gws_state(base)
     assert calls.json()["calls"] == [] and "NaN" not in state.text and "Infinity" not in state.text
+    journal = requests.get(f"{base}/control/journal", timeout=10)  # it records the refused requests
+    assert journal.status_code == 200 and journal.json()["total"] >= 3
+    json.loads(journal.text, parse_constant=refuse)  # standard JSON: the refused values only as text
+
+
+def refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} in the output")
 
 
 def test_output_never_carries_nan() -> None:
