@@ -186,6 +186,20 @@ def refuse(constant: str) -> None:
     raise AssertionError(f"{constant} in the output")
 
 
+SCENARIO = "name: x\nsteps:\n  - {action: offer-call, queue: '9000', at: 3600, userData: %s}\n"
+
+
+@pytest.mark.parametrize("document", [
+    SCENARIO % "{x: .inf}", SCENARIO % "{x: .nan}", SCENARIO % ("{x: " + "[" * 40 + "]" * 40 + "}"),
+    SCENARIO % ("{a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a], "
+                "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b], x: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}"),
+])
+def test_scenario_yaml_beyond_json_is_refused(base: str, document: str) -> None:
+    response = requests.put(f"{base}/control/scenario", data=document.encode(),
+                            headers={"Content-Type": "application/yaml"}, timeout=10)
+    assert response.status_code == 400 and response.json()["status"] == 400
+
+
 def test_output_never_carries_nan() -> None:
     with pytest.raises(ValueError):
         jsonsafe.dumps({"x": float("nan")})
