@@ -246,6 +246,20 @@ def test_invalid_snapshot_is_400_and_the_world_intact(base: str, snapshot: objec
     assert requests.get(f"{base}/api/v2/me", headers=AGENT, timeout=10).status_code == 200
 
 
+def test_the_snapshot_schema_names_every_field_of_the_world() -> None:
+    """A field added to the domain's dataclasses must be added to specs/schemas/control/Snapshot.json too,
+    or the export of a world using it would no longer import."""
+    import dataclasses
+
+    from mockserver.domain.gws import model, world
+    from voicekit.contracts import shared_contracts
+
+    defs = shared_contracts().document("schemas/control/Snapshot.json")["$defs"]
+    for cls in (model.User, model.Device, model.UserState, model.Monitoring, model.Call, model.Party,
+                model.AgentStateOperation, world.SettingsGroup, world.Feature, world.Service, world.DispositionGroup):
+        assert set(defs[cls.__name__]["properties"]) == {f.name for f in dataclasses.fields(cls)}, cls.__name__
+
+
 def test_inconsistent_snapshot_is_refused(base: str) -> None:
     snapshot = requests.get(f"{base}/control/state", timeout=10).json()
     snapshot["gws"]["devices"][0]["user_id"] = "nobody"
