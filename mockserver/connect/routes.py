@@ -85,7 +85,7 @@ def _origin_ok(origin: str) -> bool:
     from mockserver.gws import security
 
     gws = current_app.extensions["voicekit.gws"]
-    return security.origin_allowed(gws.world, gws.config.allow_origins, origin, request.host_url.rstrip("/"))
+    return security.origin_allowed(gws.world, gws.config.allow_origins, origin, security.own_origins(request.environ))
 
 
 @sock.route("/agents/<agent_id>/bus", bp=bp)

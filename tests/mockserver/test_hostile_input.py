@@ -156,7 +156,8 @@ def test_websocket_messages_far_over_the_limit_close_the_socket(base: str) -> No
     from mockserver.limits import websocket_message_cap
 
     url = base.replace("http://", "ws://") + "/connect/agents/jsmith/bus"
-    with connect(url, open_timeout=10, max_size=None) as ws:
+    with connect(url, open_timeout=10, max_size=None,
+                 additional_headers={"Authorization": "Bearer jsmith-bus-token"}) as ws:  # the seed's (E516)
         ws.send("x" * (LIMITS.max_body_bytes + 10))  # over the limit: refused, the socket stays open
         assert "MalformedMessage" in ws.recv(timeout=10)
         ws.send("x" * (websocket_message_cap(LIMITS.max_body_bytes) + 10))
@@ -350,6 +351,11 @@ def test_a_forged_host_does_not_make_an_origin_our_own(base: str) -> None:
                                                           "Origin": "http://evil.example"}, timeout=10)
     assert_gws_refused(response, 403, 3)
     assert "Access-Control-Allow-Origin" not in response.headers
+    bus = requests.get(f"{base}/connect/agents/jsmith/bus", timeout=10, headers={
+        "Host": "evil.example", "Origin": "http://evil.example", "Authorization": "Bearer jsmith-bus-token",
+        "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert bus.status_code == 403  # the bus's Origin check (E516) uses the same own origins
 
 
 @pytest.mark.parametrize("path", ["/api/v2//me", "/api/v2/me/calls/", "/api/v2/notifications/connect/"])
