@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 
+from mockserver import jsonsafe
 from mockserver.cometd import BayeuxServer, channel_matches, make_blueprint
 from mockserver.domain.events import Notification
 from mockserver.domain.gws.views import absolutize
@@ -83,15 +84,19 @@ def init_app(app: Flask, gws: GwsContext) -> BayeuxServer:
             return
         message = push_message(notification.data)
         if message and push_filter_allows(mobile.get("filter"), user.id, notification.channel):  # type: ignore[union-attr]
-            world.push_outbox.setdefault(user.id, []).append(message)  # type: ignore[union-attr]
+            box = world.push_outbox.setdefault(user.id, [])  # type: ignore[union-attr]
+            box.append(message)
+            if config.history_limit and len(box) > config.history_limit:
+                del box[:-config.history_limit]  # the newest only: nobody may ever collect them
 
     world.bus.subscribe(deliver)
     gws.on_session_end.append(server.drop_user)
     app.extensions.setdefault("voicekit.reset_hooks", []).append(server.close)
     app.extensions["voicekit.bayeux"] = server
+    app.extensions.setdefault("voicekit.housekeeping", []).append(server.sweep)
     app.register_blueprint(make_blueprint(server, authenticate, url_prefix=PREFIX,
                                           on_unauthenticated=unauthenticated,
-                                          max_body_bytes=config.max_body_bytes))
+                                          max_body_bytes=config.max_body_bytes, parse_json=jsonsafe.loads))
 
     @app.after_request
     def absolute_uris(response: Response) -> Response:
@@ -108,7 +113,7 @@ def init_app(app: Flask, gws: GwsContext) -> BayeuxServer:
         if isinstance(payload, list):
             base = request.host_url.rstrip("/")
             payload = [absolutize(m, base) if isinstance(m, dict) and "data" in m else m for m in payload]
-            body = json.dumps(payload, separators=(",", ":"))
+            body = jsonsafe.dumps(payload, separators=(",", ":"))
             response.set_data(f"{jsonp.group(1)}{body}{jsonp.group(3)}" if jsonp else body)
         return response
 

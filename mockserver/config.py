@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from mockserver import jsonsafe
+
 DEFAULT_SEED = Path(__file__).resolve().parent / "seed" / "default.yaml"
 
 
@@ -18,7 +20,7 @@ class MockConfig:
     seed: Path = DEFAULT_SEED
     csrf: bool = False  # GWS CSRF protection (003 l.4401-4419), off unless configured
     allow_origins: list[str] = field(default_factory=list)  # the global CORS allow list (003 l.4336-4337)
-    max_body_bytes: int = 1_000_000
+    max_body_bytes: int = field(default_factory=lambda: jsonsafe.limits().max_body_bytes)
     cometd_timeout_ms: int = 30_000
     cometd_max_interval_ms: int = 10_000
     platform_prefix: str = "/platform"
@@ -29,6 +31,14 @@ class MockConfig:
     rate_limit: int = 0  # Platform requests per minute per token for POST conversations/calls; 0 = none
     bus_auth: bool = True  # the Connect bus needs the agent's credential and an allowed Origin (E516)
     journal_size: int = 1000  # entries kept by the request journal (GET /control/journal); 0 turns it off
+    auth_failure_limit: int = 100  # wrong passwords/client secrets per name within the window before a lockout
+    auth_failure_window: int = 60  # seconds; see mockserver/domain/throttle.py (limit 0 = no throttle)
+    # Bounded state (README "Limits and expiry"); 0 turns a bound off.
+    header_timeout: int = 30  # seconds to send a request line and headers (also idle keep-alive connections)
+    session_idle_timeout: int = 1800  # seconds before an unused GWS HTTP session (JSESSIONID) ends
+    history_limit: int = 1000  # released GWS calls and reporting events kept for dispositions
+    outbox_limit: int = 1000  # messages queued for one bus or Platform socket before it is disconnected
+    housekeeping_interval: int = 5  # seconds between expiry sweeps (CometD sessions, GWS sessions, tokens)
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> MockConfig:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver import jsonsafe
 from voicekit.exchanges import NO_BODY, ExchangeJudge, Verdict
 
 __all__ = ["MAX_KEPT_BODY", "Entry", "Journal", "redact"]
@@ -213,7 +214,10 @@ def _body(data: bytes, content_type: str) -> tuple[Any, bool]:
     try:
         from voicekit.exchanges import parse_json
 
-        return parse_json(data), True
+        body = parse_json(data)
+        if body is not NO_BODY:
+            jsonsafe.check(body)  # what the mock refuses (1e999, too deep) is kept as text, never re-emitted
+        return body, True
     except (ValueError, RecursionError):
         return NO_BODY, False
 

@@ -56,8 +56,13 @@ def make_blueprint(
     on_unauthenticated: Callable[[], Response],
     name: str = "cometd",
     max_body_bytes: int = MAX_BODY_BYTES,
+    parse_json: Callable[[str], Any] | None = None,
 ) -> Blueprint:
-    """Serve ``server`` at ``url_prefix``; ``authenticate`` maps a request to a principal or None."""
+    """Serve ``server`` at ``url_prefix``; ``authenticate`` maps a request to a principal or None.
+
+    ``parse_json`` replaces the default strict parser (it must raise ValueError on what it refuses), so a
+    host can apply its own limits on depth and size."""
+    loads = parse_json or _strict_loads
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix.rstrip("/"))
 
     def endpoint() -> Response:
@@ -67,11 +72,11 @@ def make_blueprint(
         try:
             if request.method == "GET":
                 callback = _jsonp_callback()
-                messages = _parse(_query_message(max_body_bytes))
+                messages = _parse(_query_message(max_body_bytes), loads)
                 transport = "callback-polling"
             elif request.method == "POST":
                 callback = None
-                messages = _parse(_post_body(max_body_bytes))
+                messages = _parse(_post_body(max_body_bytes), loads)
                 transport = "long-polling"
             else:
                 raise _BadRequest(405, "405::Method not allowed")
@@ -85,7 +90,7 @@ def make_blueprint(
                 return _json_response([])
         payload = server.complete(reply)
         if callback is not None:
-            body = f"/**/{callback}({json.dumps(payload, separators=(',', ':'))});"
+            body = f"/**/{callback}({json.dumps(payload, separators=(',', ':'), allow_nan=False)});"
             return Response(body, 200, mimetype="text/javascript", headers=_NO_STORE)
         return _json_response(payload)
 
@@ -112,7 +117,7 @@ def _post_body(limit: int) -> str:
     length = request.content_length
     if length is not None and length > limit:
         raise _BadRequest(413, "413::Request entity too large")
-    raw = request.stream.read(limit + 1)
+    raw = request.stream.read(limit + 1) or request.get_data(cache=True)  # the host may have read it already
     if len(raw) > limit:
         raise _BadRequest(413, "413::Request entity too large")
     charset = request.mimetype_params.get("charset", "utf-8")
@@ -142,10 +147,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _parse(text: str) -> list[dict[str, Any]]:
+def _strict_loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _parse(text: str, loads: Callable[[str], Any]) -> list[dict[str, Any]]:
     """A JSON array of message objects, or one message object."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = loads(text)
     except (ValueError, RecursionError) as exc:
         raise _BadRequest(400, "400::Bad request") from exc
     if isinstance(value, dict):
@@ -159,7 +168,7 @@ def _parse(text: str) -> list[dict[str, Any]]:
 
 
 def _json_response(payload: list[dict[str, Any]], status: int = 200) -> Response:
-    body = json.dumps(payload, separators=(",", ":"))
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False)
     return Response(body, status, content_type="application/json;charset=UTF-8", headers=_NO_STORE)
 
 

@@ -12,7 +12,6 @@ JSON in, JSON out, errors as ``{"error", "status"}`` like mockserver/control/rou
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -46,17 +45,6 @@ def _reply(payload: dict[str, Any], status: int = 200) -> Response:
     response = jsonify(payload)
     response.status_code = status
     return response
-
-
-@bp.before_request
-def guard() -> Response | None:
-    """The same bearer-token rule as the rest of the control API."""
-    token = current_app.config["VOICEKIT"].control_token
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given, token):
-            return _reply({"error": "control API token required", "status": 401}, 401)
-    return None
 
 
 @bp.errorhandler(ControlRefusal)

@@ -13,11 +13,10 @@ Validation goes through :class:`voicekit.contracts.Contracts`, so the schemas ar
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver import jsonsafe
 from mockserver.domain.connect import REQUESTS
 from voicekit.contracts import Contracts
 
@@ -88,8 +87,8 @@ class FrameReader:
             limit = f"Frame of {size} bytes exceeds the {self.max_bytes}-byte limit; not parsed."
             return voicekit_error("MalformedMessage", limit, _clip(frame))
         try:
-            value = json.loads(frame, parse_constant=_reject_constant, parse_float=_finite_float)
-        except (ValueError, RecursionError) as exc:
+            value = jsonsafe.loads(frame)
+        except jsonsafe.JsonRefused as exc:
             return voicekit_error("MalformedMessage", f"Frame is not JSON: {_reason(exc)}.",
                                   _clip(frame))
         received = _echo(value, frame)
@@ -107,18 +106,6 @@ class FrameReader:
             return voicekit_error("InvalidMessage", f"Invalid {key[0]}/{key[1]} request.", received,
                                   problems)
         return Request(topic=key[0], subtopic=key[1], data=value.get("data"), source=value["source"])
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite_float(text: str) -> float:
-    """1e400 would parse as inf, which no JSON text can carry back in `received`."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range for a JSON number")
-    return value
 
 
 def _reason(exc: BaseException) -> str:

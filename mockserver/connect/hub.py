@@ -9,6 +9,7 @@ the order they were published.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -24,21 +25,31 @@ log = logging.getLogger("voicekit.connect")
 class Socket(Protocol):
     def send(self, data: str) -> None: ...
 
+    def close(self, reason: int | None = None, message: str | None = None) -> None: ...
+
 
 class BusConnection:
     """One app's WebSocket on one agent's bus."""
 
-    def __init__(self, agent_id: str, ws: Socket) -> None:
+    def __init__(self, agent_id: str, ws: Socket, limit: int = 0) -> None:
         self.agent_id = agent_id
         self.ws = ws
         self.outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.open = True
+        self.limit = limit  # queued messages before a consumer too slow to read them is disconnected; 0: none
+        self.overflowed = False
         self.writer = threading.Thread(target=self._drain, name=f"connect-bus-{agent_id}", daemon=True)
         self.writer.start()
 
     def deliver(self, message: dict[str, Any]) -> None:
-        if self.open:
-            self.outbox.put(message)
+        if not self.open:
+            return
+        if self.limit and self.outbox.qsize() >= self.limit:
+            log.warning("bus socket of %s is %d messages behind; disconnecting it", self.agent_id, self.limit)
+            self.overflowed = True
+            self.close()
+            return
+        self.outbox.put(message)
 
     def close(self) -> None:
         self.open = False
@@ -47,6 +58,10 @@ class BusConnection:
     def _drain(self) -> None:
         while True:
             message = self.outbox.get()
+            if self.overflowed:
+                with contextlib.suppress(Exception):
+                    self.ws.close(1008, "too many messages queued: the client does not read")
+                return
             if message is None:
                 return
             try:

@@ -85,14 +85,14 @@ def _origin_ok(origin: str) -> bool:
     from mockserver.gws import security
 
     gws = current_app.extensions["voicekit.gws"]
-    return security.origin_allowed(gws.world, gws.config.allow_origins, origin, request.host_url.rstrip("/"))
+    return security.origin_allowed(gws.world, gws.config.allow_origins, origin, security.own_origins(request.environ))
 
 
 @sock.route("/agents/<agent_id>/bus", bp=bp)
 def bus(ws: Any, agent_id: str) -> None:
     """Serve one app's socket until it closes: every text frame is one request (or a VoicekitError)."""
     context = ctx()
-    connection = BusConnection(agent_id, ws)
+    connection = BusConnection(agent_id, ws, current_app.config["VOICEKIT"].outbox_limit)
     context.hub.attach(connection)
     try:
         while True:

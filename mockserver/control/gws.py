@@ -25,8 +25,10 @@ def inbound_call(world: World, body: dict[str, Any]) -> dict[str, Any]:
     user_data = body.get("userData") or {}
     if not isinstance(user_data, dict):
         raise ValidationFailed("userData must be an object")
-    with world.lock:
+    with world.all_or_nothing():
         world.require_voice()
+        target = body.get("to")
+        device = _device_for(world, str(target or "")) if target or not body.get("queue") else None
         if body.get("queue"):
             queue = str(body["queue"])
             from mockserver.domain.gws.model import Call
@@ -36,16 +38,15 @@ def inbound_call(world: World, body: dict[str, Any]) -> dict[str, Any]:
             world.calls[call.id] = call
             calls.caller_party(world, call, ani, str(body.get("dnis") or queue))
             world.queued_calls.setdefault(queue, []).append(call.id)
-            target = body.get("to")
-            if target:
+            if device is not None:
                 world.queued_calls[queue].remove(call.id)
-                calls.deliver_inbound(world, _device_for(world, str(target)), ani=ani, dnis=queue, queue=queue,
-                                      call_id=call.id, announce=True)
+                calls.deliver_inbound(world, device, ani=ani, dnis=queue, queue=queue, call_id=call.id,
+                                      announce=True)
             else:
                 calls.announce_caller(world, call)  # it waits in the queue: nobody else is there yet
                 calls.route_queued(world, queue)
             return {"callId": call.id, "callUuid": call.uuid}
-        device = _device_for(world, str(body.get("to") or ""))
+        assert device is not None
         call = calls.deliver_inbound(world, device, ani=ani, dnis=body.get("dnis"), user_data=user_data)
         return {"callId": call.id, "callUuid": call.uuid}
 
@@ -80,7 +81,10 @@ def inject_fault(world: World, body: dict[str, Any]) -> None:
     kind = body.get("kind", "error")
     if kind not in ("error", "latency"):
         raise ValidationFailed("kind is error or latency")
-    delay = float(body.get("delayMs", 0)) / 1000.0
+    delay_ms = body.get("delayMs", 0)
+    if isinstance(delay_ms, bool) or not isinstance(delay_ms, int | float) or not 0 <= delay_ms <= 600_000:
+        raise ValidationFailed("delayMs is a number of milliseconds from 0 to 600000")
+    delay = float(delay_ms) / 1000.0
     if kind == "latency" and delay <= 0:
         raise ValidationFailed("latency needs delayMs > 0")
     with world.lock:
@@ -95,8 +99,10 @@ def inject_fault(world: World, body: dict[str, Any]) -> None:
 
 
 def create_agent(world: World, body: dict[str, Any]) -> dict[str, Any]:
-    """An agent (or supervisor) with a device, in one step."""
-    with world.lock:
+    """An agent (or supervisor) with a device, in one step: both or neither."""
+    if body.get("userState", "NotReady") not in ("Ready", "NotReady", "LoggedOut"):
+        raise ValidationFailed("userState is Ready, NotReady or LoggedOut")
+    with world.all_or_nothing():
         admin = next((u for u in world.users.values() if u.is_admin), None) or User("control", "control", "",
                                                                                        roles=["ROLE_ADMIN"])
         user = provisioning.create_user(world, admin, {

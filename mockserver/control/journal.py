@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
+from mockserver import jsonsafe
 from mockserver.control.routes import guard
 from mockserver.journal import FILTERS, Journal, unknown_filters
 from voicekit.contracts import shared_contracts
@@ -181,6 +182,7 @@ def journal_frame(app: Flask, agent_id: str, frame: str | bytes, path: str) -> N
         return
     try:
         message = parse_json(frame)
+        jsonsafe.check(message)  # what the bus refuses (1e999, too deep) is kept as text, never re-emitted
     except (ValueError, RecursionError):
         message = frame[:512] if isinstance(frame, str) else frame[:512].decode("utf-8", "replace")
     subtopic = message.get("subtopic") if isinstance(message, dict) else None

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from mockserver import jsonsafe
 from mockserver.control.routes import guard
 from mockserver.scenarios import ScenarioError, ScenarioRunner
 from voicekit.exchanges import parse_json
@@ -29,10 +30,11 @@ def _refused(problems: list[str], status: int = 400) -> Response:
 
 
 def parse(data: bytes | str, content_type: str) -> Any:
-    """A scenario document from JSON or YAML text (safe loader; JSON is YAML too)."""
-    if "json" in content_type:
-        return parse_json(data)
-    return yaml.safe_load(data)
+    """A scenario document from JSON or YAML text (safe loader; JSON is YAML too), within the JSON limits of
+    specs/schemas/control/JsonLimits.json (YAML's .nan/.inf, deep nesting and alias bombs are refused)."""
+    doc = parse_json(data) if "json" in content_type else yaml.safe_load(data)
+    jsonsafe.check(doc)
+    return doc
 
 
 @bp.get("")
@@ -66,8 +68,10 @@ def load_file(path: str) -> Any:
     """A scenario file's document (for ``--scenario``); raises ScenarioError when unreadable."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
+            doc = yaml.safe_load(handle)
+        jsonsafe.check(doc)
+        return doc
+    except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ScenarioError([f"{path}: {exc}"]) from exc
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Request
 
+from mockserver import jsonsafe
 from mockserver.domain.errors import MissingParameter, ValidationFailed
 from voicekit.contracts import Contracts
 
@@ -34,9 +34,9 @@ def json_body(request: Request, max_bytes: int, *, required: bool = True) -> Any
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {mimetype}")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationFailed("The request body is not valid JSON") from None
+        data = jsonsafe.loads(raw)
+    except jsonsafe.JsonRefused as exc:
+        raise ValidationFailed(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict | list):
         raise ValidationFailed("The request body must be a JSON object")
     return data

@@ -56,12 +56,16 @@ def me() -> User:
     return g.gws_user
 
 
+def _origin_ok(c: GwsContext, origin: str) -> bool:
+    return security.origin_allowed(c.world, c.config.allow_origins, origin, security.own_origins(request.environ))
+
+
 # ---- the filters every request passes ----------------------------------------------------------------------
 @bp.before_request
 def guard() -> Response | None:
     c = ctx()
     origin = request.headers.get("Origin")
-    if origin and not security.origin_allowed(c.world, c.config.allow_origins, origin, base_url()):
+    if origin and not _origin_ok(c, origin):
         return envelope.error(3, f"Origin {origin} is not allowed")
     if request.method == "OPTIONS":
         response = Response(status=204)
@@ -100,7 +104,7 @@ def guard() -> Response | None:
 def decorate(response: Response) -> Response:
     c = ctx()
     origin = request.headers.get("Origin")
-    if origin and security.origin_allowed(c.world, c.config.allow_origins, origin, base_url()):
+    if origin and _origin_ok(c, origin):
         security.add_cors_headers(response, origin)
     session = g.get("gws_session")
     if session is not None and not g.get("gws_session_ended"):

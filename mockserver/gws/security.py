@@ -9,13 +9,15 @@ import hmac
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from flask import Request, Response
 
 from mockserver.domain.gws import settings as settings_rules
 from mockserver.domain.gws.model import User
 from mockserver.domain.gws.world import World
+from mockserver.domain.throttle import FailureThrottle
 
 SESSION_COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -26,18 +28,40 @@ class HttpSession:
     id: str
     user_id: str
     csrf_token: str
+    last_used: float = field(default_factory=lambda: time.monotonic())
 
 
 class Sessions:
     """HTTP sessions; the CSRF token shares the session's life (003 l.4406-4407)."""
 
-    def __init__(self) -> None:
+    def __init__(self, throttle: FailureThrottle | None = None, idle_timeout: float = 0) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, HttpSession] = {}
+        self.throttle = throttle or FailureThrottle()  # wrong passwords per user name
+        self.idle_timeout = idle_timeout  # seconds; 0: sessions end only on logout or reset
 
     def get(self, session_id: str | None) -> HttpSession | None:
         with self._lock:
-            return self._by_id.get(session_id or "")
+            session = self._by_id.get(session_id or "")
+            if session is None:
+                return None
+            now = time.monotonic()
+            if self.idle_timeout and now - session.last_used > self.idle_timeout:
+                del self._by_id[session.id]
+                return None
+            session.last_used = now
+            return session
+
+    def expire_idle(self) -> int:
+        """End the sessions unused for ``idle_timeout`` (housekeeping); returns how many."""
+        if not self.idle_timeout:
+            return 0
+        horizon = time.monotonic() - self.idle_timeout
+        with self._lock:
+            idle = [k for k, s in self._by_id.items() if s.last_used < horizon]
+            for key in idle:
+                del self._by_id[key]
+        return len(idle)
 
     def create(self, user_id: str) -> HttpSession:
         session = HttpSession(secrets.token_urlsafe(18), user_id, str(_uuid()))
@@ -65,6 +89,12 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison on UTF-8 bytes: hmac refuses non-ASCII str, which made a non-ASCII password
+    or token a 500 instead of a wrong credential."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("basic "):
@@ -82,8 +112,11 @@ def authenticate(world: World, sessions: Sessions, request: Request) -> tuple[Us
     credentials = basic_credentials(request)
     session = sessions.get(request.cookies.get(SESSION_COOKIE))
     if credentials is not None:
+        if sessions.throttle.locked(credentials[0]):
+            return None, None
         user = world.user_by_name(credentials[0])
-        if user is None or not user.enabled or not hmac.compare_digest(user.password, credentials[1]):
+        if user is None or not user.enabled or not same_secret(credentials[1], user.password):
+            sessions.throttle.failed(credentials[0])
             return None, None
         if session is None or session.user_id != user.id:
             session = sessions.create(user.id)
@@ -97,7 +130,7 @@ def csrf_ok(request: Request, session: HttpSession | None) -> bool:
     if request.method not in ("POST", "PUT", "DELETE", "PATCH"):
         return True
     token = request.headers.get(CSRF_HEADER, "")
-    return session is not None and bool(token) and hmac.compare_digest(token, session.csrf_token)
+    return session is not None and bool(token) and same_secret(token, session.csrf_token)
 
 
 def add_csrf_headers(response: Response, session: HttpSession) -> None:
@@ -105,9 +138,18 @@ def add_csrf_headers(response: Response, session: HttpSession) -> None:
     response.headers["X-CSRF-TOKEN"] = session.csrf_token
 
 
-def origin_allowed(world: World, global_origins: list[str], origin: str, own_origin: str) -> bool:
+def own_origins(environ: dict) -> set[str]:
+    """The mock's own origins: the address and port the server is bound to, never the Host header (which the
+    client writes, so a forged Host would make any Origin "our own")."""
+    port = environ.get("SERVER_PORT", "")
+    names = {"localhost", "127.0.0.1", environ.get("SERVER_NAME", "")}
+    return {f"http://{name}:{port}" for name in names if name} | {f"http://{name}" for name in names
+                                                                   if name and port == "80"}
+
+
+def origin_allowed(world: World, global_origins: list[str], origin: str, own: set[str]) -> bool:
     """Global allowOrigins merged with access-control allowedOrigins; wildcards within a domain only."""
-    if origin == own_origin:
+    if origin in own:
         return True
     for pattern in [*global_origins, *settings_rules.allowed_origins(world)]:
         if pattern == "*":

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from flask import Flask
 
 from mockserver.domain.events import EventBus
-from mockserver.domain.platform import PlatformWorld, build
+from mockserver.domain.platform import PlatformWorld, build, oauth
 from mockserver.domain.platform.model import Settings
+from mockserver.domain.throttle import FailureThrottle
 from mockserver.platform import control, socket
 from mockserver.platform.context import PlatformContext
 from mockserver.platform.hub import NotificationHub
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> PlatformContext:
     scheduler = app.extensions["voicekit.scheduler"]
     world = build(seed.get("platform"), scheduler, bus,
                   Settings(token_lifetime=config.token_lifetime, rate_limit=config.rate_limit))
+    world.auth_failures = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
     context = PlatformContext(world=world, contracts=shared_contracts(), config=config,
                               hub=NotificationHub(_subscribed(world)))
     bus.subscribe(context.hub.on_notification)
@@ -52,6 +54,8 @@ def init_app(app: Flask) -> PlatformContext:
         world.reset()
 
     app.extensions.setdefault("voicekit.reset_hooks", []).append(reset)
+    app.extensions.setdefault("voicekit.housekeeping", []).extend([
+        lambda: oauth.prune_expired(world), lambda: world.forget_ended(config.history_limit)])
     assert socket.sock is not None  # the WebSocket route is registered on bp by importing the module
     app.register_blueprint(bp, url_prefix=config.platform_prefix.rstrip("/"))
     app.register_blueprint(control.bp, url_prefix=f"{config.control_prefix}/platform")

@@ -5,10 +5,9 @@ JSON in, JSON out; errors ``{"error", "status"}`` like mockserver/control/routes
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from mockserver.domain.platform import calls, errors, notifications, oauth, presence, seed, views
 from mockserver.domain.platform.model import Settings, User
@@ -34,16 +33,6 @@ def _reply(payload: Any, status: int = 200) -> Response:
     response = jsonify(payload)
     response.status_code = status
     return response
-
-
-@bp.before_request
-def guard() -> Response | None:
-    token = current_app.config["VOICEKIT"].control_token
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given, token):
-            return _reply({"error": "control API token required", "status": 401}, 401)
-    return None
 
 
 @bp.errorhandler(errors.PlatformError)

@@ -3,13 +3,13 @@ query parameters checked against their declared schemas, every refusal an ErrorB
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from flask import Response, g, jsonify, request
 from jsonschema.exceptions import best_match
 
+from mockserver import jsonsafe
 from mockserver.domain.platform import errors
 from mockserver.platform.context import PlatformContext
 from mockserver.platform_errors import error_body
@@ -56,17 +56,13 @@ def read_json(context: PlatformContext, op: Operation) -> Any:
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type {mimetype} is not supported; use application/json")
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise errors.BadRequest("The request body could not be parsed as JSON") from None
+        body = jsonsafe.loads(raw)
+    except jsonsafe.JsonRefused as exc:
+        raise errors.BadRequest(f"The request body could not be parsed as JSON: {exc}") from None
     ref = context.contracts.request_schema_ref(op)
     if ref is not None:
         _validate(context, ref, body)
     return body
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _validate(context: PlatformContext, ref: str, value: Any) -> None:

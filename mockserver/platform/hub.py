@@ -39,18 +39,27 @@ _STOP = object()
 class ChannelSocket:
     """One WebSocket on one notification channel."""
 
-    def __init__(self, channel_id: str, ws: Socket, heartbeat: Callable[[], float]) -> None:
+    def __init__(self, channel_id: str, ws: Socket, heartbeat: Callable[[], float], limit: int = 0) -> None:
         self.channel_id = channel_id
         self.ws = ws
         self.heartbeat = heartbeat
         self.outbox: queue.Queue[Any] = queue.Queue()
         self.open = True
+        self.limit = limit  # queued messages before a consumer too slow to read them is disconnected; 0: none
+        self.overflowed = False
         self.writer = threading.Thread(target=self._drain, name=f"platform-channel-{channel_id}", daemon=True)
         self.writer.start()
 
     def deliver(self, message: dict[str, Any]) -> None:
-        if self.open:
-            self.outbox.put(message)
+        if not self.open:
+            return
+        if self.limit and self.outbox.qsize() >= self.limit:
+            log.warning("channel socket %s is %d messages behind; disconnecting it", self.channel_id, self.limit)
+            self.overflowed = True
+            self.open = False
+            self.outbox.put(_STOP)
+            return
+        self.outbox.put(message)
 
     def close_with(self, message: dict[str, Any] | None) -> None:
         """Send ``message`` (socket_closing), then close the socket."""
@@ -77,6 +86,12 @@ class ChannelSocket:
                 if not self._send(HEARTBEAT):
                     return
                 continue
+            if self.overflowed:
+                try:
+                    self.ws.close(1008, "too many messages queued: the client does not read")
+                except Exception:  # already gone
+                    log.debug("closing socket of %s failed", self.channel_id, exc_info=True)
+                return
             if item is _STOP:
                 return
             if item is _WAKE:

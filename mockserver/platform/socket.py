@@ -10,14 +10,14 @@ of pywsgi's connection once the socket is over.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import socket
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_sock import Sock
 
+from mockserver import jsonsafe
 from mockserver.platform.context import ctx
 from mockserver.platform.hub import PONG, ChannelSocket
 from mockserver.platform.routes import bp
@@ -31,7 +31,8 @@ RECEIVE_POLL = 1.0  # seconds between checks that the server side has not closed
 def channel_socket(ws: Any, channel_id: str) -> None:
     context = ctx()
     world = context.world
-    connection = ChannelSocket(channel_id, ws, lambda: world.settings.heartbeat_seconds)
+    connection = ChannelSocket(channel_id, ws, lambda: world.settings.heartbeat_seconds,
+                               current_app.config["VOICEKIT"].outbox_limit)
     context.hub.attach(connection)
     try:
         while connection.open:
@@ -45,8 +46,8 @@ def channel_socket(ws: Any, channel_id: str) -> None:
 
 def is_ping(frame: str | bytes) -> bool:
     try:
-        message = json.loads(frame)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        message = jsonsafe.loads(frame)
+    except jsonsafe.JsonRefused:
         return False
     return isinstance(message, dict) and message.get("message") == "ping"
 

@@ -75,7 +75,8 @@ def test_unknown_paths_and_bad_filters(base: str) -> None:
     assert _count(base, rule="contract.operation") == 1
     bad = httpx.post(f"{base}/control/journal/count", json={"colour": "red"}, timeout=10)
     assert bad.status_code == 400 and "colour" in bad.json()["error"]
-    assert httpx.post(f"{base}/control/journal/count", content=b"[", timeout=10).status_code == 400
+    assert httpx.post(f"{base}/control/journal/count", content=b"[", headers={"Content-Type": "application/json"},
+                      timeout=10).status_code == 400
     assert httpx.get(f"{base}/control/journal", params={"limit": "x"}, timeout=10).status_code == 400
 
 

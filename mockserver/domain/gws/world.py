@@ -7,14 +7,18 @@ notifications of one operation are delivered in the order the documents show.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import secrets
 import threading
 import uuid
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mockserver.domain.bounded import BoundedDict
 from mockserver.domain.clock import RealScheduler, Scheduler
 from mockserver.domain.errors import NotFound, ServiceUnavailable
 from mockserver.domain.events import EventBus, Notification
@@ -247,6 +251,26 @@ class World:
         return None
 
     # ---- snapshots ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """A change of several steps under the lock: if a step fails, the state of the snapshot is restored.
+        For the control API's composite operations (a snapshot costs a few milliseconds, so the REST routes
+        validate everything first instead)."""
+        with self.lock:
+            before = self.snapshot()
+            try:
+                yield
+            except BaseException:
+                self.restore(before)
+                raise
+
+    def bound_history(self, limit: int) -> None:
+        """Keep only the newest ``limit`` released parties and reporting events (0: unbounded)."""
+        released: BoundedDict[str, tuple[Call, Party]] = BoundedDict(limit)
+        released.update(self.released)
+        self.released = released
+        self.reporting_events = deque(self.reporting_events, maxlen=limit or None)  # type: ignore[assignment]
+
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to restore this world (control API export)."""
         return {
@@ -263,8 +287,14 @@ class World:
             "phone_numbers": list(self.phone_numbers.values()),
             "places": self.places,
             "groups": [asdict(g) for g in self.groups.values()],
-            "counters": {"conn": next(self._conn), "uuid": next(self._uuid)},
+            "counters": self._peek_counters(),
         }
+
+    def _peek_counters(self) -> dict[str, int]:
+        """The next values of the id counters, without consuming them: reading the state changes nothing."""
+        conn, uuid_ = next(self._conn), next(self._uuid)
+        self._conn, self._uuid = itertools.count(conn), itertools.count(uuid_)
+        return {"conn": conn, "uuid": uuid_}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.users = {u["id"]: User(**u) for u in data["users"]}

@@ -141,6 +141,7 @@ class Token:
     scopes: frozenset[str] | None
     issued: float
     expires: float
+    code: str | None = None  # the authorization code it descends from (revoked with it on the code's reuse)
 
     @property
     def has_user(self) -> bool:
@@ -153,6 +154,7 @@ class RefreshToken:
     client_id: str
     user_id: str
     scopes: frozenset[str] | None
+    code: str | None = None  # as Token.code
 
 
 @dataclass

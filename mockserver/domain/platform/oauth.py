@@ -103,11 +103,12 @@ def issue(world: PlatformWorld, client: OAuthClient, user_id: str | None, grant:
 
 
 def _response(world: PlatformWorld, token: Token, *, refresh: bool) -> dict[str, object]:
+    """The token response; a refresh token descends from the same authorization code as ``token``."""
     body: dict[str, object] = {"access_token": token.value, "token_type": "bearer",
                                "expires_in": max(0, round(token.expires - token.issued))}
     if refresh and token.user_id is not None:
         value = secrets.token_urlsafe(32)
-        world.refresh_tokens[value] = RefreshToken(value, token.client_id, token.user_id, token.scopes)
+        world.refresh_tokens[value] = RefreshToken(value, token.client_id, token.user_id, token.scopes, token.code)
         body["refresh_token"] = value
     return body
 
@@ -122,10 +123,18 @@ def _client(world: PlatformWorld, client_id: str | None) -> OAuthClient:
 def _authenticated_client(world: PlatformWorld, basic: tuple[str, str] | None) -> OAuthClient:
     if basic is None:
         raise errors.OAuthFailure("invalid_client", "client authentication (HTTP Basic) is required", 401)
+    if world.auth_failures.locked(basic[0]):
+        raise errors.OAuthFailure("invalid_client", "client authentication failed", 401)
     client = _client(world, basic[0])
-    if client.secret is None or not hmac.compare_digest(client.secret.encode(), basic[1].encode()):
+    if client.secret is None or not _same(basic[1], client.secret):
+        world.auth_failures.failed(basic[0])
         raise errors.OAuthFailure("invalid_client", "client authentication failed", 401)
     return client
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant time, on UTF-8 bytes: any character in a secret or verifier is a mismatch, never an error."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 def _require_grant(client: OAuthClient, *grants: str) -> None:
@@ -163,14 +172,17 @@ def _exchange_code(world: PlatformWorld, form: Mapping[str, str], basic: tuple[s
                                   "required", 401)
     _require_grant(client, AUTHORIZATION_CODE if basic is not None else PKCE)
     code = world.codes.get(form.get("code") or "")
-    if code is None or code.used or world.now() >= code.expires or code.client_id != client.id:
+    if code is not None and code.used:
+        revoke_descendants(world, code.value)  # RFC 6749 §4.1.2: a reused code revokes what it issued
+        raise errors.OAuthFailure("invalid_grant", "authorization code is invalid or expired")
+    if code is None or world.now() >= code.expires or code.client_id != client.id:
         raise errors.OAuthFailure("invalid_grant", "authorization code is invalid or expired")
     if form.get("redirect_uri") != code.redirect_uri:
         raise errors.OAuthFailure("invalid_grant", "redirect_uri does not match the authorization request")
     if code.challenge is not None:
         if verifier is None:
             raise errors.OAuthFailure("invalid_grant", "code_verifier is required for this code")
-        if not hmac.compare_digest(pkce_challenge(verifier, code.method or "S256"), code.challenge):
+        if not _same(pkce_challenge(verifier, code.method or "S256"), code.challenge):
             raise errors.OAuthFailure("invalid_grant", "code_verifier does not match the code challenge")
     elif basic is None:
         raise errors.OAuthFailure("invalid_grant", "this code was not issued with a PKCE code challenge")
@@ -178,7 +190,29 @@ def _exchange_code(world: PlatformWorld, form: Mapping[str, str], basic: tuple[s
         raise errors.OAuthFailure("invalid_grant", "the user of this code no longer exists")
     code.used = True
     token = issue(world, client, code.user_id, PKCE if code.challenge is not None else AUTHORIZATION_CODE)
+    token.code = code.value
     return _response(world, token, refresh=True)
+
+
+def prune_expired(world: PlatformWorld) -> int:
+    """Forget expired access tokens and authorization codes (housekeeping); returns how many."""
+    with world.lock:
+        now = world.now()
+        tokens = [v for v, t in world.tokens.items() if t.expires <= now]
+        codes = [v for v, c in world.codes.items() if c.expires <= now]
+        for value in tokens:
+            del world.tokens[value]
+        for value in codes:
+            del world.codes[value]
+    return len(tokens) + len(codes)
+
+
+def revoke_descendants(world: PlatformWorld, code: str) -> None:
+    """Every access and refresh token issued from ``code``, directly or through refreshes."""
+    for value in [v for v, t in world.tokens.items() if t.code == code]:
+        del world.tokens[value]
+    for value in [v for v, t in world.refresh_tokens.items() if t.code == code]:
+        del world.refresh_tokens[value]
 
 
 def _refresh(world: PlatformWorld, form: Mapping[str, str], basic: tuple[str, str] | None) -> dict[str, object]:
@@ -190,6 +224,7 @@ def _refresh(world: PlatformWorld, form: Mapping[str, str], basic: tuple[str, st
         raise errors.OAuthFailure("invalid_grant", "refresh token is invalid or expired")
     del world.refresh_tokens[stored.value]  # rotated: each refresh token is used once
     token = issue(world, client, stored.user_id, REFRESH_TOKEN, stored.scopes)
+    token.code = stored.code
     return _response(world, token, refresh=True)
 
 

@@ -28,6 +28,7 @@ from mockserver.domain.platform.model import (
 )
 from mockserver.domain.platform.phones import PersistentConnections
 from mockserver.domain.platform.ratelimit import RateLimiter
+from mockserver.domain.throttle import FailureThrottle
 
 SYSTEM = "platform"
 SOCKET_CLOSING = "v2.system.socket_closing"
@@ -56,6 +57,7 @@ class PlatformWorld:
         self.login_user: str | None = None
         self.default_login: str | None = None
         self.rate_limiter = RateLimiter(scheduler)
+        self.auth_failures = FailureThrottle()  # wrong client secrets per client id (off unless configured)
         self.persistent = PersistentConnections(self)
         self.seed: dict[str, Any] = {}
 
@@ -121,6 +123,19 @@ class PlatformWorld:
             self.settings = replace(self.base_settings)
             self.rate_limiter.clear()
             self.login_user = None
+
+    def forget_ended(self, keep: int) -> int:
+        """Keep the newest ``keep`` ended conversations (they stay readable for a while after the end); the
+        older ones are forgotten (housekeeping; 0 keeps all). Returns how many were dropped."""
+        if keep <= 0:
+            return 0
+        with self.lock:
+            ended = sorted((c for c in self.conversations.values() if not c.active),
+                           key=lambda c: c.end_time or 0.0)
+            dropped = ended[:-keep] if len(ended) > keep else []
+            for conversation in dropped:
+                del self.conversations[conversation.id]
+        return len(dropped)
 
     def reset(self) -> None:
         from mockserver.domain.platform.seed import populate
