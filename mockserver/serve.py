@@ -44,6 +44,14 @@ class Handler(WSGIHandler):
         self.socket.settimeout(self.header_timeout)
         return super().read_requestline()
 
+    def start_response(self, status, headers, exc_info=None):  # type: ignore[no-untyped-def]
+        """A refused body (413) is not read to its end, so the connection closes after the answer: say so in it,
+        or a client would reuse the connection and lose its next request."""
+        unread = str(status).startswith("413") or getattr(self.wsgi_input, "_chunked_input_error", False)
+        if unread and not any(k.lower() == "connection" for k, _ in headers):
+            headers = [*headers, ("Connection", "close")]
+        return super().start_response(status, headers, exc_info)
+
     def run_application(self) -> None:
         super().run_application()
         if self.code == 413 or getattr(self.wsgi_input, "_chunked_input_error", False):

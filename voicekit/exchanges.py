@@ -20,6 +20,7 @@ Rules (``Violation.rule``):
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -74,7 +75,13 @@ def parse_json(data: bytes | str | None) -> Any:
     def refuse(constant: str) -> Any:
         raise ValueError(f"{constant} is not JSON")
 
-    return json.loads(data, parse_constant=refuse)
+    def finite(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"{text[:20]} is out of range")
+        return value
+
+    return json.loads(data, parse_constant=refuse, parse_float=finite)
 
 
 class ExchangeJudge:
