@@ -6,7 +6,6 @@ cannot (inbound calls, remote parties, outages, T-Server faults) and to reset or
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -132,19 +131,11 @@ def init_app(app: Flask) -> None:
         return None
 
     world = app.extensions["voicekit.gws"].world
-    initial = copy.deepcopy(world.snapshot())
+    world.mark_initial()
     context = app.extensions["voicekit.gws"]
 
     def reset_gws() -> None:
-        with world.lock:
-            world.restore(copy.deepcopy(initial))
-            world.faults.clear()
-            world.reporting_events.clear()
-            world.released.clear()
-            world.queued_calls.clear()
-            world.push_outbox.clear()
-            for service in world.services.values():
-                service.state = "Active"
+        world.reset()
         context.sessions.clear()
 
     app.extensions.setdefault("voicekit.reset_hooks", []).append(reset_gws)

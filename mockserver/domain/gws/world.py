@@ -264,6 +264,23 @@ class World:
                 self.restore(before)
                 raise
 
+    def mark_initial(self) -> None:
+        """Remember the current state as the one :meth:`reset` returns to (the seed's, after start-up)."""
+        self._initial = copy.deepcopy(self.snapshot())
+
+    def reset(self) -> None:
+        """Back to the state :meth:`mark_initial` remembered: the seed's world, no calls, faults, queued calls,
+        reporting events, released calls or push messages, every service Active."""
+        with self.lock:
+            self.restore(copy.deepcopy(self._initial))
+            self.faults.clear()
+            self.reporting_events.clear()
+            self.released.clear()
+            self.queued_calls.clear()
+            self.push_outbox.clear()
+            for service in self.services.values():
+                service.state = "Active"
+
     def bound_history(self, limit: int) -> None:
         """Keep only the newest ``limit`` released parties and reporting events (0: unbounded)."""
         released: BoundedDict[str, tuple[Call, Party]] = BoundedDict(limit)

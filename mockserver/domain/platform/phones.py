@@ -15,7 +15,7 @@ The rules, in one place:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from mockserver.domain.platform.errors import BadRequest
 from mockserver.domain.platform.model import (
@@ -28,8 +28,14 @@ from mockserver.domain.platform.model import (
     User,
 )
 
-if TYPE_CHECKING:
-    from mockserver.domain.platform.world import PlatformWorld
+
+class PhoneWorld(Protocol):
+    """What the persistent connections read of the world (a Protocol, so this module needs no world import)."""
+
+    lock: Any
+    settings: Any
+    scheduler: Any
+    conversations: dict[str, Any]
 
 CONNECT = "connect"   # the agent's leg connects by itself
 ALERT = "alert"       # the phone rings; a person must answer it (control API: the phone answers)
@@ -68,7 +74,7 @@ def refusal_reason(phone: Phone) -> str:
 class PersistentConnections:
     """Opens, keeps and drops the persistent connection of each user's phone (needs the world's lock held)."""
 
-    def __init__(self, world: PlatformWorld) -> None:
+    def __init__(self, world: PhoneWorld) -> None:
         self.world = world
         self._generation: dict[str, object] = {}
 

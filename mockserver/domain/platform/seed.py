@@ -39,6 +39,7 @@ def build(section: dict[str, Any] | None, scheduler: Scheduler, bus: EventBus,
     base = apply_settings(replace(settings or Settings()), section.get("settings") or {})
     world = PlatformWorld(scheduler, bus, base)
     world.seed = section
+    world.populate = populate
     with world.lock:
         populate(world, copy.deepcopy(section))
     return world

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -60,6 +61,7 @@ class PlatformWorld:
         self.auth_failures = FailureThrottle()  # wrong client secrets per client id (off unless configured)
         self.persistent = PersistentConnections(self)
         self.seed: dict[str, Any] = {}
+        self.populate: Callable[[PlatformWorld, dict[str, Any]], None] | None = None
 
     # ---- time ----------------------------------------------------------------------------------
     def now(self) -> float:
@@ -138,8 +140,9 @@ class PlatformWorld:
         return len(dropped)
 
     def reset(self) -> None:
-        from mockserver.domain.platform.seed import populate
-
+        """Back to the seed: every record dropped, then the seed's rebuilt by the populate function the builder
+        gave (mockserver.domain.platform.seed.build), so this module needs no seed import."""
         with self.lock:
             self.clear()
-            populate(self, copy.deepcopy(self.seed))
+            if self.populate is not None:
+                self.populate(self, copy.deepcopy(self.seed))
