@@ -28,7 +28,9 @@ from typing import Any
 
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
+from conformance.replay import recipes
 from conformance.replay.driver import GwsDriver, UserSession
+from conformance.replay.errors import NotRunnable, SetupFailed
 from conformance.replay.plan import Plan, Step, build_plan
 from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient, HttpResponse
@@ -58,14 +60,6 @@ PASSED, FAILED, NOT_RUN = "passed", "failed", "not-run"
 def http_status_for(status_code: int, voice_down: bool = False) -> int:
     """E001: the HTTP status that goes with a GWS statusCode (the table in specs/tables, shared with the mock)."""
     return gws_http_status(status_code, unavailable=voice_down)
-
-
-class NotRunnable(Exception):
-    """The fixture cannot be replayed against this target (the message says why)."""
-
-
-class SetupFailed(Exception):
-    """The precondition could not be established: the target refused a documented request the recipe needs."""
 
 
 @dataclass
@@ -177,8 +171,6 @@ class Run:
 
     # ---- the run --------------------------------------------------------------------------------------------------
     def execute(self) -> ReplayResult:
-        from conformance.replay import recipes
-
         plan = self.plan
         status, reason = PASSED, ""
         try:
@@ -434,8 +426,6 @@ class Run:
         cast = self.cast
         assert cast is not None
         if step.trigger:
-            from conformance.replay import recipes
-
             recipes.trigger(self, step)
         elif self.cause is not None:
             cause, self.cause = self.cause, None

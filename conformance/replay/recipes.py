@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.replay.driver import UserSession
-from conformance.replay.gws import NotRunnable, Run, SetupFailed
+from conformance.replay.errors import NotRunnable, SetupFailed
 from conformance.replay.plan import DocCall, Step
 from voicekit.replay.bindings import is_placeholder_token
+
+if TYPE_CHECKING:  # annotations only: the replayer calls the recipes, never the other way round
+    from conformance.replay.gws import Run
 
 __all__ = ["prepare", "trigger"]
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from voicekit.replay.bindings import ID_COLLECTIONS, NUMBER_KEYS, URI_KEYS, collection_kind
-from voicekit.replay.compare import ISO8601, Comparer, Strategy, last_key
+from voicekit.replay.engine import ISO8601, Comparer, Strategy, last_key
 from voicekit.replay.rules import Path
 
 __all__ = ["CONNECT_CALL_TYPES", "GWS", "PLATFORM", "ConnectStrategy", "GwsStrategy", "PlatformStrategy",
