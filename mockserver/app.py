@@ -17,6 +17,7 @@ from mockserver.domain.events import EventBus
 from mockserver.domain.gws.seed import build_world
 from mockserver.gws import envelope
 from mockserver.gws import routes as gws_routes
+from mockserver.variants import parse as parse_variants
 from voicekit.contracts import shared_contracts
 
 log = logging.getLogger("voicekit.mock")
@@ -29,6 +30,7 @@ def load_seed(path: Path) -> dict[str, Any]:
 def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: Scheduler | None = None) -> Flask:
     if not isinstance(config, MockConfig):
         config = MockConfig.load(config)
+    config.variants = sorted(parse_variants(config.variants))  # unknown names are refused before anything starts
     app = Flask("voicekit-mock")
     app.json.sort_keys = False  # keep members in the order the documents show them
     app.config["VOICEKIT"] = config
@@ -38,6 +40,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     seed = load_seed(config.seed)
     contracts = shared_contracts()
     world = build_world(seed.get("gws", {}), scheduler, bus)
+    world.variants = frozenset(config.variants)
     gws = gws_routes.GwsContext(world=world, contracts=contracts, config=config)
     app.extensions["voicekit.seed"] = seed
     app.extensions["voicekit.bus"] = bus
