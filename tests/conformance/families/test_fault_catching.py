@@ -66,8 +66,9 @@ CASES = [
     Case("drop-notification", f"{CALLS}::test_send_dtmf_is_confirmed", "GWS-CALL-006"),
     Case("duplicate-notification", f"{AGENT}::test_ready_changes_agent_state", "GWS-AGENT-002"),
     Case("wrong-notification-type", f"{DATA}::test_attach_user_data", "GWS-DATA-001"),
-    Case("offline-logout", f"{AGENT}::test_offline_reports_logged_out", "GWS-AGENT-006"),
+    Case("offline-not-logged-out", f"{AGENT}::test_offline_reports_logged_out", "GWS-AGENT-006"),
     Case("dnd-stale-capability", f"{AGENT}::test_do_not_disturb_on", "GWS-DEV-002"),
+    Case("mute-not-applied", f"{CONF}::test_mute_and_unmute_conference_call", "GWS-CONF-006"),
     Case("cors-any-origin", f"{SECURITY}::test_cors_disallowed_origin", "GWS-SEC-007"),
     Case("public-answer", f"{CALLS}::test_public_network_device_hides_answer", "GWS-CALL-007"),
     # The stateful family: the shrunk reproducer must reach the report.
