@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.advisory import advise, lenient
-from conformance.checks import ConformanceFailure
+from conformance.checks import ConformanceFailure, expect_notification
 from conformance.families import test_rules_gws_common as common
 from conformance.families.test_rules_gws_common import (
     DOC,
@@ -53,6 +53,7 @@ def _optional_call_message(line: Line, call_id: str, predicate: Any, description
     except (TimeoutError, ConformanceFailure):
         advise(f"{line.name}: no {description} for call {call_id}", basis=basis)
         return None
+    expect_notification(message, system="gws")  # a notification that does come must still be a valid one
     return message["data"]["call"]
 
 
