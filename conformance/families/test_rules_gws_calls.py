@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.advisory import advise
 from conformance.checks import expect_notification
 from conformance.events import EventSource
 from conformance.families import test_rules_gws_common as common
@@ -335,9 +336,9 @@ def test_unknown_dn_gives_error_message(line_a: Line) -> None:
     data = message["data"]
     require(str(data.get("deviceUri", "")).rstrip("/").endswith(line_a.device_id),
             f"the ErrorMessage names device {data.get('deviceUri')!r}, not {line_a.device_id}")
-    if "errorMessage" in data:
-        require(str(data["errorMessage"]).lower() == "invalid called dn",
-                f"errorMessage is {data['errorMessage']!r}, expected 'Invalid Called Dn'")
+    if "errorMessage" in data and str(data["errorMessage"]).lower() != "invalid called dn":
+        advise(f"errorMessage is {data['errorMessage']!r}; the example words it 'Invalid Called Dn'",
+               basis="003 l.1750-1762: T-Server's errorMessage is human-readable text, shown as an example")
     require(not [c for c in line_a.calls() if c.get("state") != "Released"],
             "a call exists after dialing an unknown DN")
 
