@@ -245,6 +245,7 @@ def render_markdown(c: dict[str, Any]) -> str:
            f"- **Target:** {_md(t.get('name'))}",
            *[f"- **{system.upper()}:** {_md(t.get(system) or 'not configured')}" for system in
              ("gws", "platform", "connect")],
+           *([f"- **Mock variants:** {_md(', '.join(t['mock_variants']))}"] if t.get("mock_variants") else []),
            f"- **Kit:** voicekit {c['kit_version']}",
            "- **Specs:** " + ", ".join(f"{k} {v}" for k, v in c["spec_versions"].items()),
            f"- **Date:** {c['date']}",
@@ -316,6 +317,8 @@ def render_html(c: dict[str, Any]) -> str:
              f"<dt>Target</dt><dd>{e(str(t.get('name')))}</dd>"]
     for system in ("gws", "platform", "connect"):
         parts.append(f"<dt>{system.upper()}</dt><dd>{e(str(t.get(system) or 'not configured'))}</dd>")
+    if t.get("mock_variants"):
+        parts.append(f"<dt>Mock variants</dt><dd>{e(', '.join(t['mock_variants']))}</dd>")
     parts += [f"<dt>Kit</dt><dd>voicekit {e(c['kit_version'])}</dd>",
               "<dt>Specs</dt><dd>" + e(", ".join(f"{k} {v}" for k, v in c["spec_versions"].items())) + "</dd>",
               f"<dt>Date</dt><dd>{e(c['date'])}</dd>",
