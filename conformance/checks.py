@@ -19,11 +19,11 @@ Families call them through :func:`expect` (HTTP) and :func:`expect_notification`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance import safejson
 from conformance.evidence import Exchange
 from conformance.failures import (
     SEVERITIES,
@@ -217,7 +217,7 @@ def _json(subject: Any) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return safejson.loads(text)
     except ValueError:
         return None
 
@@ -225,7 +225,7 @@ def _json(subject: Any) -> Any:
 def _require_json(subject: Any) -> Any:
     text = _text(subject)
     try:
-        return json.loads(text)
+        return safejson.loads(text)
     except ValueError:
         raise ProtocolViolation(f"{subject.method} {_path(subject)} answered {_status(subject)} with a body "
                                 f"that is not JSON: {text[:120]!r}") from None

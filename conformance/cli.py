@@ -53,6 +53,7 @@ class CertifyOptions:
     timeout: float | None = None
     notification_timeout: float | None = None
     run_timeout: float | None = None
+    max_response_bytes: int | None = None
     overrides: list[str] = field(default_factory=list)
     pytest_args: list[str] = field(default_factory=list)
     families: Path | None = None
@@ -87,13 +88,16 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
             args += [flag, f"{value:g}"]
     for override in options.overrides:
         args += ["--vk-set", override]
+    if options.max_response_bytes is not None:
+        args += ["--vk-set", f"limits.max_response_bytes={options.max_response_bytes}"]
     return args + list(options.pytest_args)
 
 
 def _overrides(options: CertifyOptions) -> dict[str, Any]:
     out: dict[str, Any] = dict(parse_override(o) for o in options.overrides)
     for key, value in (("timeouts.request", options.timeout), ("timeouts.notification", options.notification_timeout),
-                       ("timeouts.run", options.run_timeout)):
+                       ("timeouts.run", options.run_timeout),
+                       ("limits.max_response_bytes", options.max_response_bytes)):
         if value is not None:
             out[key] = value
     if options.allow_destructive:

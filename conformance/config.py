@@ -25,7 +25,7 @@ File layout (TOML; YAML takes the same tree)::
       {username = "b@example.com", password = "…"},
     ]
     supervisor = {username = "sup@example.com", password = "…"}
-    admin = {username = "admin@example.com", password = "…"}
+    admin = {username = "admin@example.com", password = "…"}   # a Contact Center Admin (not a Cloud Admin)
     users = {public_network_agent = {username = "p@example.com", password = "…"}}  # optional, named
 
     [platform]
@@ -44,6 +44,9 @@ File layout (TOML; YAML takes the same tree)::
     notification = 10                  # waiting for one notification
     run = 1800                         # the whole run
 
+    [limits]
+    max_response_bytes = 16777216      # the most read of one response body or WebSocket frame (16 MiB)
+
     [events]                           # sources of events the suite cannot cause (conformance.events)
     control_url = "http://localhost:8080/control"   # the mock's control API (set for --target mock)
     control_token = "…"
@@ -61,6 +64,7 @@ Environment: ``VOICEKIT_GWS_URL``, ``VOICEKIT_GWS_CSRF``, ``VOICEKIT_PLATFORM_UR
 ``VOICEKIT_PLATFORM_LOGIN_URL``, ``VOICEKIT_CONNECT_URL``, ``VOICEKIT_CONNECT_AGENTS`` (comma list or JSON),
 ``VOICEKIT_TARGET_NAME``, ``VOICEKIT_TARGET_TLS_VERIFY``, ``VOICEKIT_TARGET_ALLOW_DESTRUCTIVE``,
 ``VOICEKIT_TIMEOUTS_REQUEST``, ``VOICEKIT_TIMEOUTS_NOTIFICATION``, ``VOICEKIT_TIMEOUTS_RUN``,
+``VOICEKIT_LIMITS_MAX_RESPONSE_BYTES``,
 ``VOICEKIT_EVENTS_CONTROL_URL``, ``VOICEKIT_EVENTS_CONTROL_TOKEN``, ``VOICEKIT_EVENTS_DRIVER_COMMAND``,
 ``VOICEKIT_EVENTS_MANUAL_EVENTS``, ``VOICEKIT_EVENTS_MANUAL_TIMEOUT``. A double underscore descends into
 nested values, so secrets can stay out of the file: ``VOICEKIT_GWS_AGENTS__0__PASSWORD``,
@@ -96,6 +100,7 @@ __all__ = [
     "EventsConfig",
     "GwsConfig",
     "GwsUser",
+    "Limits",
     "MockOptions",
     "OAuthClient",
     "PlatformConfig",
@@ -108,7 +113,7 @@ __all__ = [
 ]
 
 SYSTEMS = ("gws", "platform", "connect")
-ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "events", "mock")
+ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "limits", "events", "mock")
 CSRF_MODES = ("on", "off", "auto")
 
 
@@ -189,6 +194,13 @@ class Timeouts:
 
 
 @dataclass
+class Limits:
+    """What the kit reads of one answer: a target that streams without end is refused, not buffered."""
+
+    max_response_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass
 class EventsConfig:
     control_url: str | None = None
     control_token: str | None = field(default=None, repr=False)
@@ -215,6 +227,7 @@ class TargetConfig:
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     connect: ConnectConfig = field(default_factory=ConnectConfig)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
     events: EventsConfig = field(default_factory=EventsConfig)
     mock: MockOptions = field(default_factory=MockOptions)
     sources: list[str] = field(default_factory=list)
@@ -274,6 +287,7 @@ class TargetConfig:
                                                            "code_client", "users"))),
             connect=_connect(_section(data, "connect", ("url", "agents"))),
             timeouts=_timeouts(_section(data, "timeouts", ("request", "notification", "run"))),
+            limits=_limits(_section(data, "limits", ("max_response_bytes",))),
             events=_events(_section(data, "events", ("control_url", "control_token", "driver_command",
                                                      "manual_events", "manual_timeout"))),
             mock=MockOptions(variants=_names(_section(data, "mock", ("variants",)).get("variants"),
@@ -331,7 +345,7 @@ class TargetConfig:
         return {"name": self.name, "gws": self.gws.url, "platform": self.platform.url,
                 "connect": self.connect.url, "event_sources": self.event_sources(),
                 "allow_destructive": self.allow_destructive, "csrf": self.gws.csrf,
-                "timeouts": asdict(self.timeouts), "sources": list(self.sources),
+                "timeouts": asdict(self.timeouts), "limits": asdict(self.limits), "sources": list(self.sources),
                 **({"mock_variants": list(self.mock.variants)} if self.mock.variants else {})}
 
     def event_sources(self) -> list[str]:
@@ -408,6 +422,7 @@ _TOP_KEYS = {
     "platform": {"url", "login_url", "client_credentials", "code_client", "users"},
     "connect": {"url", "agents"},
     "timeouts": {"request", "notification", "run"},
+    "limits": {"max_response_bytes"},
     "events": {"control_url", "control_token", "driver_command", "manual_events", "manual_timeout"},
     "mock": {"variants"},
 }
@@ -656,6 +671,14 @@ def _timeouts(data: dict[str, Any]) -> Timeouts:
     default = Timeouts()
     return Timeouts(**{name: _seconds(data.get(name, getattr(default, name)), f"timeouts.{name}")
                        for name in ("request", "notification", "run")})
+
+
+def _limits(data: dict[str, Any]) -> Limits:
+    value = data.get("max_response_bytes", Limits.max_response_bytes)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() \
+            or int(value) < 1024:
+        raise ConfigError(f"limits.max_response_bytes must be a whole number of bytes >= 1024, not {value!r}")
+    return Limits(max_response_bytes=int(value))
 
 
 def _names(value: Any, where: str) -> list[str]:

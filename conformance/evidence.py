@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance import safejson
 from conformance.redact import redact_body, redact_headers, redact_json, redact_text, redact_url
 
 __all__ = ["EvidenceLog", "Exchange", "Notification", "attach", "begin", "current", "end", "report_exchange", "step"]
@@ -50,7 +51,7 @@ class Exchange:
 
     def json(self) -> Any:
         """The response body parsed as JSON (``ValueError`` when it is not JSON)."""
-        return json.loads(self.response_body or "")
+        return safejson.loads(self.response_body or "")
 
     def summary(self) -> str:
         """One redacted line: ``POST /api/v2/me → 200 (12 ms)``."""

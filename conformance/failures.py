@@ -65,9 +65,18 @@ class ConformanceFailure(AssertionError):
 
 
 class TargetUnreachable(ConformanceFailure):
-    """The target refused the connection, did not answer in time, or the answer broke off."""
+    """The target refused the connection, did not answer in time, or the answer broke off.
+
+    ``outage`` says whether this shows the system down: ``"hang"`` (no answer, or not all of it, in time) or
+    ``"unreachable"`` (no connection); None when the system answered (e.g. it closed a WebSocket). The plugin
+    gives a system up after repeated outages (``conformance.target``).
+    """
 
     default_title = "Target unreachable"
+
+    def __init__(self, message: str, *, outage: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.outage = outage
 
 
 class ProtocolViolation(ConformanceFailure):

@@ -547,9 +547,9 @@ def _guard(request: pytest.FixtureRequest, state: VkState) -> None:
     reason = target.config.missing_all((profile.system, *profile.needs))
     if reason:
         not_run(reason)
-    problem = target.unhealthy(profile.system)
+    problem = target.unhealthy_reason(profile.system)
     if problem:
-        raise TargetUnhealthy(f"the {profile.system} health check failed: {problem}")
+        raise TargetUnhealthy(problem)
     if item.get_closest_marker("needs_event") is not None:
         source = EventSource(target.config)
         for marker in item.iter_markers("needs_event"):
@@ -605,10 +605,13 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
         elif report.failed:
             exc = call.excinfo.value if call.excinfo is not None else None
             info.update(outcome=_classify(exc), phase=call.when, **_failure_details(item, exc, report))
+            _observe(state, item, exc)
     if call.when == "call":
         _attach_advisories(advisory.collected(), _rule(item).get("rule"))
     if call.when != "teardown":
         return
+    if info.get("outcome", "passed") == "passed":
+        _observe(state, item, None)
     log = evidence_log.end()
     findings = advisory.end()
     _junit_advisories(item, report, [_advisory_dict(f, _rule(item).get("rule")) for f in findings])
@@ -667,6 +670,13 @@ def _junit_advisories(item: pytest.Item, report: pytest.TestReport, findings: li
     element = ElementTree.Element("system-out")
     element.text = bin_xml_escape("\n".join(f"voicekit advisory (not scored): {line}" for line in lines))
     log_xml.node_reporter(report).append(element)
+
+
+def _observe(state: VkState, item: pytest.Item, exc: BaseException | None) -> None:
+    """Tell the target's health logic how a test of its system ended (fail fast after repeated outages)."""
+    if state.target is None or item.get_closest_marker("profile") is None or isinstance(exc, TargetUnhealthy):
+        return
+    state.target.observe(profile_registry.get(_profile_name(item)).system, exc)
 
 
 def _advisory_dict(finding: advisory.Advisory, rule: str | None) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit, urlunsplit
 
+from conformance import safejson
+
 __all__ = [
     "MASK",
     "OAUTH_CONTEXT_KEYS",
@@ -197,7 +199,7 @@ def redact_body(body: Any, content_type: str | None = None) -> str:
     stripped = body.lstrip()
     if "json" in kind or stripped[:1] in ("{", "["):
         try:
-            parsed = json.loads(body)
+            parsed = safejson.loads(body)
         except ValueError:
             return redact_text(body)
         return json.dumps(redact_json(parsed), indent=2, ensure_ascii=False)

@@ -3,7 +3,9 @@ system made once per session.
 
 Why a session-level health check: a target that refuses connections, hangs or answers garbage would
 otherwise cost every test its full timeout. One bounded request per system decides; the tests of an
-unhealthy system then fail at once with the reason, and the certificate says why.
+unhealthy system then fail at once with the reason, and the certificate says why. A system that passes the
+check and then stops answering is given up the same way once :data:`OUTAGE_STRIKES` tests in a row have
+seen it hang or refuse connections (:meth:`RunningTarget.observe`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from conformance.config import TargetConfig
 from conformance.errors import ConfigError
 from conformance.failures import ConformanceFailure
 from conformance.launcher import MockProcess
-from conformance.transport.http import HttpClient
+from conformance.transport.http import HttpClient, set_response_limit
 
-__all__ = ["MOCK", "RunningTarget", "check_health", "load_config", "mock_csrf", "open_target"]
+__all__ = ["MOCK", "OUTAGE_STRIKES", "RunningTarget", "check_health", "load_config", "mock_csrf", "open_target"]
 
 MOCK = "mock"
+#: Tests in a row that saw a system hang or refuse connections, after which its remaining tests fail at once.
+OUTAGE_STRIKES = 2
 
 
 @dataclass
@@ -33,6 +37,7 @@ class RunningTarget:
     kind: str
     mock: MockProcess | None = None
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strikes: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_mock(self) -> bool:
@@ -41,6 +46,29 @@ class RunningTarget:
     def unhealthy(self, system: str) -> str | None:
         state = self.health.get(system)
         return None if state is None or state.get("ok") else str(state.get("detail"))
+
+    def unhealthy_reason(self, system: str) -> str | None:
+        """Why the tests of ``system`` fail at once (the health check, or the outages seen during the run)."""
+        detail = self.unhealthy(system)
+        if detail is None:
+            return None
+        return f"{system} {self.health[system].get('verdict', 'health check failed')}: {detail}"
+
+    def observe(self, system: str, failure: BaseException | None) -> None:
+        """Count a finished test of ``system``: a failure with an ``outage`` (it hung or refused the
+        connection) is a strike, anything else shows the system answering and clears the count. At
+        :data:`OUTAGE_STRIKES` the system is marked down with that failure as the cause."""
+        if self.unhealthy(system) is not None:
+            return
+        outage = getattr(failure, "outage", None)
+        if outage is None:
+            self.strikes[system] = 0
+            return
+        self.strikes[system] = self.strikes.get(system, 0) + 1
+        if self.strikes[system] >= OUTAGE_STRIKES:
+            message = getattr(failure, "message", None) or str(failure)
+            self.health[system] = {"ok": False, "verdict": "stopped answering during the run", "outage": outage,
+                                   "detail": f"{message} ({self.strikes[system]} tests in a row)"}
 
     def close(self) -> None:
         if self.mock is not None:
@@ -87,6 +115,7 @@ def open_target(target: str | None, config_path: str | Path | None, *, overrides
             mock.stop()
             raise
         running = RunningTarget(config, MOCK, mock)
+    set_response_limit(running.config.limits.max_response_bytes)
     running.health = check_health(running.config, systems)
     return running
 

@@ -50,6 +50,17 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     from mockserver.control import routes as control_routes
 
     control_routes.init_app(app)
+    from mockserver.control import journal
+
+    journal.init_app(app)
+    from mockserver import dashboard
+
+    dashboard.init_app(app)
+    from mockserver.control import scenario
+
+    runner = scenario.init_app(app)
+    pages = app.extensions["voicekit.dashboard"]
+    runner.listeners.append(lambda line: pages.send("scenario", line))
     from mockserver.connect import init_app as init_connect; init_connect(app)  # noqa: E702, I001
     from mockserver.platform import init_app as init_platform; init_platform(app)  # noqa: E702, I001
     _register_fallbacks(app, config)

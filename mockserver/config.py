@@ -27,6 +27,7 @@ class MockConfig:
     control_token: str | None = None  # when set, the control API requires "Authorization: Bearer <token>"
     token_lifetime: int = 86_400  # Platform OAuth token lifetime, seconds
     rate_limit: int = 0  # Platform requests per minute per token for POST conversations/calls; 0 = none
+    journal_size: int = 1000  # entries kept by the request journal (GET /control/journal); 0 turns it off
     variants: list[str] = field(default_factory=list)  # documented alternatives (mockserver/variants.py)
 
     @classmethod

@@ -18,6 +18,7 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
 
@@ -51,8 +52,26 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                              "mockserver/variants.py lists them)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the bound base URL to this file once the server accepts connections")
+    parser.add_argument("--journal-size", type=int, default=None,
+                        help="requests kept by the request journal (default 1000; 0 turns it off)")
+    parser.add_argument("--scenario", default=None,
+                        help="a scenario file (YAML) the mock carries out from its start (see docs/scenarios)")
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
+
+
+def _scenario(path: str | None) -> Any:
+    """The scenario to run, validated before the server starts (a bad file stops the mock with exit 2)."""
+    if not path:
+        return None
+    from mockserver.control.scenario import load_file
+    from mockserver.scenarios import ScenarioError, validate
+
+    try:
+        return validate(load_file(path))
+    except ScenarioError as invalid:
+        print(f"voicekit mock: {path} is not a valid scenario: {invalid}", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"host": args.host, "port": args.port, "seed": args.seed,
                  "csrf": None if args.csrf is None else args.csrf == "on",
                  "allow_origins": args.allow_origin, "control_token": args.control_token,
-                 "variants": args.variant}
+                 "journal_size": args.journal_size, "variants": args.variant}
     config = MockConfig.load(overrides)
     from mockserver.variants import parse as parse_variants
 
@@ -74,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"voicekit mock: error: {exc}", file=sys.stderr)
         return 2
     app = create_app(config)
+    scenario = _scenario(args.scenario)
     server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"),
                         handler_class=Handler)
     server.init_socket()
@@ -82,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"voicekit mock listening on {url} (GWS {url}/api/v2, Platform {url}{config.platform_prefix}, "
           f"Connect {url.replace('http', 'ws')}{config.connect_prefix}, control {url}{config.control_prefix})",
           flush=True)
+    if scenario is not None:
+        app.extensions["voicekit.scenario"].start(scenario)
     if args.ready_file:
         args.ready_file.write_text(url, encoding="utf-8")
     signal.signal(signal.SIGTERM, lambda *_: server.stop(timeout=1))

@@ -16,9 +16,8 @@ from openapi_spec_validator import validate as validate_openapi
 
 from voicekit.contracts import ASYNCAPI_DOCUMENTS, OPENAPI_DOCUMENTS, TRANSPORT_DOCUMENT, Contracts
 from voicekit.corpus import Corpus, Fixture
-from voicekit.paths import node_modules_dir
-
-ASYNCAPI_SCHEMA = "@asyncapi/specs/schemas/3.0.0-without-$id.json"
+from voicekit.paths import asyncapi_meta_schema
+from voicekit.replay.forms import forms_of
 
 
 # ---- specs ---------------------------------------------------------------------------------------
@@ -36,9 +35,7 @@ def check_openapi(contracts: Contracts) -> list[str]:
 
 
 def asyncapi_schema() -> dict[str, Any]:
-    path = node_modules_dir() / ASYNCAPI_SCHEMA
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run `make setup` to install the Node tools")
+    path = asyncapi_meta_schema()
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -124,11 +121,27 @@ def check_fixture(contracts: Contracts, fixture: Fixture) -> FixtureResult:
         for index, note in enumerate(step.get("notifications") or [], 1):
             system = TRANSPORT_DOCUMENT[note["transport"]]
             match = note.get("match", "exact")
-            errs = contracts.validate_message(system, note.get("channel"), note["message"],
-                                              ignore_required=match != "exact", placeholders=match == "shape")
-            result.checked += 1
-            result.problems += [f"{label} notification {index}: {e}" for e in errs]
+            for number, form in enumerate(forms_of(note, "message")):
+                errs = contracts.validate_message(system, note.get("channel"), form.value,
+                                                  ignore_required=match != "exact", placeholders=match == "shape")
+                result.checked += 1
+                _record(result, f"{label} notification {index}", note, number, errs)
     return result
+
+
+def _record(result: FixtureResult, where: str, entry: Mapping[str, Any], number: int, errors: list[str]) -> None:
+    """The fixture's own form (``number`` 0) must validate; an alternative too, unless it says why not
+    (``off_contract``) — and then it must indeed not (a stale explanation is a problem)."""
+    if number == 0:
+        result.problems += [f"{where}: {e}" for e in errors]
+        return
+    alt = entry["alternatives"][number - 1]
+    here = f"{where} alternative {number} ({alt['reading'][:40]})"
+    if alt.get("off_contract"):
+        if not errors:
+            result.problems.append(f"{here}: validates, but says it is off the contract ({alt['off_contract'][:60]})")
+        return
+    result.problems += [f"{here}: {e}" for e in errors]
 
 
 def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request: Mapping[str, Any],
@@ -163,17 +176,16 @@ def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request:
         return
     if "body" not in response:
         return
-    refs = contracts.response_schema_refs(op, status)
-    result.checked += 1
-    if not refs:
-        result.problems.append(f"{label}: no JSON response schema for {op.operation_id} {status}")
-        return
     match = response.get("match", "exact")
-    attempts = [contracts.errors(ref, response["body"], ignore_required=match != "exact",
-                                 placeholders=match == "shape") for ref in refs]
-    if all(attempts):
-        best = min(attempts, key=len)
-        result.problems += [f"{label} response: {e}" for e in best]
+    for number, form in enumerate(forms_of(response, "body")):
+        refs = contracts.response_schema_refs(op, form.status)
+        result.checked += 1
+        if not refs:
+            _record(result, label, response, number, [f"no JSON response schema for {op.operation_id} {form.status}"])
+            continue
+        attempts = [contracts.errors(ref, form.value, ignore_required=match != "exact",
+                                     placeholders=match == "shape") for ref in refs]
+        _record(result, f"{label} response", response, number, min(attempts, key=len) if all(attempts) else [])
 
 
 # ---- corpus consistency ---------------------------------------------------------------------------
@@ -184,7 +196,8 @@ def check_corpus(contracts: Contracts, corpus: Corpus) -> list[str]:
     erratum_schema = Draft202012Validator(json.loads((meta / "erratum.schema.json").read_text()))
     seen: dict[str, str] = {}
     for fixture in corpus.fixtures:
-        rel = fixture.path.relative_to(corpus.fixtures_root)
+        rel = fixture.path.relative_to(corpus.fixtures_root) if fixture.path.is_relative_to(corpus.fixtures_root) \
+            else fixture.path
         for error in fixture_schema.iter_errors(fixture.data):
             problems.append(f"fixtures/{rel}: {error.message[:200]}")
         fid = fixture.data.get("id", "?")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,9 +17,23 @@ def main() -> None:
     """Conformance kit and stateful mock for contact-center voice APIs."""
 
 
+def _add_fixture_dirs(folders: tuple[str, ...]) -> None:
+    """More fixture folders (recordings) for this run, through the corpus' environment variable."""
+    import os
+
+    from voicekit.corpus import EXTRA_FIXTURES
+
+    if folders:
+        present = [p for p in os.environ.get(EXTRA_FIXTURES, "").split(os.pathsep) if p]
+        os.environ[EXTRA_FIXTURES] = os.pathsep.join([*present, *(str(Path(f).resolve()) for f in folders)])
+
+
 @main.command()
-def validate() -> None:
+@click.option("--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also validate the fixtures in this folder (e.g. recordings of voicekit proxy --record).")
+def validate(fixture_dirs: tuple[str, ...]) -> None:
     """Validate the specs, the fixtures against the specs, and the corpus' cross-references."""
+    _add_fixture_dirs(fixture_dirs)
     from voicekit.checks import check_corpus, check_specs
     from voicekit.contracts import Contracts
     from voicekit.corpus import Corpus
@@ -106,27 +121,64 @@ def errata(check: bool) -> None:
               help="Seconds to wait for one notification.")
 @click.option("--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds for the whole run.")
+@click.option("--max-response-bytes", type=click.IntRange(min=1024), default=None,
+              help="The most read of one response body or WebSocket frame; a larger one fails as the target's "
+                   "(default 16777216, or the configuration's limits.max_response_bytes).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).")
+@click.option("--replay", "replay_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also replay the fixtures in this folder (recordings of voicekit proxy --record), in the "
+                   "*-samples profiles.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def certify(target: str | None, config_file: str | None, profile: str | None, allow_destructive: bool | None,
             fail_under: float, report_dir: str, junit: bool, timeout: float | None, notification_timeout: float | None,
-            run_timeout: float | None, overrides: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
+            run_timeout: float | None, max_response_bytes: int | None, overrides: tuple[str, ...],
+            replay_dirs: tuple[str, ...], pytest_args: tuple[str, ...]) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
     and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after
     `--` go to pytest."""
-    from pathlib import Path
 
     from conformance.cli import CertifyOptions
     from conformance.cli import certify as run_certify
 
+    _add_fixture_dirs(replay_dirs)
     if allow_destructive is None:
         allow_destructive = target == "mock"
     options = CertifyOptions(target=target, config=config_file, profile=profile, allow_destructive=allow_destructive,
                              fail_under=fail_under, report_dir=Path(report_dir), junit=junit, timeout=timeout,
                              notification_timeout=notification_timeout, run_timeout=run_timeout,
-                             overrides=list(overrides), pytest_args=list(pytest_args))
+                             max_response_bytes=max_response_bytes, overrides=list(overrides),
+                             pytest_args=list(pytest_args))
     sys.exit(run_certify(options, echo=click.echo))
+
+
+@main.command()
+@click.option("--upstream", required=True, help="The real server: http(s)://host:port (its root).")
+@click.option("--listen", default="127.0.0.1:8081", show_default=True, help="HOST:PORT the proxy listens on.")
+@click.option("--system", type=click.Choice(["gws", "platform", "connect"]), default=None,
+              help="Which API the upstream serves (default: the voicekit mock's layout, by path).")
+@click.option("--report-dir", type=click.Path(file_okay=False), default="reports/proxy", show_default=True)
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--notification-timeout", type=float, default=5.0, show_default=True,
+              help="Seconds within which an accepted call operation's notification must be seen.")
+@click.option("--insecure", is_flag=True, help="Do not verify the upstream's TLS certificate.")
+@click.option("--quiet", is_flag=True, help="No line per exchange on the console.")
+@click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the proxy's URL here once it listens.")
+@click.option("--record", type=click.Path(file_okay=False), default=None,
+              help="Save each documented exchange as a fixture in this folder (replay: certify --replay DIR).")
+def proxy(upstream: str, listen: str, system: str | None, report_dir: str, duration: float | None,
+          notification_timeout: float, insecure: bool, quiet: bool, ready_file: str | None,
+          record: str | None) -> None:
+    """Relay a real client's traffic to a real server and check every exchange against the documents; writes
+    the report of observed traffic (JSON, Markdown, HTML, JUnit) on exit. Exit 1 when a violation was seen."""
+    from conformance.proxy import ProxyOptions, run
+
+    options = ProxyOptions(upstream=upstream, listen=listen, system=system, report_dir=Path(report_dir),
+                           duration=duration, quiet=quiet, notification_timeout=notification_timeout,
+                           verify=not insecure, ready_file=Path(ready_file) if ready_file else None,
+                           record=Path(record) if record else None)
+    sys.exit(run(options, echo=click.echo))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -142,9 +194,13 @@ def certify(target: str | None, config_file: str | None, profile: str | None, al
 @click.option("--variant", multiple=True, metavar="NAME[,NAME]",
               help="A documented alternative to switch to (repeatable or comma-separated; mockserver/variants.py).")
 @click.option("--log-level", default="WARNING")
-def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None, allow_origin: tuple[str, ...],
-         control_token: str | None, ready_file: str | None, variant: tuple[str, ...], log_level: str) -> None:
-    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground."""
+@click.pass_context
+def mock(ctx: click.Context, host: str | None, port: int | None, seed: str | None, csrf: str | None,
+         allow_origin: tuple[str, ...], control_token: str | None, ready_file: str | None,
+         variant: tuple[str, ...], log_level: str) -> None:
+    """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground.
+
+    Every other option of ``python -m mockserver.serve`` (e.g. ``--journal-size``) is passed through."""
     import os
 
     argv = [sys.executable, "-m", "mockserver.serve", "--log-level", log_level]
@@ -156,6 +212,7 @@ def mock(host: str | None, port: int | None, seed: str | None, csrf: str | None,
         argv += ["--allow-origin", origin]
     for name in variant:
         argv += ["--variant", name]
+    argv += list(ctx.args)
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
     os.execv(sys.executable, argv)
 

@@ -5,6 +5,7 @@ The conformance suite replays the fixtures; the coverage report and the project'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,6 +16,12 @@ from voicekit.contracts import load_document
 from voicekit.paths import fixtures_dir, specs_dir
 
 SYSTEMS = ("gws", "platform", "connect")
+EXTRA_FIXTURES = "VOICEKIT_EXTRA_FIXTURES"
+
+
+def extra_fixture_dirs() -> tuple[Path, ...]:
+    """Fixture folders added to the documented corpus (``voicekit validate --fixtures``, ``certify --replay``)."""
+    return tuple(Path(p) for p in os.environ.get(EXTRA_FIXTURES, "").split(os.pathsep) if p)
 
 
 @dataclass(frozen=True)
@@ -37,12 +44,17 @@ class Fixture:
         return self.data["system"]
 
     @property
+    def recorded(self) -> dict[str, Any] | None:
+        """Where a recorded fixture comes from (``voicekit proxy --record``); None for a documented one."""
+        return self.data["source"].get("recorded")
+
+    @property
     def document(self) -> str:
-        return self.data["source"]["document"]
+        return self.data["source"].get("document", "recorded")
 
     @property
     def lines(self) -> tuple[int, int]:
-        first, last = self.data["source"]["lines"]
+        first, last = self.data["source"].get("lines", (0, 0))
         return first, last
 
     @property
@@ -88,10 +100,15 @@ class Corpus:
 
     specs: Path = field(default_factory=specs_dir)
     fixtures_root: Path = field(default_factory=fixtures_dir)
+    #: More fixture folders (recordings): by default those of ``VOICEKIT_EXTRA_FIXTURES`` (os.pathsep-separated).
+    extra: tuple[Path, ...] = field(default_factory=extra_fixture_dirs)
 
     @cached_property
     def fixtures(self) -> list[Fixture]:
-        return [Fixture(path, load_document(path)) for path in sorted(self.fixtures_root.rglob("*.yaml"))]
+        paths = sorted(self.fixtures_root.rglob("*.yaml"))
+        for folder in self.extra:
+            paths += sorted(folder.rglob("*.yaml"))
+        return [Fixture(path, load_document(path)) for path in paths]
 
     @cached_property
     def fixtures_by_id(self) -> dict[str, Fixture]:

@@ -24,9 +24,47 @@ def _location(loc: dict[str, Any]) -> str:
     return f"`{loc['document']}` {span}"
 
 
+def suite_kind(erratum: dict[str, Any]) -> str:
+    """strict | multi-reading (several readings accepted) | mock-only (one reading, the rest advisory)."""
+    suite = erratum["suite"]
+    if suite.get("strict"):
+        return "strict"
+    return "multi-reading" if len(suite["accepts"]) > 1 else "mock-only"
+
+
+def variants(errata: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Mock variant name -> the errata whose readings it implements (in errata order)."""
+    found: dict[str, list[str]] = {}
+    for e in errata:
+        for reading in e["suite"].get("accepts", []):
+            if "variant" in reading and e["id"] not in found.setdefault(reading["variant"], []):
+                found[reading["variant"]].append(e["id"])
+    return found
+
+
+def _suite_lines(suite: dict[str, Any]) -> list[str]:
+    """The erratum's suite field as Markdown bullets: what the conformance suite accepts."""
+    if suite.get("strict"):
+        out = [f"- **Suite:** strict — {suite['reason'].strip()}"]
+    else:
+        out = ["- **Suite accepts:**"]
+        for reading in suite["accepts"]:
+            marks = ["mock default"] if reading.get("default") else []
+            if "variant" in reading:
+                marks.append(f"variant `{reading['variant']}`")
+            where = f" ({_location(reading['lines'])})" if "lines" in reading else ""
+            label = f" [{', '.join(marks)}]" if marks else ""
+            out.append(f"  - {reading['reading'].strip()}{where}{label}")
+    if suite.get("advisory"):
+        out.append(f"- **Advisory:** {suite['advisory'].strip()}")
+    return out
+
+
 def render(corpus: Corpus) -> str:
     errata = corpus.errata
     counts = Counter(system_of(e) for e in errata)
+    kinds = Counter(suite_kind(e) for e in errata)
+    named = variants(errata)
     out = [
         "# ERRATA — decisions on the seed documents",
         "",
@@ -39,16 +77,37 @@ def render(corpus: Corpus) -> str:
         "",
         f"{len(errata)} entries: " + ", ".join(f"{SYSTEM_TITLES[s]} {counts.get(s, 0)}" for s in SYSTEM_TITLES),
         "",
-        "| id | system | category | title |",
-        "|---|---|---|---|",
+        "Each entry says what the mock does (**Mock**) and what the conformance suite accepts: every reading",
+        "the documents support (**Suite accepts**, the mock's marked *mock default*, the others with the mock",
+        "variant that implements them), or **strict** when the documents allow one behaviour only. What the",
+        "documents do not require — the mock's own inventions — is at most **Advisory**: reported, never scored.",
+        "",
+        "| suite | entries |",
+        "|---|---|",
+        f"| strict (one behaviour) | {kinds.get('strict', 0)} |",
+        f"| multi-reading (several readings accepted) | {kinds.get('multi-reading', 0)} |",
+        f"| mock's reading only, the rest advisory | {kinds.get('mock-only', 0)} |",
+        f"| with an advisory note | {sum(1 for e in errata if e['suite'].get('advisory'))} |",
+        f"| mock variants named | {len(named)} |",
+        "",
+        "| variant | errata |",
+        "|---|---|",
     ]
-    out += [f"| [{e['id']}](#{e['id'].lower()}) | {system_of(e)} | {e['category']} | {e['title']} |" for e in errata]
+    out += [f"| `{name}` | " + ", ".join(f"[{i}](#{i.lower()})" for i in ids) + " |" for name, ids in named.items()]
+    out += [
+        "",
+        "| id | system | category | suite | title |",
+        "|---|---|---|---|---|",
+    ]
+    out += [f"| [{e['id']}](#{e['id'].lower()}) | {system_of(e)} | {e['category']} | {suite_kind(e)} | {e['title']} |"
+            for e in errata]
     for e in errata:
         out += ["", f"## {e['id']}", "", f"**{e['title']}** — {system_of(e)}, {e['category']}", "",
                 "- **Where:** " + "; ".join(_location(loc) for loc in e["locations"]),
                 f"- **Conflict:** {e['conflict'].strip()}",
-                f"- **Decision:** {e['decision'].strip()}",
+                f"- **Mock:** {e['decision'].strip()}",
                 f"- **Reason:** {e['reason'].strip()}"]
+        out += _suite_lines(e["suite"])
         if e.get("fixtures"):
             out.append("- **Fixtures:** " + ", ".join(f"`{f}`" for f in e["fixtures"]))
         if e.get("operations"):

@@ -2,8 +2,9 @@
 each fixture's messages are sent or awaited in documented order and what arrives is compared with what the
 document prints.
 
-Why a small replay of its own: the bus has three fixtures and no HTTP; the comparison rules are the Connect errata,
-each applied only when the fixture lists it:
+Why a small replay of its own: the bus has three fixtures and no HTTP. The comparison is the one engine of
+``voicekit.replay`` with the Connect strategy (shared with the mock's own replay test), which accepts a fixture's
+``alternatives`` too; the rules are the Connect errata, each applied only when the fixture lists it:
 
 * E501 — the answer to a request is found by content (topic, subtopic, call event and connection id), not by
   position; unrelated messages in between are ignored;
@@ -25,7 +26,6 @@ ids, queue, ANI and DNIS, so the rest compares by value; without a control API t
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -49,12 +49,9 @@ from conformance.outcomes import not_run
 from conformance.target import RunningTarget
 from conformance.transport.ws import WsClient
 from voicekit.corpus import Fixture
+from voicekit.replay import Form, compare_forms, forms_of
+from voicekit.replay.strategies import connect
 
-VOLATILE_TIMESTAMPS = frozenset({"statusTimestamp", "queueTimestamp", "CurrentStateTime"})
-NULLABLE = frozenset({"ActionsAllowed", "phoneNumber", "ExtendedCallVariables", "fromAddress"})  # E505
-CALL_TYPES = frozenset({"agent", "inbound", "outbound"})  # E507
-CALL_TYPE_MEMBERS = frozenset({"CallType", "ResponseFields/Type", "MediaProperties/callType", "ResponseActual/type"})
-BUTTON_MEMBERS = frozenset({"ButtonStates", "buttonStates"})  # E504
 FAILURE_MEMBERS = ("channel", "topic", "subtopic", "message/errorType", "message/message")  # E502
 
 
@@ -82,63 +79,11 @@ def sent_by_app(message: Any) -> bool:
     return isinstance(message, dict) and "source" in message and "message" not in message and "topic" in message
 
 
-# ---- comparison -------------------------------------------------------------------------------------------------
-def _is_timestamp(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
-
-
-def compare(expected: Any, actual: Any, match: str, errata: set[str], path: str = "") -> list[str]:
-    """Differences between a documented message and the received one under ``match`` (exact, subset, shape) and
-    the errata the fixture lists. Members the target adds are tolerated (E511)."""
-    name = path.rsplit("/", 1)[-1]
-    tail = "/".join(path.split("/")[-2:])
-    where = path or "(root)"
-    if "E504" in errata and name in BUTTON_MEMBERS:
-        return []  # by rule, on the whole call (button_problems)
-    if "E505" in errata and name in NULLABLE:
-        return []
-    if "E507" in errata and (name == "CallType" or tail in CALL_TYPE_MEMBERS):
-        return [] if actual in CALL_TYPES else [f"{where}: {actual!r} is not one of {sorted(CALL_TYPES)} (E507)"]
-    if name in VOLATILE_TIMESTAMPS:
-        return [] if _is_timestamp(actual) else [f"{where}: {actual!r} is not an ISO-8601 date-time"]
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return [f"{where}: expected an object, got {_kind(actual)}"]
-        out = []
-        for key, value in expected.items():
-            if key not in actual:
-                out.append(f"{where}/{key}: missing" if path else f"{key}: missing")
-                continue
-            out += compare(value, actual[key], match, errata, f"{path}/{key}" if path else key)
-        return out
-    if match == "shape":
-        if expected is None or _kind(expected) == _kind(actual):
-            return []
-        return [f"{where}: expected a {_kind(expected)}, got {_kind(actual)} ({actual!r})"]
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return [f"{where}: expected {json.dumps(expected)}, got {json.dumps(actual)}"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=True))
-                for d in compare(e, a, match, errata, f"{path}/{i}")]
-    if expected != actual or _kind(expected) != _kind(actual):
-        return [f"{where}: expected {expected!r}, got {actual!r}"]
-    return []
+# ---- comparison: the one engine (voicekit.replay, Connect strategy) -----------------------------------------
+def compare(forms: list[Form], actual: Any, match: str, errata: set[str]) -> list[str]:
+    """Differences between a documented message (or any of its forms) and the received one."""
+    problems, _form = compare_forms(forms, actual, match=match, strategy=connect(errata))
+    return [str(p) for p in problems]
 
 
 def _pick(message: Any, paths: tuple[str, ...]) -> dict[str, Any]:
@@ -209,9 +154,10 @@ class Replay:
         elif sent_by_app(expected):
             self.bus.send(expected)
         else:
-            self.received(label, expected, match)
+            self.received(label, note, match)
 
-    def received(self, label: str, expected: dict[str, Any], match: str) -> None:
+    def received(self, label: str, note: dict[str, Any], match: str) -> None:
+        expected = note["message"]
         wanted = identity(expected)
         failure = failure_of(str(expected.get("topic")), str(expected.get("subtopic")).removesuffix("Failed")) \
             if str(expected.get("subtopic")).endswith("Failed") else None
@@ -226,9 +172,11 @@ class Replay:
         if not wanted(actual):
             self.differences.append(f"{label}: expected {wanted.__name__}, received {short(actual)}")
             return
+        forms = forms_of(note, "message")
         if "E502" in self.errata and str(expected.get("subtopic")).endswith("Failed") and not self.is_mock:
-            expected, actual = _pick(expected, FAILURE_MEMBERS), _pick(actual, FAILURE_MEMBERS)
-        self.differences += [f"{label}: {d}" for d in compare(expected, actual, match, self.errata)]
+            forms = [Form(_pick(f.value, FAILURE_MEMBERS), reading=f.reading) for f in forms]
+            actual = _pick(actual, FAILURE_MEMBERS)
+        self.differences += [f"{label}: {d}" for d in compare(forms, actual, match, self.errata)]
         call = actual.get("message", {}).get("call") if isinstance(actual.get("message"), dict) else None
         if "E504" in self.errata and isinstance(call, dict):
             documented = expected["message"]["call"]
@@ -249,7 +197,8 @@ class Replay:
         if reply.get("subtopic") != "SetAgentState":
             self.differences.append(f"{label}: Agent Update to {json.dumps(state)} was refused: {short(reply)}")
             return
-        self.differences += [f"{label}: {d}" for d in compare(state, reply.get("message"), "shape", self.errata)]
+        self.differences += [f"{label}: {d}" for d in compare([Form(state)], reply.get("message"), "shape",
+                                                               self.errata)]
 
     def last_request(self) -> dict[str, Any] | None:
         sent = [m for _, step in self.fixture.exchanges() for n in step.get("notifications") or []

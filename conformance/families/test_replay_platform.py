@@ -16,10 +16,11 @@ How a fixture is replayed:
   decision its errata record (:data:`DECIDED_BODIES`, each with its reason).
 * **Status**: the documented one; where the document shows none, or shows a success the SDK accepts in a range
   (E402, E418: ``x-voicekit-accept-status`` of the operation), any status of that range.
-* **Body**: ``exact`` and ``subset`` compare the documented members by value (lists: each documented item matches
-  some item), ``shape`` by member name and JSON type; errors compare only the ErrorBody ``code`` and ``status``
-  (match subset) — their texts are the errata's choice, not the document's. E454: the documented agent participant
-  of a direct (non-ACD) call may have purpose ``user``.
+* **Body**: the one comparison of ``voicekit.replay`` with the Platform strategy — ``exact`` and ``subset``
+  compare the documented members by value (lists in any order), ``shape`` by member name and JSON type; the
+  fixture's ``alternatives`` (the printed form where the fixture repaired a value) are accepted too; errors
+  compare only the ErrorBody ``code`` and ``status`` (match subset) — their texts are the errata's choice, not
+  the document's. E454: the documented agent participant of a direct (non-ACD) call may have purpose ``user``.
 * **Code listings** whose every request another fixture already replays (001's Node listings repeat the Python
   ones) are not run, naming the fixtures that cover them.
 """
@@ -30,7 +31,6 @@ import json
 import re
 import secrets
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -55,6 +55,8 @@ from conformance.loading import default_contracts, default_corpus
 from conformance.outcomes import not_run
 from conformance.transport.http import HttpResponse
 from voicekit.corpus import Fixture
+from voicekit.replay import Bindings, Form, compare_forms, forms_of
+from voicekit.replay.strategies import PLATFORM, compare_location
 
 PROFILE = "platform-samples"
 plat = rules.plat  # fixture
@@ -352,7 +354,7 @@ class PlatformReplay:
     def check(self, label: str, step: dict[str, Any], response: HttpResponse) -> None:
         documented = step.get("response") or {}
         status = documented.get("status")
-        allowed = self.statuses(status, response)
+        allowed = set().union(*(self.statuses(f.status, response) for f in forms_of(documented, "body")))
         if response.status not in allowed:
             self.mismatches.append(f"{label}: {response.method} {response.path} answered {response.status}, "
                                    f"expected {status if status is not None else sorted(allowed)} "
@@ -367,91 +369,25 @@ class PlatformReplay:
             if actual is None:
                 self.mismatches.append(f"{label}: the {name} header is missing")
             elif name.lower() == "location":
-                self.location(label, str(template), actual)
+                self.mismatches += [f"{label}: {p}" for p in compare_location(str(template), actual, self.values)]
             else:
-                self.compare(template, actual, "subset", f"{label}: header {name}")
-        body = documented.get("body")
-        if body is None:
+                self.compare([Form(template)], actual, "subset", f"{label}: header {name}")
+        if documented.get("body") is None:
             return
         match = str(documented.get("match") or "exact")
-        actual_body = response.json_or_none()
+        forms = forms_of(documented, "body")
         if response.status >= 400:  # errors: the ErrorBody's code and status only
-            body, match = {k: body[k] for k in ("code", "status") if k in body}, "subset"
-        self.compare(body, actual_body, match, f"{label}: body")
+            forms = [Form({k: f.value[k] for k in ("code", "status") if k in f.value}, f.status, f.reading)
+                     for f in forms]
+            match = "subset"
+        self.compare(forms, response.json_or_none(), match, f"{label}: body")
 
-    def location(self, label: str, template: str, actual: str) -> None:
-        """A redirect: same base URI; every documented query/fragment parameter present, bound ones equal."""
-        expected, got = urlsplit(ANY.sub(lambda m: self.values.get(m.group(1), m.group(0)), template)), urlsplit(actual)
-        if (expected.scheme, expected.netloc, expected.path) != (got.scheme, got.netloc, got.path):
-            self.mismatches.append(f"{label}: Location {actual!r} does not go to {template!r}")
-            return
-        for part in ("query", "fragment"):
-            present = dict(parse_qsl(getattr(got, part)))
-            for key, value in parse_qsl(getattr(expected, part)):
-                if key not in present:
-                    self.mismatches.append(f"{label}: Location lacks {key} in its {part}")
-                elif not WHOLE.match(value) and present[key] != value:
-                    self.mismatches.append(f"{label}: Location {key}={present[key]!r}, expected {value!r}")
-
-    def compare(self, expected: Any, actual: Any, match: str, where: str) -> None:
-        problems = compare(expected, actual, match, where, self.values)
-        self.mismatches.extend(problems)
-
-
-def compare(expected: Any, actual: Any, match: str, where: str, values: dict[str, str]) -> list[str]:
-    """Differences of ``actual`` from the documented ``expected`` under ``match``; placeholders bind into
-    ``values`` (a bound one must be equal unless ``shape``)."""
-    name = WHOLE.match(expected).group(1) if isinstance(expected, str) and WHOLE.match(expected) else None
-    if name is not None:
-        if actual is None:
-            return [f"{where}: missing (documented {expected})"]
-        if match != "shape" and name in values and str(actual) != values[name]:
-            return [f"{where}: {actual!r}, expected {values[name]!r} ({expected})"]
-        if isinstance(actual, str | int) and not isinstance(actual, bool):
-            values.setdefault(name, str(actual))
-        return []
-    if isinstance(expected, str) and ANY.search(expected):  # an id inside a URI
-        if not isinstance(actual, str):
-            return [f"{where}: {actual!r} is not a string like {expected!r}"]
-        if match == "shape":
-            return []
-        pattern = "".join(re.escape(values[p]) if i % 2 and p in values else ("[^/]+" if i % 2 else re.escape(p))
-                          for i, p in enumerate(ANY.split(expected)))
-        return [] if re.fullmatch(pattern, actual) else [f"{where}: {actual!r} does not match {expected!r}"]
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return [f"{where}: {json.dumps(actual)[:100]} is not an object"]
-        problems = []
-        for key, value in expected.items():
-            if key not in actual:
-                problems.append(f"{where}.{key}: missing")
-            else:
-                problems += compare(value, actual[key], match, f"{where}.{key}", values)
-        return problems
-    if isinstance(expected, list):
-        if not isinstance(actual, list):
-            return [f"{where}: {json.dumps(actual)[:100]} is not an array"]
-        if not expected and match != "shape" and actual:
-            return [f"{where}: {len(actual)} item(s), the document shows none"]
-        problems = []
-        for index, item in enumerate(expected):
-            for candidate in actual:
-                trial = dict(values)
-                if not compare(item, candidate, match, where, trial):
-                    values.update(trial)
-                    break
-            else:
-                problems.append(f"{where}[{index}]: no item matches {json.dumps(item)[:160]}")
-        return problems
-    if match == "shape":
-        same = type(expected) is type(actual) or (isinstance(expected, int | float) and isinstance(actual, int | float)
-                                                 and not isinstance(actual, bool))
-        return [] if same else [f"{where}: {actual!r} is not a {type(expected).__name__}"]
-    if expected == actual:
-        return []
-    if where.endswith(".purpose") and expected == "agent" and actual == "user":  # E454: a direct call
-        return []
-    return [f"{where}: {actual!r}, expected {expected!r}"]
+    def compare(self, forms: list[Form], actual: Any, match: str, where: str) -> None:
+        """The one comparison (Platform strategy); placeholders bind into ``values`` for the next steps."""
+        bindings = Bindings.with_named(self.values)
+        problems, _form = compare_forms(forms, actual, match=match, bindings=bindings, strategy=PLATFORM)
+        self.values.update(bindings.named)
+        self.mismatches.extend(f"{where}: {p}" for p in problems)
 
 
 #: What each fixture's ``given`` needs before its request (the others need only their bindings).

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conformance.advisory import advise
 from conformance.families import test_rules_gws_common as common
 from conformance.families.test_rules_gws_common import (
     DOC,
@@ -200,10 +201,39 @@ def test_case_only_for_established(line_a: Line, line_b: Line, gws_admin: GwsAge
 def test_set_call_disposition_on_active_call(line_a: Line, line_b: Line) -> None:
     """E200: posted to the device, the call named by callUri/callUuid; E219: one AttachedDataChanged."""
     connected, _ = establish(line_a, line_b)
-    expect_ok(line_a.device_op("SetCallDisposition", callUri=connected["uri"], callUuid=connected["callUuid"],
-                               disposition="IssueResolved", dispositionKey="DispositionCode"))
+    _set_disposition(line_a, connected, disposition="IssueResolved", dispositionKey="DispositionCode")
     message = line_a.cometd.await_message(call_predicate(connected["id"], None, "AttachedDataChanged"),
                                           description="AttachedDataChanged after SetCallDisposition")
     data = _user_data(message["data"]["call"])
     require(data.get("DispositionCode") == "IssueResolved",
             f"after SetCallDisposition the userData is {data}; expected DispositionCode IssueResolved")
+
+
+@pytest.mark.profile(PROFILE)
+@pytest.mark.rule("GWS-DATA-010", document=DOC, lines=(5675, 5699),
+                  title="SetCallDisposition of a call already released is accepted (reported, l.5685-5686)")
+@pytest.mark.operations("gws.SetCallDisposition", "gws.Hangup", "gws.cometd.CallStateChangeMessage")
+def test_set_call_disposition_on_released_call(line_a: Line, line_b: Line) -> None:
+    """l.5685-5686: a released call is dispositioned too (an EventUserEvent for reporting, which the API does
+    not show). Both URLs the section gives are readings (E200): the device (the sample) and the call's own
+    URL (the Request URL line); either may serve it."""
+    connected, answered = establish(line_a, line_b)
+    expect_ok(line_a.op(connected["id"], "Hangup"))
+    line_a.call_message(connected["id"], "Released")
+    line_b.call_message(answered["id"], "Released")
+    _set_disposition(line_a, connected, disposition="IssueResolved")
+
+
+def _set_disposition(line: Line, call: dict[str, Any], **members: Any) -> None:
+    """SetCallDisposition as the sample sends it (the device, the call in the body); refused there, on the
+    call's own URL as the Request URL line says (l.5688): E200 — either reading may be implemented."""
+    members = {"callUri": call["uri"], "callUuid": call["callUuid"], **members}
+    on_device = line.device_op("SetCallDisposition", **members)
+    body = on_device.json_or_none() if on_device.status == 200 else None
+    if isinstance(body, dict) and body.get("statusCode") == 0:
+        expect_ok(on_device)
+        return
+    advise(f"SetCallDisposition on the device answered {on_device.status} "
+           f"{body if body is not None else on_device.text[:200]!r}; trying the call's URL (l.5688)",
+           basis="E200: the section gives both the device sample and /api/v2/me/calls/{id}")
+    expect_ok(line.op(call["id"], "SetCallDisposition", **members))

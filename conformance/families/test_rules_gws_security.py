@@ -236,3 +236,29 @@ def test_other_agents_device_not_found(gws_agent: GwsAgent, line_b: Line) -> Non
     line_b.no_device_messages(0.3, "no change on agent B's device")
     line_b.no_call_messages(0.1, "no call for agent B")
     require(line_b.device().get("doNotDisturb") == "Off", "another agent's request turned do-not-disturb on")
+
+
+# ---- roles ------------------------------------------------------------------------------------------------------
+#: The features 003 lists as assigned by default (l.4568-4590): nobody may remove them (l.4567-4568), so only a
+#: feature outside this list tells the Cloud Admin rule apart.
+DEFAULT_FEATURES = frozenset({"api-provisioning-read", "api-provisioning-write", "api-voice",
+                              "ui-supervisor-provisioning-routing", "ui-supervisor-provisioning-skill",
+                              "ui-supervisor-provisioning-user", "ui-supervisor-edit-user"})
+
+
+@pytest.mark.profile(PROFILE)
+@pytest.mark.rule("GWS-SEC-011", document=DOC, lines=(4539, 4550),
+                  title="A Contact Center Admin cannot remove a feature: DELETE /features/{id} is the Cloud Admin's")
+@pytest.mark.operations("gws.listFeatures", "gws.deleteFeature", "gws.getFeature")
+@pytest.mark.destructive  # a target that wrongly accepts loses the feature, and no API gives it back
+def test_contact_center_admin_cannot_remove_a_feature(gws_admin: GwsAgent) -> None:
+    """l.4539-4550: GET is the Contact Center Admin's and the Agent's, DELETE only the Cloud Admin's (gws.admin
+    is a Contact Center Admin). Refused as forbidden (3) or not permitted (5): HTTP 403 (E001)."""
+    listed = expect_ok(gws_admin.get("/api/v2/features", params={"fields": "*"})).get("features") or []
+    optional = [str(f.get("id")) for f in listed if isinstance(f, dict) and f.get("id") not in DEFAULT_FEATURES]
+    if not optional:
+        not_run("every feature assigned to the contact center is a default one, which nobody may remove "
+                "(l.4567-4568), so the Cloud Admin rule cannot be told apart")
+    feature = optional[0]
+    expect_refused(gws_admin.delete(f"/api/v2/features/{feature}"), (3, 5), 403)
+    expect_ok(gws_admin.get(f"/api/v2/features/{feature}"))  # still assigned

@@ -25,9 +25,9 @@ Why the tests look the way they do:
   Call: any of 200–205 with a CreateCallResponse, 200 expected, E402; answer: 200–205, 202 expected, E418), and
   every notification awaited matches its AsyncAPI message.
 
-Rules of 001 that only 001 states and the errata make optional (E406 caller presence, E414 formatted numbers)
-belong to the optional profile ``platform-samples`` (001's documented error samples) with severity *minor*, so
-they inform without failing a certificate; 001's missing-scope (E413) and rate-limit (E417) errors are required.
+Rules of 001 that only 001 states and the errata make optional (E406 caller presence) belong to the optional
+profile ``platform-samples`` (001's documented error samples) with severity *minor*, so they inform without failing
+a certificate; 001's E.164 rule (E414), missing-scope (E413) and rate-limit (E417) errors are required.
 
 The helpers (:class:`PlatformKit`, the ``plat`` fixture, :class:`Watcher`, the participant readers) are shared
 with ``test_notifications_platform.py`` and ``test_replay_platform.py``.
@@ -721,7 +721,8 @@ def expect_user_context_refusal(response: HttpResponse) -> None:
 @pytest.mark.profile(AUTH)
 @pytest.mark.rule("PLATFORM-AUTH-001", document=DOC000, lines=(96, 99),
                   title="A client-credentials token cannot make a call: 400, a user context is required")
-@pytest.mark.operations("platform.postOauthToken", "platform.postConversationsCalls")
+@pytest.mark.operations("platform.postOauthToken", "platform.postConversationsCalls",
+                        "platform.postConversationsCallsUserUserId")
 @pytest.mark.fixture_id("platform.auth.client-credentials-make-call-refused")
 def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
     cc = plat.client_credentials()
@@ -729,6 +730,12 @@ def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
     # E400: the refusal comes before the body is read: 001's own {from, to} body gets it too.
     expect_user_context_refusal(cc.post("/api/v2/conversations/calls",
                                         json={"from": {"userId": "me"}, "to": {"phoneNumber": EXTERNAL}}))
+    # E461: placing the call "for" a user is still making a call, which a Data Action cannot (000 l.96-99).
+    users = plat.config.platform.users
+    user_id = users[0].user_id if users else None
+    if user_id:  # the user must exist, or the refusal could be the unknown user's 404
+        expect_user_context_refusal(cc.post(f"/api/v2/conversations/calls/user/{user_id}",
+                                            json={"phoneNumber": EXTERNAL}))
 
 
 @pytest.mark.profile(AUTH)
@@ -821,6 +828,30 @@ def test_token_without_call_scope_cannot_make_call(plat: PlatformKit) -> None:
     expect_error(narrow.post("/api/v2/conversations/calls", json={"phoneNumber": VALID_E164}), 403,
                  code="missing.permissions", message=INSUFFICIENT)
     plat.user(0).make_call({"phoneNumber": VALID_E164})  # the other direction: the full-scope client's token
+
+
+@pytest.mark.profile(AUTH)
+@pytest.mark.rule("PLATFORM-AUTH-007", document=DOC000, lines=(90, 93),
+                  title="Conversation reads need the user's token: without one, or with a forged one, nothing "
+                        "is served (401)")
+@pytest.mark.operations("platform.getConversations", "platform.getConversationsCall")
+def test_conversation_reads_need_a_token(plat: PlatformKit) -> None:
+    """000 l.90-93 (and 001 l.25, l.204): the API is used with an OAuth access token. The documents show no
+    status for a missing one; a refusal is required (401 or 403, an ErrorBody, no conversation), 401 — what
+    OAuth bearer clients expect (RFC 6750 §3.1, E458) — is advised."""
+    a = plat.user(0)
+    conversation_id = a.make_call({"phoneNumber": VALID_E164})
+    a.call(conversation_id)  # the other direction: the user's own token reads it
+    for label, token in (("no token", None), ("a forged token", f"vk-forged-{secrets.token_hex(16)}")):
+        client = plat.make_client(token)
+        for path in ("/api/v2/conversations", f"/api/v2/conversations/calls/{conversation_id}"):
+            response = client.get(path)
+            body = expect(response, status=[401, 403])
+            if conversation_id in str(body):
+                raise ConformanceFailure(f"GET {path} with {label} names the conversation: {str(body)[:300]}")
+            if response.status != 401:
+                advise(f"GET {path} with {label} answered {response.status}, not 401",
+                       basis="000/001 show no status for a request without a valid token")
 
 
 # ================================================================================================================
@@ -1159,16 +1190,19 @@ def test_rate_limited_make_call_says_when_to_retry(plat: PlatformKit) -> None:
                                  "too.many.requests.retry.after (E417)")
 
 
-@pytest.mark.profile(OPTIONAL)
-@pytest.mark.severity("minor")
+@pytest.mark.profile(CALLS)
 @pytest.mark.rule("PLATFORM-ERR-001", document=DOC001, lines=(303, 306),
-                  title="A formatted phone number is refused: 400 invalid.value (optional: only 001 says so, E414)")
+                  title="Make Call refuses a number that is not E.164 (spaces, dashes, parentheses): 400 (E414)")
 @pytest.mark.operations("platform.postConversationsCalls")
 @pytest.mark.fixture_id("platform.errors.invalid-phone-number")
 def test_formatted_phone_number_is_refused(plat: PlatformKit) -> None:
+    """001 l.110-112 and l.303-306: the number MUST be E.164; 000 says nothing against it (E414). The status is
+    required; the ErrorBody's code and message are advised (001 quotes the message, no document the code)."""
     a = plat.user(0)
-    expect_error(a.client.post("/api/v2/conversations/calls", json={"phoneNumber": FORMATTED}), 400,
-                 code="invalid.value", message=INVALID_PHONE)
+    body = expect_error(a.client.post("/api/v2/conversations/calls", json={"phoneNumber": FORMATTED}), 400)
+    if body.get("code") != "invalid.value" or body.get("message") != INVALID_PHONE:
+        advise(f"the refusal has code {body.get('code')!r} and message {body.get('message')!r}; expected "
+               f"invalid.value and {INVALID_PHONE!r}", basis="001 l.303 quotes the message; no document the code")
     a.make_call({"phoneNumber": VALID_E164})  # the other direction: the documented form (l.305-306)
 
 

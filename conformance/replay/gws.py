@@ -4,12 +4,13 @@ For one fixture (:meth:`GwsReplayer.replay`):
 
 1. **plan** it (``plan.py``): documented actor, partners, calls, exchanges after the errata's replay rules;
 2. **cast** it: configured users play the documented actor and partners; their numbers and devices are
-   bound to the documented ones (``bindings.py``);
+   bound to the documented ones (``voicekit/replay/bindings.py``);
 3. establish the **precondition** the operation needs (``recipes.py``) through the documented API, partner
    agents, and — for what no client can cause — the event source (the mock's control API);
 4. send each documented request (bindings substituted), check the response (documented status, else the
    E001 mapping; the body by its match mode) and await the documented notifications **in order** within the
-   notification timeout, comparing each (``compare.py``); after the last one, a short quiet period must bring
+   notification timeout, comparing each with the one engine (``voicekit.replay``: GWS strategy, the fixture's
+   ``alternatives`` accepted too); after the last one, a short quiet period must bring
    no further notification of a documented kind for the same call or device;
 5. **clean up** — also on failure: undo what the recipe changed, hang up every call, restore agent states.
 
@@ -27,13 +28,15 @@ from typing import Any
 
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
-from conformance.replay.bindings import Bindings
-from conformance.replay.compare import Mismatch, compare, describe_mismatches
 from conformance.replay.driver import GwsDriver, UserSession
 from conformance.replay.plan import Plan, Step, build_plan
 from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient, HttpResponse
 from voicekit.corpus import Corpus, Fixture
+from voicekit.replay.bindings import Bindings
+from voicekit.replay.compare import Mismatch, describe_mismatches
+from voicekit.replay.forms import compare_forms, forms_of
+from voicekit.replay.strategies import GWS
 
 __all__ = [
     "FAILED",
@@ -529,11 +532,9 @@ class Run:
                         found.append(Mismatch("body.statusCode", 0, body.get("statusCode"), "E001"))
                     actual = body[member]
             if actual is not None or step.unwrap is None:
-                saved = self.bindings.snapshot()
-                body_found = compare(expected_body, actual, match=str(documented.get("match") or "exact"),
-                                     bindings=self.bindings, rules=step.rules, root="body")
-                if body_found:
-                    self.bindings.restore(saved)
+                body_found, _form = compare_forms(forms_of(documented, "body"), actual,
+                                                  match=str(documented.get("match") or "exact"),
+                                                  bindings=self.bindings, rules=step.rules, root="body", strategy=GWS)
                 found += body_found
         elif not (isinstance(body, Mapping) and body.get("statusCode") == 0):
             found.append(Mismatch("body.statusCode", 0, body.get("statusCode") if isinstance(body, Mapping) else body,
@@ -553,6 +554,7 @@ class Run:
         session = self.cast.actor
         timeout = self.driver.config.timeouts.notification
         received: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        matched: list[int] = []  # documented notifications already matched (any_order)
         missing = False
         for number, note in enumerate(step.notifications, 1):
             where = f"{step.label} notification {number}"
@@ -581,18 +583,36 @@ class Run:
                 continue
             mode = str(note.get("match") or "exact")
             self.checks += 1
-            saved = self.bindings.snapshot()
-            found = compare(message, actual, match=mode, bindings=self.bindings, rules=step.rules)
+            if step.any_order:
+                note = self._unmatched_counterpart(step, matched, note, actual)
+                matched.append(id(note))
+                mode = str(note.get("match") or "exact")
+            # Identities learned from a message that does not match are not trusted for what follows.
+            found, _form = compare_forms(forms_of(note, "message"), actual, match=mode, bindings=self.bindings,
+                                         rules=step.rules, strategy=GWS)
             if found:
-                # Identities learned from a message that does not match are not trusted for what follows.
-                self.bindings.restore(saved)
                 self.mismatches += [m.located(where) for m in found]
-                self._diagnose_order(step, number, actual)
+                if not step.any_order:
+                    self._diagnose_order(step, number, actual)
             received.append((message, actual))
         if received:
             self.quiet(step, received)
         if session is not None and session.has_cometd:
             session.drain()  # what is left is not the sample's (the quiet period judged what matters)
+
+    def _unmatched_counterpart(self, step: Step, matched: list[int], note: dict[str, Any],
+                               actual: Mapping[str, Any]) -> dict[str, Any]:
+        """With ``any_order``: the first documented notification not yet matched that ``actual`` matches (trial
+        bindings, so a failed trial teaches nothing); else the positional one, whose differences are reported."""
+        for candidate in step.notifications:
+            if id(candidate) in matched or candidate.get("transport") == "push":
+                continue
+            trial = Bindings()
+            trial.restore(self.bindings.snapshot())
+            if not compare_forms(forms_of(candidate, "message"), actual, match=str(candidate.get("match") or "exact"),
+                                 bindings=trial, rules=step.rules, strategy=GWS)[0]:
+                return candidate
+        return note
 
     def _diagnose_order(self, step: Step, number: int, actual: Mapping[str, Any]) -> None:
         for other, note in enumerate(step.notifications, 1):
@@ -600,8 +620,8 @@ class Run:
                 continue
             trial = Bindings()
             trial.restore(self.bindings.snapshot())
-            if not compare(note["message"], actual, match=str(note.get("match") or "exact"), bindings=trial,
-                           rules=step.rules):
+            if not compare_forms(forms_of(note, "message"), actual, match=str(note.get("match") or "exact"),
+                                 bindings=trial, rules=step.rules, strategy=GWS)[0]:
                 self.mismatches.append(Mismatch("(order)", f"notification {number}", f"notification {other}",
                                                 "order", f"received where notification {number} is documented; "
                                                 f"it is documented notification {other}",
@@ -640,8 +660,9 @@ class Run:
                                             "no push message was delivered", where))
             return
         self.checks += 1
-        found = compare(note["message"], messages[index], match=str(note.get("match") or "exact"),
-                        bindings=self.bindings, rules=step.rules)
+        found, _form = compare_forms(forms_of(note, "message"), messages[index],
+                                     match=str(note.get("match") or "exact"), bindings=self.bindings,
+                                     rules=step.rules, strategy=GWS)
         self.mismatches += [m.located(where) for m in found]
 
 

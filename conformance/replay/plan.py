@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.replay.bindings import is_placeholder_token
-from conformance.replay.rules import CompareRules, FixtureRules, parse_path, rules_for
 from voicekit.corpus import Fixture
+from voicekit.replay.bindings import is_placeholder_token
+from voicekit.replay.forms import apply_patch
+from voicekit.replay.rules import CompareRules, FixtureRules, parse_path, rules_for
 
 __all__ = ["CONFIG_OPERATIONS", "DocCall", "Plan", "Step", "build_plan", "main_operation"]
 
@@ -92,6 +93,7 @@ class Step:
     decided: list[str] = field(default_factory=list)  # errata that replaced parts of this exchange
     also_paths: list[str] = field(default_factory=list)
     unwrap: tuple[str, str] | None = None  # (member, erratum)
+    any_order: bool = False  # the documents do not fix the notifications' order (an erratum says so)
 
 
 @dataclass
@@ -175,25 +177,7 @@ def _devices(node: Any) -> Iterable[dict[str, Any]]:
 
 
 def _apply_patch(messages: list[dict[str, Any]], patches: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    out = copy.deepcopy(messages)
-    for patch in patches:
-        target = patch.get("set") or patch.get("remove")
-        tokens = parse_path(str(target))
-        for note in out:
-            node: Any = note["message"]
-            for token in tokens[:-1]:
-                node = node[int(token[1:])] if token.startswith("#") else node.get(token)
-                if node is None:
-                    break
-            if node is None:
-                continue
-            last = tokens[-1]
-            key: Any = int(last[1:]) if last.startswith("#") else last
-            if "set" in patch:
-                node[key] = copy.deepcopy(patch["value"])
-            elif isinstance(node, dict):
-                node.pop(key, None)
-    return out
+    return [{**note, "message": apply_patch(note["message"], patches)} for note in messages]
 
 
 def _complete(request: dict[str, Any], members: Mapping[str, Mapping[str, Any]]) -> None:
@@ -269,6 +253,9 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
         notifications = [notifications[p] for p in positions] + [
             n for i, n in enumerate(notifications) if i not in positions]
         decided.append(order[1])
+    any_order = rules.value("any_order", index)
+    if any_order is not None and any_order[0]:
+        decided.append(any_order[1])
     also = rules.value("also", index)
     unwrap = rules.value("unwrap", index)
     lines = tuple(raw["lines"]) if raw.get("lines") else None
@@ -276,7 +263,8 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
                 request=request, response=response, notifications=notifications,
                 rules=rules.compare_rules(index), decided=sorted(set(decided)),
                 also_paths=[str(a["path"]) for a in also[0]] if also else [],
-                unwrap=(str(unwrap[0]), unwrap[1]) if unwrap else None)
+                unwrap=(str(unwrap[0]), unwrap[1]) if unwrap else None,
+                any_order=bool(any_order and any_order[0]))
 
 
 def _analyse(plan: Plan) -> None:

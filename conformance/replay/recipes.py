@@ -17,10 +17,10 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from conformance.replay.bindings import is_placeholder_token
 from conformance.replay.driver import UserSession
 from conformance.replay.gws import NotRunnable, Run, SetupFailed
 from conformance.replay.plan import DocCall, Step
+from voicekit.replay.bindings import is_placeholder_token
 
 __all__ = ["prepare", "trigger"]
 

@@ -17,8 +17,10 @@ def _find_cli() -> str | None:
     """``allure`` on PATH, else the one the project's set-up installs from npm (allure-commandline)."""
     from voicekit.paths import node_modules_dir
 
-    local = node_modules_dir() / ".bin" / "allure"
-    return shutil.which("allure") or (str(local) if local.exists() and shutil.which("java") else None)
+    modules = node_modules_dir()
+    local = modules / ".bin" / "allure" if modules is not None else None
+    found = local is not None and local.exists() and shutil.which("java")
+    return shutil.which("allure") or (str(local) if found else None)
 
 
 def render(results: Path, output: Path, *, timeout: float = 300.0) -> str:

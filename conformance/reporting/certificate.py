@@ -98,7 +98,7 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
         reasons.append(f"run interrupted: {interrupted}")
     for system, state in sorted((health or {}).items()):
         if not state.get("ok", True):
-            reasons.append(f"{system} health check failed: {state.get('detail')}")
+            reasons.append(f"{system} {state.get('verdict', 'health check failed')}: {state.get('detail')}")
     unprofiled = [t for t in results if not t.profile and t.outcome != "not-selected"]
     return {
         "kit": "voicekit", "kit_version": kit_version,

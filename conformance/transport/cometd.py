@@ -32,9 +32,10 @@ from typing import Any
 
 import httpx
 
+from conformance import safejson
 from conformance.evidence import Exchange, current, report_exchange
 from conformance.failures import ConformanceFailure, ProtocolViolation, TargetUnreachable
-from conformance.transport.http import HttpClient, build_exchange, transport_failure
+from conformance.transport.http import HttpClient, send_bounded
 from conformance.transport.inbox import Inbox, Predicate
 
 __all__ = ["DEFAULT_CHANNELS", "BayeuxError", "CometdClient"]
@@ -65,7 +66,8 @@ class CometdClient:
         http: The GWS client whose identity to use: its Basic credentials, cookie jar (shared, so the
             session is the same) and CSRF header. Without it, ``headers`` alone authenticate.
         headers: Extra headers for every request.
-        timeout: Seconds for one request (a held connect gets the server's advised hold on top).
+        timeout: Seconds for one request, a deadline for the whole exchange (a held connect gets the server's
+            advised hold on top: the poll's own timeout plus the request timeout).
         notification_timeout: Default seconds of a wait.
         append_paths: Post to ``/handshake``, ``/connect``, ``/disconnect`` and ``/`` as the official client
             does (True), or everything to the bare URL.
@@ -80,6 +82,7 @@ class CometdClient:
         self.http = http
         self.headers = dict(headers or {})
         self.timeout = timeout if timeout is not None else (http.timeout if http else 10.0)
+        self.max_response_bytes = http.max_response_bytes if http else None  # None: the response limit
         self.append_paths = append_paths
         self.max_failures = max_failures
         self.name = name or (http.name if http else "")
@@ -267,28 +270,22 @@ class CometdClient:
         limit = self.timeout if timeout is None else timeout
         client = self._poll if background else self._control
         request = client.build_request("POST", url, content=body, headers=headers, timeout=httpx.Timeout(limit))
-        started = time.monotonic()
-        try:
-            response = client.send(request)
-            response.read()
-        except httpx.HTTPError as exc:
-            exchange = build_exchange(request, None, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
-            self._record(exchange, background)
-            raise transport_failure(exc, "POST", url, limit) from None
-        exchange = build_exchange(request, response, time.monotonic() - started)
-        self._record(exchange, background)
+        response, content = send_bounded(client, request, timeout=limit, max_bytes=self.max_response_bytes,
+                                         record=lambda exchange: self._record(exchange, background))
+        text = content.decode("utf-8", errors="replace")
         if response.status_code != 200:
             raise ProtocolViolation(f"POST {url} answered HTTP {response.status_code} "
-                                    f"(a Bayeux endpoint answers 200 with a message array): {response.text[:200]!r}")
+                                    f"(a Bayeux endpoint answers 200 with a message array): {text[:200]!r}")
         try:
-            data = json.loads(response.content)
+            data = safejson.loads(content)
+        except safejson.JsonTooDeep as exc:
+            raise ProtocolViolation(f"POST {url}: the reply is {exc}") from None
         except ValueError:
-            raise ProtocolViolation(f"POST {url}: the reply is not JSON: {response.text[:120]!r}") from None
+            raise ProtocolViolation(f"POST {url}: the reply is not JSON: {text[:120]!r}") from None
         if isinstance(data, dict):
             data = [data]
         if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
-            raise ProtocolViolation(f"POST {url}: the reply is not an array of Bayeux messages: "
-                                    f"{response.text[:200]!r}")
+            raise ProtocolViolation(f"POST {url}: the reply is not an array of Bayeux messages: {text[:200]!r}")
         return data
 
     def _record(self, exchange: Exchange, background: bool) -> None:

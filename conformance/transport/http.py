@@ -11,16 +11,21 @@ browser client does, and transport problems must read as the target's failure, n
   ``"off"`` never sends it. Negative tests switch it off per request (``csrf=False``) or with
   :meth:`HttpClient.csrf_disabled`.
 * Platform: ``Authorization: Bearer <token>``.
+
+Every exchange is bounded, whatever the target does (:func:`send_bounded`, shared with the CometD client): the
+request's timeout is a deadline for the whole exchange (checked between the chunks of a streamed body, so a
+target trickling bytes cannot hold a request for longer than the timeout plus one read gap), and a response
+body larger than :func:`response_limit` (``--max-response-bytes``) is refused as the target's failure instead
+of being read into memory.
 """
 
 from __future__ import annotations
 
 import base64
-import json as jsonlib
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from types import TracebackType
@@ -29,19 +34,47 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from conformance import safejson
 from conformance.evidence import Exchange, report_exchange
-from conformance.failures import ProtocolViolation, TargetUnreachable
+from conformance.failures import ConformanceFailure, ProtocolViolation, TargetUnreachable
 
-__all__ = ["UNSAFE_METHODS", "HttpClient", "HttpResponse", "build_exchange", "transport_failure"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "UNSAFE_METHODS", "HttpClient", "HttpResponse", "ResponseTooLarge",
+           "build_exchange", "response_limit", "send_bounded", "set_response_limit", "transport_failure"]
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_limit = {"bytes": DEFAULT_MAX_RESPONSE_BYTES}
+
+
+def response_limit() -> int:
+    """The most bytes read of one response body or WebSocket frame (``limits.max_response_bytes``)."""
+    return _limit["bytes"]
+
+
+def set_response_limit(max_bytes: int) -> None:
+    """Set :func:`response_limit` for this process (the target's configuration does, once per run)."""
+    if max_bytes < 1:
+        raise ValueError("the response limit is at least 1 byte")
+    _limit["bytes"] = int(max_bytes)
+
+
+class ResponseTooLarge(ProtocolViolation):
+    """A response body or frame beyond the configured limit: the target's failure, read no further."""
+
+    default_title = "Response too large"
+
+
+def over_limit(what: str, size: str, max_bytes: int) -> ResponseTooLarge:
+    return ResponseTooLarge(f"{what}: {size} exceeds the limit of {max_bytes} bytes (--max-response-bytes)")
 
 
 class HttpResponse:
     """A response as the suite sees it: status, headers, text, and the exchange that records it."""
 
-    def __init__(self, response: httpx.Response, exchange: Exchange, path: str, system: str | None = None) -> None:
+    def __init__(self, response: httpx.Response, exchange: Exchange, path: str, system: str | None = None,
+                 content: bytes | None = None) -> None:
         self._response = response
+        self._content = response.content if content is None else content
         self.system = system
         self.exchange = exchange
         self.path = path  # as requested, relative to the client's base URL
@@ -60,11 +93,11 @@ class HttpResponse:
 
     @property
     def text(self) -> str:
-        return self._response.text
+        return self._content.decode(self._response.encoding or "utf-8", errors="replace")
 
     @property
     def content(self) -> bytes:
-        return self._response.content
+        return self._content
 
     @property
     def content_type(self) -> str:
@@ -77,16 +110,18 @@ class HttpResponse:
             ProtocolViolation: the body is empty or not JSON (the target answered garbage).
         """
         try:
-            return jsonlib.loads(self._response.content)
+            return safejson.loads(self._content)
+        except safejson.JsonTooDeep as exc:
+            raise ProtocolViolation(f"{self.method} {self.path} answered {self.status} with {exc}") from None
         except ValueError:
-            snippet = self._response.text[:120].replace("\n", " ")
+            snippet = self.text[:120].replace("\n", " ")
             raise ProtocolViolation(
                 f"{self.method} {self.path} answered {self.status} with a body that is not JSON "
                 f"(Content-Type {self.content_type or 'missing'}): {snippet!r}") from None
 
     def json_or_none(self) -> Any:
         try:
-            return jsonlib.loads(self._response.content)
+            return safejson.loads(self._content)
         except ValueError:
             return None
 
@@ -97,12 +132,60 @@ class HttpResponse:
 def transport_failure(exc: httpx.HTTPError, method: str, url: str, timeout: float) -> Exception:
     """The suite's reading of an httpx error: unreachable (refused, timeout) or a protocol violation."""
     if isinstance(exc, httpx.TimeoutException):
-        return TargetUnreachable(f"{method} {url}: no answer within {timeout:g} s ({type(exc).__name__})")
+        return TargetUnreachable(f"{method} {url}: no answer within {timeout:g} s ({type(exc).__name__})",
+                                 outage="hang")
     if isinstance(exc, httpx.ConnectError):
-        return TargetUnreachable(f"{method} {url}: cannot connect ({_reason(exc)})")
+        return TargetUnreachable(f"{method} {url}: cannot connect ({_reason(exc)})", outage="unreachable")
     if isinstance(exc, httpx.RemoteProtocolError):
         return ProtocolViolation(f"{method} {url}: the answer is not valid HTTP ({_reason(exc)})")
-    return TargetUnreachable(f"{method} {url}: {type(exc).__name__} ({_reason(exc)})")
+    return TargetUnreachable(f"{method} {url}: {type(exc).__name__} ({_reason(exc)})", outage="unreachable")
+
+
+def send_bounded(client: httpx.Client, request: httpx.Request, *, timeout: float, record: Callable[[Exchange], None],
+                 max_bytes: int | None = None) -> tuple[httpx.Response, bytes]:
+    """Send ``request`` and read its body within ``timeout`` seconds (a deadline for the whole exchange) and
+    ``max_bytes`` (default :func:`response_limit`); the exchange is passed to ``record`` whatever happens.
+
+    Raises:
+        TargetUnreachable: refused, no answer, or not all of it before the deadline (``outage="hang"``).
+        ResponseTooLarge: the body (announced or received) exceeds the limit.
+        ProtocolViolation: the answer is not HTTP.
+    """
+    cap = response_limit() if max_bytes is None else max_bytes
+    method, url = request.method, str(request.url)
+    started = time.monotonic()
+    deadline = started + timeout
+    response: httpx.Response | None = None
+    body = bytearray()
+    try:
+        response = client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if method != "HEAD" and declared.isdigit() and int(declared) > cap:  # HEAD announces, never sends
+                raise over_limit(f"{method} {url}", f"the announced Content-Length {int(declared)}", cap)
+            _check_deadline(deadline, method, url, timeout, len(body))
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > cap:
+                    raise over_limit(f"{method} {url}", "the response body", cap)
+                _check_deadline(deadline, method, url, timeout, len(body))
+        finally:
+            response.close()
+    except httpx.HTTPError as exc:
+        record(build_exchange(request, response, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}"))
+        raise transport_failure(exc, method, url, timeout) from None
+    except ConformanceFailure as exc:
+        record(build_exchange(request, response, time.monotonic() - started, error=exc.message))
+        raise
+    content = bytes(body)
+    record(build_exchange(request, response, time.monotonic() - started, content=content))
+    return response, content
+
+
+def _check_deadline(deadline: float, method: str, url: str, timeout: float, received: int) -> None:
+    if time.monotonic() > deadline:
+        raise TargetUnreachable(f"{method} {url}: the answer did not complete within {timeout:g} s "
+                                f"({received} bytes of the body received)", outage="hang")
 
 
 def _reason(exc: BaseException) -> str:
@@ -127,13 +210,14 @@ class HttpClient:
         name: Who this client is, shown in evidence (``agent A``).
         system: ``gws`` or ``platform``: which contract the responses are checked against.
         record: Record exchanges as evidence and Allure steps.
+        max_response_bytes: The largest response body read (default: :func:`response_limit`).
     """
 
     def __init__(self, base_url: str, *, auth: tuple[str, str] | None = None, token: str | None = None,
                  csrf: str = "auto", csrf_prime_path: str = "/api/v2/me", timeout: float = 10.0,
                  verify: bool | ssl.SSLContext = True, cookies: CookieJar | None = None,
                  headers: Mapping[str, str] | None = None, name: str = "", record: bool = True,
-                 system: str | None = None) -> None:
+                 system: str | None = None, max_response_bytes: int | None = None) -> None:
         if csrf not in ("auto", "on", "off"):
             raise ValueError("csrf is auto, on or off")
         self.base_url = base_url.rstrip("/")
@@ -146,6 +230,7 @@ class HttpClient:
         self.name = name
         self.record = record
         self.system = system
+        self.max_response_bytes = max_response_bytes
         self.cookies = cookies if cookies is not None else CookieJar()
         self.csrf_header: str | None = None
         self.csrf_token: str | None = None
@@ -216,10 +301,11 @@ class HttpClient:
             headers: Extra headers; they win over the client's.
             csrf: Force sending (True) or omitting (False) the CSRF header; None follows the client's mode.
             auth: False sends the request without the client's credentials.
-            timeout: Seconds for this request instead of the client's.
+            timeout: Seconds for this request instead of the client's: a deadline for the whole exchange.
 
         Raises:
             TargetUnreachable: refused, timed out, or the connection broke.
+            ResponseTooLarge: the body exceeds the response limit.
             ProtocolViolation: the answer is not HTTP.
         """
         method = method.upper()
@@ -235,20 +321,18 @@ class HttpClient:
         limit = self.timeout if timeout is None else timeout
         request = self._client.build_request(method, url, json=json, data=data, content=content, params=params,
                                              headers=send_headers, timeout=httpx.Timeout(limit))
-        started = time.monotonic()
-        try:
-            response = self._client.send(request)
-            response.read()
-        except httpx.HTTPError as exc:
-            exchange = build_exchange(request, None, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
+        exchanges: list[Exchange] = []
+
+        def record(exchange: Exchange) -> None:
+            exchanges.append(exchange)
             self._record(exchange)
-            raise transport_failure(exc, method, url, limit) from None
-        exchange = build_exchange(request, response, time.monotonic() - started)
-        self._record(exchange)
+
+        response, content = send_bounded(self._client, request, timeout=limit, record=record,
+                                         max_bytes=self.max_response_bytes)
         if method == "GET":
             self._seen_get = True
             self._learn_csrf(response.headers)
-        result = HttpResponse(response, exchange, self._relative(str(request.url)), self.system)
+        result = HttpResponse(response, exchanges[-1], self._relative(str(request.url)), self.system, content)
         self.last = result
         return result
 
@@ -323,7 +407,8 @@ def _text(content: bytes | None) -> str | None:
 
 
 def build_exchange(request: httpx.Request, response: httpx.Response | None, elapsed: float,
-              error: str | None = None) -> Exchange:
+                   error: str | None = None, content: bytes | None = None) -> Exchange:
+    """The evidence of one exchange; ``content`` is the response body read (None: not read, e.g. refused)."""
     body = None
     try:
         body = _text(request.content)
@@ -333,7 +418,7 @@ def build_exchange(request: httpx.Request, response: httpx.Response | None, elap
         return Exchange(request.method, str(request.url), dict(request.headers.multi_items()), body,
                         elapsed=elapsed, error=error)
     return Exchange(request.method, str(request.url), dict(response.request.headers.multi_items()), body,
-                    response.status_code, _headers(response.headers), _text(response.content), elapsed)
+                    response.status_code, _headers(response.headers), _text(content), elapsed, error=error)
 
 
 def _headers(headers: httpx.Headers) -> dict[str, str]:

@@ -3,8 +3,9 @@ bus (one socket per agent) and the Platform notification channel.
 
 Why a reader thread: messages arrive whether or not a test is waiting; the thread parses each frame as JSON
 into an :class:`~conformance.transport.inbox.Inbox`, so waits are bounded and ordered the same way as for
-CometD. A frame that is not JSON is a protocol violation; a socket the target closes ends every pending wait
-at once with the close code and reason.
+CometD. A frame that is not JSON (or nests too deep, or exceeds the response limit — websockets' ``max_size``)
+is a protocol violation; a socket the target closes ends every pending wait at once with the close code and
+reason.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
+from conformance import safejson
 from conformance.evidence import Notification, attach, current, step
 from conformance.failures import ConformanceFailure, ProtocolViolation, TargetUnreachable
 from conformance.redact import redact_json, redact_url
+from conformance.transport.http import over_limit, response_limit
 from conformance.transport.inbox import Inbox, Predicate
 
 __all__ = ["WsClient", "WsRejected"]
@@ -54,12 +57,15 @@ class WsClient:
         verify: TLS verification (bool or context) for ``wss://``.
         transport: Name shown in evidence (``connect-bus``, ``platform-ws``).
         channel_key: The message member that names its channel in evidence (``topic``, ``topicName``).
+        max_frame_bytes: The largest frame accepted (default: the response limit, ``--max-response-bytes``).
     """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0,
                  notification_timeout: float = 10.0, verify: bool | ssl.SSLContext = True,
-                 transport: str = "websocket", channel_key: str | None = None, name: str = "") -> None:
+                 transport: str = "websocket", channel_key: str | None = None, name: str = "",
+                 max_frame_bytes: int | None = None) -> None:
         self.url = url
+        self.max_frame_bytes = response_limit() if max_frame_bytes is None else max_frame_bytes
         self.headers = dict(headers or {})
         self.timeout = timeout
         self.verify = verify
@@ -106,6 +112,7 @@ class WsClient:
             try:
                 self.connection = connect(self.url, additional_headers=self.headers, open_timeout=self.timeout,
                                           close_timeout=self.timeout, ssl=context, proxy=None,
+                                          max_size=self.max_frame_bytes,
                                           user_agent_header="voicekit", **_DIRECT)
             except InvalidStatus as exc:
                 body = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
@@ -116,10 +123,11 @@ class WsClient:
             except InvalidHandshake as exc:
                 raise ProtocolViolation(f"WebSocket {shown}: the upgrade failed ({exc})") from None
             except TimeoutError:
-                raise TargetUnreachable(f"WebSocket {shown}: no answer within {self.timeout:g} s") from None
+                raise TargetUnreachable(f"WebSocket {shown}: no answer within {self.timeout:g} s",
+                                        outage="hang") from None
             except OSError as exc:
                 reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
-                raise TargetUnreachable(f"WebSocket {shown}: cannot connect ({reason})") from None
+                raise TargetUnreachable(f"WebSocket {shown}: cannot connect ({reason})", outage="unreachable") from None
         self._reader = threading.Thread(target=self._read, name=f"ws-{self.name or self.transport}", daemon=True)
         self._reader.start()
         return self
@@ -130,13 +138,18 @@ class WsClient:
             for frame in self.connection:
                 text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
                 try:
-                    message = json.loads(text)
+                    message = safejson.loads(text)
+                except safejson.JsonTooDeep as exc:
+                    self.inbox.fail(ProtocolViolation(f"{self.transport}: a frame is {exc}"))
+                    continue
                 except ValueError:
                     self.inbox.fail(ProtocolViolation(f"{self.transport}: a frame is not JSON: {text[:200]!r}"))
                     continue
                 self.inbox.put(message)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            if exc.sent is not None and exc.sent.code == 1009:  # we refused a frame over max_size
+                self.inbox.fail(over_limit(f"{self.transport} {redact_url(self.url)}", "a frame",
+                                           self.max_frame_bytes))
         except Exception as exc:  # never let the reader kill the test thread
             self.inbox.fail(TargetUnreachable(f"{self.transport}: reading failed: {exc!r}"))
         finally:

@@ -27,6 +27,7 @@ from flask_sock import Sock
 
 from mockserver.connect.frames import FrameReader, Request, voicekit_error
 from mockserver.connect.hub import BusConnection, BusHub
+from mockserver.control.journal import journal_frame
 from mockserver.domain.connect import ConnectCenter
 
 log = logging.getLogger("voicekit.connect")
@@ -71,6 +72,7 @@ def bus(ws: Any, agent_id: str) -> None:
         while True:
             frame = ws.receive()
             if frame is not None:
+                journal_frame(current_app, agent_id, frame, request.path)
                 handle_frame(context, connection, frame)
     finally:
         context.hub.detach(connection)

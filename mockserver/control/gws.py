@@ -40,8 +40,9 @@ def inbound_call(world: World, body: dict[str, Any]) -> dict[str, Any]:
             if target:
                 world.queued_calls[queue].remove(call.id)
                 calls.deliver_inbound(world, _device_for(world, str(target)), ani=ani, dnis=queue, queue=queue,
-                                      call_id=call.id)
+                                      call_id=call.id, announce=True)
             else:
+                calls.announce_caller(world, call)  # it waits in the queue: nobody else is there yet
                 calls.route_queued(world, queue)
             return {"callId": call.id, "callUuid": call.uuid}
         device = _device_for(world, str(body.get("to") or ""))

@@ -101,15 +101,28 @@ def sort_items(items: list[T], sort_by: str | None, order: str | None, allowed: 
     if bad:
         raise ValidationFailed(f"Cannot sort by {', '.join(bad)}")
 
-    def key(item: T) -> tuple[Any, ...]:
-        parts = []
-        for k in keys:
-            values = _value(view(item), k)
-            first = values[0] if values else None
-            parts.append((first is None, str(first).lower() if first is not None else ""))
-        return tuple(parts)
+    descending = order == "Descending"
+    result = list(items)
+    # One stable pass per key, the last key first: within a pass numbers compare as numbers, text without case,
+    # and items without a value go last in either order (E131) — so the order is not one reversed sort.
+    for k in reversed(keys):
+        firsts = [(item, _first(view(item), k)) for item in result]
+        present = sorted(((i, v) for i, v in firsts if v is not None), key=lambda pair: _sort_key(pair[1]),
+                         reverse=descending)
+        result = [i for i, _ in present] + [i for i, v in firsts if v is None]
+    return result
 
-    return sorted(items, key=key, reverse=order == "Descending")
+
+def _first(view: dict[str, Any], name: str) -> Any:
+    values = _value(view, name)
+    return values[0] if values else None
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Numbers before text, each in its own order (a skill level 10 sorts after 4, not before)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value).lower())
 
 
 def paginate(items: list[T], offset: str | None, limit: str | None) -> tuple[list[T], int | None]:

@@ -3,6 +3,7 @@ launcher, as ``--target mock`` does), misbehaving servers, and pytester."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -72,10 +73,27 @@ def mock_config_file(tmp_path: Path, mock_url: str) -> Callable[..., Path]:
 
 
 class BadServer:
-    """A TCP server that misbehaves: ``hang`` accepts and never answers, ``garbage`` answers a non-JSON 200."""
+    """A TCP server that misbehaves (one thread per connection, every answer closes the connection):
 
-    def __init__(self, mode: str) -> None:
+    * ``hang`` accepts and never answers; ``garbage`` answers a non-JSON 200 (text/plain);
+    * ``html`` an HTML page; ``redirect`` a 302 to the same path (a redirect loop);
+    * ``deep`` 200 with JSON nested 100 000 levels deep; ``midheaders`` closes half way through the headers;
+    * ``endless`` a chunked body that never ends, as fast as the socket takes it;
+    * ``trickle`` a chunked body of one byte every 0.2 s, forever;
+    * ``trickle-1g`` announces ``Content-Length: 1000000000`` and sends one byte every 0.2 s.
+
+    With ``healthy_probe`` the GWS health probe (``GET /api/v2/diagnostics/version``) is answered properly and
+    only the other requests misbehave, so the run gets past the health check (``hang`` then reads "answers,
+    then hangs").
+    """
+
+    HEALTHY = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 35\r\nConnection: close\r\n\r\n'
+               b'{"statusCode": 0, "version": "8.5"}')
+
+    def __init__(self, mode: str, *, healthy_probe: bool = False) -> None:
         self.mode = mode
+        self.healthy_probe = healthy_probe
+        self.requests = 0
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -93,34 +111,86 @@ class BadServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            if self.mode == "hang":
-                self._held.append(conn)
-                continue
-            threading.Thread(target=self._garbage, args=(conn,), daemon=True).start()
+            self._held.append(conn)
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(5)
+            head = self._read_request(conn)
+            self.requests += 1
+            if self.healthy_probe and b" /api/v2/diagnostics/version" in head.split(b"\r\n", 1)[0]:
+                conn.sendall(self.HEALTHY)
+            elif self.mode != "hang":
+                self._misbehave(conn, head.split(b" ")[1] if head.count(b" ") >= 2 else b"/")
+                conn.shutdown(socket.SHUT_RDWR)
+            else:
+                return  # held open, never answered
+            conn.close()
+        except OSError:  # the kit hung up: that is the point
+            conn.close()
 
     @staticmethod
-    def _garbage(conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nnot json")
-            except OSError:
-                pass
+    def _read_request(conn: socket.socket) -> bytes:
+        """The whole request (closing with unread bytes would reset the connection instead of answering)."""
+        data = b""
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head
+
+    def _misbehave(self, conn: socket.socket, path: bytes) -> None:
+        ok = b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+        if self.mode == "garbage":
+            conn.sendall(ok + b"Content-Type: text/plain\r\n\r\nnot json")
+        elif self.mode == "html":
+            conn.sendall(ok + b"Content-Type: text/html\r\n\r\n<!DOCTYPE html><html><body>Welcome</body></html>")
+        elif self.mode == "redirect":
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + path
+                         + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        elif self.mode == "deep":
+            body = b"[" * 100_000 + b"]" * 100_000
+            conn.sendall(ok + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        elif self.mode == "midheaders":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Ty")
+        elif self.mode == "endless":
+            conn.sendall(ok + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+            while not self._stop.is_set():
+                conn.sendall(chunk)
+        elif self.mode in ("trickle", "trickle-1g"):
+            framing = b"Content-Length: 1000000000" if self.mode == "trickle-1g" else b"Transfer-Encoding: chunked"
+            conn.sendall(ok + b"Content-Type: application/json\r\n" + framing + b"\r\n\r\n")
+            byte = b" " if self.mode == "trickle-1g" else b"1\r\n \r\n"
+            while not self._stop.wait(0.2):
+                conn.sendall(byte)
+        else:
+            raise ValueError(f"unknown mode {self.mode!r}")
 
     def close(self) -> None:
         self._stop.set()
         self.sock.close()
         for conn in self._held:
-            conn.close()
+            with contextlib.suppress(OSError):
+                conn.close()
 
 
 @pytest.fixture
-def bad_server() -> Iterator[Callable[[str], BadServer]]:
+def bad_server() -> Iterator[Callable[..., BadServer]]:
     servers: list[BadServer] = []
 
-    def make(mode: str) -> BadServer:
-        server = BadServer(mode)
+    def make(mode: str, *, healthy_probe: bool = False) -> BadServer:
+        server = BadServer(mode, healthy_probe=healthy_probe)
         servers.append(server)
         return server
 

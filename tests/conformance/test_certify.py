@@ -20,12 +20,34 @@ from conformance.cli import CertifyOptions, certify, pytest_arguments
 VOICEKIT = str(Path(sys.executable).with_name("voicekit"))
 
 
-def run_certify(*args: str, fast: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+#: Runs a command and writes its peak RSS in KiB to the file named first: the highest ``VmHWM`` of the kit
+#: process itself, read every 50 ms (not ``ru_maxrss``, which would count the Allure CLI's JVM too).
+MEASURE = """
+import re, subprocess, sys, time
+child, peak = subprocess.Popen(sys.argv[2:]), 0
+while child.poll() is None:
+    try:
+        status = open(f"/proc/{child.pid}/status").read()
+    except OSError:
+        break
+    found = re.search(r"VmHWM:\\s+(\\d+) kB", status)
+    peak = max(peak, int(found.group(1)) if found else 0)
+    time.sleep(0.05)
+open(sys.argv[1], "w").write(str(peak))
+sys.exit(child.wait())
+"""
+
+
+def run_certify(*args: str, fast: bool = True, timeout: float = 120,
+                peak_rss: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``voicekit certify ARGS``; with ``peak_rss``, the kit process's peak RSS (KiB) is written to that file."""
     env = dict(os.environ)
     if fast:  # load only the plugins a certification needs (autoloading every installed one costs seconds)
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    return subprocess.run([VOICEKIT, "certify", *args], capture_output=True, text=True, timeout=timeout, env=env,
-                          check=False)
+    command = [VOICEKIT, "certify", *args]
+    if peak_rss is not None:
+        command = [sys.executable, "-c", MEASURE, str(peak_rss), *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
 
 
 def test_certify_the_mock_end_to_end(tmp_path: Path) -> None:
@@ -81,6 +103,57 @@ def test_broken_targets_end_with_a_failed_certificate(tmp_path: Path, kind: str,
     assert any("gws health check failed" in r and expected in r for r in cert["reasons"])
     assert cert["failures"] and all(f["outcome"] == "failed" for f in cert["failures"])
     assert "certificate: FAILED" in done.stdout
+
+
+#: What the certificate must say for each hostile target: (where, text). ``health``: the health check's detail
+#: (the probe met the hostility); ``run``: the reason the system was given up during the run.
+HOSTILE = {
+    "hang-after-probe": ("run", "no answer within 1 s"),
+    "endless": ("health", "exceeds the limit of 1048576 bytes (--max-response-bytes)"),
+    "endless-after-probe": ("failures", "exceeds the limit of 1048576 bytes (--max-response-bytes)"),
+    "trickle": ("health", "did not complete within 1 s"),
+    "trickle-after-probe": ("run", "did not complete within 1 s"),
+    "trickle-1g": ("health", "Content-Length 1000000000 exceeds the limit of 1048576 bytes"),
+    "html": ("health", "not JSON"),
+    "redirect": ("health", "answered 302"),
+    "deep": ("health", "JSON nested deeper than"),
+    "midheaders": ("health", "not valid HTTP"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_targets_end_within_their_timeouts_with_bounded_memory(tmp_path: Path, kind: str,
+                                                                        bad_server: Callable[..., Any]) -> None:
+    """Never answers after the probe, answers endlessly or by the byte, HTML, a redirect loop, 100k-deep JSON,
+    a connection closed mid-headers: the run ends within its timeouts (generous margin: these are deadline
+    checks, not timings), the kit's RSS stays bounded, exit 1, and the certificate names the cause."""
+    mode = kind.removesuffix("-after-probe")
+    server = bad_server(mode, healthy_probe=kind.endswith("-after-probe"))
+    report, rss = tmp_path / "reports", tmp_path / "rss"
+    started = time.monotonic()
+    done = run_certify("--config", str(dead_config(tmp_path, server.url)), "--report-dir", str(report),
+                       "--profile", "gws-notifications,gws-security", "--max-response-bytes", "1048576",
+                       peak_rss=rss)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr + done.stdout and "RecursionError" not in done.stdout
+    assert elapsed < 60, f"{elapsed:.0f} s"
+    assert 0 < int(rss.read_text()) < 300 * 1024, f"peak RSS {int(rss.read_text()) // 1024} MiB"
+    cert = json.loads((report / "certificate.json").read_text())
+    assert cert["status"] == "failed" and cert["failures"]
+    assert all(f["outcome"] == "failed" for f in cert["failures"]), [f for f in cert["failures"]
+                                                                       if f["outcome"] != "failed"][:1]
+    where, expected = HOSTILE[kind]
+    summary = next(line for line in done.stdout.splitlines() if line.startswith("certificate: FAILED"))
+    if where == "health":
+        assert expected in cert["health"]["gws"]["detail"] and expected in summary
+    elif where == "run":
+        assert cert["health"]["gws"]["ok"] is False and expected in cert["health"]["gws"]["detail"]
+        assert "gws stopped answering during the run" in summary and expected in summary
+        fast = [f for f in cert["failures"] if f["title"] == "Target unhealthy"]
+        assert len(fast) >= len(cert["failures"]) - 3, "after two hangs the remaining tests fail at once"
+    else:
+        assert cert["health"]["gws"]["ok"] and all(expected in f["message"] for f in cert["failures"])
 
 
 def test_configuration_errors_exit_2_with_the_reason(tmp_path: Path) -> None:

@@ -54,3 +54,17 @@ def test_only_the_command_imports_conformance_cli() -> None:
 
 def test_checks_do_not_import_the_plugin() -> None:
     assert "conformance.plugin" not in imported_modules(ROOT / "checks.py")
+
+
+VOICEKIT_ROOT = ROOT.parent / "voicekit"
+
+
+@pytest.mark.parametrize("path", sorted(VOICEKIT_ROOT.rglob("*.py")), ids=lambda p: str(p.relative_to(VOICEKIT_ROOT)))
+def test_voicekit_imports_neither_the_suite_nor_the_mock(path: Path) -> None:
+    """voicekit/ is the layer both sides import (contracts, fixtures, the one replay matching engine), so it may
+    import neither — except the command, which launches them (``voicekit.cli``)."""
+    if path.name == "cli.py":
+        return
+    bad = sorted(m for m in imported_modules(path)
+                 if m.split(".")[0] in ("conformance", "mockserver"))
+    assert not bad, f"voicekit/{path.relative_to(VOICEKIT_ROOT)} imports {bad}"

@@ -6,6 +6,7 @@ import copy
 import re
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,6 @@ import pytest
 from voicekit.checks import check_corpus, check_fixture
 from voicekit.contracts import Contracts
 from voicekit.corpus import Corpus, Fixture
-from voicekit.paths import seeds_dir
 
 CORPUS = Corpus()
 
@@ -23,8 +23,8 @@ def _ids(fixtures: list[Fixture]) -> list[str]:
 
 
 @cache
-def _seed_lines(document: str) -> list[str]:
-    return (seeds_dir() / document).read_text(encoding="utf-8").splitlines()
+def _seed_lines(folder: Path, document: str) -> list[str]:
+    return (folder / document).read_text(encoding="utf-8").splitlines()
 
 
 def test_corpus_is_consistent(contracts: Contracts, corpus: Corpus) -> None:
@@ -48,14 +48,14 @@ def test_fixture_validates_against_the_specs(contracts: Contracts, fixture: Fixt
 
 
 @pytest.mark.parametrize("fixture", CORPUS.fixtures, ids=_ids(CORPUS.fixtures))
-def test_fixture_cites_lines_that_hold_its_values(fixture: Fixture) -> None:
+def test_fixture_cites_lines_that_hold_its_values(fixture: Fixture, seeds: Path) -> None:
     """Faithfulness: the cited line range exists and contains the fixture's documented values.
 
     Every string value of a documented body or message must start in the cited text (its first ten
     characters, which survive the PDF's line wrapping). Values the fixture does not take from the
     document (synthesised error bodies, `shape`/`subset` placeholders) are exempt by `match`.
     """
-    lines = _seed_lines(fixture.document)
+    lines = _seed_lines(seeds, fixture.document)
     first, last = fixture.lines
     assert 1 <= first <= last <= len(lines), f"lines {first}-{last} outside {fixture.document} ({len(lines)})"
     text = re.sub(r"\s+", "", "".join(lines[first - 1:last]))

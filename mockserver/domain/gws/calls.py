@@ -108,6 +108,21 @@ def release(world: World, call: Call, party: Party) -> None:
         _end_monitoring_after(world, party)
         if party.supervisor_mode is None:
             _start_wrap_up(world, world.devices[party.device_id])
+            route_waiting_later(world)
+
+
+def route_waiting_later(world: World) -> None:
+    """Once the current operation is over (its notifications sent), offer calls waiting in queues to agents that
+    became free — an agent who ends a call while Ready takes the next waiting call, as an ACD does."""
+    if not any(world.queued_calls.values()):
+        return
+
+    def route() -> None:
+        with world.lock:
+            for queue in [q for q, waiting in world.queued_calls.items() if waiting]:
+                route_queued(world, queue)
+
+    world.scheduler.call_later(0, route)
 
 
 def wrap_up_seconds(world: World) -> float:
@@ -137,6 +152,7 @@ def _start_wrap_up(world: World, device: Device) -> None:
             if device.user_state is expected and device.id in world.devices:
                 device.user_state = UserState("Ready")
                 notify_device(world, device)
+                route_waiting_later(world)
 
     world.scheduler.call_later(seconds, back_to_ready)
 
@@ -267,18 +283,27 @@ def caller_party(world: World, call: Call, ani: str, dnis: str) -> Party:
     device = world.device_by_number(ani) if is_internal_number(ani) else None
     if device is None:
         return new_party(world, call, device=None, number=ani, state="Dialing", call_type="Outbound", dnis=dnis)
-    caller = new_party(world, call, device=device, number=device.phone_number, state="Dialing",
-                       call_type="Internal", dnis=dnis)
-    notify_call(world, call, caller, "StatusChange")
-    return caller
+    return new_party(world, call, device=device, number=device.phone_number, state="Dialing",
+                     call_type="Internal", dnis=dnis)
+
+
+def announce_caller(world: World, call: Call) -> None:
+    """Tell a caller of this switch about its Dialing call. Called once whoever it reaches is on the call (as
+    Dial does), so its first notification names the callee in participants/participantsInfo — or at once
+    when the call waits in a queue, where nobody is there yet."""
+    for party in call.active_parties():
+        if party.internal and party.state == "Dialing":
+            notify_call(world, call, party, "StatusChange")
 
 
 def deliver_inbound(world: World, device: Device, *, ani: str, dnis: str | None = None,
                     user_data: dict[str, Any] | None = None, queue: str | None = None,
-                    call_id: str | None = None) -> Call:
+                    call_id: str | None = None, announce: bool = False) -> Call:
     """A caller reaches ``device`` (control API): the device rings — callType Inbound from an external caller,
-    Internal from a DN of this switch (E213: also when the call comes through a queue)."""
+    Internal from a DN of this switch (E213: also when the call comes through a queue). A new call, or one
+    with ``announce``, also tells a caller of this switch about its Dialing call (``announce_caller``)."""
     call = world.calls.get(call_id) if call_id else None
+    announce = announce or call is None
     if call is None:
         call = Call(id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(),
                     user_data=dict(user_data or {}), queue=queue)
@@ -288,6 +313,8 @@ def deliver_inbound(world: World, device: Device, *, ani: str, dnis: str | None 
     callee = new_party(world, call, device=device, number=device.phone_number, state="Ringing",
                        call_type="Internal" if internal else "Inbound", dnis=dnis or queue or device.phone_number,
                        ani=None if internal else ani, via_queue=queue)
+    if announce:
+        announce_caller(world, call)
     notify_call(world, call, callee, "StatusChange")
     return call
 
@@ -354,13 +381,13 @@ def route_queued(world: World, queue: str, exclude: set[str] = frozenset()) -> N
         if call is None:
             waiting.remove(call_id)
             continue
-        ringing = [p for p in call.active_parties() if p.internal]
-        if ringing:
+        # The caller is the Dialing party (a DN of this switch is internal too); anyone else already rings.
+        if any(p.state != "Dialing" for p in call.active_parties()):
             continue
         device = pick_agent(world, queue, exclude)
         if device is None:
             return
-        caller = next((p for p in call.active_parties() if not p.internal), None)
+        caller = next((p for p in call.active_parties() if p.state == "Dialing"), None)
         waiting.remove(call_id)
         deliver_inbound(world, device, ani=caller.number if caller else "", dnis=queue, queue=queue,
                         call_id=call.id)

@@ -18,6 +18,8 @@ MonitorMode = Literal["ListenIn", "Coach", "BargeIn"]
 ROLE_AGENT = "ROLE_AGENT"
 ROLE_SUPERVISOR = "ROLE_SUPERVISOR"
 ROLE_ADMIN = "ROLE_ADMIN"
+#: The Cloud Admin of 003 l.4549-4550 (who alone removes a feature); the documents name the role, not its value.
+ROLE_CLOUD_ADMIN = "ROLE_CLOUD_ADMIN"
 
 
 @dataclass
@@ -96,6 +98,10 @@ class User:
     @property
     def is_admin(self) -> bool:
         return ROLE_ADMIN in self.roles
+
+    @property
+    def is_cloud_admin(self) -> bool:
+        return ROLE_CLOUD_ADMIN in self.roles
 
     @property
     def is_supervisor(self) -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.domain.errors import MissingParameter, ValidationFailed
+from mockserver.domain.errors import MissingParameter, NotFound, ValidationFailed
 from mockserver.domain.gws import calls, devices, session
-from mockserver.domain.gws.model import Call, Party, User
+from mockserver.domain.gws.model import Call, Device, Party, User
 from mockserver.domain.gws.world import World
 
 CallHandler = Callable[[World, User, Call, Party, dict[str, Any]], None]
@@ -85,11 +85,9 @@ def _run(world: World, user: User, operation: str, action: Callable[[], None], *
 def call_operation(world: World, user: User, view_id: str, params: dict[str, Any]) -> None:
     name = _name(params)
     if name == "SetCallDisposition":
-        call, party = world.find_view(user, view_id)
+        device, named = _disposition_target(world, user, view_id, params)
         world.require_voice()
-        device = world.devices[party.device_id or ""]
-        _run(world, user, name, lambda: calls.set_call_disposition(
-            world, user, device, {"callUri": f"/api/v2/me/calls/{view_id}", **params}), device_id=device.id)
+        _run(world, user, name, lambda: calls.set_call_disposition(world, user, device, named), device_id=device.id)
         return
     handler = CALL_OPERATIONS.get(name)
     if handler is None:
@@ -100,6 +98,26 @@ def call_operation(world: World, user: User, view_id: str, params: dict[str, Any
     call, party = world.find_view(user, view_id)
     _run(world, user, name, lambda: handler(world, user, call, party, params),
          device_id=party.device_id, view_id=view_id)
+
+
+def _disposition_target(world: World, user: User, view_id: str,
+                        params: dict[str, Any]) -> tuple[Device, dict[str, Any]]:
+    """SetCallDisposition on /me/calls/{id} (003 l.5688, E200): the path names the call, active or already
+    released (l.5685-5686); a callUri or callUuid in the body must name the same call. Returns the device and
+    the parameters of the device form, with the call named by the path."""
+    found = next(((c, p) for d in user.device_ids for c, p in world.calls_of(d) if p.view_id == view_id), None)
+    if found is None:
+        found = next(((c, p) for c, p in world.released.values()
+                      if p.view_id == view_id and p.device_id in user.device_ids), None)
+    if found is None:
+        raise NotFound(f"Call {view_id} not found")
+    call, party = found
+    uri, uuid = params.get("callUri"), params.get("callUuid")
+    if (uri and str(uri).rstrip("/").rsplit("/", 1)[-1] != view_id) or (uuid and uuid != call.uuid):
+        raise ValidationFailed("callUri and callUuid must name the call of the request URL")
+    named = {k: v for k, v in params.items() if k != "callUuid"}
+    named["callUri"] = f"/api/v2/me/calls/{view_id}"
+    return world.devices[party.device_id or ""], named
 
 
 def dial(world: World, user: User, device_id: str, params: dict[str, Any]) -> None:

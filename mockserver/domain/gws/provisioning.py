@@ -167,7 +167,8 @@ def delete_user(world: World, actor: User, user_id: str) -> None:
 
 
 def create_user_device(world: World, actor: User, user_id: str, body: dict[str, Any]) -> Device:
-    """Hybrid create-and-assign (003 l.3720-3727); telephonyNetwork defaults from the voice settings."""
+    """Hybrid create-and-assign (003 l.3720-3727); telephonyNetwork (or telephonyNetworkType, the name the voice
+    setting uses) defaults from the voice settings."""
     require_admin(actor)
     user = world.user(user_id)
     number = body.get("phoneNumber")
@@ -177,7 +178,10 @@ def create_user_device(world: World, actor: User, user_id: str, body: dict[str, 
         raise ValidationFailed("phoneNumber must be digits")
     if world.device_by_number(number):
         raise AlreadyExists(f"A device with phone number {number} already exists")
-    network = body.get("telephonyNetwork") or _default_network(world)
+    given = {body[k] for k in ("telephonyNetwork", "telephonyNetworkType") if body.get(k)}  # 003 l.2182-2185
+    if len(given) > 1:
+        raise ValidationFailed("telephonyNetwork and telephonyNetworkType disagree")
+    network = next(iter(given), None) or _default_network(world)
     if network not in ("Private", "Public"):
         raise ValidationFailed("telephonyNetwork is Private or Public")
     device = Device(id=world.new_id(), phone_number=number, user_id=user.id, telephony_network=network,
@@ -215,11 +219,13 @@ def feature_resource(world: World, feature_id: str) -> dict[str, Any]:
 
 
 def delete_feature(world: World, actor: User, feature_id: str) -> None:
-    """Cloud Admin only; default features cannot be unassigned (003 l.4549-4568)."""
-    require_admin(actor)
+    """Cloud Admin only — not the Contact Center Admin (003 l.4539-4550); default features cannot be unassigned
+    (l.4567-4568)."""
     feature = world.features.get(feature_id)
     if feature is None or not feature.assigned:
         raise NotFound(f"Feature {feature_id} not found")
+    if not actor.is_cloud_admin:
+        raise NoPermission("Removing a feature requires the Cloud Admin role")
     if feature.default:
         raise Forbidden("Default features cannot be unassigned")
     feature.assigned = False

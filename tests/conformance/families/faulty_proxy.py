@@ -17,7 +17,9 @@ Hooks (all optional):
 * ``response(ctx, req, resp)`` — change an HTTP answer (``resp.json`` is the parsed body, written back);
 * ``message(ctx, message)`` — change one CometD data message; return None to drop it, a list to replace it
   by several (duplicates), the message to keep it;
-* ``batch(ctx, messages)`` — change the list of data messages of one Bayeux reply (reordering).
+* ``batch(ctx, messages)`` — change the list of data messages of one Bayeux reply (reordering);
+* ``bayeux(ctx, req, messages)`` — change a whole Bayeux reply, ``/meta/*`` replies included (returns the new
+  list; runs before ``message``/``batch``). The Bayeux faults are in ``bayeux_faults.py``.
 
 ``ctx`` is the :class:`ProxyContext`: the fault's options (e.g. credentials for ``no-basic``) and what the proxy
 learned so far (CSRF tokens by session, credentials seen, Public devices). Extending the harness to more faults
@@ -98,6 +100,8 @@ class ProxyContext:
     csrf_tokens: dict[str, str] = field(default_factory=dict)  # JSESSIONID → token
     credentials: dict[str, str] = field(default_factory=dict)  # user → Authorization header
     public_devices: set[str] = field(default_factory=set)
+    memory: dict[str, Any] = field(default_factory=dict)  # what a stateful fault remembers, by key
+    released_calls: set[str] = field(default_factory=set)  # call ids hung up through the proxy
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: httpx.Client | None = None
 
@@ -110,6 +114,7 @@ class Fault:
     response: Callable[[ProxyContext, ProxyRequest, ProxyResponse], None] | None = None
     message: Callable[[ProxyContext, dict[str, Any]], Any] | None = None
     batch: Callable[[ProxyContext, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    bayeux: Callable[[ProxyContext, ProxyRequest, list[Any]], list[Any]] | None = None
 
 
 FAULTS: dict[str, Fault] = {}
@@ -197,6 +202,45 @@ def _wrong_status_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse
 def _ignore_limit(ctx: ProxyContext, req: ProxyRequest) -> None:
     if req.path.rstrip("/") == "/api/v2/users":
         req.query = [(k, v) for k, v in req.query if k not in ("limit", "offset")]
+
+
+@fault("no-total-count", "paginated reads (offset/limit) answer without totalCount", "response")
+def _no_total_count(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "GET" and isinstance(resp.json, dict):
+        resp.json.pop("totalCount", None)
+
+
+@fault("partial-as-0", "a bulk operation that partly fails answers statusCode 0 instead of 7", "response")
+def _partial_as_0(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if isinstance(resp.json, dict) and resp.json.get("statusCode") == 7:
+        resp.json["statusCode"] = 0
+
+
+def _me_operation(req: ProxyRequest) -> str | None:
+    body = req.json()
+    if req.method == "POST" and req.path.rstrip("/") == "/api/v2/me" and isinstance(body, dict):
+        return str(body.get("operationName"))
+    return None
+
+
+@fault("start-session-no-login", "StartContactCenterSession answers 0 but leaves the agent logged out", "request")
+def _start_session_no_login(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if _me_operation(req) == "StartContactCenterSession":
+        req.set_json({"operationName": "EndContactCenterSession"})
+
+
+@fault("end-session-ignored", "EndContactCenterSession answers 0 but neither logs out nor ends the HTTP session",
+       "request")
+def _end_session_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if _me_operation(req) == "EndContactCenterSession":
+        req.set_json({"operationName": "StartContactCenterSession", "channels": ["voice"]})
+
+
+@fault("services-agent-forbidden", "agents are refused GET /api/v2/services (403)", "response")
+def _services_forbidden(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "GET" and req.path.startswith("/api/v2/services"):
+        resp.status = 403
+        resp.json = {"statusCode": 3, "statusMessage": "Forbidden"}
 
 
 @fault("no-csrf", "modifying requests without the CSRF token are accepted (the proxy adds the token)", "request")
@@ -355,6 +399,46 @@ def _public_rewrite(ctx: ProxyContext, body: Any) -> None:
             call["capabilities"] = [*call["capabilities"], "Answer"]
 
 
+def _last_segment(value: Any) -> str:
+    return str(value or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+@fault("released-disposition-refused", "SetCallDisposition of a released call is refused as not found",
+       "response")
+def _released_disposition(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    body = req.json() if req.method == "POST" else None
+    if not isinstance(body, dict) or not isinstance(resp.json, dict) or resp.json.get("statusCode") != 0:
+        return
+    if body.get("operationName") == "Hangup":
+        with ctx.lock:
+            ctx.released_calls.add(_last_segment(req.path))
+    elif body.get("operationName") == "SetCallDisposition" \
+            and {_last_segment(body.get("callUri")), _last_segment(req.path)} & ctx.released_calls:
+        resp.status = 404
+        resp.json = {"statusCode": 6, "statusMessage": "Call not found"}
+
+
+@fault("next-call-as-all-calls", "supervisorMonitoringMode NextCall is ignored (the supervisor monitors all calls)",
+       "request")
+def _next_call_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    body = req.json() if req.method == "POST" else None
+    if isinstance(body, dict) and body.get("supervisorMonitoringMode") == "NextCall":
+        req.set_json({k: v for k, v in body.items() if k != "supervisorMonitoringMode"})
+
+
+@fault("admin-removes-feature", "a Contact Center Admin's DELETE /api/v2/features/{id} is accepted", "response")
+def _admin_removes_feature(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "DELETE" and req.path.startswith("/api/v2/features/") and resp.status == 403:
+        resp.status = 200
+        resp.json = {"statusCode": 0}
+
+
+@fault("skill-level-order-ignored", "order is ignored when users are sorted by skills.level", "request")
+def _skill_level_order_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if req.path.rstrip("/") == "/api/v2/users" and ("sortBy", "skills.level") in req.query:
+        req.query = [(k, v) for k, v in req.query if k != "order"]
+
+
 # ---- the proxy -----------------------------------------------------------------------------------------------------
 class FaultyProxy:
     """An HTTP proxy on a free local port forwarding to ``upstream`` with one fault applied.
@@ -408,7 +492,9 @@ class FaultyProxy:
         url = ctx.upstream + req.path + (f"?{urlencode(req.query)}" if req.query else "")
         headers = {k: v for k, v in req.headers.items() if k not in HOP_BY_HOP and k != "x-vk-origin"}
         assert ctx.client is not None
-        answer = ctx.client.request(req.method, url, headers=headers, content=req.body or None)
+        # Built by hand, so the proxy's own cookie jar (filled by every Set-Cookie) never adds a session cookie
+        # of one client to another's request — an anonymous request stays anonymous.
+        answer = ctx.client.send(httpx.Request(req.method, url, headers=headers, content=req.body or None))
         resp = ProxyResponse(answer.status_code, [(k, v) for k, v in answer.headers.multi_items()
                                                    if k.lower() not in HOP_BY_HOP], answer.content)
         if "json" not in (answer.headers.get("content-type") or "") or not resp.body:
@@ -418,6 +504,8 @@ class FaultyProxy:
         except ValueError:
             return resp
         if req.path.startswith(NOTIFICATIONS) and isinstance(resp.json, list):
+            if fault_.bayeux:
+                resp.json = fault_.bayeux(ctx, req, resp.json)
             resp.json = self._messages(resp.json)
         elif fault_.response:
             fault_.response(ctx, req, resp)

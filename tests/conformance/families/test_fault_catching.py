@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bayeux_faults  # noqa: F401  (registers the Bayeux faults)
 import httpx
 import pytest
 from faulty_proxy import FAULTS, FaultyProxy
@@ -33,7 +34,10 @@ DATA = f"{FAMILIES}/test_rules_gws_call_data.py"
 AGENT = f"{FAMILIES}/test_rules_gws_agent_state.py"
 PARAMS = f"{FAMILIES}/test_rules_gws_params.py"
 SECURITY = f"{FAMILIES}/test_rules_gws_security.py"
+SUPERVISOR = f"{FAMILIES}/test_rules_gws_supervisor.py"
 STATEFUL = f"{FAMILIES}/test_stateful_gws.py"
+BAYEUX = f"{FAMILIES}/test_rules_gws_bayeux.py"
+SESSION = f"{FAMILIES}/test_rules_gws_session.py"
 
 
 @dataclass
@@ -71,6 +75,28 @@ CASES = [
     Case("mute-not-applied", f"{CONF}::test_mute_and_unmute_conference_call", "GWS-CONF-006"),
     Case("cors-any-origin", f"{SECURITY}::test_cors_disallowed_origin", "GWS-SEC-007"),
     Case("public-answer", f"{CALLS}::test_public_network_device_hides_answer", "GWS-CALL-007"),
+    Case("no-total-count", f"{PARAMS}::test_pagination_and_total_count", "GWS-PARAM-008"),
+    Case("partial-as-0", f"{PARAMS}::test_partial_success", "GWS-RET-003"),
+    Case("start-session-no-login", f"{SESSION}::test_start_session_logs_in", "GWS-SESSION-001"),
+    Case("end-session-ignored", f"{SESSION}::test_end_session_logs_out_and_ends_the_http_session", "GWS-SESSION-002"),
+    Case("services-agent-forbidden", f"{SESSION}::test_agent_reads_services", "GWS-SVC-001"),
+    # Bayeux 1.0 (gws-notifications)
+    Case("bayeux-no-id-echo", f"{BAYEUX}::test_meta_replies_echo_the_request_id", "GWS-BAYEUX-001"),
+    Case("bayeux-handshake-no-types", f"{BAYEUX}::test_handshake_reply_members", "GWS-BAYEUX-002"),
+    Case("bayeux-connect-no-client-id", f"{BAYEUX}::test_connect_reply_members", "GWS-BAYEUX-003"),
+    Case("bayeux-bad-advice", f"{BAYEUX}::test_connect_reply_members", "GWS-BAYEUX-003"),
+    Case("bayeux-no-subscription", f"{BAYEUX}::test_subscribe_reply_members", "GWS-BAYEUX-004"),
+    Case("bayeux-unsubscribe-ignored", f"{BAYEUX}::test_unsubscribe_stops_delivery", "GWS-BAYEUX-005"),
+    Case("bayeux-no-402", f"{BAYEUX}::test_unknown_client_is_refused", "GWS-BAYEUX-006"),
+    Case("bayeux-deaf-after-rehandshake", f"{BAYEUX}::test_recovery_after_unknown_client", "GWS-BAYEUX-007"),
+    Case("bayeux-replay-on-reconnect", f"{BAYEUX}::test_no_duplicates_across_a_reconnect", "GWS-BAYEUX-008"),
+    Case("bayeux-deny-services", f"{BAYEUX}::test_documented_topics_can_be_subscribed", "GWS-BAYEUX-009"),
+    Case("bayeux-leak-other-user", f"{BAYEUX}::test_no_other_users_messages", "GWS-BAYEUX-010"),
+    Case("bayeux-reverse-devices", f"{BAYEUX}::test_notifications_in_order", "GWS-BAYEUX-011"),
+    Case("released-disposition-refused", f"{DATA}::test_set_call_disposition_on_released_call", "GWS-DATA-010"),
+    Case("next-call-as-all-calls", f"{SUPERVISOR}::test_next_call_mode_monitors_one_call", "GWS-SUP-008"),
+    Case("admin-removes-feature", f"{SECURITY}::test_contact_center_admin_cannot_remove_a_feature", "GWS-SEC-011"),
+    Case("skill-level-order-ignored", f"{PARAMS}::test_sorting_by_skill_level", "GWS-PARAM-012"),
     # The stateful family: the shrunk reproducer must reach the report.
     Case("missing-capability", f"{STATEFUL}::test_call_state_machine", "GWS-STATE-101",
          env={"VOICEKIT_STATEFUL_EXAMPLES": "4", "VOICEKIT_STATEFUL_STEPS": "6", "VOICEKIT_STATEFUL_SEED": "1",

@@ -98,6 +98,7 @@ class ProxyContext:
 
     upstream: str
     answered: set[tuple[str, str]] = field(default_factory=set)  # (conversation id, participant id)
+    accepted_auth: list[str] = field(default_factory=list)  # Authorization headers the mock accepted
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -136,6 +137,14 @@ def _cc_answer_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespons
     if req.method == "PATCH" and PARTICIPANT.search(req.api_path) and _error(resp, 400) \
             and str(resp.json.get("message", "")).startswith(USER_CONTEXT):
         resp.set_empty(202)
+
+
+@fault("cc-call-for-user-accepted", "a client-credentials token places a call for a user (200) instead of the 400")
+def _cc_call_for_user_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    if req.method == "POST" and req.api_path.startswith(f"{MAKE_CALL}/user/") and _error(resp, 400) \
+            and str(resp.json.get("message", "")).startswith(USER_CONTEXT):
+        resp.set_json(200, {"id": "00000000-0000-4000-8000-0000000000cc",
+                            "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-0000000000cc"})
 
 
 @fault("other-user-answer-accepted", "another user's answer is accepted (202) instead of refused (403)")
@@ -202,6 +211,23 @@ def _ghost_conversation(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespons
 def _error_without_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     if resp.status >= 400 and isinstance(resp.json, dict) and req.api_path.startswith("/api/"):
         resp.json.pop("code", None)
+
+
+@fault("reads-without-token", "conversation reads without a valid token are served (the proxy adds a token it saw "
+       "accepted)", "request")
+def _reads_without_token(ctx: ProxyContext, req: ProxyRequest) -> None:
+    if req.method == "GET" and req.api_path.startswith("/api/v2/conversations") and ctx.accepted_auth \
+            and req.headers.get("authorization") not in ctx.accepted_auth:
+        req.headers["authorization"] = ctx.accepted_auth[-1]
+
+
+@fault("reads-without-token", "", "response")
+def _learn_accepted_auth(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
+    auth = req.headers.get("authorization", "")
+    if auth.lower().startswith("bearer ") and resp.status < 400 and req.api_path.startswith("/api/"):
+        with ctx.lock:
+            if auth not in ctx.accepted_auth:
+                ctx.accepted_auth.append(auth)
 
 
 # ---- the proxy ------------------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class Case:
 
 CASES = [
     Case("cc-answer-accepted", f"{RULES}::test_client_credentials_cannot_answer[calls]", "PLATFORM-AUTH-002"),
+    Case("cc-call-for-user-accepted", f"{RULES}::test_client_credentials_cannot_make_call", "PLATFORM-AUTH-001"),
     Case("other-user-answer-accepted", f"{RULES}::test_only_the_participants_user_can_answer[conversations]",
          "PLATFORM-AUTH-004"),
     Case("answer-reported-connected",
@@ -73,6 +74,8 @@ CASES = [
     Case("ghost-conversation", f"{RULES}::test_persistent_connection_outlives_the_call_until_its_timeout",
          "PLATFORM-PERSIST-001"),
     Case("error-body-without-code", f"{RULES}::test_formatted_phone_number_is_refused", "PLATFORM-ERR-001"),
+    Case("invalid-number-accepted", f"{RULES}::test_formatted_phone_number_is_refused", "PLATFORM-ERR-001"),
+    Case("reads-without-token", f"{RULES}::test_conversation_reads_need_a_token", "PLATFORM-AUTH-007"),
 ]
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from conformance.replay.bindings import Bindings
-from conformance.replay.compare import compare, describe_mismatches, is_placeholder
-from conformance.replay.rules import AllowExtra, CompareRules, parse_path
+from voicekit.replay.bindings import Bindings
+from voicekit.replay.compare import compare, describe_mismatches, is_placeholder
+from voicekit.replay.rules import AllowExtra, CompareRules, parse_path
 
 CAPS = ["DeleteUserDataPair", "AttachUserData", "Hangup", "DeleteUserData", "Hold", "SendDtmf",
         "InitiateConference", "InitiateTransfer", "SingleStepConference", "UpdateUserData", "SingleStepTransfer"]

@@ -2,10 +2,12 @@
 
 Each fixture is sent as documented; where it shows no body or no status, the errata and its ``given`` decide
 (E402: Make Call 200; E418: answer 202; the replay values named in ``given``). Its ``given`` is set up first
-through the control API. The answer is compared under the fixture's ``match``:
+through the control API. The answer is compared by the one engine the suite uses too (``voicekit.replay``, Platform
+strategy) under the fixture's ``match``, any of the fixture's ``alternatives`` accepted:
 
 - ``exact``: every documented member with its documented value;
-- ``subset``: the documented members with their values; a documented list item must match some answered item;
+- ``subset``: the documented members with their values; a documented list item must match some answered item
+  (lists are read by content, in any order, also in ``exact``);
 - ``shape``: member names and JSON types only.
 
 A placeholder (``{conversationId}``) stands for any value, or for the value the replay bound to it (redirect URI,
@@ -25,78 +27,29 @@ import pytest
 import requests
 
 from voicekit.corpus import Corpus
+from voicekit.replay import Bindings, Form, compare_forms, forms_of
+from voicekit.replay.strategies import PLATFORM, compare_location
 
 FIXTURES = sorted((f for f in Corpus().fixtures if f.system == "platform"), key=lambda f: f.id)
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
-# ---- comparison ----------------------------------------------------------------------------------------------
-def _json_type(value: Any) -> str:
-    for name, kind in (("null", type(None)), ("boolean", bool), ("integer", int), ("number", float),
-                       ("string", str), ("array", list), ("object", dict)):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
+# ---- comparison: the one engine (voicekit.replay, Platform strategy) ---------------------------------------
+def problems(forms: list[Form], actual: Any, mode: str, values: dict[str, str]) -> list[str]:
+    """Differences from the documented form (or one of its alternatives); placeholders bind into ``values``."""
+    bindings = Bindings.with_named(values)
+    found, _form = compare_forms(forms, actual, match=mode, bindings=bindings, strategy=PLATFORM)
+    if not found:
+        values.update(bindings.named)
+    return [str(p) for p in found]
 
 
-def _pattern(template: str, values: dict[str, str]) -> re.Pattern[str]:
-    parts, last = [], 0
-    for match in PLACEHOLDER.finditer(template):
-        parts.append(re.escape(template[last:match.start()]))
-        name = match.group(1)
-        parts.append(re.escape(values[name]) if name in values else r"[^&#?]+?")
-        last = match.end()
-    parts.append(re.escape(template[last:]))
-    return re.compile("^" + "".join(parts) + "$")
-
-
-def problems(expected: Any, actual: Any, mode: str, values: dict[str, str], where: str = "") -> list[str]:
-    place = where or "(root)"
-    if mode == "shape":
-        if isinstance(expected, int) and isinstance(actual, int) and not isinstance(actual, bool):
-            return []
-        if _json_type(expected) != _json_type(actual):
-            return [f"{place}: {_json_type(actual)} where the document has {_json_type(expected)}"]
-    if isinstance(expected, str) and PLACEHOLDER.search(expected):
-        if not isinstance(actual, str) or not _pattern(expected, values).match(actual):
-            return [f"{place}: {actual!r} does not fit {expected!r}"]
-        return []
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return [f"{place}: {_json_type(actual)} where the document has an object"]
-        found = [f"{where}/{k}: missing" for k in expected if k not in actual]
-        for key, value in expected.items():
-            if key in actual:
-                found += problems(value, actual[key], mode, values, f"{where}/{key}")
-        return found
-    if isinstance(expected, list):
-        if not isinstance(actual, list):
-            return [f"{place}: {_json_type(actual)} where the document has an array"]
-        if mode == "exact" and len(expected) != len(actual):
-            return [f"{place}: {len(actual)} items where the document has {len(expected)}"]
-        found = []
-        for index, item in enumerate(expected):
-            if mode == "exact":
-                found += problems(item, actual[index], mode, values, f"{where}/{index}")
-            elif not any(not problems(item, candidate, mode, values) for candidate in actual):
-                found.append(f"{where}/{index}: no answered item fits {item!r}")
-        return found
-    if mode == "shape":
-        return []
-    return [] if expected == actual and _json_type(expected) == _json_type(actual) else \
-        [f"{place}: {actual!r} where the document has {expected!r}"]
-
-
-def bind(expected: Any, actual: Any, values: dict[str, str]) -> None:
-    """Remember what the mock answered for a whole-value placeholder ({clientCredentialsToken}) for later steps."""
-    if isinstance(expected, str):
-        match = PLACEHOLDER.fullmatch(expected)
-        if match and match.group(1) not in values and isinstance(actual, str):
-            values[match.group(1)] = actual
-    elif isinstance(expected, dict) and isinstance(actual, dict):
-        for key, value in expected.items():
-            if key in actual:
-                bind(value, actual[key], values)
+def header_problems(name: str, template: str, actual: str | None, values: dict[str, str]) -> list[str]:
+    if actual is None:
+        return [f"the {name} header is missing"]
+    if name.lower() == "location":
+        return compare_location(template, actual, values)
+    return problems([Form(template)], actual, "exact", values)
 
 
 # ---- sending ---------------------------------------------------------------------------------------------------
@@ -319,13 +272,11 @@ def test_fixture_replays_against_the_mock(live, fixture):
         assert schema == [], f"{fixture.id} {label}: {schema}"
         mode = expected.get("match", "exact")
         for name, value in (expected.get("headers") or {}).items():
-            actual = response.headers.get(name)
-            assert actual is not None and _pattern(str(value), r.values).match(actual), \
-                f"{fixture.id} {label}: header {name} {actual!r} does not fit {value!r}"
+            found = header_problems(name, str(value), response.headers.get(name), r.values)
+            assert found == [], f"{fixture.id} {label}: header {name}: {found}"
         if "body" in expected:
-            found = problems(expected["body"], body, mode, r.values)
+            found = problems(forms_of(expected, "body"), body, mode, r.values)
             assert found == [], f"{fixture.id} {label}: {found}\n{h.dumps(body)}"
-            bind(expected["body"], body, r.values)
         elif status == 202:
             assert response.content == b""
     if r.after is not None:
@@ -334,9 +285,10 @@ def test_fixture_replays_against_the_mock(live, fixture):
 
 def test_placeholder_matching_can_fail():
     values = {"redirectUri": h.REDIRECT, "state": "s"}
-    assert problems({"id": "{x}"}, {"id": 5}, "shape", values)
-    assert problems({"code": "bad.request"}, {"code": "invalid.value"}, "subset", values)
-    assert problems([{"state": "alerting"}], [{"state": "connected"}], "subset", values)
+    assert problems([Form({"id": "{x}"})], {"id": [5]}, "shape", values)
+    assert problems([Form({"code": "bad.request"})], {"code": "invalid.value"}, "subset", values)
+    assert problems([Form([{"state": "alerting"}])], [{"state": "connected"}], "subset", values)
+    assert problems([Form({"state": "{state}"})], {"state": "other"}, "exact", values)
     location = f"{h.REDIRECT}#access_token=a&state=x"
-    assert not _pattern("{redirectUri}#access_token={t}&state={state}", values).match(location)
+    assert header_problems("Location", "{redirectUri}#access_token={t}&state={state}", location, values)
     assert base64.b64decode(h.saml_assertion("a@b")).startswith(b"<saml2:Assertion")

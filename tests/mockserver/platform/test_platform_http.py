@@ -152,10 +152,20 @@ def test_client_credentials_refusal_comes_before_the_body(client):
 def test_client_credentials_allowed_where_no_user_is_needed(client):
     cc = mint(client, None, h.CC_CLIENT)
     assert call(client, "GET", f"/api/v2/users/{h.CAROL}", cc).json["name"] == "Carol Managed"
-    created = call(client, "POST", f"/api/v2/conversations/calls/user/{h.CAROL}", cc,
+    created = call(client, "POST", f"/api/v2/conversations/calls/user/{h.CAROL}", mint(client, h.CAROL),
                    json={"phoneNumber": "+15551234567"})
     assert created.status_code == 200
     assert call(client, "GET", f"/api/v2/conversations/calls/{created.json['id']}", cc).status_code == 200
+
+
+def test_client_credentials_cannot_place_a_call_for_a_user(client):
+    """000 l.86-99 (E461): only the user places a call; a Data Action (client credentials) gets the 400."""
+    cc = mint(client, None, h.CC_CLIENT)
+    response = call(client, "POST", f"/api/v2/conversations/calls/user/{h.CAROL}", cc,
+                    json={"phoneNumber": "+15551234567"})
+    assert (response.status_code, response.json["code"], response.json["message"]) == \
+        (400, "bad.request", h.USER_CONTEXT)
+    assert call(client, "GET", "/api/v2/conversations/calls", mint(client, h.CAROL)).json["entities"] == []
 
 
 def test_user_token_places_the_call_as_its_user(client):

@@ -78,7 +78,7 @@ class AllowExtra:
 
 @dataclass
 class CompareRules:
-    """What :func:`conformance.replay.compare.compare` needs from the errata (paths relative to the compared
+    """What :func:`voicekit.replay.compare.compare` needs from the errata (paths relative to the compared
     document: ``data.…`` for a notification message, ``body.…`` for a response)."""
 
     ignore: list[tuple[tuple[str, ...], str]] = field(default_factory=list)

@@ -1,9 +1,14 @@
-"""Comparing a documented body or message with what the target sent, under explicit, named rules.
+"""The one comparison of a documented body or message with what a target sent, under explicit, named rules.
 
-``compare(expected, actual, *, match, bindings, rules) -> list[Mismatch]``; an empty list means "matches".
-Each :class:`Mismatch` names the JSON path, the expected and actual values and the rule that failed.
+``compare(expected, actual, *, match, bindings, rules, strategy) -> list[Mismatch]``; an empty list means
+"matches". Each :class:`Mismatch` names the JSON path, the expected and actual values and the rule that failed.
 
-The rules (see ``conformance/replay/README.md`` for the full text and the errata behind each):
+Why here (``voicekit/``): the conformance suite (over the wire) and the mock's own tests (in process) both
+replay the fixtures, and must agree on what "matches the document" means; ``voicekit`` is the layer both may
+import. What differs between the systems is a :class:`Strategy` (``GWS``, ``PLATFORM``, ``connect(errata)`` in
+:mod:`voicekit.replay.strategies`); the members/lists/subset/shape machinery and the errata rules are shared.
+
+The rules of the GWS strategy (see ``conformance/replay/README.md`` for the full text and the errata behind each):
 
 * **members** — every documented member must be present with an equal value; extra members are allowed
   unless an erratum lists them under ``absent``. Values compare with their JSON type (``"5"`` ≠ ``5``).
@@ -18,7 +23,7 @@ The rules (see ``conformance/replay/README.md`` for the full text and the errata
 * **volatile values** — ``duration``: any digit string; documented ISO-8601 timestamps: any ISO-8601 value;
   formats an erratum decides (``formats``).
 * **identities** — call ids, callUuids, device/user ids, other resource ids, userNames and phone numbers are
-  compared through :class:`~conformance.replay.bindings.Bindings` (bind on first sight, then consistent).
+  compared through :class:`~voicekit.replay.bindings.Bindings` (bind on first sight, then consistent).
 * **URIs** — by path only (E002), id segments by binding; ``uri_aliases`` of an erratum map path prefixes.
 """
 
@@ -29,20 +34,46 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from conformance.replay.bindings import ID_COLLECTIONS, NUMBER_KEYS, URI_KEYS, Bindings, collection_kind
-from conformance.replay.rules import CompareRules, Path, path_matches, render_path
+from voicekit.replay.bindings import Bindings
+from voicekit.replay.rules import CompareRules, Path, path_matches, render_path
 
-__all__ = ["MATCH_MODES", "Mismatch", "compare", "describe_mismatches", "is_placeholder"]
+__all__ = ["MATCH_MODES", "MISSING", "Comparer", "Mismatch", "Strategy", "compare", "describe_mismatches",
+           "is_placeholder", "json_type"]
 
 MATCH_MODES = ("exact", "subset", "shape")
 _ISO8601 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _PLACEHOLDER = re.compile(r"^(<[^>]*>|\{[^}]*\}|\.\.\.?|X)$|\.\.\.|^http://\.\.|^\.\.")
 _MISSING = object()
-SET_KEYS = frozenset({"capabilities"})
-UNORDERED_KEYS = frozenset({"participants", "participantsInfo"})
+MISSING = _MISSING  # "absent" in a Mismatch
+
+
+class Strategy:
+    """What one system's documents mean beyond members, lists and the errata rules.
+
+    The base strategy compares scalars by value and JSON type. A system's strategy overrides the hooks; each
+    hook returns True when it has judged the value (recording any mismatch on the comparer), False to leave it
+    to the shared rules.
+    """
+
+    name = "plain"
+    #: Lists compared as sets of strings (duplicates, missing and undocumented members fail).
+    set_keys: frozenset[str] = frozenset()
+    #: Lists compared in any order (same elements).
+    unordered_keys: frozenset[str] = frozenset()
+    #: Every list compared in any order (each documented element matched by a distinct actual one).
+    unordered_lists = False
+
+    def special(self, c: Comparer, exp: Any, act: Any, path: Path, mode: str) -> bool:
+        """Any value, before the shared rules (a whole subtree may be judged here)."""
+        return False
+
+    def scalar(self, c: Comparer, exp: Any, act: Any, path: Path) -> bool:
+        """A documented scalar outside ``shape`` mode."""
+        return False
+
+
 
 
 @dataclass(frozen=True)
@@ -85,7 +116,8 @@ def is_placeholder(value: Any) -> bool:
 
 
 def compare(expected: Any, actual: Any, *, match: str = "exact", bindings: Bindings | None = None,
-            rules: CompareRules | None = None, root: str | None = None) -> list[Mismatch]:
+            rules: CompareRules | None = None, root: str | None = None, strategy: Strategy | None = None,
+            closed: bool = False) -> list[Mismatch]:
     """Compare ``expected`` (documented) with ``actual`` (received).
 
     Args:
@@ -93,21 +125,33 @@ def compare(expected: Any, actual: Any, *, match: str = "exact", bindings: Bindi
         bindings: Identity bindings, extended in place with what this comparison learns.
         rules: Errata rules (paths relative to the compared document, starting with ``root`` when given).
         root: A name for the document root (``body`` for a response), prefixed to every path.
+        strategy: The system's rules (default: GWS, :data:`voicekit.replay.strategies.GWS`).
+        closed: In ``exact`` mode, members the document does not show fail too (the mock's own tests: the
+            mock adds nothing; a vendor may, so the suite never sets it).
     """
     if match not in MATCH_MODES:
         raise ValueError(f"match is one of {MATCH_MODES}, not {match!r}")
     if root:
         expected, actual = {root: expected}, {root: actual}
-    comparer = _Comparer(bindings if bindings is not None else Bindings(), rules or CompareRules(), expected)
+    if strategy is None:
+        from voicekit.replay.strategies import GWS
+        strategy = GWS
+    comparer = Comparer(bindings if bindings is not None else Bindings(), rules or CompareRules(), expected,
+                        strategy, closed)
     comparer.value(expected, actual, (), match)
     return comparer.mismatches
 
 
-class _Comparer:
-    def __init__(self, bindings: Bindings, rules: CompareRules, document: Any) -> None:
+class Comparer:
+    """One comparison's state: bindings learned, mismatches found (strategies record theirs with :meth:`fail`)."""
+
+    def __init__(self, bindings: Bindings, rules: CompareRules, document: Any, strategy: Strategy,
+                 closed: bool = False) -> None:
         self.bindings = bindings
         self.rules = rules
         self.document = document
+        self.strategy = strategy
+        self.closed = closed
         self.mismatches: list[Mismatch] = []
 
     def fail(self, path: Path, expected: Any, actual: Any, rule: str, message: str = "") -> None:
@@ -122,6 +166,8 @@ class _Comparer:
         fmt = self.rules.format_at(path)
         if fmt is not None:
             self.format(act, path, *fmt)
+            return
+        if self.strategy.special(self, exp, act, path, mode):
             return
         if isinstance(exp, Mapping):
             self.mapping(exp, act, path, mode)
@@ -150,6 +196,8 @@ class _Comparer:
             hit = next((e for e in self.rules.absent if path_matches(e[0], here)), None)
             if hit is not None:
                 self.fail(here, _MISSING, act[key], f"absent ({hit[1]})", "this member must not be present")
+            elif self.closed and mode == "exact" and key not in exp:
+                self.fail(here, _MISSING, act[key], "closed", "a member the document does not show")
 
     # ---- lists -----------------------------------------------------------------------------------------------
     def sequence(self, exp: list[Any], act: Any, path: Path, mode: str) -> None:
@@ -157,13 +205,13 @@ class _Comparer:
             self.fail(path, exp, act, "type", "an array was expected")
             return
         key = _last_key(path)
-        if key in SET_KEYS and all(isinstance(x, str) for x in exp):
+        if key in self.strategy.set_keys and all(isinstance(x, str) for x in exp):
             self.capability_set(exp, act, path, mode)
         elif mode == "shape":
             self.shape_list(exp, act, path)
         elif self.rules.ordered_subset_at(path):
             self.ordered_subset(exp, act, path, mode, str(self.rules.ordered_subset_at(path)))
-        elif key in UNORDERED_KEYS or self.rules.unordered_at(path):
+        elif key in self.strategy.unordered_keys or self.rules.unordered_at(path) or self.strategy.unordered_lists:
             self.unordered(exp, act, path, mode, exact_size=(mode == "exact"))
         elif mode == "subset":
             self.unordered(exp, act, path, mode, exact_size=False)
@@ -240,7 +288,8 @@ class _Comparer:
                 errors, state = self._trial(element, candidate, path, mode)
                 if errors:
                     continue
-                if strict and len(state[0]) != len(self.bindings.snapshot()[0]):
+                now = self.bindings.snapshot()
+                if strict and (len(state[0]), len(state[2])) != (len(now[0]), len(now[2])):
                     continue
                 self.bindings.restore(state)
                 return index
@@ -289,101 +338,16 @@ class _Comparer:
             self.fail(path, f"<{fmt}>", act, f"format ({erratum})", f"a {fmt} value was expected")
 
     def scalar(self, exp: Any, act: Any, path: Path) -> None:
-        key = _last_key(path)
-        in_list = bool(path) and isinstance(path[-1], int)
         elided = self.rules.elided_at(path)
         if elided and isinstance(exp, str) and "..." in exp:
             prefix = exp.split("...", 1)[0].rstrip()
             if not (isinstance(act, str) and act.startswith(prefix)):
                 self.fail(path, exp, act, f"elided ({elided})", f"the text shown before '...' is {prefix!r}")
             return
-        if isinstance(exp, str):
-            if key == "duration" and exp.isdigit():
-                if not (isinstance(act, str) and act.isdigit()):
-                    self.fail(path, exp, act, "volatile duration", "duration is a string of digits")
-                return
-            if _ISO8601.match(exp):
-                if not (isinstance(act, str) and _ISO8601.match(act)):
-                    self.fail(path, exp, act, "volatile timestamp", "an ISO-8601 timestamp was expected")
-                return
-            if key in URI_KEYS or (in_list and key == "uris"):
-                self.uri(exp, act, path)
-                return
-            if key == "path" or (in_list and key == "paths"):
-                self.uri(exp, act, path)
-                return
-            kind = self._identity_kind(path, key, in_list)
-            if kind is not None:
-                self.identity(kind, exp, act, path)
-                return
+        if self.strategy.scalar(self, exp, act, path):
+            return
         if _json_type(exp) != _json_type(act) or exp != act:
             self.fail(path, exp, act, "value")
-
-    def _identity_kind(self, path: Path, key: str | None, in_list: bool) -> str | None:
-        if key in NUMBER_KEYS or (in_list and key == "participants"):
-            return "number"
-        if key == "callUuid":
-            return "uuid"
-        if key == "callId":
-            return "call"
-        if key == "deviceId":
-            return "device"
-        if key == "userName":
-            return "username"
-        if key == "id":
-            parent = _parent_key(path)
-            if parent in ("call", "calls"):
-                return "call"
-            if parent in ("device", "devices"):
-                return "device"
-            if parent in ("user", "users"):
-                return "user"
-            if parent in ("userState", "settings"):
-                return "agent-state"
-            if parent in (None, "body"):
-                return "id:created"
-            return collection_kind(_plural(parent))
-        return None
-
-    def identity(self, kind: str, exp: str, act: Any, path: Path) -> None:
-        if not isinstance(act, str):
-            self.fail(path, exp, act, "type", "a string was expected")
-            return
-        conflict = self.bindings.check(kind, exp, act)
-        if conflict is not None:
-            self.fail(path, exp, act, f"identity ({kind})", conflict.describe())
-
-    def uri(self, exp: str, act: Any, path: Path) -> None:
-        """By path only (E002); id segments by binding; errata aliases map path prefixes."""
-        if not isinstance(act, str):
-            self.fail(path, exp, act, "type", "a URI string was expected")
-            return
-        exp_path, act_path = self._alias(_uri_path(exp)), self._alias(_uri_path(act))
-        exp_parts, act_parts = exp_path.split("/"), act_path.split("/")
-        if len(exp_parts) != len(act_parts):
-            self.fail(path, exp, act, "uri path (E002)", f"path {act_path} is not {exp_path}")
-            return
-        for index, (e, a) in enumerate(zip(exp_parts, act_parts, strict=True)):
-            previous = exp_parts[index - 1] if index else ""
-            if previous in ID_COLLECTIONS and e:
-                conflict = self.bindings.check(collection_kind(previous), e, a)
-                if conflict is not None:
-                    self.fail(path, exp, act, f"identity ({collection_kind(previous)})", conflict.describe())
-                    return
-            elif e != a:
-                self.fail(path, exp, act, "uri path (E002)", f"path {act_path} is not {exp_path}")
-                return
-
-    def _alias(self, path: str) -> str:
-        for prefix, canonical, _erratum in self.rules.uri_aliases:
-            if path.startswith(prefix):
-                return canonical + path[len(prefix):]
-        return path
-
-
-def _uri_path(value: str) -> str:
-    parts = urlsplit(value)
-    return parts.path if parts.scheme else value.split("?", 1)[0]
 
 
 def _last_key(path: Path) -> str | None:
@@ -391,17 +355,6 @@ def _last_key(path: Path) -> str | None:
         if isinstance(part, str):
             return part
     return None
-
-
-def _parent_key(path: Path) -> str | None:
-    """The nearest member name above the last one (``call`` for ``data.call.id``)."""
-    names = [p for p in path if isinstance(p, str)]
-    return names[-2] if len(names) >= 2 else None
-
-
-def _plural(name: str) -> str:
-    kebab = re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
-    return kebab if kebab.endswith("s") else kebab + "s"
 
 
 def _json_type(value: Any) -> str:
@@ -416,3 +369,8 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+json_type = _json_type
+last_key = _last_key
+ISO8601 = _ISO8601

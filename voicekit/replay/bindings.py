@@ -16,6 +16,9 @@ A binding is a bijection per *kind*:
   placeholders of requests that a recipe fills in).
 
 Requests are rewritten with :meth:`Bindings.substitute_request` before they are sent.
+
+``named`` values are not a bijection: Platform placeholders (``{agentUserToken}``, ``{callerUserToken}``) may
+name the same value, and a replay may fill them in before it compares (:meth:`Bindings.with_named`).
 """
 
 from __future__ import annotations
@@ -91,7 +94,15 @@ class Bindings:
     def __init__(self) -> None:
         self._fwd: dict[tuple[str, str], str] = {}
         self._rev: dict[tuple[str, str], str] = {}
+        self.named: dict[str, str] = {}
         self.base_url: str | None = None
+
+    @classmethod
+    def with_named(cls, values: Mapping[str, str]) -> Bindings:
+        """Bindings that start from named placeholder values (``{"conversationId": "…"}``)."""
+        out = cls()
+        out.named = dict(values)
+        return out
 
     # ---- reading ------------------------------------------------------------------------------------------------
     def get(self, kind: str, documented: str) -> str | None:
@@ -142,11 +153,11 @@ class Bindings:
         if kind:
             self.bind(kind, "{" + name + "}", actual)
 
-    def snapshot(self) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
-        return dict(self._fwd), dict(self._rev)
+    def snapshot(self) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str], dict[str, str]]:
+        return dict(self._fwd), dict(self._rev), dict(self.named)
 
-    def restore(self, state: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]) -> None:
-        self._fwd, self._rev = dict(state[0]), dict(state[1])
+    def restore(self, state: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str], dict[str, str]]) -> None:
+        self._fwd, self._rev, self.named = dict(state[0]), dict(state[1]), dict(state[2])
 
     # ---- requests ------------------------------------------------------------------------------------------------
     def substitute_path(self, path: str) -> str:

@@ -1,0 +1,5 @@
+"""``python -m voicekit``: the voicekit command."""
+
+from voicekit.cli import main
+
+main()
