@@ -54,6 +54,10 @@ File layout (TOML; YAML takes the same tree)::
     manual_events = false              # announce on the console and wait for a person
     manual_timeout = 120
 
+    [mock]                             # only with --target mock: how the embedded mock is started
+    variants = ["mute-silent"]         # documented alternatives it switches to (mockserver/variants.py);
+                                       # also "a,b" (--set mock.variants=a,b, VOICEKIT_MOCK_VARIANTS)
+
 User keys may also be written as the documents spell them (``userName``, ``phoneNumber``).
 
 Environment: ``VOICEKIT_GWS_URL``, ``VOICEKIT_GWS_CSRF``, ``VOICEKIT_PLATFORM_URL``,
@@ -97,6 +101,7 @@ __all__ = [
     "GwsConfig",
     "GwsUser",
     "Limits",
+    "MockOptions",
     "OAuthClient",
     "PlatformConfig",
     "PlatformUser",
@@ -108,7 +113,7 @@ __all__ = [
 ]
 
 SYSTEMS = ("gws", "platform", "connect")
-ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "limits", "events")
+ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "limits", "events", "mock")
 CSRF_MODES = ("on", "off", "auto")
 
 
@@ -215,6 +220,13 @@ class EventsConfig:
 
 
 @dataclass
+class MockOptions:
+    """How ``--target mock`` starts the embedded mock (ignored for other targets)."""
+
+    variants: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TargetConfig:
     """Everything the suite knows about the target. Build it with :meth:`load` or :meth:`for_mock`."""
 
@@ -227,6 +239,7 @@ class TargetConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     events: EventsConfig = field(default_factory=EventsConfig)
+    mock: MockOptions = field(default_factory=MockOptions)
     sources: list[str] = field(default_factory=list)
 
     # ---- construction ----------------------------------------------------------------------------------------
@@ -287,6 +300,8 @@ class TargetConfig:
             limits=_limits(_section(data, "limits", ("max_response_bytes",))),
             events=_events(_section(data, "events", ("control_url", "control_token", "driver_command",
                                                      "manual_events", "manual_timeout"))),
+            mock=MockOptions(variants=_names(_section(data, "mock", ("variants",)).get("variants"),
+                                             "mock.variants")),
         )
         for i, user in enumerate(config.platform.users):
             if not user.token and not user.password and not config.events.control_url:
@@ -340,7 +355,8 @@ class TargetConfig:
         return {"name": self.name, "gws": self.gws.url, "platform": self.platform.url,
                 "connect": self.connect.url, "event_sources": self.event_sources(),
                 "allow_destructive": self.allow_destructive, "csrf": self.gws.csrf,
-                "timeouts": asdict(self.timeouts), "limits": asdict(self.limits), "sources": list(self.sources)}
+                "timeouts": asdict(self.timeouts), "limits": asdict(self.limits), "sources": list(self.sources),
+                **({"mock_variants": list(self.mock.variants)} if self.mock.variants else {})}
 
     def event_sources(self) -> list[str]:
         out = []
@@ -418,6 +434,7 @@ _TOP_KEYS = {
     "timeouts": {"request", "notification", "run"},
     "limits": {"max_response_bytes"},
     "events": {"control_url", "control_token", "driver_command", "manual_events", "manual_timeout"},
+    "mock": {"variants"},
 }
 
 
@@ -680,6 +697,16 @@ def _limits(data: dict[str, Any]) -> Limits:
             or int(value) < 1024:
         raise ConfigError(f"limits.max_response_bytes must be a whole number of bytes >= 1024, not {value!r}")
     return Limits(max_response_bytes=int(value))
+
+
+def _names(value: Any, where: str) -> list[str]:
+    """A list of names: a list, or a comma-separated string (``--set mock.variants=a,b``)."""
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{where} is a list of names or a comma-separated string, not {value!r}")
+    return list(dict.fromkeys(i.strip() for i in items if i.strip()))
 
 
 def _events(data: dict[str, Any]) -> EventsConfig:

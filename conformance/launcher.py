@@ -32,15 +32,18 @@ class MockProcess:
         seed: A seed file for the mock (default: its built-in seed).
         startup_timeout: Seconds to wait for the ready file before giving up.
         extra_args: More ``mockserver.serve`` arguments.
+        variants: Documented alternatives the mock switches to (``--variant``; mockserver/variants.py). An
+            unknown name makes the mock exit at once, which :meth:`start` reports.
     """
 
     def __init__(self, *, csrf: bool | None = None, seed: str | Path | None = None,
                  startup_timeout: float = 30.0, extra_args: list[str] | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, variants: list[str] | tuple[str, ...] = ()) -> None:
         self.csrf = csrf
         self.seed = Path(seed) if seed else None
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args or [])
+        self.variants = list(variants)
         self.python = python
         self.base_url: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -74,6 +77,8 @@ class MockProcess:
             argv += ["--csrf", "on" if self.csrf else "off"]
         if self.seed is not None:
             argv += ["--seed", str(self.seed)]
+        if self.variants:
+            argv += ["--variant", ",".join(self.variants)]
         argv += self.extra_args
         try:
             self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -144,8 +149,8 @@ class MockProcess:
 
 
 def start_mock(*, csrf: bool | None = None, seed: str | Path | None = None,
-               startup_timeout: float = 30.0) -> MockProcess:
+               startup_timeout: float = 30.0, variants: list[str] | tuple[str, ...] = ()) -> MockProcess:
     """A started :class:`MockProcess` (call ``stop()`` when done, or use ``with MockProcess() as m``)."""
-    process = MockProcess(csrf=csrf, seed=seed, startup_timeout=startup_timeout)
+    process = MockProcess(csrf=csrf, seed=seed, startup_timeout=startup_timeout, variants=variants)
     process.start()
     return process

@@ -606,12 +606,15 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
             exc = call.excinfo.value if call.excinfo is not None else None
             info.update(outcome=_classify(exc), phase=call.when, **_failure_details(item, exc, report))
             _observe(state, item, exc)
+    if call.when == "call":
+        _attach_advisories(advisory.collected(), _rule(item).get("rule"))
     if call.when != "teardown":
         return
     if info.get("outcome", "passed") == "passed":
         _observe(state, item, None)
     log = evidence_log.end()
     findings = advisory.end()
+    _junit_advisories(item, report, [_advisory_dict(f, _rule(item).get("rule")) for f in findings])
     outcome = info.get("outcome", "passed")
     if item.get_closest_marker("profile") is None:  # listed as unprofiled, never scored
         state.collector.add(TestResult(item.nodeid, item.name, None, outcome, round(info["duration"], 3),
@@ -634,6 +637,39 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
         advisories=[_advisory_dict(f, rule.get("rule")) for f in findings])
     state.reported.add(item.nodeid)
     state.collector.add(result)
+
+
+def _advisory_text(finding: dict[str, Any]) -> str:
+    basis = f" (basis: {finding['basis']})" if finding.get("basis") else ""
+    return f"[{finding.get('rule') or 'advisory'}] {finding['message']}{basis}"
+
+
+def _attach_advisories(findings: list[advisory.Advisory], rule: str | None) -> None:
+    """Allure: the findings of the test as one redacted text attachment (a warning, not a failed step)."""
+    if findings:
+        text = "\n".join(_advisory_text(_advisory_dict(f, rule)) for f in findings)
+        evidence_log.attach(text, f"advisory findings ({len(findings)})", "text")
+
+
+def _junit_advisories(item: pytest.Item, report: pytest.TestReport, findings: list[dict[str, Any]]) -> None:
+    """JUnit: each finding as a ``voicekit.advisory`` property of the test case and a ``<system-out>`` line, so
+    CI shows it as a warning while the test case keeps its outcome."""
+    if not findings:
+        return
+    lines = [_advisory_text(f) for f in findings]
+    report.user_properties.extend(("voicekit.advisory", line) for line in lines)
+    try:  # pytest's junitxml writes <system-out> only for captured output; add ours to the test case directly
+        from xml.etree import ElementTree
+
+        from _pytest.junitxml import bin_xml_escape, xml_key
+    except ImportError:  # pragma: no cover - pytest internals moved; the properties still carry the findings
+        return
+    log_xml = item.config.stash.get(xml_key, None)
+    if log_xml is None:
+        return
+    element = ElementTree.Element("system-out")
+    element.text = bin_xml_escape("\n".join(f"voicekit advisory (not scored): {line}" for line in lines))
+    log_xml.node_reporter(report).append(element)
 
 
 def _observe(state: VkState, item: pytest.Item, exc: BaseException | None) -> None:

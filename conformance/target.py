@@ -106,7 +106,8 @@ def open_target(target: str | None, config_path: str | Path | None, *, overrides
         running = RunningTarget(config, "config")
     else:
         pre = load_config(MOCK, config_path, overrides=overrides)
-        mock = MockProcess(csrf=mock_csrf(pre.gws.csrf), startup_timeout=startup_timeout)
+        mock = MockProcess(csrf=mock_csrf(pre.gws.csrf), startup_timeout=startup_timeout,
+                           variants=pre.mock.variants)
         base = mock.start()
         try:
             config = load_config(MOCK, config_path, overrides=overrides, mock_base_url=base)

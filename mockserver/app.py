@@ -22,6 +22,7 @@ from mockserver.domain.throttle import FailureThrottle
 from mockserver.gws import envelope
 from mockserver.gws import routes as gws_routes
 from mockserver.gws.security import Sessions
+from mockserver.variants import parse as parse_variants
 from voicekit.contracts import shared_contracts
 
 log = logging.getLogger("voicekit.mock")
@@ -38,6 +39,7 @@ def load_seed(path: Path) -> dict[str, Any]:
 def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: Scheduler | None = None) -> Flask:
     if not isinstance(config, MockConfig):
         config = MockConfig.load(config)
+    config.variants = sorted(parse_variants(config.variants))  # unknown names are refused before anything starts
     app = Flask("voicekit-mock")
     # No redirects: /api/v2//me and a missing or extra slash are answered by the route or a 404 in the
     # system's envelope, never a 308 HTML page (set before any rule is added: rules bind these at add time).
@@ -53,6 +55,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     contracts = shared_contracts()
     world = build_world(seed.get("gws", {}), scheduler, bus)
     world.bound_history(config.history_limit)
+    world.variants = frozenset(config.variants)
     throttle = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
     gws = gws_routes.GwsContext(world=world, contracts=contracts, config=config,
                                 sessions=Sessions(throttle, config.session_idle_timeout))

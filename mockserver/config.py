@@ -39,6 +39,7 @@ class MockConfig:
     history_limit: int = 1000  # released GWS calls and reporting events kept for dispositions
     outbox_limit: int = 1000  # messages queued for one bus or Platform socket before it is disconnected
     housekeeping_interval: int = 5  # seconds between expiry sweeps (CometD sessions, GWS sessions, tokens)
+    variants: list[str] = field(default_factory=list)  # documented alternatives (mockserver/variants.py)
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> MockConfig:

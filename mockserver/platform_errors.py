@@ -36,11 +36,17 @@ def _on_login_host() -> bool:
     return request.path.startswith(f"{prefix}/oauth/")
 
 
+def _variant(name: str) -> bool:
+    return has_request_context() and name in (current_app.config["VOICEKIT"].variants or ())
+
+
 def error_body(status: int, message: str, code: str | None = None, *, details: list[dict[str, str]] | None = None,
                params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Response:
     if _on_login_host() and code is None:
         return oauth_error(status, OAUTH_CODES.get(status, "invalid_request"), message)
     context = correlation_id()
+    if _variant("platform-error-texts"):  # same status and code, another human text (000 l.96-98: status only)
+        message = f"The request was refused ({code or CODES.get(status, 'error')}, HTTP {status})"
     response = jsonify({"message": message, "code": code or CODES.get(status, "error"), "status": status,
                         "messageWithParams": message, "messageParams": dict(params or {}), "contextId": context,
                         "details": list(details or []), "errors": []})

@@ -1,7 +1,8 @@
 """Run the mock for real: gevent's WSGI server, monkey-patched before anything else is imported, so a
 held CometD long-poll or WebSocket is a greenlet and never blocks other requests.
 
-Usage: python -m mockserver.serve [--host H] [--port P] [--seed FILE] [--csrf on|off] [--ready-file F]
+Usage: python -m mockserver.serve [--host H] [--port P] [--seed FILE] [--csrf on|off] [--variant NAME[,NAME]]
+                                  [--ready-file F]
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--csrf", choices=["on", "off"], default=None, help="GWS CSRF protection")
     parser.add_argument("--allow-origin", action="append", default=None, help="global CORS origin (repeatable)")
     parser.add_argument("--control-token", default=None, help="require this bearer token on the control API")
+    parser.add_argument("--variant", action="append", default=None, metavar="NAME[,NAME]",
+                        help="a documented alternative the mock switches to (repeatable or comma-separated; "
+                             "mockserver/variants.py lists them)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the bound base URL to this file once the server accepts connections")
     parser.add_argument("--bus-auth", choices=["on", "off"], default=None,
@@ -141,9 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"host": args.host, "port": args.port, "seed": args.seed,
                  "csrf": None if args.csrf is None else args.csrf == "on",
                  "allow_origins": args.allow_origin, "control_token": args.control_token,
-                 "journal_size": args.journal_size,
+                 "journal_size": args.journal_size, "variants": args.variant,
                  "bus_auth": None if args.bus_auth is None else args.bus_auth == "on"}
     config = MockConfig.load(overrides)
+    from mockserver.variants import parse as parse_variants
+
+    try:
+        config.variants = sorted(parse_variants(config.variants))
+    except ValueError as exc:
+        print(f"voicekit mock: error: {exc}", file=sys.stderr)
+        return 2
     app = create_app(config)
     scenario = _scenario(args.scenario)
     server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"),

@@ -191,10 +191,13 @@ def proxy(upstream: str, listen: str, system: str | None, report_dir: str, durat
 @click.option("--control-token", default=None, help="Require this bearer token on the control API.")
 @click.option("--ready-file", type=click.Path(dir_okay=False), default=None,
               help="Write the base URL here once listening.")
+@click.option("--variant", multiple=True, metavar="NAME[,NAME]",
+              help="A documented alternative to switch to (repeatable or comma-separated; mockserver/variants.py).")
 @click.option("--log-level", default="WARNING")
 @click.pass_context
 def mock(ctx: click.Context, host: str | None, port: int | None, seed: str | None, csrf: str | None,
-         allow_origin: tuple[str, ...], control_token: str | None, ready_file: str | None, log_level: str) -> None:
+         allow_origin: tuple[str, ...], control_token: str | None, ready_file: str | None,
+         variant: tuple[str, ...], log_level: str) -> None:
     """Run the stateful mock (GWS + CometD, Platform, Connect bus, control API) in the foreground.
 
     Every other option of ``python -m mockserver.serve`` (e.g. ``--journal-size``) is passed through."""
@@ -207,6 +210,8 @@ def mock(ctx: click.Context, host: str | None, port: int | None, seed: str | Non
             argv += [flag, str(value)]
     for origin in allow_origin:
         argv += ["--allow-origin", origin]
+    for name in variant:
+        argv += ["--variant", name]
     argv += list(ctx.args)
     # A fresh interpreter, so gevent patches the standard library before anything imports it.
     os.execv(sys.executable, argv)

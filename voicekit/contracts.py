@@ -90,7 +90,7 @@ class Contracts:
 
     @cached_property
     def registry(self) -> Registry:
-        resources = [(uri, Resource(contents=doc, specification=DRAFT202012))
+        resources = [(uri, DRAFT202012.create_resource(doc))
                      for uri, doc in self.documents.items() if isinstance(doc, Mapping)]
         return Registry().with_resources(resources)
 
@@ -143,7 +143,7 @@ class Contracts:
         """Validation errors of ``instance``; ``ignore_required`` for bodies the document shows only in
         part (match subset), ``placeholders`` also for string placeholders standing for any value
         (match shape: "<queue_id>", "X")."""
-        out = []
+        out: list[str] = []
         for error in self.validator(ref).iter_errors(instance):
             out.extend(_flatten(error, ignore_required or placeholders, placeholders))
         return out
@@ -178,7 +178,8 @@ class Contracts:
         return min(matches, key=lambda op: op.template.count("{"))
 
     def operation_object(self, op: Operation) -> Mapping[str, Any]:
-        return self.locate(op.ref)[1]
+        found: Mapping[str, Any] = self.locate(op.ref)[1]
+        return found
 
     def request_schema_ref(self, op: Operation, content_type: str = "application/json") -> str | None:
         body = self.operation_object(op).get("requestBody")

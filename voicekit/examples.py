@@ -44,9 +44,10 @@ def collect(contracts: Contracts, corpus: Corpus) -> list[Example]:
             if not request or "body" not in request or request.get("match", "exact") != "exact":
                 continue
             op = contracts.find_operation(fixture.system, request["method"], request["path"])
-            if op is None or contracts.request_schema_ref(op) is None:
+            ref = contracts.request_schema_ref(op) if op is not None else None
+            if ref is None:
                 continue
-            if contracts.errors(contracts.request_schema_ref(op), request["body"]):
+            if contracts.errors(ref, request["body"]):
                 continue
             name = fixture.id.split(".", 1)[1] + ("" if label == "sample" else "." + label.replace(" ", "-"))
             first, last = fixture.lines

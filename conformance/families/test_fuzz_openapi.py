@@ -322,7 +322,7 @@ class Findings:
 OPERATION_BOUND = frozenset({"status_code_conformance", "content_type_conformance", "response_schema_conformance"})
 #: Operations whose protocol refuses bad input in band (HTTP 200): Bayeux answers each message it cannot
 #: process with an unsuccessful reply {successful: false, error} (Bayeux 1.0; contract: BayeuxReplies).
-IN_BAND_REFUSAL = frozenset({("gws", "bayeux"), ("gws", "bayeuxSuffixed")})
+IN_BAND_REFUSAL = frozenset({("gws", "bayeux"), ("gws", "bayeuxSlash"), ("gws", "bayeuxSuffixed")})
 
 
 def _title(failure: Failure) -> str:

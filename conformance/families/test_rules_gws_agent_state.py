@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conformance.advisory import advise
 from conformance.families import test_rules_gws_common as common
 from conformance.families.test_rules_gws_common import (
     AGENT_STATE_OPERATIONS,
@@ -37,10 +38,31 @@ SYSTEM = {"Ready": ("Ready", "Ready", None), "NotReady": ("Not Ready", "NotReady
           "Offline": ("Offline", "Logout", None)}
 
 
+#: Both spellings of NotReady's displayName are the documents' own: the table's (l.1326) and the samples' (l.1387).
+DISPLAY_NAMES = {"NotReady": ("Not Ready", "NotReady")}
+#: A logged-out device's state: LoggedOut (l.9501) or the definitions' Logout (l.1329, 1396) — E101.
+LOGGED_OUT = ("LoggedOut", "Logout")
+AGENT_STATES_BASIS = ("003 l.1307-1309 name GET /api/v2/me/settings/agent-states, the sample l.1356-1358 sends GET "
+                      "/api/v2/settings/agent-states for the current user (E100): either serves the list")
+
+
 def _operations(agent: GwsAgent) -> dict[str, dict[str, Any]]:
-    """The agent-state operations of the user, by operationName (l.1307-1309, E100)."""
-    body = expect_ok(agent.get("/api/v2/me/settings/agent-states"))
+    """The agent-state operations of the user, by operationName (l.1307-1309, E100): the me path, else the
+    settings-group path the sample uses."""
+    response = agent.get("/api/v2/me/settings/agent-states")
+    body = response.json_or_none() if response.status == 200 else None
+    if not isinstance(body, dict) or body.get("statusCode") != 0:
+        advise(f"GET /api/v2/me/settings/agent-states answered {response.status}; read "
+               "/api/v2/settings/agent-states instead", basis=AGENT_STATES_BASIS)
+        body = expect_ok(agent.get("/api/v2/settings/agent-states"))
+    else:
+        body = expect_ok(response)
     return {str(s.get("operationName")): s for s in body.get("settings") or [] if isinstance(s, dict)}
+
+
+def _is_state(actual: Any, state: str) -> bool:
+    """``actual`` names ``state``; LoggedOut also as Logout (E101)."""
+    return actual in LOGGED_OUT if state in LOGGED_OUT else actual == state
 
 
 def _start_from(line: Line, operation: str, vk_cleanup: Any) -> None:
@@ -48,17 +70,16 @@ def _start_from(line: Line, operation: str, vk_cleanup: Any) -> None:
     afterwards."""
     vk_cleanup(restore, line, description=f"{line.name} back to NotReady")
     _, state, work_mode = SYSTEM[operation]
-    state = "LoggedOut" if state == "Logout" else state
     current = line.device()["userState"]
-    if current.get("state") != state or current.get("workMode") != work_mode:
+    if not _is_state(current.get("state"), state) or current.get("workMode") != work_mode:
         expect_ok(line.agent_state(operation))
-        line.device_message(lambda d: d["userState"]["state"] == state and d["userState"].get("workMode") == work_mode,
-                            f"userState {state} (precondition)")
+        line.device_message(lambda d: _is_state(d["userState"]["state"], state)
+                            and d["userState"].get("workMode") == work_mode, f"userState {state} (precondition)")
     line.drain()
 
 
 def _state_change(line: Line, state: str, work_mode: str | None = None) -> dict[str, Any]:
-    device = line.device_message(lambda d: d["userState"]["state"] == state
+    device = line.device_message(lambda d: _is_state(d["userState"]["state"], state)
                                  and d["userState"].get("workMode") == work_mode,
                                  f"DeviceStateChangeMessage with userState {state}"
                                  + (f"/{work_mode}" if work_mode else ""))
@@ -91,8 +112,9 @@ def test_system_agent_state_operations_listed(gws_agent: GwsAgent) -> None:
         require(op.get("state") == state and op.get("workMode") == work_mode,
                 f"{name}: state {op.get('state')!r}, workMode {op.get('workMode')!r}; expected {state!r}, "
                 f"{work_mode!r}")
-        require(str(op.get("displayName")) == display, f"{name}: displayName {op.get('displayName')!r}, "
-                f"expected {display!r} (E302)")
+        spellings = DISPLAY_NAMES.get(name, (display,))
+        require(str(op.get("displayName")) in spellings, f"{name}: displayName {op.get('displayName')!r}, "
+                f"expected {' or '.join(map(repr, spellings))} (l.1326, 1387; E102, E302)")
         require(bool(op.get("id")), f"{name} has no id (l.1317-1318)")
 
 
@@ -145,10 +167,14 @@ test_after_call_work_changes_agent_state = _state_test(*STATE_CHANGES[3])
 @pytest.mark.operations("gws.Offline", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.agentstate.offline.sample")
 def test_offline_reports_logged_out(line_a: Line, vk_cleanup: Any) -> None:
-    """E101/E301: the operation's state is Logout, the device's userState.state is LoggedOut."""
+    """E101/E301: the device's userState.state is LoggedOut (l.9501) — or Logout, the state name of the
+    definitions (l.1329, 1396), which a server may report as well; any other state fails."""
     _start_from(line_a, "NotReady", vk_cleanup)
     expect_ok(line_a.agent_state("Offline"))
     device = _state_change(line_a, "LoggedOut")
+    if device["userState"].get("state") != "LoggedOut":
+        advise(f"userState.state is {device['userState'].get('state')!r}; the Offline sample shows LoggedOut",
+               basis="E101: the agent-state definitions name the state Logout (003 l.1329, 1396)")
     require(device["userState"].get("displayName", "Offline") == "Offline",
             f"userState.displayName is {device['userState'].get('displayName')!r}, not Offline")
 
@@ -177,8 +203,7 @@ def test_custom_agent_state_operation(line_a: Line, vk_cleanup: Any) -> None:
     op = custom[0]
     _start_from(line_a, "Ready" if op.get("state") != "Ready" else "NotReady", vk_cleanup)
     expect_ok(line_a.agent_state(str(op["operationName"])))
-    state = "LoggedOut" if op.get("state") == "Logout" else str(op.get("state"))
-    device = _state_change(line_a, state, op.get("workMode"))
+    device = _state_change(line_a, str(op.get("state")), op.get("workMode"))
     _matches(device["userState"], op, f"after {op['operationName']}")
 
 
@@ -312,6 +337,9 @@ def test_device_capabilities_independent_of_agent_state(line_a: Line, vk_cleanup
         device = line_a.device_message(lambda d, s=state, w=work_mode: d["userState"]["state"] == s
                                        and d["userState"].get("workMode") == w, f"userState after {operation}")
         seen[operation] = set(device.get("capabilities") or [])
-    distinct = {frozenset(v) for v in seen.values()}
+    distinct = {frozenset(v - {"DoNotDisturbOn"}) for v in seen.values()}
     require(len(distinct) == 1, f"the device's capabilities change with the agent state: "
             f"{ {k: sorted(v) for k, v in seen.items()} }")
+    if len({frozenset(v) for v in seen.values()}) > 1:  # the samples themselves differ in DoNotDisturbOn alone
+        advise(f"DoNotDisturbOn comes and goes with the agent state: { {k: sorted(v) for k, v in seen.items()} }",
+               basis=common.DND_ON_OPTIONAL)

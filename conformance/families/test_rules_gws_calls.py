@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.advisory import advise
 from conformance.checks import expect_notification
 from conformance.events import EventSource
 from conformance.families import test_rules_gws_common as common
@@ -139,6 +140,9 @@ def test_operation_not_in_capabilities_is_refused(line_a: Line, line_b: Line, si
         if situation == "held":
             expect_ok(line_a.op(connected["id"], "Hold"))
             call = line_a.call_message(connected["id"], "Held")
+    if operation in (call.get("capabilities") or []) and operation in common.optional_members(call):
+        not_run(f"{operation} is offered on this {situation} call, a reading the documents allow "
+                f"({common.optional_members(call)[operation]}): nothing to refuse")
     require(operation not in (call.get("capabilities") or []),
             f"precondition: {operation} is listed on the {situation} call", title="Unexpected capability")
     before = line.call(call["id"])
@@ -332,9 +336,9 @@ def test_unknown_dn_gives_error_message(line_a: Line) -> None:
     data = message["data"]
     require(str(data.get("deviceUri", "")).rstrip("/").endswith(line_a.device_id),
             f"the ErrorMessage names device {data.get('deviceUri')!r}, not {line_a.device_id}")
-    if "errorMessage" in data:
-        require(str(data["errorMessage"]).lower() == "invalid called dn",
-                f"errorMessage is {data['errorMessage']!r}, expected 'Invalid Called Dn'")
+    if "errorMessage" in data and str(data["errorMessage"]).lower() != "invalid called dn":
+        advise(f"errorMessage is {data['errorMessage']!r}; the example words it 'Invalid Called Dn'",
+               basis="003 l.1750-1762: T-Server's errorMessage is human-readable text, shown as an example")
     require(not [c for c in line_a.calls() if c.get("state") != "Released"],
             "a call exists after dialing an unknown DN")
 

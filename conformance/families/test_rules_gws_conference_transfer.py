@@ -8,10 +8,13 @@ are completed while still dialing, as in every sample (E218), unless a rule need
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
+from conformance.advisory import advise, lenient
+from conformance.checks import ConformanceFailure, expect_notification
 from conformance.families import test_rules_gws_common as common
 from conformance.families.test_rules_gws_common import (
     DOC,
@@ -33,6 +36,35 @@ PROFILE = "gws-conference-transfer"
 line_a, line_b, line_c = common.line_a, common.line_b, common.line_c  # fixtures
 
 CONSULT_DIALING = call_caps("Dialing", second_call=True)  # l.6930-6940
+MUTE_SILENT_BASIS = ("the MuteCall and UnmuteCall samples print no notification (003 l.5638-5640, 5673-5675); "
+                     "E210's StatusChange is the reference mock's choice")
+SWAP_ORDER_BASIS = ("003 l.7983-7984 name the two notifications without an order; the sample prints the retrieved "
+                    "call first (l.7986-8105), the scenario the held one (l.8446-8567) — E310")
+MERGE_BASIS = ("003 l.8594-8604 print no notification for MergeWithOtherCall; E314's Released then "
+               "ParticipantsUpdated is the reference mock's choice")
+
+
+def _optional_call_message(line: Line, call_id: str, predicate: Any, description: str, basis: str
+                           ) -> dict[str, Any] | None:
+    """A notification the documents do not show: awaited briefly (it is advisory), None when it does not come."""
+    try:
+        message = line.cometd.await_message(lambda m: m.get("channel") == common.CALLS and predicate(m),
+                                            min(2.0, line.cometd.inbox.timeout), description=description)
+    except (TimeoutError, ConformanceFailure):
+        advise(f"{line.name}: no {description} for call {call_id}", basis=basis)
+        return None
+    expect_notification(message, system="gws")  # a notification that does come must still be a valid one
+    return message["data"]["call"]
+
+
+def _until(fetch: Any, test: Any, timeout: float) -> Any:
+    """``fetch()`` again until ``test(value)`` holds or ``timeout`` passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not test(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = fetch()
+    return value
 CONFERENCE = call_caps("Established", conference=True)  # l.6550-6566
 
 
@@ -248,28 +280,44 @@ def test_remove_participant_only_by_owner(line_a: Line, line_b: Line, line_c: Li
 @pytest.mark.operations("gws.MuteCall", "gws.UnmuteCall", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.calls.mute-call.sample")
 def test_mute_and_unmute_conference_call(line_a: Line, line_b: Line, line_c: Line) -> None:
-    """E210: exactly one StatusChange with the new mute value; E211: UnmuteCall replaces MuteCall."""
+    """l.5602-5673: MuteCall mutes, UnmuteCall unmutes — seen in the call's ``mute`` (GET, and the notification
+    when one comes). E210's one StatusChange and E211's UnmuteCall in place of MuteCall are the reference mock's
+    readings of samples that print neither: advisory."""
     a_call, _, _ = _conference(line_a, line_b, line_c)
-    expect_ok(line_a.op(a_call["id"], "MuteCall"))
-    muted = line_a.call_message(a_call["id"], "Established", "StatusChange")
-    require(muted.get("mute") == "On", f"after MuteCall mute is {muted.get('mute')!r}, not On")
-    check_capabilities(muted, call_caps("Established", conference=True, muted=True), "the muted conference call")
-    line_a.no_call_messages(0.3, "exactly one notification for MuteCall")
-    expect_ok(line_a.op(a_call["id"], "UnmuteCall"))
-    unmuted = line_a.call_message(a_call["id"], "Established", "StatusChange")
-    require(unmuted.get("mute") == "Off", f"after UnmuteCall mute is {unmuted.get('mute')!r}, not Off")
-    check_capabilities(unmuted, CONFERENCE, "the unmuted conference call")
+    for operation, value in (("MuteCall", "On"), ("UnmuteCall", "Off")):
+        expect_ok(line_a.op(a_call["id"], operation))
+        notified = _optional_call_message(line_a, a_call["id"], lambda m, v=value: call_predicate(
+            a_call["id"], "Established")(m) and m["data"]["call"].get("mute") == v,
+            f"CallStateChangeMessage with mute {value}", MUTE_SILENT_BASIS)
+        now = _until(lambda: line_a.call(a_call["id"]), lambda c, v=value: c.get("mute") == v,
+                     line_a.cometd.inbox.timeout)
+        require(now.get("mute") == value, f"after {operation} GET shows mute {now.get('mute')!r}, not {value}")
+        with lenient(basis=common.MUTE_OPTIONAL):
+            check_capabilities(now, call_caps("Established", conference=True, muted=value == "On"),
+                               f"the conference call after {operation}")
+        if notified is not None:
+            require(notified.get("mute") == value, f"the notification after {operation} shows mute "
+                    f"{notified.get('mute')!r}")
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-007", document=DOC, lines=(5574, 5588),
-                  title="MuteCall is not offered on a two-party call")
+@pytest.mark.rule("GWS-CONF-007", document=DOC, lines=(1053, 1062),
+                  title="MuteCall on a two-party call is accepted exactly when the call offers it")
 @pytest.mark.operations("gws.MuteCall")
-def test_mute_not_offered_on_two_party_call(line_a: Line, line_b: Line) -> None:
-    """E211: MuteCall is listed only on established conference calls and accepted only when listed."""
+def test_mute_on_two_party_call_follows_capabilities(line_a: Line, line_b: Line) -> None:
+    """l.1053-1062 and l.3544: an operation the call offers is valid, one it does not is refused (statusCode 2,
+    E001 HTTP 400). Whether a two-party call offers MuteCall the documents leave open (E211): the reference mock
+    does not, the MuteCall sample (l.5625-5629) mutes a call whose printed capabilities lack it."""
     connected, _ = establish(line_a, line_b)
-    check_capabilities(connected, (), "a two-party call", absent=["MuteCall", "UnmuteCall"])
-    expect_refused(line_a.op(connected["id"], "MuteCall"), 2, 400)
+    offered = "MuteCall" in (connected.get("capabilities") or [])
+    if not offered:
+        expect_refused(line_a.op(connected["id"], "MuteCall"), 2, 400)
+        return
+    advise("a two-party call offers MuteCall (the reference mock offers it on conferences only)",
+           basis=common.MUTE_OPTIONAL)
+    expect_ok(line_a.op(connected["id"], "MuteCall"))
+    now = _until(lambda: line_a.call(connected["id"]), lambda c: c.get("mute") == "On", line_a.cometd.inbox.timeout)
+    require(now.get("mute") == "On", f"the offered MuteCall was accepted but GET shows mute {now.get('mute')!r}")
 
 
 @pytest.mark.profile(PROFILE)
@@ -279,14 +327,26 @@ def test_mute_not_offered_on_two_party_call(line_a: Line, line_b: Line) -> None:
 @pytest.mark.operations("gws.MergeWithOtherCall", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.merge-with-other-call.sample")
 def test_merge_with_other_call(line_a: Line, line_b: Line, line_c: Line) -> None:
-    """E314: Released for the URL's call first, then ParticipantsUpdated (Established, both remote parties)."""
+    """l.8580-8581: the call in the URL is merged into the otherCallUri call — GET shows one call, Established,
+    with both remote parties. E314's notifications (Released, then ParticipantsUpdated) are advisory: the sample
+    prints none."""
     first, active = _two_calls(line_a, line_b, line_c)
     expect_ok(line_a.op(active["id"], "MergeWithOtherCall", otherCallUri=first["uri"]))
-    _, merged_msg = await_in_order(line_a, [
-        ("the URL's call Released", call_predicate(active["id"], "Released", "StatusChange")),
-        ("the other call ParticipantsUpdated", call_predicate(first["id"], None, "ParticipantsUpdated"))],
-        rule="GWS-CONF-008")
-    merged = merged_msg["data"]["call"]
+    with lenient(basis=MERGE_BASIS):
+        await_in_order(line_a, [
+            ("the URL's call Released", call_predicate(active["id"], "Released", "StatusChange")),
+            ("the other call ParticipantsUpdated", call_predicate(first["id"], None, "ParticipantsUpdated"))],
+            rule="GWS-CONF-008", timeout=min(2.0, line_a.cometd.inbox.timeout))
+
+    def merged_view() -> list[dict[str, Any]]:
+        return [c for c in line_a.calls() if c.get("state") != "Released"]
+
+    calls = _until(merged_view, lambda cs: len(cs) == 1 and other_party_numbers(cs[0]) == {line_b.number,
+                                                                                          line_c.number},
+                   line_a.cometd.inbox.timeout)
+    require(len(calls) == 1, f"after the merge {line_a.name} has {len(calls)} calls: "
+            f"{[(c.get('id'), c.get('state')) for c in calls]}")
+    merged = calls[0]
     require(merged.get("state") == "Established", f"the merged call is {merged.get('state')!r}")
     require(other_party_numbers(merged) == {line_b.number, line_c.number},
             f"the merged call shows {sorted(other_party_numbers(merged))}")
@@ -306,18 +366,19 @@ def _two_calls(line_a: Line, line_b: Line, line_c: Line) -> tuple[dict[str, Any]
 
 @pytest.mark.profile(PROFILE)
 @pytest.mark.rule("GWS-SWAP-001", document=DOC, lines=(7981, 7984),
-                  title="SwapCalls: the active call is notified held first, then the held call retrieved")
+                  title="SwapCalls: the active call is notified held and the held call retrieved (either order)")
 @pytest.mark.operations("gws.SwapCalls", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.swap-calls.scenario")
 @pytest.mark.severity("critical")
 def test_swap_calls_holds_first(line_a: Line, line_b: Line, line_c: Line) -> None:
-    """E310: Held of the call in the URL, then Established of the otherCallUri call."""
+    """l.7983-7984: one notification for the call placed on hold, one for the call retrieved; E310's order (held
+    first) is advisory, the documents print both orders."""
     held, active = _two_calls(line_a, line_b, line_c)
     expect_ok(line_a.op(active["id"], "SwapCalls", otherCallUri=held["uri"]))
     await_in_order(line_a, [
         ("the active call Held", call_predicate(active["id"], "Held", "StatusChange")),
         ("the held call Established", call_predicate(held["id"], "Established", "StatusChange"))],
-        rule="GWS-SWAP-001")
+        rule="GWS-SWAP-001", order_basis=SWAP_ORDER_BASIS)
     check_capabilities(line_a.call(active["id"]), call_caps("Held", second_call=True), "the newly held call (E311)")
     check_capabilities(line_a.call(held["id"]), call_caps("Established", second_call=True),
                        "the retrieved call (E312)")

@@ -7,6 +7,9 @@ denominator. The *required* score counts only required profiles, the *overall* s
 
 The certificate passes when no required profile failed, at least one test ran, the overall score is at
 least ``fail_under``, and the run was not interrupted (whole-run timeout).
+
+Advisory findings (``conformance.advisory``: what goes beyond the documents — an exact text, an order or a
+notification they do not show) get their own section and counts; they never change a score or the verdict.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from conformance.profiles import PROFILES
 from conformance.redact import redact_text
 from conformance.reporting.results import Collector, SessionFinished, SessionStarted, TestFinished, TestResult
 
-__all__ = ["CertificateReporter", "build", "render_html", "render_markdown", "summary_lines", "write"]
+__all__ = ["CertificateReporter", "advisory_line", "build", "render_html", "render_markdown", "summary_lines", "write"]
 
 FILES = ("certificate.json", "certificate.md", "certificate.html")
 
@@ -61,6 +64,7 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
             "description": profile.description,
             "passed": counts["passed"], "failed": counts["failed"], "errors": counts["error"],
             "not_run": counts["not-run"], "tests": len([t for t in tests if t.outcome != "not-selected"]),
+            "advisories": sum(len(t.advisories) for t in tests),
         }
         if selected is not None and profile.name not in selected:
             entry.update(status="not-selected", reason="not selected (--profile)", score=None, operations={})
@@ -114,9 +118,25 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
         "failures": [_failure(t) for t in results if t.outcome in ("failed", "error")],
         "not_run": [{"test": t.nodeid, "profile": t.profile, "reason": t.reason} for t in results
                     if t.outcome == "not-run"],
+        "advisory_summary": _advisory_summary(results),
+        "advisories": _advisories(results),
         "unprofiled_tests": [t.nodeid for t in unprofiled],
         "notes": list(notes),
     }
+
+
+def _advisories(results: list[TestResult]) -> list[dict[str, Any]]:
+    """Every advisory finding, redacted, with the test and profile it came from (reported, never scored)."""
+    return [{"test": t.nodeid, "profile": t.profile, "outcome": t.outcome, "rule": a.get("rule") or t.rule,
+             "message": redact_text(str(a.get("message") or "")), "basis": redact_text(str(a.get("basis") or ""))}
+            for t in results for a in t.advisories]
+
+
+def _advisory_summary(results: list[TestResult]) -> dict[str, Any]:
+    with_findings = [t for t in results if t.advisories]
+    return {"findings": sum(len(t.advisories) for t in with_findings), "tests": len(with_findings),
+            "rules": sorted({str(a.get("rule") or t.rule) for t in with_findings for a in t.advisories
+                             if a.get("rule") or t.rule}), "scored": False}
 
 
 def _not_run_reason(tests: list[TestResult]) -> str:
@@ -205,9 +225,18 @@ def summary_lines(certificate: dict[str, Any]) -> list[str]:
     score = certificate["score"]
     out.append(f"score: required {_pct(score['required'])}, overall {_pct(score['overall'])} "
                f"(fail under {certificate['fail_under']:g}%)")
+    out.append(advisory_line(certificate))
     out.append(f"certificate: {certificate['status'].upper()}"
                + (": " + "; ".join(certificate["reasons"]) if certificate["reasons"] else ""))
     return out
+
+
+def advisory_line(certificate: dict[str, Any]) -> str:
+    """``N advisory findings in M tests (not scored)``: the one line the console and the reports share."""
+    summary = certificate.get("advisory_summary") or {"findings": 0, "tests": 0}
+    count = summary["findings"]
+    return (f"{count} advisory finding{'' if count == 1 else 's'} in {summary['tests']} "
+            f"test{'' if summary['tests'] == 1 else 's'} (reported, not scored)")
 
 
 def render_markdown(c: dict[str, Any]) -> str:
@@ -216,11 +245,13 @@ def render_markdown(c: dict[str, Any]) -> str:
            f"- **Target:** {_md(t.get('name'))}",
            *[f"- **{system.upper()}:** {_md(t.get(system) or 'not configured')}" for system in
              ("gws", "platform", "connect")],
+           *([f"- **Mock variants:** {_md(', '.join(t['mock_variants']))}"] if t.get("mock_variants") else []),
            f"- **Kit:** voicekit {c['kit_version']}",
            "- **Specs:** " + ", ".join(f"{k} {v}" for k, v in c["spec_versions"].items()),
            f"- **Date:** {c['date']}",
            f"- **Score:** required {_pct(c['score']['required'])}, overall {_pct(c['score']['overall'])} "
-           f"(fail under {c['fail_under']:g}%)", ""]
+           f"(fail under {c['fail_under']:g}%)",
+           f"- **Advisory:** {advisory_line(c)}", ""]
     if c["reasons"]:
         out += ["**Why it failed:**", "", *[f"- {_md(r)}" for r in c["reasons"]], ""]
     out += ["## Profiles", "", "| profile | required | status | passed | failed | errors | not run | score | note |",
@@ -247,6 +278,11 @@ def render_markdown(c: dict[str, Any]) -> str:
             if ev["exchanges"]:
                 out += ["", "```", *ev["exchanges"], "```"]
             out.append("")
+    if c.get("advisories"):
+        out += ["", "## Advisory findings", "", "Beyond what the documents require: reported, never counted against "
+                "the score.", "", "| rule | test | message | basis |", "|---|---|---|---|"]
+        out += [f"| {_md(a['rule'] or '—')} | {_md(a['test'])} | {_md(a['message'])} | {_md(a['basis'])} |"
+                for a in c["advisories"]]
     if c["not_run"]:
         out += ["", "## Not run", "", "| test | profile | reason |", "|---|---|---|"]
         out += [f"| {_md(n['test'])} | {n['profile']} | {_md(n['reason'] or '')} |" for n in c["not_run"]]
@@ -281,11 +317,14 @@ def render_html(c: dict[str, Any]) -> str:
              f"<dt>Target</dt><dd>{e(str(t.get('name')))}</dd>"]
     for system in ("gws", "platform", "connect"):
         parts.append(f"<dt>{system.upper()}</dt><dd>{e(str(t.get(system) or 'not configured'))}</dd>")
+    if t.get("mock_variants"):
+        parts.append(f"<dt>Mock variants</dt><dd>{e(', '.join(t['mock_variants']))}</dd>")
     parts += [f"<dt>Kit</dt><dd>voicekit {e(c['kit_version'])}</dd>",
               "<dt>Specs</dt><dd>" + e(", ".join(f"{k} {v}" for k, v in c["spec_versions"].items())) + "</dd>",
               f"<dt>Date</dt><dd>{e(c['date'])}</dd>",
               f"<dt>Score</dt><dd>required {_pct(c['score']['required'])}, overall {_pct(c['score']['overall'])} "
-              f"(fail under {c['fail_under']:g}%)</dd></dl>"]
+              f"(fail under {c['fail_under']:g}%)</dd>",
+              f"<dt>Advisory</dt><dd>{e(advisory_line(c))}</dd></dl>"]
     if c["reasons"]:
         parts.append("<h2>Why it failed</h2><ul>" + "".join(f"<li>{e(r)}</li>" for r in c["reasons"]) + "</ul>")
     parts.append("<h2>Profiles</h2><table><tr><th>profile</th><th>required</th><th>status</th><th>passed</th>"
@@ -315,6 +354,12 @@ def render_html(c: dict[str, Any]) -> str:
                          f"{e(ev['document'] or '—')} {e(_lines(ev['lines']))}</dd></dl>")
             if ev["exchanges"]:
                 parts.append("<pre>" + e("\n".join(ev["exchanges"])) + "</pre>")
+    if c.get("advisories"):
+        parts.append("<h2>Advisory findings</h2><p>Beyond what the documents require: reported, never counted "
+                     "against the score.</p><table><tr><th>rule</th><th>test</th><th>message</th><th>basis</th></tr>")
+        parts += [f"<tr><td>{e(a['rule'] or '—')}</td><td>{e(a['test'])}</td><td>{e(a['message'])}</td>"
+                  f"<td>{e(a['basis'])}</td></tr>" for a in c["advisories"]]
+        parts.append("</table>")
     if c["not_run"]:
         parts.append("<h2>Not run</h2><table><tr><th>test</th><th>profile</th><th>reason</th></tr>")
         parts += [f"<tr><td>{e(n['test'])}</td><td>{e(str(n['profile']))}</td><td>{e(n['reason'] or '')}</td></tr>"

@@ -71,6 +71,34 @@ def import_state() -> Response:
     return jsonify({"imported": True})
 
 
+@bp.get("/variants")
+def get_variants() -> Response:
+    from mockserver.variants import VARIANTS, describe
+
+    names = current_app.config["VOICEKIT"].variants
+    return jsonify({"variants": list(names), "active": describe(names), "known": list(VARIANTS)})
+
+
+@bp.put("/variants")
+def put_variants() -> Response:
+    """``{"variants": ["mute-silent", ...]}`` (or a comma-separated string): switch the mock to exactly these
+    documented alternatives, at once and for every later request (a reset keeps them)."""
+    from mockserver.variants import parse
+
+    body = _json()
+    if "variants" not in body or not isinstance(body["variants"], list | str):
+        raise VoicekitError("The body must be {\"variants\": [names]}")
+    try:
+        names = parse(body["variants"])
+    except ValueError as exc:
+        raise VoicekitError(str(exc)) from None
+    world = _world()
+    with world.lock:
+        current_app.config["VOICEKIT"].variants = sorted(names)
+        world.variants = names
+    return get_variants()
+
+
 @bp.get("/stats")
 def stats() -> Response:
     """Counters for health pages and benchmarks (CometD sessions, held connects, queued messages)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 
 from mockserver.config import MockConfig
 from mockserver.domain.errors import GwsError, NotFound, ValidationFailed
@@ -277,6 +277,8 @@ def list_my_skills() -> Response:
 @bp.get("/me/settings/agent-states")
 def my_agent_states() -> Response:
     w = ctx().world
+    if "no-me-agent-states" in w.variants:  # only the documented /api/v2/settings/agent-states is served (E100)
+        abort(404)
     with w.lock:
         return respond(**settings.read(w, me(), "agent-states"))
 

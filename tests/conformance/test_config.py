@@ -233,3 +233,17 @@ def test_load_config_target_and_config_file(tmp_path: Path) -> None:
     assert tuned.timeouts.request == 3.0, "the file tunes the rest"
     with pytest.raises(ConfigError, match="once"):
         load_config(str(path), tmp_path / "other.toml", environ={})
+
+
+def test_mock_variants_from_override_file_and_environment(tmp_path: Path) -> None:
+    """``--set mock.variants=a,b`` (a comma list), a file's list, or VOICEKIT_MOCK_VARIANTS; shown in describe()."""
+    key, value = parse_override("mock.variants=mute-silent, offline-logout")
+    config = TargetConfig.load(None, mock_base_url="http://localhost:1", overrides={key: value}, environ={})
+    assert config.mock.variants == ["mute-silent", "offline-logout"]
+    assert config.describe()["mock_variants"] == ["mute-silent", "offline-logout"]
+    path = tmp_path / "t.toml"
+    path.write_text('[mock]\nvariants = ["swap-retrieved-first"]\n')
+    assert TargetConfig.load(path, environ={}).mock.variants == ["swap-retrieved-first"]
+    env = {"VOICEKIT_MOCK_VARIANTS": "merge-as-printed"}
+    assert TargetConfig.load(None, environ=env).mock.variants == ["merge-as-printed"]
+    assert "mock_variants" not in TargetConfig.load(None, environ={}).describe()

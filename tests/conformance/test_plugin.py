@@ -284,3 +284,41 @@ def test_allure_labels_and_links(vk_pytester: pytest.Pytester, run: Any,
     failed = next(r for r in results if r["name"] == "test_fail")
     assert failed["status"] == "failed" and any(s["name"].startswith("GET /api/v2/me") for s in failed["steps"])
     assert attachments and not any("cGFzc3dvcmQ" in a for a in attachments), "no credentials in attachments"
+
+
+ADVISORY_FAMILY = '''
+import pytest
+from conformance.advisory import advise, lenient
+
+@pytest.mark.profile("gws-security")
+@pytest.mark.rule("T-ADV", document="003", lines=(97, 221), title="version")
+def test_advised(gws_anonymous):
+    assert gws_anonymous.get("/api/v2/diagnostics/version").status == 200
+    advise("the message text is 'Bad'", basis="000 l.96-98 give the status only")
+    with lenient(rule="T-OTHER", basis="no order is documented"):
+        assert False, "the notifications came in another order"
+'''
+
+
+def test_advisories_reported_never_scored(vk_pytester: pytest.Pytester, run: Any,
+                                          mock_config_file: Callable[..., Path]) -> None:
+    """An advisory finding passes the test and the certificate, and is reported in the certificate (json, md,
+    html), JUnit (a property and a <system-out> line), Allure (an attachment) and the terminal summary."""
+    vk_pytester.makepyfile(test_family=ADVISORY_FAMILY)
+    result, cert = run(f"--vk-config={mock_config_file()}", "--vk-profile=gws-security", "--alluredir=allure",
+                       "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1)
+    assert cert is not None and cert["status"] == "passed" and cert["score"]["overall"] == 100.0
+    assert cert["advisory_summary"] == {"findings": 2, "tests": 1, "rules": ["T-ADV", "T-OTHER"], "scored": False}
+    assert [(a["rule"], a["basis"]) for a in cert["advisories"]] == [
+        ("T-ADV", "000 l.96-98 give the status only"), ("T-OTHER", "no order is documented")]
+    assert profile(cert, "gws-security")["advisories"] == 2
+    report = vk_pytester.path / "report"
+    assert "## Advisory findings" in (report / "certificate.md").read_text()
+    assert "<h2>Advisory findings</h2>" in (report / "certificate.html").read_text()
+    junit = (vk_pytester.path / "junit.xml").read_text()
+    assert 'name="voicekit.advisory"' in junit and "[T-OTHER] the notifications came in another order" in junit
+    assert "<system-out>voicekit advisory (not scored): [T-ADV]" in junit
+    attachments = [p.read_text() for p in (vk_pytester.path / "allure").glob("*-attachment*")]
+    assert any("[T-ADV] the message text is 'Bad'" in a for a in attachments)
+    result.stdout.fnmatch_lines(["2 advisory findings in 1 test (reported, not scored)"])

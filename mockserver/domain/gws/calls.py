@@ -67,7 +67,7 @@ def notify_others(world: World, call: Call, first: Party, notification_type: str
 def capabilities(world: World, call: Call, party: Party) -> list[str]:
     device = world.devices.get(party.device_id) if party.device_id else None
     others = [p for _, p in world.calls_of(party.device_id) if p is not party] if party.device_id else []
-    return call_capabilities(call, party, device, others)
+    return call_capabilities(call, party, device, others, mute_two_party="mute-on-two-party" in world.variants)
 
 
 def require_capability(world: World, call: Call, party: Party, operation: str) -> None:
@@ -441,7 +441,8 @@ def send_dtmf(world: World, call: Call, party: Party, params: dict[str, Any]) ->
 def mute(world: World, call: Call, party: Party, on: bool) -> None:
     require_capability(world, call, party, "MuteCall" if on else "UnmuteCall")
     party.mute = on
-    notify_call(world, call, party, "StatusChange")
+    if "mute-silent" not in world.variants:  # the variant: no notification, as the samples print none (E210)
+        notify_call(world, call, party, "StatusChange")
 
 
 # ---- conferences and transfers ----------------------------------------------------------------------------
@@ -536,23 +537,26 @@ def merge_with_other_call(world: World, user: User, call: Call, party: Party, pa
     states = {party.state, other.state}
     if states != {"Established", "Held"}:
         raise InvalidState("MergeWithOtherCall needs one established and one held call")
-    _merge(world, keep=(other_call, other), fold=(call, party))
+    _merge(world, keep=(other_call, other), fold=(call, party), silent="merge-as-printed" in world.variants)
 
 
-def _merge(world: World, keep: tuple[Call, Party], fold: tuple[Call, Party]) -> None:
-    """The folded call's other parties join the kept call; its own leg is released first."""
+def _merge(world: World, keep: tuple[Call, Party], fold: tuple[Call, Party], *, silent: bool = False) -> None:
+    """The folded call's other parties join the kept call; its own leg is released first. ``silent``: the
+    ``merge-as-printed`` variant — the merging agent is not notified (003 l.8594-8604 print nothing)."""
     keep_call, keep_party = keep
     fold_call, fold_party = fold
     if fold_party.state not in ("Established", "Held", "Dialing") or keep_party.state not in ("Established", "Held"):
         raise InvalidState("Both calls must be connected to complete a conference")
     moved = [p for p in fold_call.active_parties() if p is not fold_party]
     release(world, fold_call, fold_party)
-    notify_call(world, fold_call, fold_party, "StatusChange")
+    if not silent:
+        notify_call(world, fold_call, fold_party, "StatusChange")
     _move_parties(world, fold_call, keep_call, moved)
     keep_party.state = "Established"
     keep_call.conference_owner = keep_call.conference_owner or keep_party.device_id
     for other in [keep_party, *[p for p in keep_call.active_parties() if p is not keep_party]]:
-        notify_call(world, keep_call, other, "ParticipantsUpdated")
+        if not (silent and other is keep_party):
+            notify_call(world, keep_call, other, "ParticipantsUpdated")
 
 
 def _move_parties(world: World, source: Call, target: Call, parties: list[Party]) -> None:
@@ -612,8 +616,11 @@ def swap_calls(world: World, user: User, call: Call, party: Party, params: dict[
     # held call offers the pair's capabilities (E311) although it is announced first (E310).
     party.state = "Held"
     other.state = "Established"
-    notify_call(world, call, party, "StatusChange")
-    notify_call(world, other_call, other, "StatusChange")
+    order = [(call, party), (other_call, other)]
+    if "swap-retrieved-first" in world.variants:  # as the stand-alone sample prints them (l.7986-8105)
+        order.reverse()
+    for changed_call, changed in order:
+        notify_call(world, changed_call, changed, "StatusChange")
 
 
 def remove_participant(world: World, call: Call, party: Party, params: dict[str, Any]) -> None:

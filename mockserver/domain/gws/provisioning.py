@@ -142,7 +142,8 @@ def GwsError_forbidden_duplicate(user_name: str) -> GwsError:
     return Forbidden(f"Operation forbidden, username already exists: {user_name}")
 
 
-def bulk_create_users(world: World, actor: User, bodies: list[dict[str, Any]]) -> tuple[list[User], list[dict]]:
+def bulk_create_users(world: World, actor: User, bodies: list[dict[str, Any]]) \
+        -> tuple[list[User], list[dict[str, Any]]]:
     require_admin(actor)
     created, failed = [], []
     for body in bodies:
@@ -184,8 +185,8 @@ def create_user_device(world: World, actor: User, user_id: str, body: dict[str, 
     network = next(iter(given), None) or _default_network(world)
     if network not in ("Private", "Public"):
         raise ValidationFailed("telephonyNetwork is Private or Public")
-    device = Device(id=world.new_id(), phone_number=number, user_id=user.id, telephony_network=network,
-                    user_state=UserState("LoggedOut"))
+    device = Device(id=world.new_id(), phone_number=number, user_id=user.id,
+                    telephony_network="Public" if network == "Public" else "Private", user_state=UserState("LoggedOut"))
     world.devices[device.id] = device
     user.device_ids.append(device.id)
     user.provisioning_version = world.new_id()

@@ -26,7 +26,7 @@ def load(world: World, seed: dict[str, Any]) -> None:
         state = raw.get("userState", "NotReady")
         device = Device(id=raw["id"], phone_number=str(raw["phoneNumber"]),
                         telephony_network=raw.get("telephonyNetwork", "Private"),
-                        user_state=UserState(state), vendor=raw.get("vendor"))  # type: ignore[arg-type]
+                        user_state=UserState(state), vendor=raw.get("vendor"))
         world.devices[device.id] = device
         by_number[device.phone_number] = device
     for raw in seed.get("skills", []):

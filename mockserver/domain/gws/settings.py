@@ -73,7 +73,8 @@ def read(world: World, user: User, name: str) -> dict[str, Any]:
     if found.values is not None:
         return {"settings": dict(found.values)}
     if name == "agent-states":
-        return {"settings": [op.as_setting() for op in world.agent_states], "key": found.key}
+        return {"settings": [{**op.as_setting(), "displayName": world.display_name(op)} for op in world.agent_states],
+                "key": found.key}
     return {"settings": [dict(s) for s in found.settings], "key": found.key}
 
 

@@ -40,7 +40,8 @@ def call_view(world: World, call: Call, party: Party) -> dict[str, Any]:
         "participantsInfo": [participant_info(n) for n in participants],
         "dnis": party.dnis,
         "callType": party.call_type,
-        "capabilities": call_capabilities(call, party, device, others),
+        "capabilities": call_capabilities(call, party, device, others,
+                                          mute_two_party="mute-on-two-party" in world.variants),
     }
     if view["deviceUri"] is None:
         del view["deviceUri"]
@@ -86,8 +87,9 @@ def user_state_view(world: World, device: Device) -> dict[str, Any]:
     match = world.match_agent_state(state)
     if match:
         view["id"] = match.id
-        view["displayName"] = match.display_name
-    view["state"] = state.state
+        view["displayName"] = world.display_name(match)
+    # offline-logout variant: the definitions' state name (003 l.1329) instead of the device sample's (l.9501)
+    view["state"] = "Logout" if state.state == "LoggedOut" and "offline-logout" in world.variants else state.state
     if state.work_mode:
         view["workMode"] = state.work_mode
     if state.reason:
@@ -110,7 +112,8 @@ def device_view(world: World, device: Device) -> dict[str, Any]:
     if device.forward_to:
         view["forwardTo"] = device.forward_to
     view["voiceEnvironmentUri"] = f"{API}/voice-environments/{device.voice_environment_id}"
-    view["capabilities"] = device_capabilities(device, user, world.feature_enabled("api-supervisor-monitoring"))
+    view["capabilities"] = device_capabilities(device, user, world.feature_enabled("api-supervisor-monitoring"),
+                                               as_printed="device-capabilities-as-printed" in world.variants)
     if device.monitoring:
         view["supervisorMonitoringState"] = {
             "state": device.monitoring.mode, "mode": device.monitoring.repeat, "scope": device.monitoring.scope,

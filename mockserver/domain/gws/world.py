@@ -145,6 +145,9 @@ class World:
         self._conn = itertools.count(0x0071023821AEC100)
         self._uuid = itertools.count(1)
         self.version = "8.5.200.23"
+        #: Documented alternatives the mock is switched to (names of mockserver/variants.py), as plain data: not
+        #: part of the snapshot, so a reset keeps them.
+        self.variants: frozenset[str] = frozenset()
 
     # ---- identifiers ----------------------------------------------------------------------------
     def new_conn_id(self) -> str:
@@ -217,6 +220,13 @@ class World:
             if op.operation_name == name:
                 return op
         return None
+
+    def display_name(self, op: AgentStateOperation) -> str:
+        """The operation's displayName; the ``notready-display-name`` variant spells the system NotReady as the
+        table does (003 l.1326) instead of the samples' "Not Ready" (E102)."""
+        if op.system and op.operation_name == "NotReady" and "notready-display-name" in self.variants:
+            return "NotReady"
+        return op.display_name
 
     def match_agent_state(self, state: UserState) -> AgentStateOperation | None:
         """003 l.1475-1492: the operation whose state, workMode and reason match the device's."""
