@@ -35,8 +35,8 @@ def check_openapi(contracts: Contracts) -> list[str]:
 
 
 def asyncapi_schema() -> dict[str, Any]:
-    path = asyncapi_meta_schema()
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(asyncapi_meta_schema().read_text(encoding="utf-8"))
+    return schema
 
 
 def check_asyncapi(contracts: Contracts) -> list[str]:

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from voicekit.paths import specs_dir

@@ -33,7 +33,7 @@ class Fixture:
 
     @property
     def id(self) -> str:
-        return self.data["id"]
+        return str(self.data["id"])
 
     def __repr__(self) -> str:
         # Compact on purpose: test reports record parameters by repr, and the data holds documented headers.
@@ -41,16 +41,17 @@ class Fixture:
 
     @property
     def system(self) -> str:
-        return self.data["system"]
+        return str(self.data["system"])
 
     @property
     def recorded(self) -> dict[str, Any] | None:
         """Where a recorded fixture comes from (``voicekit proxy --record``); None for a documented one."""
-        return self.data["source"].get("recorded")
+        recorded: dict[str, Any] | None = self.data["source"].get("recorded")
+        return recorded
 
     @property
     def document(self) -> str:
-        return self.data["source"].get("document", "recorded")
+        return str(self.data["source"].get("document", "recorded"))
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -83,7 +84,7 @@ class CatalogEntry:
 
     @property
     def id(self) -> str:
-        return self.data["id"]
+        return str(self.data["id"])
 
     @property
     def documented(self) -> bool:

@@ -45,7 +45,7 @@ def collect(contracts: Contracts, corpus: Corpus) -> list[Example]:
                 continue
             op = contracts.find_operation(fixture.system, request["method"], request["path"])
             ref = contracts.request_schema_ref(op) if op is not None else None
-            if ref is None:
+            if op is None or ref is None:
                 continue
             if contracts.errors(ref, request["body"]):
                 continue

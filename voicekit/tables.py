@@ -13,7 +13,8 @@ __all__ = ["gws_documented_pairs", "gws_http_status"]
 
 @cache
 def _gws_table() -> dict[str, Any]:
-    return load_document(specs_dir() / "tables" / "gws-http-status.yaml")
+    table: dict[str, Any] = load_document(specs_dir() / "tables" / "gws-http-status.yaml")
+    return table
 
 
 def gws_http_status(status_code: int, *, unavailable: bool = False) -> int:

@@ -131,7 +131,7 @@ def wrap_up_seconds(world: World) -> float:
     for setting in group.settings if group else []:
         if setting.get("name") == "defaultWrapupTime":
             try:
-                return max(0.0, float(setting.get("value")))
+                return max(0.0, float(setting.get("value")))  # type: ignore[arg-type]  # refused: caught below
             except (TypeError, ValueError):
                 return 0.0
     return 0.0
@@ -397,7 +397,8 @@ def pick_agent(world: World, queue: str, exclude: set[str]) -> Device | None:
     ready = [d for d in world.devices.values() if d.user_state.state == "Ready" and d.user_id
              and d.id not in exclude and not world.calls_of(d.id) and not d.dnd]
     in_queue = [d for d in ready if queue in d.queues]
-    return (in_queue or ready or [None])[0]
+    chosen = in_queue or ready
+    return chosen[0] if chosen else None
 
 
 def hold(world: World, call: Call, party: Party) -> None:
@@ -714,7 +715,7 @@ def set_call_disposition(world: World, user: User, device: Device, params: dict[
     disposition = params.get("disposition")
     if not disposition:
         raise MissingParameter("A required parameter is missing: disposition")
-    key = params.get("dispositionKey") or world.settings_defaults["disposition-key"]
+    key = str(params.get("dispositionKey") or world.settings_defaults["disposition-key"])
     view_id = str(params["callUri"]).rstrip("/").rsplit("/", 1)[-1] if params.get("callUri") else None
     uuid = params.get("callUuid")
     if not view_id and not uuid:

@@ -23,7 +23,7 @@ def set_agent_state(world: World, user: User, operation_name: str) -> None:
     if op is None:
         raise ValidationFailed(f"Unknown agent state operation: {operation_name}")
     world.require_voice()
-    new = UserState(state="LoggedOut" if op.state == "Logout" else op.state,  # type: ignore[arg-type]
+    new = UserState(state="LoggedOut" if op.state == "Logout" else op.state,
                     work_mode=op.work_mode, reason=op.reason)
     for device_id in user.device_ids:
         device = world.devices.get(device_id)

@@ -7,6 +7,7 @@ takes part in it. Every public function takes the world's lock.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -294,7 +295,8 @@ def _dial(world: PlatformWorld, conv: Conversation) -> None:
             ivr = _leg(world, conv, "ivr", "outbound", "connected", name=flow.name, address=item["address"],
                        ani=item.get("ani"), dnis=item["address"], flow=flow.name)
             silence = flow.silence if flow.silence is not None else world.settings.force_disconnect_silence
-            conv.timers.append(world.scheduler.call_later(silence, lambda p=ivr: _flow_disconnects(world, conv, p)))
+            conv.timers.append(world.scheduler.call_later(silence, functools.partial(_flow_disconnects, world, conv,
+                                                                                     ivr)))
         elif kind == "callback":
             customer = conv.participant(item["participant"])
             if customer is not None:
@@ -434,7 +436,7 @@ def place_callback_call(world: PlatformWorld, user_id: str, conversation_id: str
             raise errors.BadRequest("The callback's call is already in progress")
         number = body.get("callNumber")
         if number is None:
-            address = customer.callback_numbers[0]
+            address: str | None = customer.callback_numbers[0]
         else:
             address = classify_number(str(number))
             if address is None:

@@ -76,7 +76,7 @@ def _accept(world: PlatformWorld, channel: Channel, items: list[dict[str, Any]],
         topic = item.get("id")
         problem = topic_problem(world, topic)
         if problem is None:
-            accepted.append(topic)
+            accepted.append(str(topic))
         elif ignore_errors:
             rejected.append({"id": str(topic), "state": "Rejected", "rejectionReason": problem})
         else:
