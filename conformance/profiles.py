@@ -15,10 +15,12 @@ Why these are required — they are the behaviour a client of the API depends on
   subset, the OAuth grants and their rules, and the notification channel;
 * ``connect-bus``: the CTI bus requests and events.
 
+``gws-supervisor`` (monitoring: listen, coach, barge-in, NextCall) is required too, but needs a configured supervisor:
+a deployment that does not license supervisor monitoring (``api-supervisor-monitoring``) configures none, and the
+profile is reported not run with that reason instead of failing the certificate.
+
 Why these are optional:
 
-* ``gws-supervisor``: supervisor monitoring is a feature a GWS deployment may not license
-  (``api-supervisor-monitoring``); a deployment without it still serves agents correctly;
 * ``gws-settings-provisioning``: administration (settings, users, devices) is destructive — it changes the
   target's configuration — and is often forbidden on shared systems; it only runs with
   ``--allow-destructive``;
@@ -71,7 +73,7 @@ _ALL = (
             ("gws.agent", "gws.agent_b")),
     Profile("gws-agent-state", "gws", True, "Agent states and work modes, do-not-disturb, contact-center "
             "sessions", ("gws.agent",)),
-    Profile("gws-supervisor", "gws", False, "Supervisor monitoring: listen, whisper, barge-in, cancel",
+    Profile("gws-supervisor", "gws", True, "Supervisor monitoring: listen, whisper, barge-in, cancel, NextCall",
             ("gws.agent", "gws.agent_b", "gws.supervisor")),
     Profile("gws-settings-provisioning", "gws", False, "Settings groups, users, devices, skills, queues, "
             "dispositions administration (destructive)", ("gws.admin",), destructive=True),

@@ -4,8 +4,9 @@ create answer and partial success (003 General > Request Parameters, Return Valu
 
 The rules on the agent's own resources run as an agent (gws-voice-core); those on users and queues need the
 provisioning API and run in the (destructive) settings-provisioning profile — except totalCount (GWS-PARAM-008)
-and partial success (GWS-RET-003): rules of every paginated read and bulk answer, required in gws-voice-core
-(they use the configured admin; partial success stays destructive: it creates and deletes a user).
+and partial success (GWS-RET-003): rules of every paginated read and bulk answer, and sorting by skills.level
+(GWS-PARAM-012), required in gws-voice-core (they use the configured admin; partial success stays destructive: it
+creates and deletes a user).
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def test_sorting(gws_admin: GwsAgent) -> None:
     require(descending == sorted(descending, reverse=True), f"sortBy=userName Descending gave {descending}")
 
 
-@pytest.mark.profile(PROVISIONING)
+@pytest.mark.profile(CORE)  # required: issue 10.6 (a documented rule; it only reads, with the configured admin)
 @pytest.mark.rule("GWS-PARAM-012", document=DOC, lines=(4083, 4119),
                   title="sortBy=skills.level sorts users by the level of their skill, as a number")
 @pytest.mark.operations("gws.listUsers")
