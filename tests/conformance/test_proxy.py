@@ -83,6 +83,38 @@ def dial_answer_hold_hangup(base: str) -> str:
         return call_id
 
 
+def watch_calls_while(url: str, action: Any, count: int = 5) -> list[dict[str, Any]]:
+    """aiocometd-ng subscribed to the callee's /v2/me/calls through ``url`` while ``action(url)`` runs; returns the
+    first ``count`` messages."""
+    aiocometd = pytest.importorskip("aiocometd_ng", reason="aiocometd-ng is installed by `make setup` (dev extra)")
+    from aiocometd_ng.extensions import Extension
+
+    class BasicAuth(Extension):
+        """aiocometd-ng has no header option: an extension adds HTTP Basic to every request, as GWS expects."""
+
+        async def outgoing(self, payload: Any, headers: Any) -> None:
+            headers["Authorization"] = "Basic " + base64.b64encode(":".join(CALLEE).encode()).decode()
+
+        async def incoming(self, payload: Any, headers: Any = None) -> None:
+            return None
+
+    async def scenario() -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        received: list[dict[str, Any]] = []
+        async with aiocometd.Client(f"{url}/api/v2/notifications",
+                                    connection_types=[aiocometd.ConnectionType.LONG_POLLING],
+                                    extensions=[BasicAuth()], connection_timeout=0) as client:
+            await client.subscribe("/v2/me/calls")
+            await loop.run_in_executor(None, action, url)
+            async for message in client:
+                received.append(message)
+                if len(received) == count:
+                    break
+        return received
+
+    return asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 def test_rest_traffic_passes_unchanged(mock: str, proxy: Proxy) -> None:
     host = httpx.URL(mock).netloc.decode()
     requests = [("GET", "/api/v2/diagnostics/version", None), ("GET", "/api/v2/me", None),
@@ -129,31 +161,7 @@ def test_official_cometd_client_through_the_proxy(proxy: Proxy) -> None:
 
 
 def test_aiocometd_ng_through_the_proxy(proxy: Proxy) -> None:
-    aiocometd = pytest.importorskip("aiocometd_ng", reason="aiocometd-ng is installed by `make setup` (dev extra)")
-    from aiocometd_ng.extensions import Extension
-
-    class BasicAuth(Extension):
-        async def outgoing(self, payload: Any, headers: Any) -> None:
-            headers["Authorization"] = "Basic " + base64.b64encode(":".join(CALLEE).encode()).decode()
-
-        async def incoming(self, payload: Any, headers: Any = None) -> None:
-            return None
-
-    async def scenario() -> list[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
-        received: list[dict[str, Any]] = []
-        async with aiocometd.Client(f"{proxy.url}/api/v2/notifications",
-                                    connection_types=[aiocometd.ConnectionType.LONG_POLLING],
-                                    extensions=[BasicAuth()], connection_timeout=0) as client:
-            await client.subscribe("/v2/me/calls")
-            await loop.run_in_executor(None, dial_answer_hold_hangup, proxy.url)
-            async for message in client:
-                received.append(message)
-                if len(received) == 5:
-                    break
-        return received
-
-    messages = asyncio.run(asyncio.wait_for(scenario(), 60))
+    messages = watch_calls_while(proxy.url, dial_answer_hold_hangup)
     assert [m["data"]["call"]["state"] for m in messages] == ["Ringing", "Established", "Held", "Established",
                                                               "Released"]
     summary = proxy.close()
@@ -205,30 +213,7 @@ def test_a_seeded_deviation_is_named_with_its_exchange(mock: str, tmp_path: Path
     httpx.post(f"{mock}/control/reset", timeout=10)
     with FaultyProxy(mock, "hold-wrong-state") as faulty:
         running = Proxy(faulty.url, timeout=2.0)
-        aiocometd = pytest.importorskip("aiocometd_ng", reason="aiocometd-ng is installed by `make setup`")
-        from aiocometd_ng.extensions import Extension
-
-        class BasicAuth(Extension):
-            async def outgoing(self, payload: Any, headers: Any) -> None:
-                headers["Authorization"] = "Basic " + base64.b64encode(":".join(CALLEE).encode()).decode()
-
-            async def incoming(self, payload: Any, headers: Any = None) -> None:
-                return None
-
-        async def scenario() -> None:
-            loop = asyncio.get_running_loop()
-            async with aiocometd.Client(f"{running.url}/api/v2/notifications",
-                                        connection_types=[aiocometd.ConnectionType.LONG_POLLING],
-                                        extensions=[BasicAuth()], connection_timeout=0) as client:
-                await client.subscribe("/v2/me/calls")
-                await loop.run_in_executor(None, dial_answer_hold_hangup, running.url)
-                received = 0
-                async for _ in client:
-                    received += 1
-                    if received == 5:
-                        break
-
-        asyncio.run(asyncio.wait_for(scenario(), 60))
+        watch_calls_while(running.url, dial_answer_hold_hangup)
         summary = running.close()
     broken = [f for f in summary["findings"] if f["level"] == "violation"]
     assert {f["rule"] for f in broken} >= {"GWS-CALL-NOTIFIED"}, broken
@@ -329,30 +314,7 @@ def test_a_documented_variant_shows_no_violation() -> None:
     with MockProcess(csrf=False, variants=VARIANTS) as process:
         assert process.base_url is not None
         running = Proxy(process.base_url, timeout=2.0)
-        aiocometd = pytest.importorskip("aiocometd_ng", reason="aiocometd-ng is installed by `make setup`")
-        from aiocometd_ng.extensions import Extension
-
-        class BasicAuth(Extension):
-            async def outgoing(self, payload: Any, headers: Any) -> None:
-                headers["Authorization"] = "Basic " + base64.b64encode(":".join(CALLEE).encode()).decode()
-
-            async def incoming(self, payload: Any, headers: Any = None) -> None:
-                return None
-
-        async def scenario() -> None:
-            loop = asyncio.get_running_loop()
-            async with aiocometd.Client(f"{running.url}/api/v2/notifications",
-                                        connection_types=[aiocometd.ConnectionType.LONG_POLLING],
-                                        extensions=[BasicAuth()], connection_timeout=0) as client:
-                await client.subscribe("/v2/me/calls")
-                await loop.run_in_executor(None, dial_answer_hold_hangup, running.url)
-                received = 0
-                async for _ in client:
-                    received += 1
-                    if received == 5:
-                        break
-
-        asyncio.run(asyncio.wait_for(scenario(), 60))
+        watch_calls_while(running.url, dial_answer_hold_hangup)
         with httpx.Client(base_url=running.url, timeout=10) as client:
             for operation in ("Ready", "NotReady"):
                 client.post("/api/v2/me/channels/voice", auth=CALLER, json={"operationName": operation})
