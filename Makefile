@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := chromium chromium-driver docker.io debootstrap
 
 .PHONY: setup test lint certify soak bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(SYSTEM_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ $(SYSTEM_STAMP): $(PY_STAMP)
 # The type checker runs strict on the layers that are clean (voicekit/ and the mock's domain); conformance/ is next.
 TYPED := voicekit mockserver/domain
 
-test: setup
+test: setup $(SYSTEM_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict $(TYPED)
 	$(PY) -m pytest -n 2

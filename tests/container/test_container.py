@@ -1,7 +1,7 @@
 """The container image: built from a Debian base made here (debootstrap + ``docker import``, since no public image
 registry is reachable), run as a non-root user, healthy by its own health check, answering, and certified by the
 kit running from the same image. The Docker daemon is Debian's ``docker.io``, started by the test when it is not
-running; the set-up (``make setup``, as root) installs it and debootstrap.
+running; the set-up of the tests (``make test``, as root) installs it and debootstrap.
 
 Networking stays on this machine's loopback: the containers use the host's network namespace.
 """
@@ -53,7 +53,7 @@ def docker() -> Iterator[None]:
     started = None
     if not _docker_ready():
         if shutil.which("dockerd") is None or os.geteuid() != 0:
-            _need("no Docker daemon and none can be started (make setup, as root, installs Debian's docker.io)")
+            _need("no Docker daemon and none can be started (make test, as root, installs Debian's docker.io)")
         log = open(WORK.parent / "voicekit-dockerd.log", "w")  # noqa: SIM115 - closed with the daemon
         started = subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -71,7 +71,7 @@ def image(docker: None) -> str:
     """The base image made locally (kept between runs), then the project's image built on it."""
     if _run("docker", "image", "inspect", BASE, check=False, timeout=60).returncode != 0:
         if shutil.which("debootstrap") is None:
-            _need("debootstrap is not installed (make setup, as root, installs it)")
+            _need("debootstrap is not installed (make test, as root, installs it)")
         rootfs = WORK / "rootfs"
         shutil.rmtree(rootfs, ignore_errors=True)
         rootfs.mkdir(parents=True)

@@ -3,7 +3,7 @@ offer an inbound call with the page's button, answer it as the agent through the
 state, capabilities and notifications change on the page without a reload. A screenshot of each step is kept in
 ``reports/dashboard/``.
 
-The browser comes from the project's set-up (``make setup`` installs ``chromium`` and ``chromium-driver`` when run
+The browser comes from the project's set-up (``make test`` installs ``chromium`` and ``chromium-driver`` when run
 as root, as CI is); without it the test is skipped with that reason — under CI it fails instead.
 """
 
@@ -29,7 +29,7 @@ CALLER = "+14155550123"
 def _browser_or_reason() -> str | None:
     missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
     if missing:
-        return f"{' and '.join(missing)} not installed (make setup installs Debian's chromium and chromium-driver)"
+        return f"{' and '.join(missing)} not installed (make test installs Debian's chromium and chromium-driver)"
     try:
         import selenium  # noqa: F401
     except ImportError:
