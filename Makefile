@@ -36,7 +36,7 @@ $(SYSTEM_STAMP): $(PY_STAMP)
 
 # All of the project's own tests (what CI runs), on both cores.
 # The type checker runs strict on the layers that are clean (voicekit/ and the mock's domain); conformance/ is next.
-TYPED := voicekit mockserver/domain
+TYPED := voicekit mockserver/domain conformance
 
 test: setup $(SYSTEM_STAMP)
 	$(PY) -m ruff check .

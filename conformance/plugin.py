@@ -362,8 +362,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     state.active = True
     kept, deselected = [], []
     for item in items:
-        marked = item.get_closest_marker("profile") is not None
-        if opts.profiles is not None and (not marked or _profile_name(item) not in opts.profiles):
+        profiled = item.get_closest_marker("profile") is not None
+        if opts.profiles is not None and (not profiled or _profile_name(item) not in opts.profiles):
             deselected.append(item)  # a test of no profile belongs to no selected profile either
         else:
             kept.append(item)
@@ -479,7 +479,8 @@ class Cleanup:
 
     def __call__(self, func: Callable[..., Any], *args: Any, description: str | None = None, **kwargs: Any) -> None:
         """Register ``func(*args, **kwargs)`` to run after the test."""
-        self._actions.append((description or getattr(func, "__name__", repr(func)), func, args, kwargs))
+        name = description or str(getattr(func, "__name__", repr(func)))
+        self._actions.append((name, func, args, kwargs))
 
     add = __call__
 
@@ -742,6 +743,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                   health=health, interrupted=state.interrupted,
                                   fail_under=state.options.fail_under or 0.0, notes=state.notes)
     fail_under = state.options.fail_under
+    assert state.certificate is not None  # set just above, by the reporter's shutdown or by build()
     overall = state.certificate["score"]["overall"]
     if fail_under is not None and session.exitstatus == 0 and (overall is None or overall < fail_under):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

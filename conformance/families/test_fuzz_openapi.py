@@ -168,7 +168,8 @@ def spec_path(system: str) -> Path:
 
 @cache
 def raw_spec(system: str) -> dict[str, Any]:
-    return yaml.safe_load(spec_path(system).read_text(encoding="utf-8"))
+    spec: dict[str, Any] = yaml.safe_load(spec_path(system).read_text(encoding="utf-8"))
+    return spec
 
 
 @cache
@@ -191,7 +192,7 @@ def operations(system: str) -> tuple[OperationInfo, ...]:
                            or (system == "platform" and (method.upper(), path) in PLATFORM_DESTRUCTIVE))
             out.append(OperationInfo(system, method.upper(), path, str(op.get("operationId") or f"{method} {path}"),
                                      tuple(op.get("tags") or ()), destructive, first.get("document"),
-                                     lines, tuple(catalog.get((method.upper(), path), ()))))  # type: ignore[arg-type]
+                                     lines, tuple(catalog.get((method.upper(), path), ()))))
     return tuple(out)
 
 

@@ -105,7 +105,7 @@ def test_subscriptions_put_post_get_delete(plat: PlatformKit) -> None:
     a = plat.user(0)
     watcher = plat.watcher(a, topics=[])
     both = {a.calls_topic, a.presence_topic}
-    answered = {t.get("id") for t in watcher.subscribe(sorted(both), "PUT")}
+    answered: set[Any] = {t.get("id") for t in watcher.subscribe(sorted(both), "PUT")}  # ids as the target sent them
     if not both <= answered or subscriptions(a, watcher) != both:
         raise ConformanceFailure(f"PUT of {sorted(both)} answered {sorted(answered)}; GET lists "
                                  f"{sorted(subscriptions(a, watcher))}")

@@ -109,7 +109,9 @@ def identity(expected: dict[str, Any]) -> Callable[[Any], bool]:
         return call_event(str(call.get("event")), str(call.get("id")) if call.get("id") else None)
 
     def match(message: Any) -> bool:
-        return message.get("topic") == expected.get("topic") and message.get("subtopic") == expected.get("subtopic")
+        matched: bool = (message.get("topic") == expected.get("topic")
+                         and message.get("subtopic") == expected.get("subtopic"))
+        return matched
 
     match.__name__ = f"{expected.get('topic')}/{expected.get('subtopic')}"
     return match
@@ -147,7 +149,7 @@ class Replay:
                     "sample's ids cannot be reproduced here")
 
     def notification(self, label: str, note: dict[str, Any]) -> None:
-        expected = note.get("message")
+        expected: Any = note.get("message")  # a JSON value whose shape depends on the fixture's kind
         match = str(note.get("match") or "exact")
         if self.fixture.data.get("kind") == "fragment":
             self.fragment(label, expected)

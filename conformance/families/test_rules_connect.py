@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -74,7 +74,7 @@ def call_of(message: Any) -> dict[str, Any]:
 
 def connection_of(message: Any) -> str | None:
     call = call_of(message)
-    actual = call.get("ResponseActual") if isinstance(call.get("ResponseActual"), dict) else {}
+    actual = cast(dict[str, Any], call.get("ResponseActual")) if isinstance(call.get("ResponseActual"), dict) else {}
     value = call.get("id") or actual.get("connectionId")
     return str(value) if value else None
 
@@ -96,7 +96,8 @@ def failure_of(topic: str, subtopic: str) -> Callable[[Any], bool]:
     """Matches the failure of a request: ``<subtopic>Failed`` on the request's topic (E502)."""
 
     def match(message: Any) -> bool:
-        return message.get("topic") == topic and message.get("subtopic") == f"{subtopic}Failed"
+        matched: bool = message.get("topic") == topic and message.get("subtopic") == f"{subtopic}Failed"
+        return matched
 
     match.__name__ = f"{topic}/{subtopic}Failed"
     return match
@@ -205,7 +206,7 @@ class ConnectEvents:
 
 
 def connection_id(view: dict[str, Any]) -> str:
-    contact = view.get("contact") if isinstance(view.get("contact"), dict) else view
+    contact = cast(dict[str, Any], view.get("contact")) if isinstance(view.get("contact"), dict) else view
     value = contact.get("connectionId")
     if not value:
         raise EventFailed(f"the control API did not say which connection it offered: {short(view)}")
@@ -412,9 +413,9 @@ def test_button_states_are_consistent(bus_a: Bus, connect_events: ConnectEvents)
 
 def button_problems(call: dict[str, Any]) -> list[str]:
     """E504's rules for ButtonStates and ResponseActual.buttonStates (values are the target's to choose)."""
-    states = call.get("ButtonStates") if isinstance(call.get("ButtonStates"), dict) else {}
+    states = cast(dict[str, Any], call.get("ButtonStates")) if isinstance(call.get("ButtonStates"), dict) else {}
     items = states.get("items") if isinstance(states.get("items"), dict) else None
-    actual = call.get("ResponseActual") if isinstance(call.get("ResponseActual"), dict) else {}
+    actual = cast(dict[str, Any], call.get("ResponseActual")) if isinstance(call.get("ResponseActual"), dict) else {}
     flags = actual.get("buttonStates") if isinstance(actual.get("buttonStates"), dict) else None
     if items is None or flags is None:
         return ["ButtonStates.items or ResponseActual.buttonStates is missing"]

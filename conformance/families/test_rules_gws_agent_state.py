@@ -334,8 +334,10 @@ def test_device_capabilities_independent_of_agent_state(line_a: Line, vk_cleanup
     seen: dict[str, set[str]] = {"NotReady": set(line_a.device().get("capabilities") or [])}
     for operation, state, work_mode in (("Ready", "Ready", None), ("AfterCallWork", "NotReady", "AfterCallWork")):
         expect_ok(line_a.agent_state(operation))
-        device = line_a.device_message(lambda d, s=state, w=work_mode: d["userState"]["state"] == s
-                                       and d["userState"].get("workMode") == w, f"userState after {operation}")
+        def reached(d: dict[str, Any], s: str = state, w: str | None = work_mode) -> bool:
+            return bool(d["userState"]["state"] == s and d["userState"].get("workMode") == w)
+
+        device = line_a.device_message(reached, f"userState after {operation}")
         seen[operation] = set(device.get("capabilities") or [])
     distinct = {frozenset(v - {"DoNotDisturbOn"}) for v in seen.values()}
     require(len(distinct) == 1, f"the device's capabilities change with the agent state: "

@@ -35,7 +35,7 @@ import itertools
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -306,7 +306,7 @@ def check_refused_as_unknown(reply: Mapping[str, Any], what: str) -> None:
             f"{what} was answered successful: {dict(reply)} — a clientId the server did not issue (or ended) "
             "identifies no session, so the client would wait forever for notifications that never come",
             title="Unknown client accepted")
-    advice = reply.get("advice") if isinstance(reply.get("advice"), dict) else {}
+    advice = cast(dict[str, Any], reply.get("advice")) if isinstance(reply.get("advice"), dict) else {}
     reconnect = advice.get("reconnect")
     error = str(reply.get("error") or "")
     require(reconnect in (None, "handshake") and (reconnect == "handshake" or error.startswith("402")),

@@ -234,7 +234,8 @@ class Line:
                                                                                            notification_type))
         if validate:
             expect_notification(message, system="gws")
-        return message["data"]["call"]
+        call: dict[str, Any] = message["data"]["call"]
+        return call
 
     def device_message(self, predicate: Callable[[dict[str, Any]], bool] | None = None,
                        description: str = "DeviceStateChangeMessage", *, timeout: float | None = None
@@ -443,7 +444,8 @@ def require(condition: bool, message: str, *, title: str = "Rule violated", rule
 # ---- settings (destructive tests change them and put them back) ---------------------------------------------
 def read_group(admin: GwsAgent, group: str) -> dict[str, Any]:
     """``GET /api/v2/settings/{group}`` as the administrator (l.2143-2220)."""
-    return expect_ok(admin.get(f"/api/v2/settings/{group}"))
+    body: dict[str, Any] = expect_ok(admin.get(f"/api/v2/settings/{group}"))
+    return body
 
 
 def find_setting(admin: GwsAgent, group: str, key_name: str, key_value: str) -> dict[str, Any] | None:

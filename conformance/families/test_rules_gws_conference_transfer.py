@@ -54,7 +54,8 @@ def _optional_call_message(line: Line, call_id: str, predicate: Any, description
         advise(f"{line.name}: no {description} for call {call_id}", basis=basis)
         return None
     expect_notification(message, system="gws")  # a notification that does come must still be a valid one
-    return message["data"]["call"]
+    call: dict[str, Any] = message["data"]["call"]
+    return call
 
 
 def _until(fetch: Any, test: Any, timeout: float) -> Any:

@@ -12,7 +12,7 @@ creates and deletes a user).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -36,14 +36,16 @@ line_a, line_b = common.line_a, common.line_b  # fixtures
 
 
 def _users(admin: GwsAgent, **params: Any) -> dict[str, Any]:
-    return expect_ok(admin.get("/api/v2/users", params=params))
+    body: dict[str, Any] = expect_ok(admin.get("/api/v2/users", params=params))
+    return body
 
 
 def _a_queue(agent: GwsAgent) -> dict[str, Any]:
     queues = expect_ok(agent.get("/api/v2/queues", params={"fields": "*"})).get("queues") or []
     if not queues:
         not_run("the target has no queue to read")
-    return queues[0]
+    queue: dict[str, Any] = queues[0]
+    return queue
 
 
 # ---- return values ------------------------------------------------------------------------------------------------
@@ -56,7 +58,7 @@ def test_list_returns_uris(gws_agent: GwsAgent) -> None:
     """l.3587-3589: uris (absolute) and, per E118, relative paths when present."""
     body = expect_ok(gws_agent.get("/api/v2/me/devices"))
     uris = body.get("uris")
-    require(isinstance(uris, list) and uris, f"GET /api/v2/me/devices has no uris list: {body}")
+    require(isinstance(uris, list) and bool(uris), f"GET /api/v2/me/devices has no uris list: {body}")
     assert isinstance(uris, list)
     require(all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris),
             f"uris are not absolute URIs: {uris}")
@@ -118,7 +120,7 @@ def test_fields_projection(gws_admin: GwsAgent) -> None:
     require(isinstance(one, dict) and set(one) == {"id", "name"},
             f"GET /api/v2/queues/{{id}}?fields=id,name answered {one!r}, not exactly id and name")
     many = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,name"})).get("queues") or []
-    require(many and all(isinstance(q, dict) and set(q) == {"id", "name"} for q in many),
+    require(bool(many) and all(isinstance(q, dict) and set(q) == {"id", "name"} for q in many),
             f"GET /api/v2/queues?fields=id,name answered {many!r}")
 
 
@@ -130,7 +132,7 @@ def test_fields_projection(gws_admin: GwsAgent) -> None:
 def test_filter_by_field(gws_admin: GwsAgent) -> None:
     queues = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,name,channel", "channel": "voice"}))
     found = queues.get("queues") or []
-    require(found and all(q.get("channel") == "voice" for q in found),
+    require(bool(found) and all(q.get("channel") == "voice" for q in found),
             f"channel=voice returned {found!r}")
     none = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,channel", "channel": "vk-no-such"}))
     require((none.get("queues") or []) == [], f"channel=vk-no-such returned {none.get('queues')!r}")
@@ -259,7 +261,7 @@ def test_resolve_uris(gws_admin: GwsAgent) -> None:
     resolved = expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}",
                                        params={"resolveUris": "phoneNumberUri"})).get("queue") or {}
     number = resolved.get("phoneNumber")
-    require(isinstance(number, dict) and number.get("id")
+    require(isinstance(number, dict) and bool(number.get("id"))
             and str(queue["phoneNumberUri"]).rstrip("/").endswith(str(number["id"])),
             f"resolveUris=phoneNumberUri gave phoneNumber {number!r} for {queue['phoneNumberUri']}")
     require(resolved.get("phoneNumberUri") == queue.get("phoneNumberUri"), "resolving removed phoneNumberUri")
@@ -301,4 +303,4 @@ def expect_ok_partial(response: Any) -> dict[str, Any]:
     require(isinstance(body, dict) and body.get("statusCode") == 7,
             f"{response.method} {response.path}: statusCode {(body or {}).get('statusCode')!r}, expected 7 "
             "(partial success)")
-    return body
+    return cast(dict[str, Any], body)  # require() just checked it is a dict

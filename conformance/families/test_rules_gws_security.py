@@ -132,7 +132,8 @@ def _origins(gws_admin: GwsAgent) -> list[str]:
 
 
 def _allow_origin(response: Any) -> str | None:
-    return response.headers.get("Access-Control-Allow-Origin")
+    origin: str | None = response.headers.get("Access-Control-Allow-Origin")
+    return origin
 
 
 @pytest.mark.profile(PROFILE)
@@ -198,10 +199,12 @@ def test_bare_wildcard_origin_refused(gws_admin: GwsAgent, vk_cleanup: Any) -> N
 def _outsider(vk_config: TargetConfig, gws_client: Any) -> GwsAgent:
     """A user who is not on the call: agent C, else the supervisor, else the administrator."""
     if len(vk_config.gws.agents) >= 3:
-        return gws_client(vk_config.gws.agents[2], "agent C")
+        agent: GwsAgent = gws_client(vk_config.gws.agents[2], "agent C")
+        return agent
     for user, role in ((vk_config.gws.supervisor, "supervisor"), (vk_config.gws.admin, "admin")):
         if user is not None:
-            return gws_client(user, role)
+            other: GwsAgent = gws_client(user, role)
+            return other
     not_run("agent isolation needs a third user (gws.agents[2], gws.supervisor or gws.admin)")
 
 

@@ -364,7 +364,8 @@ class Watcher:
                     message: str = "ConversationCallsEvent", timeout: float | None = None) -> dict[str, Any]:
         found = self.ws.await_message(lambda m: m["topicName"] == topic and predicate(m["eventBody"]), timeout,
                                       description)
-        return validated_message(found, message)
+        validated: dict[str, Any] = validated_message(found, message)
+        return validated
 
     def await_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str, *,
                    timeout: float | None = None) -> dict[str, Any]:
@@ -372,7 +373,8 @@ class Watcher:
         ``predicate`` accepts (within ``timeout``, default the notification timeout)."""
         message = self.await_topic(self.actor.calls_topic, lambda b: b["id"] == conversation_id and predicate(b),
                                    f"{self.actor.name}: {description}", timeout=timeout)
-        return message["eventBody"]
+        body: dict[str, Any] = message["eventBody"]
+        return body
 
     def expect_no_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str) -> None:
         topic = self.actor.calls_topic
@@ -405,7 +407,9 @@ class Watcher:
 
 
 def is_heartbeat(message: Any) -> bool:
-    return message.get("topicName") == "channel.metadata" and message.get("eventBody", {}).get("message") != "pong"
+    heartbeat: bool = (message.get("topicName") == "channel.metadata"
+                       and message.get("eventBody", {}).get("message") != "pong")
+    return heartbeat
 
 
 # ---- users ---------------------------------------------------------------------------------------------------------
@@ -994,11 +998,15 @@ def test_remote_phone_placed_call_alerts_until_answered(plat: PlatformKit, kind:
     if active:  # E451: the phone is already on a voice session
         body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected",
                                   "E451: during an active persistent connection the leg connects by itself")
-        a.confirm(conversation_id, str(leg(body, user_id=a.user_id)["id"]), "connected", "E451")
+        mine = leg(body, user_id=a.user_id)
+        assert mine is not None  # the awaited event shows this user's leg connected
+        a.confirm(conversation_id, str(mine["id"]), "connected", "E451")
         return
     body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "alerting",
                               "l.212: the two-way call rings the agent's phone first")
-    caller = str(leg(body, user_id=a.user_id)["id"])
+    ringing = leg(body, user_id=a.user_id)
+    assert ringing is not None  # the awaited event shows this user's leg alerting
+    caller = str(ringing["id"])
     watcher.expect_no_call(conversation_id, lambda b: state_of(b, pid=caller) == "connected",
                            "the agent's leg must not connect before the phone is answered")
     rest = a.confirm(conversation_id, caller, "alerting", "l.212: the agent must answer the phone")

@@ -44,7 +44,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, reproduce_failure, seed, settings
@@ -296,7 +296,7 @@ class CallMachine(WireMachine):
         super().__init__(world)
         self.calls: list[CallModel] = []
         self.dnd = {name: False for name in self.lines}
-        self.state = {name: ("NotReady", None) for name in self.lines}
+        self.state: dict[str, tuple[str, str | None]] = {name: ("NotReady", None) for name in self.lines}
         self.step(f"agents: {', '.join(f'{n}={line.number}' for n, line in self.lines.items())}")
 
     # -- model queries
@@ -444,7 +444,7 @@ class CallMachine(WireMachine):
                     and ordered != block:
                 advise(f"{line.name}: {group} notified {[_summary(m).rsplit(' ', 1)[-1] for m in block]}, the "
                        f"reference mock {[w.state for w in expected[start:end]]}", basis=SWAP_ORDER_BASIS)
-                out[start:end] = ordered
+                out[start:end] = cast(list[dict[str, Any]], ordered)  # None not in ordered, checked above
             start = end
         return out
 
@@ -842,11 +842,13 @@ class CallMachine(WireMachine):
 
     def _members(self, leg: Leg, operation: str) -> dict[str, Any]:
         someone = next((n for n in self.lines if n != leg.agent), leg.agent)
-        return {"SendDtmf": {"digits": "1"},
-                "SwapCalls": {"otherCallUri": f"/api/v2/me/calls/{leg.view}"},
-                "RemoveParticipantFromConference": {"participant": self.number(someone)},
-                "InitiateTransfer": {"destination": {"phoneNumber": self.number(someone)}},
-                "SingleStepConference": {"destination": {"phoneNumber": self.number(someone)}}}.get(operation, {})
+        members: dict[str, dict[str, Any]] = {
+            "SendDtmf": {"digits": "1"},
+            "SwapCalls": {"otherCallUri": f"/api/v2/me/calls/{leg.view}"},
+            "RemoveParticipantFromConference": {"participant": self.number(someone)},
+            "InitiateTransfer": {"destination": {"phoneNumber": self.number(someone)}},
+            "SingleStepConference": {"destination": {"phoneNumber": self.number(someone)}}}
+        return members.get(operation, {})
 
     @rule(agent=st.integers(0, 2),
           operation=st.sampled_from(("Ready", "NotReady", "AuxWork", "AfterCallWork", "DoNotDisturb")))
@@ -1049,11 +1051,12 @@ def run_machine(machine: type[WireMachine], world: World, examples: int, steps: 
     if SEED is not None:
         factory = seed(int(SEED))(factory)
     if REPRODUCE:  # "version:blob", as hypothesis prints it for a failure
-        version, _, blob = REPRODUCE.partition(":")
-        factory = reproduce_failure(version, blob.encode())(factory)
+        version, _, encoded = REPRODUCE.partition(":")
+        factory = reproduce_failure(version, encoded.encode())(factory)
     try:
         try:
-            run_state_machine_as_test(factory, settings=_settings(examples, steps))
+            # hypothesis' stub asks for type[RuleBasedStateMachine]; it calls any factory returning a machine
+            run_state_machine_as_test(factory, settings=_settings(examples, steps))  # type: ignore[arg-type]
         finally:
             if os.environ.get("VOICEKIT_STATEFUL_DEBUG"):
                 for log in world.logs:

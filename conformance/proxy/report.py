@@ -90,7 +90,8 @@ def junit(report: dict[str, Any]) -> bytes:
         if advisories:
             out = ET.SubElement(case, "system-out")
             out.text = "\n".join(f"advisory: exchange {f['exchange']}: {f['message']}" for f in advisories[:50])
-    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def write(summary: dict[str, Any], directory: Path, *, upstream: str) -> list[Path]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -59,7 +59,7 @@ class UserSession:
     @property
     def device(self) -> dict[str, Any] | None:
         devices = self.me().get("devices") or []
-        return devices[0] if devices and isinstance(devices[0], Mapping) else None
+        return cast(dict[str, Any], devices[0]) if devices and isinstance(devices[0], Mapping) else None
 
     @property
     def device_id(self) -> str | None:
@@ -116,7 +116,7 @@ class UserSession:
         """The user's calls (GET /api/v2/me/calls?fields=*); [] when the target refuses."""
         body = self.http.get("/api/v2/me/calls", params={"fields": "*"}).json_or_none()
         calls = body.get("calls") if isinstance(body, Mapping) else None
-        return [c for c in calls or [] if isinstance(c, Mapping)]
+        return [cast(dict[str, Any], c) for c in calls or [] if isinstance(c, Mapping)]
 
     def device_view(self) -> dict[str, Any] | None:
         body = self.http.get("/api/v2/me/devices", params={"fields": "*"}).json_or_none()

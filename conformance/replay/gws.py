@@ -24,7 +24,7 @@ import copy
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
@@ -141,7 +141,7 @@ class GwsReplayer:
         if self._agent_states is None:
             body = session.get("/api/v2/me/settings/agent-states").json_or_none() or {}
             settings = body.get("settings") if isinstance(body, Mapping) else None
-            self._agent_states = [s for s in settings or [] if isinstance(s, Mapping)]
+            self._agent_states = [cast(dict[str, Any], s) for s in settings or [] if isinstance(s, Mapping)]
         return self._agent_states
 
     def forget_agent_states(self) -> None:
@@ -159,8 +159,8 @@ class Run:
         self.bindings.base_url = self.driver.base_url
         self.mismatches: list[Mismatch] = []
         self.notes: list[str] = []
-        self.undo: list[tuple[str, Callable[[], None]]] = []
-        self.cause: Callable[[], None] | None = None  # what triggers the documented messages of a notification fixture
+        self.undo: list[tuple[str, Callable[[], object]]] = []
+        self.cause: Callable[[], object] | None = None  # triggers the documented messages of a notification fixture
         self.cast: Cast | None = None
         self.baseline: dict[str, dict[str, Any]] = {}
         self.extra_sessions: list[UserSession] = []
@@ -238,7 +238,7 @@ class Run:
         if role == "agent" and actor is None:
             spare = [a for a in free if a not in chosen.values()]
             preferred = [a for a in spare if a.number not in plan.partner_numbers]
-            actor = (preferred or spare or [None])[0]
+            actor = preferred[0] if preferred else spare[0] if spare else None
             if actor is None:
                 raise NotRunnable("no GWS agent is configured (gws.agents)")
         for number in plan.partner_numbers:
@@ -619,7 +619,7 @@ class Run:
                     f"an undocumented {kind[1]} followed within {self.driver.quiet:g} s",
                     f"{step.label} after the last notification"))
 
-    def await_push(self, step: Step, note: Mapping[str, Any], where: str) -> None:
+    def await_push(self, step: Step, note: dict[str, Any], where: str) -> None:
         """Push messages are read from the mock's outbox (GET /control/gws/push/{userId})."""
         events, actor = self.driver.events, self.cast.actor if self.cast else None
         if events is None or actor is None or not actor.user_id:

@@ -910,7 +910,7 @@ def _snapshot_whole_group(run: Run, group: str) -> None:
         return
     key, settings = found
     listing = _admin(run).get("/api/v2/settings").json_or_none() or {}
-    entry = next((g for g in listing.get("settings") or [] if g.get("name") == group), {})
+    entry: dict[str, Any] = next((g for g in listing.get("settings") or [] if g.get("name") == group), {})
     display = entry.get("displayName") or group
 
     def restore() -> None:

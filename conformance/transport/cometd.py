@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from http.cookiejar import CookieJar
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -110,7 +110,8 @@ class CometdClient:
         Raises:
             ConformanceFailure: none within ``timeout`` (default: the notification timeout).
         """
-        return self.inbox.await_message(predicate, timeout, description)
+        message: dict[str, Any] = self.inbox.await_message(predicate, timeout, description)
+        return message
 
     def await_messages(self, n: int, predicate: Predicate = None, timeout: float | None = None,
                        description: str | None = None) -> list[dict[str, Any]]:
@@ -165,8 +166,9 @@ class CometdClient:
         Raises:
             BayeuxError: a subscription was refused (when ``check``).
         """
-        messages = [{"id": self._next_id(), "channel": "/meta/subscribe", "clientId": self.client_id,
-                     "subscription": channel} for channel in channels]
+        messages: list[dict[str, Any]] = [{"id": self._next_id(), "channel": "/meta/subscribe",
+                                           "clientId": self.client_id, "subscription": channel}
+                                          for channel in channels]
         replies = self.send(messages, path="")
         out = []
         for message in messages:
@@ -358,7 +360,7 @@ class CometdClient:
 
     def _recover(self, reply: Mapping[str, Any]) -> bool:
         """After an unsuccessful connect: re-handshake when told to (or on 402), else retry or give up."""
-        advice = reply.get("advice") if isinstance(reply.get("advice"), dict) else {}
+        advice = cast(dict[str, Any], reply.get("advice")) if isinstance(reply.get("advice"), dict) else {}
         reconnect = advice.get("reconnect") or self.advice.get("reconnect", "retry")
         error = str(reply.get("error") or "")
         if self._stop.is_set():

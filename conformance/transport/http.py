@@ -101,7 +101,8 @@ class HttpResponse:
 
     @property
     def content_type(self) -> str:
-        return self._response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        value: str = self._response.headers.get("content-type", "")
+        return value.split(";", 1)[0].strip().lower()
 
     def json(self) -> Any:
         """The body parsed as JSON.

@@ -32,7 +32,7 @@ from conformance.transport.inbox import Inbox, Predicate
 __all__ = ["WsClient", "WsRejected"]
 
 # websockets >= 16 warns unless a direct connection is asked for explicitly; older ones lack the flag.
-_DIRECT = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
+_DIRECT: dict[str, Any] = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
 
 
 class WsRejected(ConformanceFailure):

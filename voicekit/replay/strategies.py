@@ -78,7 +78,7 @@ class GwsStrategy(Strategy):
                 return "user"
             if parent in ("userState", "settings"):
                 return "agent-state"
-            if parent in (None, "body"):
+            if parent is None or parent == "body":
                 return "id:created"
             return collection_kind(_plural(parent))
         return None
