@@ -246,13 +246,14 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
     print(f"Throughput: wrk -t2 -c{args.connections} -d{args.seconds}s, HTTP Basic")
-    print(f"{'request':18s} {'voicekit req/s':>15s} {'p99':>9s} {'prism req/s':>12s} {'p99':>9s} {'ratio':>6s}")
+    print(f"{'request':18s} {'voicekit req/s':>15s} {'p99':>9s} {'non-2xx':>8s} {'prism req/s':>12s} {'p99':>9s} "
+          f"{'non-2xx':>8s} {'ratio':>6s}")
     for request, figures in rows["voicekit"].items():
-        other = rows.get("prism", {}).get(request)
-        ratio = f"{figures['rps'] / other['rps']:.1f}x" if other and other["rps"] else "—"
-        print(f"{request:18s} {figures['rps']:15.0f} {figures['p99']:7.1f}ms "
-              f"{(other or {}).get('rps', float('nan')):12.0f} {(other or {}).get('p99', float('nan')):7.1f}ms "
-              f"{ratio:>6s}")
+        other = rows.get("prism", {}).get(request) or {}
+        ratio = f"{figures['rps'] / other['rps']:.1f}x" if other.get("rps") else "—"
+        print(f"{request:18s} {figures['rps']:15.0f} {figures['p99']:7.1f}ms {figures['non2xx']:8.0f} "
+              f"{other.get('rps', float('nan')):12.0f} {other.get('p99', float('nan')):7.1f}ms "
+              f"{other.get('non2xx', float('nan')):8.0f} {ratio:>6s}")
     print(f"\nLatency at {args.rate} req/s offered (open loop, h2load --rps), {args.seconds} s")
     for name, figures in latency.items():
         for request, f in figures.items():
