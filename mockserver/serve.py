@@ -20,7 +20,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
+from gevent.pywsgi import WSGIHandler, WSGIServer, _NoopLog  # noqa: E402
 
 from mockserver.app import error_bytes  # noqa: E402
 
@@ -36,6 +36,11 @@ class Handler(WSGIHandler):
         with contextlib.suppress(OSError):
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle()
+
+    def log_request(self) -> None:
+        """The server runs without an access log (``log=None``): skip formatting a line nobody writes."""
+        if not isinstance(self.server.log, _NoopLog):
+            super().log_request()
 
     def read_requestline(self) -> str:
         """A client gets ``header_timeout`` seconds for its request line and headers (and an idle keep-alive
