@@ -84,6 +84,7 @@ class Contracts:
     _validators: dict[str, Draft202012Validator] = field(default_factory=dict, repr=False, compare=False)
     # (system, method, path) → operation: the documents never change, and the mock looks one up per request.
     _found: dict[tuple[str, str, str], Operation | None] = field(default_factory=dict, repr=False, compare=False)
+    _request_refs: dict[tuple[Operation, str], str | None] = field(default_factory=dict, repr=False, compare=False)
     # (schema ref, canonical JSON) of values a caller found valid and chose to remember (see mockserver/gws/bodies).
     valid_memo: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
@@ -200,6 +201,12 @@ class Contracts:
         return self.locate(op.ref)[1]
 
     def request_schema_ref(self, op: Operation, content_type: str = "application/json") -> str | None:
+        key = (op, content_type)
+        if key not in self._request_refs:
+            self._request_refs[key] = self._request_schema_ref(op, content_type)
+        return self._request_refs[key]
+
+    def _request_schema_ref(self, op: Operation, content_type: str) -> str | None:
         body = self.operation_object(op).get("requestBody")
         if not body:
             return None
