@@ -6,8 +6,8 @@
 1. Throughput: ``wrk -t2 -c64 -d10s`` with HTTP Basic on ``GET /api/v2/me``, ``POST /api/v2/me/channels/voice``
    ``{"operationName":"Ready"}`` and, for the mock, Hold/Retrieve alternating on one established call — against
    the voicekit mock and against Prism (``prism mock specs/gws.openapi.yaml``); requests/s, p99, ratio.
-2. Latency at a fixed offered load (open loop): ``h2load --h1 --rps`` at ``--rate`` requests/s, p50/p99 measured
-   by h2load per request.
+2. Latency at a fixed offered load (open loop): ``h2load --h1 --rps`` at ``--rate`` requests/s, clients connected
+   one by one so that arrivals are even, p50/p99 measured by h2load per request.
 3. Events: with ``--agents`` Bayeux sessions holding ``/meta/connect``, the time from a REST operation (agent
    state changes, round robin) to its DeviceStateChangeMessage on the agent's held connect, p50/p99 over
    ``--events`` operations.
@@ -115,12 +115,18 @@ def wrk(url: str, path: str, *, method: str = "GET", body: str | None = None, au
 
 def fixed_rate(url: str, path: str, *, rate: int, seconds: int, method: str = "GET",
                body: str | None = None) -> dict[str, float]:
-    """p50/p99 at ``rate`` requests/s, open loop, from h2load's per-request log (``--log-file``)."""
+    """p50/p99 at ``rate`` requests/s, open loop, from h2load's per-request log (``--log-file``).
+
+    The clients connect one every 1/``rate`` s (``-r 1 --rate-period``), so their request timers are staggered and
+    arrivals are even; with ``-D`` they all start together and send in bursts of ``clients`` requests (a burst
+    every 1/(rate/clients) s), which measures the queue behind a burst, not latency at that rate."""
     clients = max(1, min(50, rate // 20))
+    period_ms = max(1, round(1000 / rate))
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "log"
-        args = ["h2load", "--h1", "-c", str(clients), f"--rps={rate / clients:g}", "-D", str(seconds),
-                "--log-file", str(log), "-H", f"Authorization: {AUTH}", "-H", "Content-Type: application/json"]
+        args = ["h2load", "--h1", "-c", str(clients), f"--rps={rate / clients:g}", "-n", str(rate * seconds),
+                "-r", "1", f"--rate-period={period_ms}ms", "--log-file", str(log),
+                "-H", f"Authorization: {AUTH}", "-H", "Content-Type: application/json"]
         if body is not None:
             (Path(tmp) / "body").write_text(body)
             args += ["-d", str(Path(tmp) / "body")]
