@@ -6,8 +6,8 @@
 1. Throughput: ``wrk -t2 -c64 -d10s`` with HTTP Basic on ``GET /api/v2/me``, ``POST /api/v2/me/channels/voice``
    ``{"operationName":"Ready"}`` and, for the mock, Hold/Retrieve alternating on one established call — against
    the voicekit mock and against Prism (``prism mock specs/gws.openapi.yaml``); requests/s, p99, ratio.
-2. Latency at a fixed offered load (open loop): ``h2load --h1 --rps`` at ``--rate`` requests/s, p50/p99 measured
-   by h2load per request.
+2. Latency at a fixed offered load (open loop): ``h2load --h1 --rps`` at ``--rate`` requests/s, clients connected
+   one by one so that arrivals are even, p50/p99 measured by h2load per request.
 3. Events: with ``--agents`` Bayeux sessions holding ``/meta/connect``, the time from a REST operation (agent
    state changes, round robin) to its DeviceStateChangeMessage on the agent's held connect, p50/p99 over
    ``--events`` operations.
@@ -115,12 +115,18 @@ def wrk(url: str, path: str, *, method: str = "GET", body: str | None = None, au
 
 def fixed_rate(url: str, path: str, *, rate: int, seconds: int, method: str = "GET",
                body: str | None = None) -> dict[str, float]:
-    """p50/p99 at ``rate`` requests/s, open loop, from h2load's per-request log (``--log-file``)."""
+    """p50/p99 at ``rate`` requests/s, open loop, from h2load's per-request log (``--log-file``).
+
+    The clients connect one every 1/``rate`` s (``-r 1 --rate-period``), so their request timers are staggered and
+    arrivals are even; with ``-D`` they all start together and send in bursts of ``clients`` requests (a burst
+    every 1/(rate/clients) s), which measures the queue behind a burst, not latency at that rate."""
     clients = max(1, min(50, rate // 20))
+    period_ms = max(1, round(1000 / rate))
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "log"
-        args = ["h2load", "--h1", "-c", str(clients), f"--rps={rate / clients:g}", "-D", str(seconds),
-                "--log-file", str(log), "-H", f"Authorization: {AUTH}", "-H", "Content-Type: application/json"]
+        args = ["h2load", "--h1", "-c", str(clients), f"--rps={rate / clients:g}", "-n", str(rate * seconds),
+                "-r", "1", f"--rate-period={period_ms}ms", "--log-file", str(log),
+                "-H", f"Authorization: {AUTH}", "-H", "Content-Type: application/json"]
         if body is not None:
             (Path(tmp) / "body").write_text(body)
             args += ["-d", str(Path(tmp) / "body")]
@@ -246,13 +252,14 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
     print(f"Throughput: wrk -t2 -c{args.connections} -d{args.seconds}s, HTTP Basic")
-    print(f"{'request':18s} {'voicekit req/s':>15s} {'p99':>9s} {'prism req/s':>12s} {'p99':>9s} {'ratio':>6s}")
+    print(f"{'request':18s} {'voicekit req/s':>15s} {'p99':>9s} {'non-2xx':>8s} {'prism req/s':>12s} {'p99':>9s} "
+          f"{'non-2xx':>8s} {'ratio':>6s}")
     for request, figures in rows["voicekit"].items():
-        other = rows.get("prism", {}).get(request)
-        ratio = f"{figures['rps'] / other['rps']:.1f}x" if other and other["rps"] else "—"
-        print(f"{request:18s} {figures['rps']:15.0f} {figures['p99']:7.1f}ms "
-              f"{(other or {}).get('rps', float('nan')):12.0f} {(other or {}).get('p99', float('nan')):7.1f}ms "
-              f"{ratio:>6s}")
+        other = rows.get("prism", {}).get(request) or {}
+        ratio = f"{figures['rps'] / other['rps']:.1f}x" if other.get("rps") else "—"
+        print(f"{request:18s} {figures['rps']:15.0f} {figures['p99']:7.1f}ms {figures['non2xx']:8.0f} "
+              f"{other.get('rps', float('nan')):12.0f} {other.get('p99', float('nan')):7.1f}ms "
+              f"{other.get('non2xx', float('nan')):8.0f} {ratio:>6s}")
     print(f"\nLatency at {args.rate} req/s offered (open loop, h2load --rps), {args.seconds} s")
     for name, figures in latency.items():
         for request, f in figures.items():

@@ -2,13 +2,16 @@
 frames), with its contract verdict — WireMock's request journal, for a developer asking "what did my app send,
 and was it right?".
 
-Why bounded and lazy: the journal sits on every request's path. Recording only appends a small, redacted entry to
-a ring buffer (oldest dropped first); the verdict (:mod:`voicekit.exchanges`, the same engine a validation proxy
-uses) is computed when someone reads the entry, then kept. Bodies larger than ``MAX_KEPT_BODY`` are judged at once
-and kept truncated. A size of 0 turns the journal off (load tests).
+Why bounded and lazy: the journal sits on every request's path. Recording only appends a small entry to a ring
+buffer (oldest dropped first) holding the bodies' bytes; they are parsed and redacted, and the verdict
+(:mod:`voicekit.exchanges`, the same engine a validation proxy uses) computed, when someone reads the entry, then
+kept. Bodies larger than ``MAX_KEPT_BODY`` are judged at once and kept truncated. A size of 0 turns the journal off
+(load tests).
 
 Secrets never enter it: no headers but ``Content-Type``/``Origin``, and values of secret-looking keys (passwords,
-tokens, codes, verifiers, assertions) in bodies, forms and queries are replaced before anything is stored.
+tokens, codes, verifiers, assertions) in bodies, forms and queries are replaced before anything is shown; a body
+that may hold one (its bytes name one, or could hide one behind an escape or a form's encoding) is redacted at
+once, so its raw bytes are not kept.
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ class Entry:
     truncated: bool = False
     judge: Callable[[], Verdict] | None = field(default=None, repr=False)
     _verdict: Verdict | None = field(default=None, repr=False)
+    # Computes (request, response) as shown, on first read: parsing and redacting bodies is the journal's
+    # main cost, and most entries are never read.
+    bodies: Callable[[], tuple[Any, Any]] | None = field(default=None, repr=False)
+
+    def shown(self) -> tuple[Any, Any]:
+        """The request and response bodies as the journal shows them (redacted)."""
+        bodies = self.bodies
+        if bodies is not None:
+            self.request, self.response = bodies()
+            self.bodies = None
+        return self.request, self.response
 
     @property
     def verdict(self) -> Verdict:
@@ -76,11 +90,12 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         verdict = self.verdict
+        request, response = self.shown()
         return {"id": self.id, "time": round(self.time, 3), "system": self.system, "kind": self.kind,
                 "method": self.method, "path": self.path, "query": self.query, "status": self.status,
                 "durationMs": self.duration_ms, "user": self.user,
                 "operation": self.operation or verdict.operation, "operationName": verdict.operation_name,
-                "request": self.request, "response": self.response, "truncated": self.truncated,
+                "request": request, "response": response, "truncated": self.truncated,
                 "verdict": verdict.as_dict()}
 
 
@@ -122,22 +137,35 @@ class Journal:
         """Journal one HTTP exchange (``api_path`` is the path the contracts know, without mount prefix)."""
         if not self.enabled:
             return None
-        request_body, request_json = _body(request_bytes, request_type)
-        response_body, response_json = _body(response_bytes or b"", response_type)
-        clean_query = {k: (REDACTED if SECRET_KEY.search(k) else v) for k, v in query.items()}
+        response_bytes = response_bytes or b""
+        clean_query = {k: (REDACTED if SECRET_KEY.search(k) else v) for k, v in query.items()} if query else {}
+        parsed: list[tuple[tuple[Any, bool], tuple[Any, bool]]] = []
+
+        def bodies_parsed() -> tuple[tuple[Any, bool], tuple[Any, bool]]:
+            # Parsed once, when the entry is first read (judged or shown); the bytes are immutable.
+            if not parsed:
+                parsed.append((_body(request_bytes, request_type), _body(response_bytes, response_type)))
+            return parsed[0]
 
         def judge() -> Verdict:
+            (request_body, request_json), (response_body, response_json) = bodies_parsed()
             return self.judge.http(system, method, api_path, query=query, request_body=request_body,
                                    request_is_json=request_json, request_type=request_type, status=status,
                                    response_body=response_body, response_is_json=response_json)
 
-        big = len(request_bytes) > MAX_KEPT_BODY or len(response_bytes or b"") > MAX_KEPT_BODY
+        def shown() -> tuple[Any, Any]:
+            (request_body, _), (response_body, _) = bodies_parsed()
+            return _kept(request_body, request_bytes), _kept(response_body, response_bytes)
+
+        big = len(request_bytes) > MAX_KEPT_BODY or len(response_bytes) > MAX_KEPT_BODY
+        secret = _may_hold_secret(request_bytes, request_type) or _may_hold_secret(response_bytes, response_type)
         entry = Entry(next(self._ids), time.time(), system, kind, method, path, status, round(duration_ms, 2),
-                      user, operation, clean_query, _kept(request_body, request_bytes), _kept(response_body,
-                                                                                      response_bytes or b""),
-                      truncated=big, judge=judge)
-        if big:
-            _ = entry.verdict  # judge now: the full bodies are not kept
+                      user, operation, clean_query, truncated=big, judge=judge, bodies=shown)
+        if big:  # judge now: the full bodies are not kept
+            _ = entry.verdict
+        if big or secret:  # shape (redact) now: neither a full body nor a secret is kept
+            entry.shown()
+            parsed.clear()
         return self._add(entry)
 
     def record_message(self, *, system: str, channel: str | None, message: Any, user: str | None,
@@ -201,6 +229,16 @@ def matches(entry: Entry, filters: Mapping[str, Any]) -> bool:
 
 def unknown_filters(filters: Iterable[str]) -> list[str]:
     return sorted(set(filters) - set(FILTERS) - {"limit"})
+
+
+SECRET_BYTES = re.compile(rb'pass|secret|token|verifier|assertion|authorization|cookie|"code"|csrf|credential|\\u',
+                          re.IGNORECASE)
+
+
+def _may_hold_secret(data: bytes, content_type: str) -> bool:
+    """Whether a body may hold a secret-looking member (or hide one behind an escape or a form's encoding): such a
+    body is redacted at once instead of being kept raw until first read."""
+    return bool(data) and ("x-www-form-urlencoded" in content_type or SECRET_BYTES.search(data) is not None)
 
 
 def _body(data: bytes, content_type: str) -> tuple[Any, bool]:

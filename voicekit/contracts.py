@@ -41,6 +41,9 @@ def load_document(path: Path) -> Any:
     return yaml.safe_load(text)
 
 
+FOUND_CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True)
 class Operation:
     """One HTTP operation of an OpenAPI document."""
@@ -79,6 +82,11 @@ class Contracts:
 
     root: Path = field(default_factory=specs_dir)
     _validators: dict[str, Draft202012Validator] = field(default_factory=dict, repr=False, compare=False)
+    # (system, method, path) → operation: the documents never change, and the mock looks one up per request.
+    _found: dict[tuple[str, str, str], Operation | None] = field(default_factory=dict, repr=False, compare=False)
+    _request_refs: dict[tuple[Operation, str], str | None] = field(default_factory=dict, repr=False, compare=False)
+    # (schema ref, canonical JSON) of values a caller found valid and chose to remember (see mockserver/gws/bodies).
+    valid_memo: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
     @cached_property
     def documents(self) -> dict[str, Any]:
@@ -170,7 +178,19 @@ class Contracts:
         return ops
 
     def find_operation(self, system: str, method: str, path: str) -> Operation | None:
-        """The operation whose path template matches ``path`` (a decoded path without a query string)."""
+        """The operation whose path template matches ``path`` (a decoded path without a query string);
+        remembered (bounded: paths carry ids, so the cache starts over when full)."""
+        key = (system, method.upper(), path)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        if len(self._found) >= FOUND_CACHE_SIZE:
+            self._found.clear()
+        found = self._found[key] = self._find_operation(system, method, path)
+        return found
+
+    def _find_operation(self, system: str, method: str, path: str) -> Operation | None:
         candidates = [op for op in self.operations.get(system, []) if op.method == method.upper()]
         matches = [op for op in candidates if op.pattern.match(path)]
         if not matches:
@@ -182,6 +202,12 @@ class Contracts:
         return found
 
     def request_schema_ref(self, op: Operation, content_type: str = "application/json") -> str | None:
+        key = (op, content_type)
+        if key not in self._request_refs:
+            self._request_refs[key] = self._request_schema_ref(op, content_type)
+        return self._request_refs[key]
+
+    def _request_schema_ref(self, op: Operation, content_type: str) -> str | None:
         body = self.operation_object(op).get("requestBody")
         if not body:
             return None

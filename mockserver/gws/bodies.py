@@ -44,6 +44,8 @@ def json_body(request: Request, max_bytes: int, *, required: bool = True) -> Any
 
 def validate_query(contracts: Contracts, method: str, path: str, query: dict[str, str]) -> None:
     """Documented query parameters must satisfy the contract (e.g. the fields and sortBy syntax)."""
+    if not query:  # nothing to check (most requests): skip the operation lookup
+        return
     op = contracts.find_operation("gws", method, path)
     problems = contracts.query_errors(op, query, undocumented=False) if op else []
     if problems:
@@ -58,8 +60,15 @@ def validate(contracts: Contracts, method: str, path: str, body: Any) -> None:
         return
     if not isinstance(body, dict) and not isinstance(body, list):
         raise ValidationFailed("The request body must be a JSON object")
+    key = _valid_key(ref, body)
+    if key is not None and key in contracts.valid_memo:
+        return
     problems = contracts.errors(ref, body)
     if not problems:
+        if key is not None:
+            if len(contracts.valid_memo) >= VALID_CACHE_SIZE:
+                contracts.valid_memo.clear()
+            contracts.valid_memo.add(key)
         return
     names = contracts.operation_names(op) if op else set()
     name = body.get("operationName") if isinstance(body, dict) else None
@@ -71,3 +80,18 @@ def validate(contracts: Contracts, method: str, path: str, body: Any) -> None:
     if missing:
         raise MissingParameter(f"A required parameter is missing: {missing[0]}")
     raise ValidationFailed(f"Invalid request: {problems[0]}")
+
+
+# Bodies already found valid, per schema: validating a discriminated body (oneOf over every operationName) is most
+# of a request's cost, and clients repeat the same small bodies (Hold, Retrieve, Ready). Validation depends only on
+# the schema and the value, so a value seen valid stays valid. Keyed by the canonical JSON of small bodies; bounded.
+VALID_CACHE_SIZE = 4096
+VALID_KEY_MAX = 2048
+
+
+def _valid_key(ref: str, body: Any) -> tuple[str, str] | None:
+    try:
+        text = jsonsafe.dumps(body, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return (ref, text) if len(text) <= VALID_KEY_MAX else None

@@ -23,7 +23,7 @@ SESSION_COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
 
 
-@dataclass
+@dataclass(slots=True)  # one GC-tracked object per session (Basic requests without a cookie each open one)
 class HttpSession:
     id: str
     user_id: str
