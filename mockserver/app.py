@@ -58,7 +58,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     world.variants = frozenset(config.variants)
     throttle = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
     gws = gws_routes.GwsContext(world=world, contracts=contracts, config=config,
-                                sessions=Sessions(throttle, config.session_idle_timeout))
+                                sessions=Sessions(throttle, config.session_idle_timeout, config.max_sessions))
     app.extensions["voicekit.seed"] = seed
     app.extensions["voicekit.bus"] = bus
     app.extensions["voicekit.scheduler"] = scheduler

@@ -36,6 +36,8 @@ class MockConfig:
     # Bounded state (README "Limits and expiry"); 0 turns a bound off.
     header_timeout: int = 30  # seconds to send a request line and headers (also idle keep-alive connections)
     session_idle_timeout: int = 1800  # seconds before an unused GWS HTTP session (JSESSIONID) ends
+    max_sessions: int = 10_000  # GWS HTTP sessions kept; the least recently used ends first (0: no cap)
+    max_tokens: int = 10_000  # Platform access and refresh tokens kept; the oldest is revoked first (0: no cap)
     history_limit: int = 1000  # released GWS calls and reporting events kept for dispositions
     outbox_limit: int = 1000  # messages queued for one bus or Platform socket before it is disconnected
     housekeeping_interval: int = 5  # seconds between expiry sweeps (CometD sessions, GWS sessions, tokens)

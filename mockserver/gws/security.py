@@ -34,11 +34,15 @@ class HttpSession:
 class Sessions:
     """HTTP sessions; the CSRF token shares the session's life (003 l.4406-4407)."""
 
-    def __init__(self, throttle: FailureThrottle | None = None, idle_timeout: float = 0) -> None:
+    def __init__(self, throttle: FailureThrottle | None = None, idle_timeout: float = 0,
+                 max_sessions: int = 0) -> None:
         self._lock = threading.Lock()
-        self._by_id: dict[str, HttpSession] = {}
+        self._by_id: dict[str, HttpSession] = {}  # least recently used first
         self.throttle = throttle or FailureThrottle()  # wrong passwords per user name
         self.idle_timeout = idle_timeout  # seconds; 0: sessions end only on logout or reset
+        # At most this many sessions (0: no cap): every cookie-less Basic request opens one, so a client that never
+        # sends the cookie back would otherwise grow them until the idle timeout; the least recently used goes.
+        self.max_sessions = max_sessions
 
     def get(self, session_id: str | None) -> HttpSession | None:
         with self._lock:
@@ -50,6 +54,8 @@ class Sessions:
                 del self._by_id[session.id]
                 return None
             session.last_used = now
+            del self._by_id[session.id]  # most recently used last
+            self._by_id[session.id] = session
             return session
 
     def expire_idle(self) -> int:
@@ -66,6 +72,8 @@ class Sessions:
     def create(self, user_id: str) -> HttpSession:
         session = HttpSession(secrets.token_urlsafe(18), user_id, str(_uuid()))
         with self._lock:
+            while self.max_sessions and len(self._by_id) >= self.max_sessions:
+                del self._by_id[next(iter(self._by_id))]
             self._by_id[session.id] = session
         return session
 

@@ -44,6 +44,7 @@ def init_app(app: Flask) -> PlatformContext:
     world = build(seed.get("platform"), scheduler, bus,
                   Settings(token_lifetime=config.token_lifetime, rate_limit=config.rate_limit))
     world.auth_failures = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
+    world.max_tokens = config.max_tokens
     context = PlatformContext(world=world, contracts=shared_contracts(), config=config,
                               hub=NotificationHub(_subscribed(world)))
     bus.subscribe(context.hub.on_notification)

@@ -606,3 +606,25 @@ def test_a_non_ascii_plain_pkce_verifier_is_a_mismatch_not_an_error() -> None:
         oauth.token_request(world, {"grant_type": "authorization_code", "code": code, "client_id": ph.APP_CLIENT,
                                     "redirect_uri": ph.REDIRECT, "code_verifier": challenge.replace("a", "ä")}, None)
     assert refused.value.error == "invalid_grant"
+
+
+def test_sessions_and_tokens_are_capped() -> None:
+    """Cookie-less Basic requests open a session each and a client-credentials client may ask a token per call:
+    both stores are capped (least recently used session, oldest token), so memory stays flat long before expiry."""
+    from mockserver.app import create_app
+    from mockserver.domain.clock import ManualScheduler
+
+    app = create_app({"max_sessions": 5, "max_tokens": 3}, scheduler=ManualScheduler())
+    client = app.test_client(use_cookies=False)  # a client that never sends the cookie back
+    auth = {"Authorization": "Basic " + base64.b64encode(b"paveld@redwings.com:password").decode()}
+    for _ in range(8):
+        assert client.get("/api/v2/me", headers=auth).status_code == 200
+    sessions = app.extensions["voicekit.gws"].sessions
+    assert len(sessions._by_id) == 5
+    secret = base64.b64encode(b"3b2f8a1c-5d6e-4f70-8a9b-0c1d2e3f4a01:data-action-secret").decode()
+    tokens = [client.post("/platform/oauth/token", data={"grant_type": "client_credentials"},
+                          headers={"Authorization": f"Basic {secret}"}).get_json()["access_token"] for _ in range(5)]
+    world = app.extensions["voicekit.platform"].world
+    assert len(world.tokens) == 3 and tokens[0] not in world.tokens and tokens[-1] in world.tokens
+    refused = client.get("/platform/api/v2/presencedefinitions", headers={"Authorization": f"Bearer {tokens[0]}"})
+    assert refused.status_code == 401

@@ -98,6 +98,8 @@ def issue(world: PlatformWorld, client: OAuthClient, user_id: str | None, grant:
         token = Token(value=secrets.token_urlsafe(32), client_id=client.id, user_id=user_id, grant=grant,
                       scopes=client.scopes if scopes is None else scopes, issued=world.now(),
                       expires=world.now() + lifetime)
+        while world.max_tokens and len(world.tokens) >= world.max_tokens:
+            del world.tokens[next(iter(world.tokens))]  # the oldest issued: bounded memory, like a real token store
         world.tokens[token.value] = token
         return token
 

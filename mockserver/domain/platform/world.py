@@ -50,7 +50,8 @@ class PlatformWorld:
         self.queues: dict[str, Queue] = {}
         self.flows: dict[str, Flow] = {}
         self.clients: dict[str, OAuthClient] = {}
-        self.tokens: dict[str, Token] = {}
+        self.tokens: dict[str, Token] = {}  # oldest issued first
+        self.max_tokens = 0  # set from MockConfig.max_tokens (0: no cap)
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self.conversations: dict[str, Conversation] = {}
