@@ -130,7 +130,7 @@ def _expand(text: str, values: dict[str, str]) -> str:
 
 def _stop_background(marker: Path) -> None:
     """End the mocks a recipe left running in the background (a CI runner does so at the end of the job)."""
-    subprocess.run(["pkill", "-f", f"--ready-file {marker}"], check=False, capture_output=True)
+    subprocess.run(["pkill", "-f", "--", f"--ready-file {marker}"], check=False, capture_output=True)
 
 
 def _bash(script: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
