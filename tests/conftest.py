@@ -37,3 +37,19 @@ def contracts() -> Contracts:
 @pytest.fixture(scope="session")
 def corpus() -> Corpus:
     return Corpus()
+
+
+def _gevent_patched() -> bool:
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_anything_patched())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Importing ``mockserver.serve`` monkey-patches the test process for gevent, after which thread-based live
+    servers deadlock (``LoopExit``) in whichever tests share the worker. Tests start the server as a subprocess;
+    a module that imports it in-process is refused here, at collection, instead of failing dozens of others."""
+    if _gevent_patched():
+        raise pytest.UsageError("a test module imported mockserver.serve (gevent monkey-patching) in the test "
+                                "process; import mockserver.options for its command line, or start a subprocess")

@@ -11,7 +11,7 @@ from gws_http import AGENT, AGENT_B, DEVICE_A, DEVICE_B
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.domain.clock import ManualScheduler
-from mockserver.serve import parse as parse_serve
+from mockserver.options import parse as parse_serve
 from mockserver.variants import VARIANTS, parse
 
 
