@@ -58,9 +58,20 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) 
 
 def start_mock() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "mockserver.serve", "--port", str(port), "--journal-size",
-                                os.environ.get("BENCH_JOURNAL", "1000")], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockserver.serve",
+            "--port",
+            str(port),
+            "--journal-size",
+            os.environ.get("BENCH_JOURNAL", "1000"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_port(port, process)
     return process, f"http://127.0.0.1:{port}"
 
@@ -70,9 +81,22 @@ def start_prism() -> tuple[subprocess.Popen[bytes], str] | None:
     if not prism.exists():
         return None
     port = free_port()
-    process = subprocess.Popen([str(prism), "mock", str(ROOT / "specs" / "gws.openapi.yaml"), "-p", str(port),
-                                "-h", "127.0.0.1", "--errors", "false"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            str(prism),
+            "mock",
+            str(ROOT / "specs" / "gws.openapi.yaml"),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "--errors",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_port(port, process, 120)
     return process, f"http://127.0.0.1:{port}"
 
@@ -94,27 +118,50 @@ end
 """
 
 
-def wrk(url: str, path: str, *, method: str = "GET", body: str | None = None, auth: str = AUTH,
-        alternate: bool = False, seconds: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str,
+    path: str,
+    *,
+    method: str = "GET",
+    body: str | None = None,
+    auth: str = AUTH,
+    alternate: bool = False,
+    seconds: int,
+    connections: int,
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(method=method, auth=auth, body=f"wrk.body = '{body}'" if body else "",
-                                alternate=ALTERNATE if alternate else ""))
+        script.write(
+            LUA.format(
+                method=method,
+                auth=auth,
+                body=f"wrk.body = '{body}'" if body else "",
+                alternate=ALTERNATE if alternate else "",
+            )
+        )
     try:
-        done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
-                               f"{url}{path}"], capture_output=True, text=True, timeout=seconds + 60, check=False)
+        done = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"{url}{path}"],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=False,
+        )
     finally:
         os.unlink(script.name)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    return {"rps": float(rps.group(1)) if rps else float("nan"),
-            "p99": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
-            "non2xx": float(non2xx.group(1)) if non2xx else 0.0}
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p99": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
 
 
-def fixed_rate(url: str, path: str, *, rate: int, seconds: int, method: str = "GET",
-               body: str | None = None) -> dict[str, float]:
+def fixed_rate(
+    url: str, path: str, *, rate: int, seconds: int, method: str = "GET", body: str | None = None
+) -> dict[str, float]:
     """p50/p99 at ``rate`` requests/s, open loop, from h2load's per-request log (``--log-file``).
 
     The clients connect one every 1/``rate`` s (``-r 1 --rate-period``), so their request timers are staggered and
@@ -124,9 +171,24 @@ def fixed_rate(url: str, path: str, *, rate: int, seconds: int, method: str = "G
     period_ms = max(1, round(1000 / rate))
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "log"
-        args = ["h2load", "--h1", "-c", str(clients), f"--rps={rate / clients:g}", "-n", str(rate * seconds),
-                "-r", "1", f"--rate-period={period_ms}ms", "--log-file", str(log),
-                "-H", f"Authorization: {AUTH}", "-H", "Content-Type: application/json"]
+        args = [
+            "h2load",
+            "--h1",
+            "-c",
+            str(clients),
+            f"--rps={rate / clients:g}",
+            "-n",
+            str(rate * seconds),
+            "-r",
+            "1",
+            f"--rate-period={period_ms}ms",
+            "--log-file",
+            str(log),
+            "-H",
+            f"Authorization: {AUTH}",
+            "-H",
+            "Content-Type: application/json",
+        ]
         if body is not None:
             (Path(tmp) / "body").write_text(body)
             args += ["-d", str(Path(tmp) / "body")]
@@ -134,8 +196,7 @@ def fixed_rate(url: str, path: str, *, rate: int, seconds: int, method: str = "G
         times = sorted(int(line.split("\t")[2]) / 1000.0 for line in log.read_text().splitlines() if line.strip())
     if not times:
         return {"p50": float("nan"), "p99": float("nan"), "n": 0}
-    return {"p50": times[len(times) // 2], "p99": times[min(len(times) - 1, int(0.99 * len(times)))],
-            "n": len(times)}
+    return {"p50": times[len(times) // 2], "p99": times[min(len(times) - 1, int(0.99 * len(times)))], "n": len(times)}
 
 
 async def events(url: str, agents: int, count: int) -> dict[str, float]:
@@ -146,8 +207,10 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         for i in range(max(0, agents - 1)):  # extra agents, created through the control API
             name = f"bench{i}@voicekit.example"
-            async with http.post(f"{url}/control/gws/agents", json={"userName": name, "password": "password",
-                                                                    "phoneNumber": str(6000 + i)}) as answer:
+            async with http.post(
+                f"{url}/control/gws/agents",
+                json={"userName": name, "password": "password", "phoneNumber": str(6000 + i)},
+            ) as answer:
                 if answer.status // 100 == 2:
                     users.append((name, "password"))
         sessions = []
@@ -156,8 +219,11 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
             hello = [{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]
             async with http.post(f"{url}/api/v2/notifications", auth=auth, json=hello) as r:
                 client_id = (await r.json())[0]["clientId"]
-            async with http.post(f"{url}/api/v2/notifications", auth=auth, json=[{
-                    "channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/devices"}]):
+            async with http.post(
+                f"{url}/api/v2/notifications",
+                auth=auth,
+                json=[{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/devices"}],
+            ):
                 pass
             sessions.append((auth, client_id))
         delays: list[float] = []
@@ -166,9 +232,11 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
         async def hold(index: int) -> None:
             auth, client_id = sessions[index]
             while True:
-                async with http.post(f"{url}/api/v2/notifications", auth=auth, json=[{
-                        "channel": "/meta/connect", "clientId": client_id,
-                        "connectionType": "long-polling"}]) as r:
+                async with http.post(
+                    f"{url}/api/v2/notifications",
+                    auth=auth,
+                    json=[{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}],
+                ) as r:
                     replies = await r.json()
                 now = time.perf_counter()
                 if any(m.get("channel") == "/v2/me/devices" for m in replies):
@@ -185,28 +253,36 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
             states[index] = operation
             arrived[index] = asyncio.get_running_loop().create_future()
             sent = time.perf_counter()
-            async with http.post(f"{url}/api/v2/me/channels/voice", auth=sessions[index][0],
-                                 json={"operationName": operation}):
+            async with http.post(
+                f"{url}/api/v2/me/channels/voice", auth=sessions[index][0], json={"operationName": operation}
+            ):
                 pass
             with contextlib.suppress(TimeoutError):  # a lost event shows as a lower count
                 delays.append((await asyncio.wait_for(arrived[index], 10) - sent) * 1000.0)
         for task in holders:
             task.cancel()
     delays.sort()
-    return {"p50": delays[len(delays) // 2] if delays else float("nan"),
-            "p99": delays[min(len(delays) - 1, int(0.99 * len(delays)))] if delays else float("nan"),
-            "n": len(delays), "agents": len(sessions)}
+    return {
+        "p50": delays[len(delays) // 2] if delays else float("nan"),
+        "p99": delays[min(len(delays) - 1, int(0.99 * len(delays)))] if delays else float("nan"),
+        "n": len(delays),
+        "agents": len(sessions),
+    }
 
 
 def established_call(url: str) -> str:
     import httpx
 
     with httpx.Client(base_url=url, timeout=10) as client:
-        client.post(f"/api/v2/me/devices/{CALLER_DEVICE}/calls", headers={"Authorization": AUTH},
-                    json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}})
+        client.post(
+            f"/api/v2/me/devices/{CALLER_DEVICE}/calls",
+            headers={"Authorization": AUTH},
+            json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+        )
         call = client.get("/api/v2/me/calls?fields=*", headers={"Authorization": CALLEE_AUTH}).json()["calls"][0]
-        client.post(f"/api/v2/me/calls/{call['id']}", headers={"Authorization": CALLEE_AUTH},
-                    json={"operationName": "Answer"})
+        client.post(
+            f"/api/v2/me/calls/{call['id']}", headers={"Authorization": CALLEE_AUTH}, json={"operationName": "Answer"}
+        )
         return str(call["id"])
 
 
@@ -231,41 +307,70 @@ def main() -> int:
         for name, (_, url) in servers.items():
             rows[name] = {
                 "GET /api/v2/me": wrk(url, "/api/v2/me", seconds=args.seconds, connections=args.connections),
-                "POST Ready": wrk(url, "/api/v2/me/channels/voice", method="POST", body=ready,
-                                  seconds=args.seconds, connections=args.connections),
+                "POST Ready": wrk(
+                    url,
+                    "/api/v2/me/channels/voice",
+                    method="POST",
+                    body=ready,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                ),
             }
         mock_url = servers["voicekit"][1]
         call = established_call(mock_url)
-        rows["voicekit"]["Hold/Retrieve"] = wrk(mock_url, f"/api/v2/me/calls/{call}", method="POST",
-                                                auth=CALLEE_AUTH, alternate=True, seconds=args.seconds,
-                                                connections=args.connections)
+        rows["voicekit"]["Hold/Retrieve"] = wrk(
+            mock_url,
+            f"/api/v2/me/calls/{call}",
+            method="POST",
+            auth=CALLEE_AUTH,
+            alternate=True,
+            seconds=args.seconds,
+            connections=args.connections,
+        )
         if "prism" in servers:
-            rows["prism"]["Hold/Retrieve"] = wrk(servers["prism"][1], "/api/v2/me/calls/abc", method="POST",
-                                                 alternate=True, seconds=args.seconds, connections=args.connections)
-        latency = {name: {"GET /api/v2/me": fixed_rate(url, "/api/v2/me", rate=args.rate, seconds=args.seconds),
-                          "POST Ready": fixed_rate(url, "/api/v2/me/channels/voice", rate=args.rate,
-                                                   seconds=args.seconds, body=ready)}
-                   for name, (_, url) in servers.items()}
+            rows["prism"]["Hold/Retrieve"] = wrk(
+                servers["prism"][1],
+                "/api/v2/me/calls/abc",
+                method="POST",
+                alternate=True,
+                seconds=args.seconds,
+                connections=args.connections,
+            )
+        latency = {
+            name: {
+                "GET /api/v2/me": fixed_rate(url, "/api/v2/me", rate=args.rate, seconds=args.seconds),
+                "POST Ready": fixed_rate(
+                    url, "/api/v2/me/channels/voice", rate=args.rate, seconds=args.seconds, body=ready
+                ),
+            }
+            for name, (_, url) in servers.items()
+        }
         event = asyncio.run(events(mock_url, args.agents, args.events))
     finally:
         for process, _ in servers.values():
             process.terminate()
             process.wait(timeout=30)
     print(f"Throughput: wrk -t2 -c{args.connections} -d{args.seconds}s, HTTP Basic")
-    print(f"{'request':18s} {'voicekit req/s':>15s} {'p99':>9s} {'non-2xx':>8s} {'prism req/s':>12s} {'p99':>9s} "
-          f"{'non-2xx':>8s} {'ratio':>6s}")
+    print(
+        f"{'request':18s} {'voicekit req/s':>15s} {'p99':>9s} {'non-2xx':>8s} {'prism req/s':>12s} {'p99':>9s} "
+        f"{'non-2xx':>8s} {'ratio':>6s}"
+    )
     for request, figures in rows["voicekit"].items():
         other = rows.get("prism", {}).get(request) or {}
         ratio = f"{figures['rps'] / other['rps']:.1f}x" if other.get("rps") else "—"
-        print(f"{request:18s} {figures['rps']:15.0f} {figures['p99']:7.1f}ms {figures['non2xx']:8.0f} "
-              f"{other.get('rps', float('nan')):12.0f} {other.get('p99', float('nan')):7.1f}ms "
-              f"{other.get('non2xx', float('nan')):8.0f} {ratio:>6s}")
+        print(
+            f"{request:18s} {figures['rps']:15.0f} {figures['p99']:7.1f}ms {figures['non2xx']:8.0f} "
+            f"{other.get('rps', float('nan')):12.0f} {other.get('p99', float('nan')):7.1f}ms "
+            f"{other.get('non2xx', float('nan')):8.0f} {ratio:>6s}"
+        )
     print(f"\nLatency at {args.rate} req/s offered (open loop, h2load --rps), {args.seconds} s")
     for name, figures in latency.items():
         for request, f in figures.items():
             print(f"{name:9s} {request:18s} p50 {f['p50']:7.2f} ms  p99 {f['p99']:7.2f} ms  ({f['n']} requests)")
-    print(f"\nEvents: REST operation → DeviceStateChangeMessage on a held /meta/connect, {event['agents']} agents "
-          f"connected: p50 {event['p50']:.2f} ms, p99 {event['p99']:.2f} ms over {event['n']} operations")
+    print(
+        f"\nEvents: REST operation → DeviceStateChangeMessage on a held /meta/connect, {event['agents']} agents "
+        f"connected: p50 {event['p50']:.2f} ms, p99 {event['p99']:.2f} ms over {event['n']} operations"
+    )
     return 0
 
 

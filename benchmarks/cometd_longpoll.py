@@ -159,12 +159,8 @@ class Bench:
         [hs] = await self.post(user, [{"channel": "/meta/handshake", "version": "1.0"}], "/handshake")
         cid = hs["clientId"]
         subscriptions = ["/notifications/services", "/v2/me/*"]
-        await self.post(
-            user, [{"channel": "/meta/subscribe", "clientId": cid, "subscription": subscriptions}]
-        )
-        await self.post(
-            user, [{"channel": "/meta/connect", "clientId": cid, "connectionType": "long-polling"}]
-        )
+        await self.post(user, [{"channel": "/meta/subscribe", "clientId": cid, "subscription": subscriptions}])
+        await self.post(user, [{"channel": "/meta/connect", "clientId": cid, "connectionType": "long-polling"}])
         return cid
 
     async def held_connect(self, index: int) -> tuple[float, list[dict[str, Any]]]:
@@ -190,9 +186,7 @@ class Bench:
                 await response.read()
             ping_ms.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            await self.post(
-                f"u{n % self.clients}", [{"channel": "/meta/handshake", "version": "1.0"}], "/handshake"
-            )
+            await self.post(f"u{n % self.clients}", [{"channel": "/meta/handshake", "version": "1.0"}], "/handshake")
             handshake_ms.append((time.perf_counter() - started) * 1000)
         return ping_ms, handshake_ms
 
@@ -235,9 +229,7 @@ class Bench:
         ) as response:
             publish = await response.json()
         results = await asyncio.gather(*held)
-        arrivals = [
-            (at - started) * 1000 for at, messages in results if messages[0]["channel"].startswith("/not")
-        ]
+        arrivals = [(at - started) * 1000 for at, messages in results if messages[0]["channel"].startswith("/not")]
         return {
             "clients": self.clients,
             "setup_s": setup_s,
@@ -253,14 +245,8 @@ class Bench:
 def report(figures: dict[str, Any], limit: tuple[int, int]) -> None:
     ping, handshake, arrivals = figures["ping_ms"], figures["handshake_ms"], figures["arrivals_ms"]
     print(f"open-files limit (soft, hard):      {limit}")
-    print(
-        f"clients set up (handshake, subscribe, first connect): {figures['clients']} "
-        f"in {figures['setup_s']:.2f} s"
-    )
-    print(
-        f"connections held:                   {figures['held_before']} before probes, "
-        f"{figures['held_after']} after"
-    )
+    print(f"clients set up (handshake, subscribe, first connect): {figures['clients']} in {figures['setup_s']:.2f} s")
+    print(f"connections held:                   {figures['held_before']} before probes, {figures['held_after']} after")
     print(
         f"ordinary requests while held:       {len(ping)} x GET /ping, {len(handshake)} x Bayeux handshake, "
         "one at a time"
@@ -285,9 +271,7 @@ def report(figures: dict[str, Any], limit: tuple[int, int]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=1000, help="concurrent long-polls to hold")
     parser.add_argument("--probes", type=int, default=300, help="ordinary requests of each kind while held")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

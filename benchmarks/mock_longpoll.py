@@ -42,8 +42,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def bayeux(session: aiohttp.ClientSession, base: str, path: str, messages: list[dict[str, Any]]) -> Any:
-    async with session.post(f"{base}/api/v2/notifications{path}", json=messages,
-                            headers={"Authorization": AUTH}) as response:
+    async with session.post(
+        f"{base}/api/v2/notifications{path}", json=messages, headers={"Authorization": AUTH}
+    ) as response:
         return await response.json()
 
 
@@ -55,14 +56,32 @@ async def run(base: str, clients: int, probes: int) -> None:
 
         async def setup() -> str:
             async with gate:
-                reply = await bayeux(session, base, "/handshake", [
-                    {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}])
+                reply = await bayeux(
+                    session,
+                    base,
+                    "/handshake",
+                    [{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}],
+                )
                 client_id = reply[0]["clientId"]
-                await bayeux(session, base, "/", [{"channel": "/meta/subscribe", "clientId": client_id,
-                                                   "subscription": "/notifications/services"}])
-                await bayeux(session, base, "/connect", [{"channel": "/meta/connect", "clientId": client_id,
-                                                          "connectionType": "long-polling",
-                                                          "advice": {"timeout": 0}}])
+                await bayeux(
+                    session,
+                    base,
+                    "/",
+                    [{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/notifications/services"}],
+                )
+                await bayeux(
+                    session,
+                    base,
+                    "/connect",
+                    [
+                        {
+                            "channel": "/meta/connect",
+                            "clientId": client_id,
+                            "connectionType": "long-polling",
+                            "advice": {"timeout": 0},
+                        }
+                    ],
+                )
                 return client_id
 
         started = time.perf_counter()
@@ -70,8 +89,12 @@ async def run(base: str, clients: int, probes: int) -> None:
         setup_seconds = time.perf_counter() - started
 
         async def held(client_id: str) -> float:
-            reply = await bayeux(session, base, "/connect", [{"channel": "/meta/connect", "clientId": client_id,
-                                                              "connectionType": "long-polling"}])
+            reply = await bayeux(
+                session,
+                base,
+                "/connect",
+                [{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}],
+            )
             assert any(m.get("channel") == "/notifications/services" for m in reply), reply
             return time.perf_counter()
 
@@ -102,11 +125,13 @@ async def run(base: str, clients: int, probes: int) -> None:
 
         print(f"clients handshaken+subscribed: {clients} in {setup_seconds:.1f} s")
         print(f"long-polls held at once:       {stats['held']} (sessions {stats['clients']})")
-        print(f"GET version while held:        p50 {pct(version, .5):.2f} ms  p99 {pct(version, .99):.2f} ms")
-        print(f"GET /me (Basic) while held:    p50 {pct(me, .5):.2f} ms  p99 {pct(me, .99):.2f} ms")
-        print(f"fan-out of one ServiceStateChangeMessage to {clients} held connects: first "
-              f"{arrivals[0] * 1000:.0f} ms, median {statistics.median(arrivals) * 1000:.0f} ms, "
-              f"last {arrivals[-1] * 1000:.0f} ms")
+        print(f"GET version while held:        p50 {pct(version, 0.5):.2f} ms  p99 {pct(version, 0.99):.2f} ms")
+        print(f"GET /me (Basic) while held:    p50 {pct(me, 0.5):.2f} ms  p99 {pct(me, 0.99):.2f} ms")
+        print(
+            f"fan-out of one ServiceStateChangeMessage to {clients} held connects: first "
+            f"{arrivals[0] * 1000:.0f} ms, median {statistics.median(arrivals) * 1000:.0f} ms, "
+            f"last {arrivals[-1] * 1000:.0f} ms"
+        )
 
 
 def main() -> None:
@@ -117,8 +142,10 @@ def main() -> None:
     print(f"open files limit: {raise_nofile(args.clients * 3 + 256)}")
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
-        server = subprocess.Popen([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file",
-                                   str(ready)], stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(ready)],
+            stdout=subprocess.DEVNULL,
+        )
         try:
             for _ in range(200):
                 if ready.exists() and ready.read_text():

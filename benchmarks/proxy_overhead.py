@@ -53,8 +53,12 @@ def latency(base: str, count: int) -> dict[str, float]:
             t = time.perf_counter()
             client.post("/api/v2/me/channels/voice", json={"operationName": "Ready" if i % 2 else "NotReady"})
             posts.append((time.perf_counter() - t) * 1000)
-    return {"get_p50": pct(gets, .5), "get_p99": pct(gets, .99), "post_p50": pct(posts, .5),
-            "post_p99": pct(posts, .99)}
+    return {
+        "get_p50": pct(gets, 0.5),
+        "get_p99": pct(gets, 0.99),
+        "post_p50": pct(posts, 0.5),
+        "post_p99": pct(posts, 0.99),
+    }
 
 
 def throughput(base: str, clients: int, seconds: float) -> float:
@@ -81,18 +85,29 @@ def events(base: str, count: int) -> dict[str, float]:
     delays: list[float] = []
     with httpx.Client(auth=AUTH, timeout=40) as bayeux, httpx.Client(base_url=base, auth=AUTH, timeout=30) as rest:
         rest.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"})  # each event below changes state
-        hello = bayeux.post(url, json=[{"channel": "/meta/handshake", "version": "1.0",
-                                        "supportedConnectionTypes": ["long-polling"]}]).json()[0]
+        hello = bayeux.post(
+            url, json=[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]
+        ).json()[0]
         client_id = hello["clientId"]
         bayeux.post(url, json=[{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/devices"}])
-        bayeux.post(url, json=[{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling",
-                                "advice": {"timeout": 0}}])
+        bayeux.post(
+            url,
+            json=[
+                {
+                    "channel": "/meta/connect",
+                    "clientId": client_id,
+                    "connectionType": "long-polling",
+                    "advice": {"timeout": 0},
+                }
+            ],
+        )
         for i in range(count):
             box: dict[str, Any] = {}
 
             def hold(box: dict[str, Any] = box) -> None:
-                box["reply"] = bayeux.post(url, json=[{"channel": "/meta/connect", "clientId": client_id,
-                                                       "connectionType": "long-polling"}]).json()
+                box["reply"] = bayeux.post(
+                    url, json=[{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}]
+                ).json()
                 box["at"] = time.perf_counter()
 
             holder = threading.Thread(target=hold)
@@ -103,7 +118,7 @@ def events(base: str, count: int) -> dict[str, float]:
             holder.join(30)
             if any(m.get("channel") == "/v2/me/devices" for m in box.get("reply", [])):
                 delays.append((box["at"] - sent) * 1000)
-    return {"event_p50": pct(delays, .5), "event_p99": pct(delays, .99), "events": len(delays)}
+    return {"event_p50": pct(delays, 0.5), "event_p99": pct(delays, 0.99), "events": len(delays)}
 
 
 def main() -> int:
@@ -115,12 +130,39 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         mock_ready, proxy_ready = Path(tmp) / "mock", Path(tmp) / "proxy"
-        mock = start([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(mock_ready),
-                      "--journal-size", "0"], mock_ready)
+        mock = start(
+            [
+                sys.executable,
+                "-m",
+                "mockserver.serve",
+                "--port",
+                "0",
+                "--ready-file",
+                str(mock_ready),
+                "--journal-size",
+                "0",
+            ],
+            mock_ready,
+        )
         base = mock_ready.read_text().strip()
-        proxy = start([sys.executable, "-m", "voicekit", "proxy", "--upstream", base, "--listen", "127.0.0.1:0",
-                       "--quiet", "--report-dir", str(Path(tmp) / "report"), "--ready-file", str(proxy_ready)],
-                      proxy_ready)
+        proxy = start(
+            [
+                sys.executable,
+                "-m",
+                "voicekit",
+                "proxy",
+                "--upstream",
+                base,
+                "--listen",
+                "127.0.0.1:0",
+                "--quiet",
+                "--report-dir",
+                str(Path(tmp) / "report"),
+                "--ready-file",
+                str(proxy_ready),
+            ],
+            proxy_ready,
+        )
         via = proxy_ready.read_text().strip()
         try:
             rows = {}
@@ -133,16 +175,22 @@ def main() -> int:
             for process in (proxy, mock):
                 process.terminate()
                 process.wait(timeout=30)
-    print(f"{'path':8s} {'GET p50':>9s} {'GET p99':>9s} {'POST p50':>9s} {'POST p99':>9s} {'req/s':>8s} "
-          f"{'event p50':>10s} {'event p99':>10s}")
+    print(
+        f"{'path':8s} {'GET p50':>9s} {'GET p99':>9s} {'POST p50':>9s} {'POST p99':>9s} {'req/s':>8s} "
+        f"{'event p50':>10s} {'event p99':>10s}"
+    )
     for name, f in rows.items():
-        print(f"{name:8s} {f['get_p50']:8.2f}ms {f['get_p99']:8.2f}ms {f['post_p50']:8.2f}ms {f['post_p99']:8.2f}ms "
-              f"{f['rps']:8.0f} {f['event_p50']:9.2f}ms {f['event_p99']:9.2f}ms")
+        print(
+            f"{name:8s} {f['get_p50']:8.2f}ms {f['get_p99']:8.2f}ms {f['post_p50']:8.2f}ms {f['post_p99']:8.2f}ms "
+            f"{f['rps']:8.0f} {f['event_p50']:9.2f}ms {f['event_p99']:9.2f}ms"
+        )
     d, p = rows["direct"], rows["proxy"]
-    print(f"added by the proxy: GET p50 +{p['get_p50'] - d['get_p50']:.2f} ms, "
-          f"p99 +{p['get_p99'] - d['get_p99']:.2f} ms; POST p50 +{p['post_p50'] - d['post_p50']:.2f} ms; "
-          f"event p50 +{p['event_p50'] - d['event_p50']:.2f} ms; "
-          f"throughput {100 * p['rps'] / d['rps']:.0f}% of direct")
+    print(
+        f"added by the proxy: GET p50 +{p['get_p50'] - d['get_p50']:.2f} ms, "
+        f"p99 +{p['get_p99'] - d['get_p99']:.2f} ms; POST p50 +{p['post_p50'] - d['post_p50']:.2f} ms; "
+        f"event p50 +{p['event_p50'] - d['event_p50']:.2f} ms; "
+        f"throughput {100 * p['rps'] / d['rps']:.0f}% of direct"
+    )
     return 0
 
 

@@ -56,17 +56,23 @@ class Counter:
 def calls(base: str, stop: float, count: Counter) -> None:
     with httpx.Client(base_url=base, timeout=30) as c:
         while time.monotonic() < stop:
-            c.post(f"/api/v2/me/devices/{B_DEVICE}/calls", auth=B,
-                   json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}})
+            c.post(
+                f"/api/v2/me/devices/{B_DEVICE}/calls",
+                auth=B,
+                json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+            )
             listed = c.get("/api/v2/me/calls", params={"fields": "*"}, auth=A).json().get("calls") or []
             count.add(2)
             if not listed:
                 continue
             call = listed[0]["id"]
-            for user, body in ((A, {"operationName": "Answer"}), (A, {"operationName": "Hold"}),
-                               (A, {"operationName": "Retrieve"}),
-                               (A, {"operationName": "AttachUserData", "userData": {"k": random.random()}}),
-                               (A, {"operationName": "Hangup"})):
+            for user, body in (
+                (A, {"operationName": "Answer"}),
+                (A, {"operationName": "Hold"}),
+                (A, {"operationName": "Retrieve"}),
+                (A, {"operationName": "AttachUserData", "userData": {"k": random.random()}}),
+                (A, {"operationName": "Hangup"}),
+            ):
                 c.post(f"/api/v2/me/calls/{call}", auth=user, json=body)
                 count.add()
 
@@ -75,13 +81,24 @@ def cometd(base: str, stop: float, count: Counter) -> None:
     url = f"{base}/api/v2/notifications"
     with httpx.Client(timeout=40, auth=A) as c:
         while time.monotonic() < stop:
-            hello = c.post(url, json=[{"channel": "/meta/handshake", "version": "1.0",
-                                       "supportedConnectionTypes": ["long-polling"]}]).json()[0]
+            hello = c.post(
+                url,
+                json=[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}],
+            ).json()[0]
             client = hello.get("clientId")
             c.post(url, json=[{"channel": "/meta/subscribe", "clientId": client, "subscription": "/v2/me/calls"}])
             for _ in range(5):
-                c.post(url, json=[{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling",
-                                   "advice": {"timeout": 1000}}])
+                c.post(
+                    url,
+                    json=[
+                        {
+                            "channel": "/meta/connect",
+                            "clientId": client,
+                            "connectionType": "long-polling",
+                            "advice": {"timeout": 1000},
+                        }
+                    ],
+                )
             if random.random() < 0.5:  # half the sessions just vanish, as closed browser tabs do
                 c.post(url, json=[{"channel": "/meta/disconnect", "clientId": client}])
             count.add(8)
@@ -97,8 +114,15 @@ def platform(base: str, stop: float, count: Counter) -> None:
     secret = base64.b64encode(b"3b2f8a1c-5d6e-4f70-8a9b-0c1d2e3f4a01:data-action-secret").decode()
     with httpx.Client(base_url=f"{base}/platform", timeout=30) as c:
         while time.monotonic() < stop:
-            token = c.post("/oauth/token", data={"grant_type": "client_credentials"},
-                           headers={"Authorization": f"Basic {secret}"}).json().get("access_token")
+            token = (
+                c.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    headers={"Authorization": f"Basic {secret}"},
+                )
+                .json()
+                .get("access_token")
+            )
             c.get("/api/v2/presencedefinitions", headers={"Authorization": f"Bearer {token}"})
             count.add(2)
 
@@ -110,11 +134,20 @@ def bus(base: str, stop: float, count: Counter) -> None:
     with httpx.Client(base_url=base, timeout=30) as c:
         while time.monotonic() < stop:
             try:
-                with connect(f"{ws}/connect/agents/pdatsyuk/bus?access_token=pdatsyuk-bus-token",
-                             open_timeout=10) as socket:
-                    socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "Update",
-                                            "source": "soak", "data": {"label": "Available", "code": "Available",
-                                                                       "type": "Routable"}}))
+                with connect(
+                    f"{ws}/connect/agents/pdatsyuk/bus?access_token=pdatsyuk-bus-token", open_timeout=10
+                ) as socket:
+                    socket.send(
+                        json.dumps(
+                            {
+                                "channel": "Amazon",
+                                "topic": "Agent",
+                                "subtopic": "Update",
+                                "source": "soak",
+                                "data": {"label": "Available", "code": "Available", "type": "Routable"},
+                            }
+                        )
+                    )
                     socket.recv(timeout=10)
                     c.post("/control/connect/agents/pdatsyuk/calls", json={"from": "+14155550100"})
                     c.post("/control/connect/agents/pdatsyuk/calls/current/hangup")
@@ -124,12 +157,22 @@ def bus(base: str, stop: float, count: Counter) -> None:
 
 
 def hostile(base: str, stop: float, count: Counter) -> None:
-    bodies = [b'{"operationName": ', b"NaN", ('{"a":' * 300 + "1" + "}" * 300).encode(), b"[" * 5000,
-              b'{"operationName": "Dial", "userData": {"x": NaN}}', b"x" * 200_000]
+    bodies = [
+        b'{"operationName": ',
+        b"NaN",
+        ('{"a":' * 300 + "1" + "}" * 300).encode(),
+        b"[" * 5000,
+        b'{"operationName": "Dial", "userData": {"x": NaN}}',
+        b"x" * 200_000,
+    ]
     with httpx.Client(base_url=base, timeout=30) as c:
         while time.monotonic() < stop:
-            c.post(f"/api/v2/me/devices/{B_DEVICE}/calls", auth=B, content=random.choice(bodies),
-                   headers={"Content-Type": "application/json"})
+            c.post(
+                f"/api/v2/me/devices/{B_DEVICE}/calls",
+                auth=B,
+                content=random.choice(bodies),
+                headers={"Content-Type": "application/json"},
+            )
             count.add()
 
 
@@ -144,8 +187,12 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
-        mock = subprocess.Popen([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(ready)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        mock = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(ready)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while not (ready.exists() and ready.read_text().strip()):
             if mock.poll() is not None or time.monotonic() > deadline:
@@ -155,7 +202,7 @@ def main() -> int:
         count = Counter()
         started = time.monotonic()
         stop = started + args.minutes * 60
-        threads = [threading.Thread(target=w, args=(base, stop, count), daemon=True) for w in WORKERS[:args.workers]]
+        threads = [threading.Thread(target=w, args=(base, stop, count), daemon=True) for w in WORKERS[: args.workers]]
         print(f"soak: {len(threads)} workers for {args.minutes:g} min against {base} (pid {mock.pid})")
         print(f"{'elapsed':>8s} {'RSS MB':>8s} {'requests':>9s} {'errors':>7s}")
         print(f"{0:7.0f}s {rss_mb(mock.pid):8.1f} {0:9d} {0:7d}", flush=True)
@@ -164,8 +211,10 @@ def main() -> int:
         try:
             while time.monotonic() < stop:
                 time.sleep(min(args.interval, max(0.0, stop - time.monotonic())))
-                print(f"{time.monotonic() - started:7.0f}s {rss_mb(mock.pid):8.1f} {count.requests:9d} "
-                      f"{count.errors:7d}", flush=True)
+                print(
+                    f"{time.monotonic() - started:7.0f}s {rss_mb(mock.pid):8.1f} {count.requests:9d} {count.errors:7d}",
+                    flush=True,
+                )
             for thread in threads:
                 thread.join(60)
         finally:

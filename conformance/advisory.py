@@ -95,8 +95,7 @@ def lenient(*, rule: str | None = None, basis: str | None = None) -> Iterator[No
         advise(str(failure), rule=rule, basis=basis)
 
 
-def advisory_check(func: Callable[..., T], *args: Any, basis: str, rule: str | None = None,
-                   **kwargs: Any) -> T | None:
+def advisory_check(func: Callable[..., T], *args: Any, basis: str, rule: str | None = None, **kwargs: Any) -> T | None:
     """Call ``func``; an ``AssertionError`` it raises becomes an advisory finding (and None is returned)."""
     try:
         return func(*args, **kwargs)

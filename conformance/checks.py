@@ -159,8 +159,14 @@ def _raise_first(failures: list[ConformanceFailure]) -> None:
     raise first
 
 
-def expect(response: HttpResponse | Exchange, *names: str, status: Any = None, system: str | None = None,
-           contracts: Contracts | None = None, **extra: Any) -> Any:
+def expect(
+    response: HttpResponse | Exchange,
+    *names: str,
+    status: Any = None,
+    system: str | None = None,
+    contracts: Contracts | None = None,
+    **extra: Any,
+) -> Any:
     """Run HTTP checks on a response; returns its parsed JSON body (or None) when they all pass.
 
     Without names, runs the defaults of the response's system (:data:`DEFAULT_GWS_CHECKS`,
@@ -177,8 +183,9 @@ def expect(response: HttpResponse | Exchange, *names: str, status: Any = None, s
     return _json(response)
 
 
-def expect_notification(message: Any, *names: str, system: str = "gws", channel: str | None = None,
-                        contracts: Contracts | None = None) -> None:
+def expect_notification(
+    message: Any, *names: str, system: str = "gws", channel: str | None = None, contracts: Contracts | None = None
+) -> None:
     """Run notification checks (default: ``notification_schema``) on a received message.
 
     Raises:
@@ -227,8 +234,10 @@ def _require_json(subject: Any) -> Any:
     try:
         return safejson.loads(text)
     except ValueError:
-        raise ProtocolViolation(f"{subject.method} {_path(subject)} answered {_status(subject)} with a body "
-                                f"that is not JSON: {text[:120]!r}") from None
+        raise ProtocolViolation(
+            f"{subject.method} {_path(subject)} answered {_status(subject)} with a body "
+            f"that is not JSON: {text[:120]!r}"
+        ) from None
 
 
 def _label(subject: Any) -> str:
@@ -263,8 +272,7 @@ def status_class(ctx: CheckContext, subject: Any) -> None:
     expected = ctx.status if ctx.status is not None else "2xx"
     status = _status(subject)
     if not _status_ok(expected, status):
-        raise ConformanceFailure(f"{_label(subject)}: expected {expected}, got {status} "
-                                 f"({_text(subject)[:200]!r})")
+        raise ConformanceFailure(f"{_label(subject)}: expected {expected}, got {status} ({_text(subject)[:200]!r})")
 
 
 @check("json_content_type", rule="VK-HTTP-003", title="Not JSON")
@@ -293,8 +301,10 @@ def gws_envelope(ctx: CheckContext, subject: Any) -> None:
         if keys != {"statusCode", "statusMessage"}:
             extra = sorted(keys - {"statusCode", "statusMessage"})
             missing = sorted({"statusCode", "statusMessage"} - keys)
-            raise ConformanceFailure(f"{_label(subject)}: an error body must be exactly {{statusCode, "
-                                     f"statusMessage}} (extra: {extra}, missing: {missing})")
+            raise ConformanceFailure(
+                f"{_label(subject)}: an error body must be exactly {{statusCode, "
+                f"statusMessage}} (extra: {extra}, missing: {missing})"
+            )
         if code == 0:
             raise ConformanceFailure(f"{_label(subject)}: HTTP error with statusCode 0")
         if not isinstance(body.get("statusMessage"), str):
@@ -308,8 +318,10 @@ def status_declared(ctx: CheckContext, subject: Any) -> None:
     status = str(_status(subject))
     declared = ctx.contracts.declared_statuses(op)
     if status not in declared and f"{status[0]}XX" not in declared and "default" not in declared:
-        raise ConformanceFailure(f"{_label(subject)}: status {status} is not declared for "
-                                 f"{op.method} {op.template} (declared: {', '.join(declared)})")
+        raise ConformanceFailure(
+            f"{_label(subject)}: status {status} is not declared for "
+            f"{op.method} {op.template} (declared: {', '.join(declared)})"
+        )
 
 
 @check("response_schema", rule="VK-OAS-001", title="Response does not match the schema")
@@ -326,16 +338,19 @@ def response_schema(ctx: CheckContext, subject: Any) -> None:
         if not errors:
             return
         problems = problems or errors
-    raise ConformanceFailure(f"{_label(subject)} does not match {op.method} {op.template} "
-                             f"({op.operation_id or 'no operationId'}): " + "; ".join(problems[:5]))
+    raise ConformanceFailure(
+        f"{_label(subject)} does not match {op.method} {op.template} "
+        f"({op.operation_id or 'no operationId'}): " + "; ".join(problems[:5])
+    )
 
 
 def _operation(ctx: CheckContext, subject: Any) -> Any:
     system = ctx.system or getattr(subject, "system", None) or "gws"
     op = ctx.contracts.find_operation(system, subject.method, _path(subject))
     if op is None:
-        raise ConformanceFailure(f"{subject.method} {_path(subject)} is not an operation of the {system} "
-                                 f"contract", title="Unknown operation")
+        raise ConformanceFailure(
+            f"{subject.method} {_path(subject)} is not an operation of the {system} contract", title="Unknown operation"
+        )
     return op
 
 
@@ -368,8 +383,9 @@ def notification_schema(ctx: CheckContext, message: Any) -> None:
     system = ctx.system or "gws"
     problems = ctx.contracts.validate_message(system, ctx.channel, message)
     if problems:
-        raise ConformanceFailure(f"{system} notification on {ctx.channel or '(any channel)'}: " +
-                                 "; ".join(problems[:5]))
+        raise ConformanceFailure(
+            f"{system} notification on {ctx.channel or '(any channel)'}: " + "; ".join(problems[:5])
+        )
 
 
 DEFAULT_GWS_CHECKS = ("not_server_error", "json_content_type", "gws_envelope", "status_class", "response_schema")

@@ -72,18 +72,34 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
     """The pytest command line of a certification run."""
     report = options.report_dir
     families = options.families or families_dir()
-    args = [str(families), *_plugin_args(), "-c", str(families_dir() / "certify.ini"), "--rootdir", str(families),
-            "-p", "no:cacheprovider", "--tb=short", "--vk-no-summary", "--vk-report-dir", str(report),
-            "--alluredir", str(report / "allure-results"), "--clean-alluredir"]
+    args = [
+        str(families),
+        *_plugin_args(),
+        "-c",
+        str(families_dir() / "certify.ini"),
+        "--rootdir",
+        str(families),
+        "-p",
+        "no:cacheprovider",
+        "--tb=short",
+        "--vk-no-summary",
+        "--vk-report-dir",
+        str(report),
+        "--alluredir",
+        str(report / "allure-results"),
+        "--clean-alluredir",
+    ]
     args += ["--vk-target", options.target] if options.target else []
     args += ["--vk-config", options.config] if options.config else []
     args += ["--vk-profile", options.profile] if options.profile else []
     args += ["--vk-allow-destructive"] if options.allow_destructive else []
     args += ["--vk-fail-under", f"{options.fail_under:g}"]
     args += ["--junitxml", str(report / "junit.xml")] if options.junit else []
-    for flag, value in (("--vk-request-timeout", options.timeout),
-                        ("--vk-notification-timeout", options.notification_timeout),
-                        ("--vk-run-timeout", options.run_timeout)):
+    for flag, value in (
+        ("--vk-request-timeout", options.timeout),
+        ("--vk-notification-timeout", options.notification_timeout),
+        ("--vk-run-timeout", options.run_timeout),
+    ):
         if value is not None:
             args += [flag, f"{value:g}"]
     for override in options.overrides:
@@ -95,9 +111,12 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
 
 def _overrides(options: CertifyOptions) -> dict[str, Any]:
     out: dict[str, Any] = dict(parse_override(o) for o in options.overrides)
-    for key, value in (("timeouts.request", options.timeout), ("timeouts.notification", options.notification_timeout),
-                       ("timeouts.run", options.run_timeout),
-                       ("limits.max_response_bytes", options.max_response_bytes)):
+    for key, value in (
+        ("timeouts.request", options.timeout),
+        ("timeouts.notification", options.notification_timeout),
+        ("timeouts.run", options.run_timeout),
+        ("limits.max_response_bytes", options.max_response_bytes),
+    ):
         if value is not None:
             out[key] = value
     if options.allow_destructive:
@@ -105,8 +124,9 @@ def _overrides(options: CertifyOptions) -> dict[str, Any]:
     return out
 
 
-def certify(options: CertifyOptions, echo: Callable[[str], None] = print,
-            run_pytest: Callable[[list[str]], int] | None = None) -> int:
+def certify(
+    options: CertifyOptions, echo: Callable[[str], None] = print, run_pytest: Callable[[list[str]], int] | None = None
+) -> int:
     """Run a certification; returns the exit code (see the module docstring)."""
     target = options.target
     try:
@@ -134,8 +154,13 @@ def certify(options: CertifyOptions, echo: Callable[[str], None] = print,
     code = run_pytest(args)
     certificate_path = report / "certificate.json"
     if not certificate_path.exists():
-        _write_fallback(report, config.describe(), selected, options.fail_under,
-                        f"pytest stopped with exit code {code} before any result (see its output above)")
+        _write_fallback(
+            report,
+            config.describe(),
+            selected,
+            options.fail_under,
+            f"pytest stopped with exit code {code} before any result (see its output above)",
+        )
     certificate = json.loads(certificate_path.read_text(encoding="utf-8"))
     from conformance.reporting import allure_html
     from conformance.reporting.certificate import summary_lines
@@ -156,12 +181,20 @@ def certify(options: CertifyOptions, echo: Callable[[str], None] = print,
     return EXIT_PASSED if certificate["status"] == "passed" else EXIT_FAILED
 
 
-def _write_fallback(report: Path, target: dict[str, Any], selected: Sequence[str] | None, fail_under: float,
-                    reason: str) -> None:
+def _write_fallback(
+    report: Path, target: dict[str, Any], selected: Sequence[str] | None, fail_under: float, reason: str
+) -> None:
     from conformance.loading import spec_versions
     from conformance.reporting.certificate import build, write
     from voicekit import __version__
 
-    certificate = build([], target=target, selected=list(selected) if selected else None, interrupted=reason,
-                        fail_under=fail_under, kit_version=__version__, spec_versions=spec_versions())
+    certificate = build(
+        [],
+        target=target,
+        selected=list(selected) if selected else None,
+        interrupted=reason,
+        fail_under=fail_under,
+        kit_version=__version__,
+        spec_versions=spec_versions(),
+    )
     write(certificate, report)

@@ -244,9 +244,15 @@ class TargetConfig:
 
     # ---- construction ----------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path | None = None, *, mock_base_url: str | None = None,
-             mock_seed: str | Path | None = None, environ: Mapping[str, str] | None = None,
-             overrides: Mapping[str, Any] | None = None) -> TargetConfig:
+    def load(
+        cls,
+        path: str | Path | None = None,
+        *,
+        mock_base_url: str | None = None,
+        mock_seed: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> TargetConfig:
         """Defaults, then ``path``, then the mock's data when ``mock_base_url`` is given, then the
         environment, then ``overrides`` (dotted keys: ``{"timeouts.request": 5}``); validated.
 
@@ -293,20 +299,27 @@ class TargetConfig:
             tls_verify=_tls(target.get("tls_verify", True)),
             allow_destructive=_bool(target.get("allow_destructive", False), "target.allow_destructive"),
             gws=_gws(_section(data, "gws", ("url", "csrf", "agents", "supervisor", "admin", "users"))),
-            platform=_platform(_section(data, "platform", ("url", "login_url", "client_credentials",
-                                                           "code_client", "users"))),
+            platform=_platform(
+                _section(data, "platform", ("url", "login_url", "client_credentials", "code_client", "users"))
+            ),
             connect=_connect(_section(data, "connect", ("url", "agents", "tokens", "auth"))),
             timeouts=_timeouts(_section(data, "timeouts", ("request", "notification", "run"))),
             limits=_limits(_section(data, "limits", ("max_response_bytes",))),
-            events=_events(_section(data, "events", ("control_url", "control_token", "driver_command",
-                                                     "manual_events", "manual_timeout"))),
-            mock=MockOptions(variants=_names(_section(data, "mock", ("variants",)).get("variants"),
-                                             "mock.variants")),
+            events=_events(
+                _section(
+                    data,
+                    "events",
+                    ("control_url", "control_token", "driver_command", "manual_events", "manual_timeout"),
+                )
+            ),
+            mock=MockOptions(variants=_names(_section(data, "mock", ("variants",)).get("variants"), "mock.variants")),
         )
         for i, user in enumerate(config.platform.users):
             if not user.token and not user.password and not config.events.control_url:
-                raise ConfigError(f"platform.users[{i}] needs username and password, or a token (only the mock, "
-                                  "through its control API, logs users in without them)")
+                raise ConfigError(
+                    f"platform.users[{i}] needs username and password, or a token (only the mock, "
+                    "through its control API, logs users in without them)"
+                )
         return config
 
     # ---- questions the suite asks ----------------------------------------------------------------------------
@@ -325,9 +338,11 @@ class TargetConfig:
             "gws.supervisor": None if self.gws.supervisor else "no GWS supervisor credentials (gws.supervisor)",
             "gws.admin": None if self.gws.admin else "no GWS admin credentials (gws.admin)",
             "platform": None,
-            "platform.client_credentials": None if self.platform.client_credentials
+            "platform.client_credentials": None
+            if self.platform.client_credentials
             else "no Platform client-credentials client (platform.client_credentials)",
-            "platform.code_client": None if self.platform.code_client
+            "platform.code_client": None
+            if self.platform.code_client
             else "no Platform authorization-code client (platform.code_client)",
             "platform.user": None if self.platform.users else "no Platform test user (platform.users)",
             "connect": None,
@@ -352,11 +367,19 @@ class TargetConfig:
 
     def describe(self) -> dict[str, Any]:
         """A secret-free summary for the certificate."""
-        return {"name": self.name, "gws": self.gws.url, "platform": self.platform.url,
-                "connect": self.connect.url, "event_sources": self.event_sources(),
-                "allow_destructive": self.allow_destructive, "csrf": self.gws.csrf,
-                "timeouts": asdict(self.timeouts), "limits": asdict(self.limits), "sources": list(self.sources),
-                **({"mock_variants": list(self.mock.variants)} if self.mock.variants else {})}
+        return {
+            "name": self.name,
+            "gws": self.gws.url,
+            "platform": self.platform.url,
+            "connect": self.connect.url,
+            "event_sources": self.event_sources(),
+            "allow_destructive": self.allow_destructive,
+            "csrf": self.gws.csrf,
+            "timeouts": asdict(self.timeouts),
+            "limits": asdict(self.limits),
+            "sources": list(self.sources),
+            **({"mock_variants": list(self.mock.variants)} if self.mock.variants else {}),
+        }
 
     def event_sources(self) -> list[str]:
         out = []
@@ -407,11 +430,11 @@ def _from_environ(env: Mapping[str, str]) -> list[tuple[list[str], Any, str]]:
     for name, raw in sorted(env.items()):
         if not name.startswith("VOICEKIT_"):
             continue
-        rest = name[len("VOICEKIT_"):].lower()
+        rest = name[len("VOICEKIT_") :].lower()
         section = next((s for s in ENV_SECTIONS if rest.startswith(s + "_")), None)
         if section is None:
             continue
-        key_path = [section, *rest[len(section) + 1:].split("__")]
+        key_path = [section, *rest[len(section) + 1 :].split("__")]
         if not _known_path(key_path):
             continue  # VOICEKIT_CONNECT_PREFIX and friends belong to the mock
         value: Any = raw
@@ -497,8 +520,16 @@ def _merge(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
 
 # ---- building and validating -------------------------------------------------------------------------------------
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
-_ALIASES = {"user_name": "username", "user": "username", "email": "username", "phone": "phone_number",
-            "number": "phone_number", "secret": "client_secret", "id": "client_id", "access_token": "token"}
+_ALIASES = {
+    "user_name": "username",
+    "user": "username",
+    "email": "username",
+    "phone": "phone_number",
+    "number": "phone_number",
+    "secret": "client_secret",
+    "id": "client_id",
+    "access_token": "token",
+}
 
 
 def _key(name: str) -> str:
@@ -507,9 +538,16 @@ def _key(name: str) -> str:
 
 def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     """Keys in snake_case (``phoneNumber`` → ``phone_number``), recursively."""
-    return {_key(k): (_normalise(v) if isinstance(v, Mapping) else
-                      [_normalise(i) if isinstance(i, Mapping) else i for i in v] if isinstance(v, list) else v)
-            for k, v in data.items()}
+    return {
+        _key(k): (
+            _normalise(v)
+            if isinstance(v, Mapping)
+            else [_normalise(i) if isinstance(i, Mapping) else i for i in v]
+            if isinstance(v, list)
+            else v
+        )
+        for k, v in data.items()
+    }
 
 
 def _only(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
@@ -594,9 +632,11 @@ def _gws_user(value: Any, where: str) -> GwsUser:
         raise ConfigError(f"{where} must be a table with username and password")
     value = {_ALIASES.get(k, k): v for k, v in value.items()}
     _only(value, ("username", "password", "phone_number"), where)
-    return GwsUser(_str(value.get("username"), f"{where}.username"),
-                   _str(value.get("password"), f"{where}.password"),
-                   _opt(value.get("phone_number"), f"{where}.phone_number"))
+    return GwsUser(
+        _str(value.get("username"), f"{where}.username"),
+        _str(value.get("password"), f"{where}.password"),
+        _opt(value.get("phone_number"), f"{where}.phone_number"),
+    )
 
 
 def _gws(data: dict[str, Any]) -> GwsConfig:
@@ -614,11 +654,13 @@ def _gws(data: dict[str, Any]) -> GwsConfig:
     if not isinstance(users, Mapping):
         raise ConfigError("gws.users must be a table of named users")
     return GwsConfig(
-        url=_url(data.get("url"), "gws.url"), csrf=csrf,
+        url=_url(data.get("url"), "gws.url"),
+        csrf=csrf,
         agents=[_gws_user(a, f"gws.agents[{i}]") for i, a in enumerate(agents)],
         supervisor=_gws_user(data["supervisor"], "gws.supervisor") if data.get("supervisor") else None,
         admin=_gws_user(data["admin"], "gws.admin") if data.get("admin") else None,
-        users={str(k): _gws_user(v, f"gws.users.{k}") for k, v in users.items()})
+        users={str(k): _gws_user(v, f"gws.users.{k}") for k, v in users.items()},
+    )
 
 
 def _client(value: Any, where: str, *, secret: bool) -> OAuthClient | None:
@@ -628,9 +670,11 @@ def _client(value: Any, where: str, *, secret: bool) -> OAuthClient | None:
         raise ConfigError(f"{where} must be a table with client_id")
     value = {_ALIASES.get(k, k): v for k, v in value.items()}
     _only(value, ("client_id", "client_secret", "redirect_uri"), where)
-    client = OAuthClient(_str(value.get("client_id"), f"{where}.client_id"),
-                         _opt(value.get("client_secret"), f"{where}.client_secret"),
-                         _url(value.get("redirect_uri"), f"{where}.redirect_uri"))
+    client = OAuthClient(
+        _str(value.get("client_id"), f"{where}.client_id"),
+        _opt(value.get("client_secret"), f"{where}.client_secret"),
+        _url(value.get("redirect_uri"), f"{where}.redirect_uri"),
+    )
     if secret and not client.client_secret:
         raise ConfigError(f"{where}.client_secret is required for the client-credentials grant")
     if not secret and not client.redirect_uri:
@@ -645,9 +689,12 @@ def _platform_user(value: Any, where: str) -> PlatformUser:
         raise ConfigError(f"{where} must be a table (username + password, or token)")
     value = {_ALIASES.get(k, k) if k != "id" else "user_id": v for k, v in value.items()}
     _only(value, ("username", "password", "token", "user_id"), where)
-    user = PlatformUser(_opt(value.get("username"), f"{where}.username"),
-                        _opt(value.get("password"), f"{where}.password"),
-                        _opt(value.get("token"), f"{where}.token"), _opt(value.get("user_id"), f"{where}.user_id"))
+    user = PlatformUser(
+        _opt(value.get("username"), f"{where}.username"),
+        _opt(value.get("password"), f"{where}.password"),
+        _opt(value.get("token"), f"{where}.token"),
+        _opt(value.get("user_id"), f"{where}.user_id"),
+    )
     if not user.token and not user.username:
         raise ConfigError(f"{where} needs username and password, or a token")
     return user
@@ -658,10 +705,12 @@ def _platform(data: dict[str, Any]) -> PlatformConfig:
     if not isinstance(users, list):
         raise ConfigError("platform.users must be a list")
     return PlatformConfig(
-        url=_url(data.get("url"), "platform.url"), login_url=_url(data.get("login_url"), "platform.login_url"),
+        url=_url(data.get("url"), "platform.url"),
+        login_url=_url(data.get("login_url"), "platform.login_url"),
         client_credentials=_client(data.get("client_credentials"), "platform.client_credentials", secret=True),
         code_client=_client(data.get("code_client"), "platform.code_client", secret=False),
-        users=[_platform_user(u, f"platform.users[{i}]") for i, u in enumerate(users)])
+        users=[_platform_user(u, f"platform.users[{i}]") for i, u in enumerate(users)],
+    )
 
 
 def _connect(data: dict[str, Any]) -> ConnectConfig:
@@ -671,30 +720,43 @@ def _connect(data: dict[str, Any]) -> ConnectConfig:
     if not isinstance(agents, list):
         raise ConfigError("connect.agents must be a list of agent ids")
     url = data.get("url")
-    checked = _url(str(url).replace("{agentId}", "agent") if url else None, "connect.url",
-                   ("ws", "wss", "http", "https"))
+    checked = _url(
+        str(url).replace("{agentId}", "agent") if url else None, "connect.url", ("ws", "wss", "http", "https")
+    )
     tokens = data.get("tokens") or {}
-    if not isinstance(tokens, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                               for k, v in tokens.items()):
+    if not isinstance(tokens, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in tokens.items()
+    ):
         raise ConfigError("connect.tokens must map agent ids to their bus credentials (non-empty strings)")
     auth = str(data.get("auth") or "auto").lower()
     if auth not in ("on", "off", "auto"):
         raise ConfigError(f"connect.auth must be on, off or auto (not {auth!r})")
-    return ConnectConfig(url=str(url).rstrip("/") if checked else None,
-                         agents=[_str(a, f"connect.agents[{i}]") for i, a in enumerate(agents)],
-                         tokens=dict(tokens), auth=auth)
+    return ConnectConfig(
+        url=str(url).rstrip("/") if checked else None,
+        agents=[_str(a, f"connect.agents[{i}]") for i, a in enumerate(agents)],
+        tokens=dict(tokens),
+        auth=auth,
+    )
 
 
 def _timeouts(data: dict[str, Any]) -> Timeouts:
     default = Timeouts()
-    return Timeouts(**{name: _seconds(data.get(name, getattr(default, name)), f"timeouts.{name}")
-                       for name in ("request", "notification", "run")})
+    return Timeouts(
+        **{
+            name: _seconds(data.get(name, getattr(default, name)), f"timeouts.{name}")
+            for name in ("request", "notification", "run")
+        }
+    )
 
 
 def _limits(data: dict[str, Any]) -> Limits:
     value = data.get("max_response_bytes", Limits.max_response_bytes)
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() \
-            or int(value) < 1024:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).strip().isdigit()
+        or int(value) < 1024
+    ):
         raise ConfigError(f"limits.max_response_bytes must be a whole number of bytes >= 1024, not {value!r}")
     return Limits(max_response_bytes=int(value))
 
@@ -713,11 +775,13 @@ def _events(data: dict[str, Any]) -> EventsConfig:
     command = _opt(data.get("driver_command"), "events.driver_command")
     if command and "{event}" not in command:
         raise ConfigError("events.driver_command must contain {event} (and usually {args_json})")
-    return EventsConfig(control_url=_url(data.get("control_url"), "events.control_url"),
-                        control_token=_opt(data.get("control_token"), "events.control_token"),
-                        driver_command=command,
-                        manual_events=_bool(data.get("manual_events", False), "events.manual_events"),
-                        manual_timeout=_seconds(data.get("manual_timeout", 120), "events.manual_timeout"))
+    return EventsConfig(
+        control_url=_url(data.get("control_url"), "events.control_url"),
+        control_token=_opt(data.get("control_token"), "events.control_token"),
+        driver_command=command,
+        manual_events=_bool(data.get("manual_events", False), "events.manual_events"),
+        manual_timeout=_seconds(data.get("manual_timeout", 120), "events.manual_timeout"),
+    )
 
 
 # ---- the embedded mock ------------------------------------------------------------------------------------------
@@ -755,10 +819,14 @@ def mock_data(base_url: str, seed: str | Path | None = None) -> dict[str, Any]:
     if "platform" in doc:
         tree["platform"] = _mock_platform(f"{base}/platform", doc["platform"] or {})
     if "connect" in doc:
-        ws = "ws" + base[len("http"):] if base.startswith("http") else base
+        ws = "ws" + base[len("http") :] if base.startswith("http") else base
         section = doc["connect"] or {}
-        tree["connect"] = {"url": f"{ws}/connect", "agents": _mock_connect_agents(section),
-                           "tokens": _mock_connect_tokens(section), "auth": "on"}
+        tree["connect"] = {
+            "url": f"{ws}/connect",
+            "agents": _mock_connect_agents(section),
+            "tokens": _mock_connect_tokens(section),
+            "auth": "on",
+        }
     return tree
 
 
@@ -802,8 +870,20 @@ def _mock_platform(url: str, platform: Mapping[str, Any]) -> dict[str, Any]:
             continue
         client_id = _first(client, "clientId", "client_id", "id")
         secret = _first(client, "clientSecret", "client_secret", "secret")
-        grants = " ".join(_as_list(_first(client, "grantTypes", "grant_types", "authorizedGrantTypes",
-                                          "grants", "grantType", "grant_type", "type"))).lower()
+        grants = " ".join(
+            _as_list(
+                _first(
+                    client,
+                    "grantTypes",
+                    "grant_types",
+                    "authorizedGrantTypes",
+                    "grants",
+                    "grantType",
+                    "grant_type",
+                    "type",
+                )
+            )
+        ).lower()
         redirects = _as_list(_first(client, "redirectUris", "redirect_uris", "redirectUri", "redirect_uri"))
         if client_id and secret and "client" in grants and "client_credentials" not in out:
             out["client_credentials"] = {"client_id": client_id, "client_secret": secret}
@@ -819,8 +899,12 @@ def _mock_platform(url: str, platform: Mapping[str, Any]) -> dict[str, Any]:
         password = _first(user, "password")
         token = _first(user, "token", "accessToken", "access_token")
         if name or token:  # without password or token: the mock's control API logs the user in
-            entry = {"username": name, "password": password, "token": token,
-                     "user_id": _first(user, "id", "userId", "user_id")}
+            entry = {
+                "username": name,
+                "password": password,
+                "token": token,
+                "user_id": _first(user, "id", "userId", "user_id"),
+            }
             users.append({k: str(v) for k, v in entry.items() if v is not None})
     out["users"] = users
     return out

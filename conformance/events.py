@@ -120,13 +120,22 @@ class EventSource:
         if source is None:
             if event == "internal-call":
                 raise NotRunnable("internal calls need two GWS agents (gws.agents)")
-            raise NotRunnable(f"no event source for {event}: configure events.control_url, "
-                              "events.driver_command or events.manual_events")
+            raise NotRunnable(
+                f"no event source for {event}: configure events.control_url, "
+                "events.driver_command or events.manual_events"
+            )
         return source
 
     # ---- external events -------------------------------------------------------------------------------------
-    def inbound_call(self, to: str, caller: str = "+15551230100", *, user_data: dict[str, Any] | None = None,
-                     queue: str | None = None, expect: Expect | None = None) -> ExternalCall:
+    def inbound_call(
+        self,
+        to: str,
+        caller: str = "+15551230100",
+        *,
+        user_data: dict[str, Any] | None = None,
+        queue: str | None = None,
+        expect: Expect | None = None,
+    ) -> ExternalCall:
         """An external call from ``caller`` rings ``to`` (a phone number), or waits in ``queue``.
 
         Args:
@@ -149,9 +158,12 @@ class EventSource:
             elif source == "driver":
                 data = self._driver("inbound-call", args)
             else:
-                observed = self._manual(f"Make an external call from {caller} to {to}"
-                                        + (f" through queue {queue}" if queue else "")
-                                        + (f" with user data {json.dumps(user_data)}" if user_data else ""), expect)
+                observed = self._manual(
+                    f"Make an external call from {caller} to {to}"
+                    + (f" through queue {queue}" if queue else "")
+                    + (f" with user data {json.dumps(user_data)}" if user_data else ""),
+                    expect,
+                )
                 return ExternalCall(caller, to, None, source, {}, observed)
             call = ExternalCall(caller, to, _call_id(data), source, data)
             if expect is not None:
@@ -196,8 +208,9 @@ class EventSource:
             return expect(self.config.timeouts.notification) if expect else None
 
     # ---- internal calls (any GWS) ----------------------------------------------------------------------------
-    def internal_call(self, caller: GwsAgent, callee: GwsAgent, *, timeout: float | None = None,
-                      **dial_members: Any) -> InternalCall:
+    def internal_call(
+        self, caller: GwsAgent, callee: GwsAgent, *, timeout: float | None = None, **dial_members: Any
+    ) -> InternalCall:
         """``caller`` dials ``callee``'s number through GWS; returns both sides' calls once the callee's
         call rings (found by polling ``GET /api/v2/me/calls``, so no CometD is needed).
 
@@ -209,10 +222,14 @@ class EventSource:
             before = {str(c.get("id")) for c in callee.calls()}
             response = caller.dial(callee.phone_number, **dial_members)
             if response.status // 100 != 2:
-                raise ConformanceFailure(f"Dial from {caller.username} to {callee.phone_number} answered "
-                                         f"{response.status}: {response.text[:200]!r}", title="Dial refused")
+                raise ConformanceFailure(
+                    f"Dial from {caller.username} to {callee.phone_number} answered "
+                    f"{response.status}: {response.text[:200]!r}",
+                    title="Dial refused",
+                )
             ringing = callee.wait_for_call(
-                lambda c: str(c.get("id")) not in before and c.get("state") == "Ringing", limit)
+                lambda c: str(c.get("id")) not in before and c.get("state") == "Ringing", limit
+            )
             dialing = caller.wait_for_call(lambda c: c.get("state") in ("Dialing", "Established"), limit)
         return InternalCall(dialing, ringing)
 
@@ -221,9 +238,14 @@ class EventSource:
         if self._control is None:
             events = self.config.events
             assert events.control_url
-            self._control = HttpClient(events.control_url, token=events.control_token, csrf="off",
-                                       timeout=self.config.timeouts.request, verify=self.config.ssl_verify(),
-                                       name="control API")
+            self._control = HttpClient(
+                events.control_url,
+                token=events.control_token,
+                csrf="off",
+                timeout=self.config.timeouts.request,
+                verify=self.config.ssl_verify(),
+                name="control API",
+            )
         return self._control
 
     def _control_call(self, method: str, path: str, body: Any) -> dict[str, Any]:
@@ -231,8 +253,11 @@ class EventSource:
         data = response.json_or_none()
         if response.status // 100 != 2:
             message = data.get("error") if isinstance(data, dict) else response.text[:200]
-            raise EventFailed(f"the control API refused {method} {path}: {response.status} {message}",
-                              status=response.status, body=data)
+            raise EventFailed(
+                f"the control API refused {method} {path}: {response.status} {message}",
+                status=response.status,
+                body=data,
+            )
         return data if isinstance(data, dict) else {}
 
     def _driver(self, event: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -240,18 +265,21 @@ class EventSource:
         payload = json.dumps(args)
         argv = [word.replace("{event}", event).replace("{args_json}", payload) for word in shlex.split(template)]
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=self.config.events.manual_timeout,
-                                  check=False)
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=self.config.events.manual_timeout, check=False
+            )
         except FileNotFoundError:
             raise EventFailed(f"the event driver {argv[0]!r} was not found") from None
         except subprocess.TimeoutExpired:
-            raise EventFailed(f"the event driver did not finish {event} within "
-                              f"{self.config.events.manual_timeout:g} s") from None
+            raise EventFailed(
+                f"the event driver did not finish {event} within {self.config.events.manual_timeout:g} s"
+            ) from None
         if done.returncode == DRIVER_UNSUPPORTED:
             raise NotRunnable(f"the event driver cannot cause {event}: {done.stderr.strip()[:200]}")
         if done.returncode != 0:
-            raise EventFailed(f"the event driver failed on {event} (exit {done.returncode}): "
-                              f"{done.stderr.strip()[:300]}")
+            raise EventFailed(
+                f"the event driver failed on {event} (exit {done.returncode}): {done.stderr.strip()[:300]}"
+            )
         out = done.stdout.strip()
         if not out:
             return {}

@@ -63,12 +63,19 @@ class Exchange:
         req_type = next((v for k, v in self.request_headers.items() if k.lower() == "content-type"), None)
         res_type = self.header("content-type")
         return {
-            "method": self.method, "url": redact_url(self.url),
-            "request": {"headers": redact_headers(self.request_headers),
-                        "body": _cut(redact_body(self.request_body, req_type)) if self.request_body else None},
-            "response": None if self.status is None else {
-                "status": self.status, "headers": redact_headers(self.response_headers),
-                "body": _cut(redact_body(self.response_body, res_type)) if self.response_body else None},
+            "method": self.method,
+            "url": redact_url(self.url),
+            "request": {
+                "headers": redact_headers(self.request_headers),
+                "body": _cut(redact_body(self.request_body, req_type)) if self.request_body else None,
+            },
+            "response": None
+            if self.status is None
+            else {
+                "status": self.status,
+                "headers": redact_headers(self.response_headers),
+                "body": _cut(redact_body(self.response_body, res_type)) if self.response_body else None,
+            },
             "elapsed_ms": round(self.elapsed * 1000, 1),
             "error": redact_text(self.error) if self.error else None,
         }

@@ -29,12 +29,20 @@ class Evidence:
         """Fill the fields this evidence leaves empty from ``other`` (e.g. the test's markers)."""
         if other is None:
             return self
-        return Evidence(self.fixture or other.fixture, self.document or other.document,
-                        self.lines or other.lines, [*self.details, *other.details])
+        return Evidence(
+            self.fixture or other.fixture,
+            self.document or other.document,
+            self.lines or other.lines,
+            [*self.details, *other.details],
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"fixture": self.fixture, "document": self.document,
-                "lines": list(self.lines) if self.lines else None, "details": list(self.details)}
+        return {
+            "fixture": self.fixture,
+            "document": self.document,
+            "lines": list(self.lines) if self.lines else None,
+            "details": list(self.details),
+        }
 
 
 class ConformanceFailure(AssertionError):
@@ -50,8 +58,15 @@ class ConformanceFailure(AssertionError):
 
     default_title = "Conformance failure"
 
-    def __init__(self, message: str, *, rule: str | None = None, title: str | None = None,
-                 severity: str | None = None, evidence: Evidence | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str | None = None,
+        title: str | None = None,
+        severity: str | None = None,
+        evidence: Evidence | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.rule = rule

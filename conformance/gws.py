@@ -30,10 +30,18 @@ class GwsAgent(HttpClient):
         **kwargs: Passed to :class:`HttpClient` (timeout, verify, csrf…).
     """
 
-    def __init__(self, base_url: str, user: GwsUser, *, role: str = "",
-                 device_cache: MutableMapping[str, dict[str, Any]] | None = None, **kwargs: Any) -> None:
-        super().__init__(base_url, auth=(user.username, user.password), name=role or user.username, system="gws",
-                         **kwargs)
+    def __init__(
+        self,
+        base_url: str,
+        user: GwsUser,
+        *,
+        role: str = "",
+        device_cache: MutableMapping[str, dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            base_url, auth=(user.username, user.password), name=role or user.username, system="gws", **kwargs
+        )
         self.user = user
         self.role = role
         self._devices = device_cache if device_cache is not None else {}
@@ -68,21 +76,25 @@ class GwsAgent(HttpClient):
         response = self.get("/api/v2/me/devices", params={"fields": "*"})
         body = response.json()
         if response.status != 200 or not isinstance(body, dict):
-            raise ConformanceFailure(f"{self.role or self.username}: GET /api/v2/me/devices?fields=* answered "
-                                     f"{response.status}: {response.text[:200]!r}",
-                                     title="Device discovery failed")
+            raise ConformanceFailure(
+                f"{self.role or self.username}: GET /api/v2/me/devices?fields=* answered "
+                f"{response.status}: {response.text[:200]!r}",
+                title="Device discovery failed",
+            )
         devices = [d for d in body.get("devices") or [] if isinstance(d, dict) and d.get("id")]
         if self.user.phone_number:
             matching = [d for d in devices if str(d.get("phoneNumber")) == self.user.phone_number]
             if not matching:
                 numbers = ", ".join(str(d.get("phoneNumber")) for d in devices) or "none"
-                raise ConformanceFailure(f"{self.username} has no device with phone number "
-                                         f"{self.user.phone_number} (found: {numbers})",
-                                         title="Device discovery failed")
+                raise ConformanceFailure(
+                    f"{self.username} has no device with phone number {self.user.phone_number} (found: {numbers})",
+                    title="Device discovery failed",
+                )
             return matching[0]
         if not devices:
-            raise ConformanceFailure(f"{self.username} has no device (GET /api/v2/me/devices?fields=*)",
-                                     title="Device discovery failed")
+            raise ConformanceFailure(
+                f"{self.username} has no device (GET /api/v2/me/devices?fields=*)", title="Device discovery failed"
+            )
         return devices[0]
 
     # ---- helpers families share ------------------------------------------------------------------------------
@@ -119,8 +131,9 @@ class GwsAgent(HttpClient):
             if call is not None:
                 return call
             if time.monotonic() >= deadline:
-                raise ConformanceFailure(f"{self.role or self.username}: no matching call within {timeout:g} s",
-                                         title="Call not found")
+                raise ConformanceFailure(
+                    f"{self.role or self.username}: no matching call within {timeout:g} s", title="Call not found"
+                )
             time.sleep(0.1)
 
 

@@ -36,9 +36,16 @@ class MockProcess:
             unknown name makes the mock exit at once, which :meth:`start` reports.
     """
 
-    def __init__(self, *, csrf: bool | None = None, seed: str | Path | None = None,
-                 startup_timeout: float = 30.0, extra_args: list[str] | None = None,
-                 python: str = sys.executable, variants: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        csrf: bool | None = None,
+        seed: str | Path | None = None,
+        startup_timeout: float = 30.0,
+        extra_args: list[str] | None = None,
+        python: str = sys.executable,
+        variants: list[str] | tuple[str, ...] = (),
+    ) -> None:
         self.csrf = csrf
         self.seed = Path(seed) if seed else None
         self.startup_timeout = startup_timeout
@@ -81,14 +88,14 @@ class MockProcess:
             argv += ["--variant", ",".join(self.variants)]
         argv += self.extra_args
         try:
-            self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE, env=os.environ.copy())
+            self._process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+            )
         except OSError as exc:
             self._cleanup()
             raise LaunchError(f"cannot start the mock ({' '.join(argv)}): {exc}") from None
         assert self._process.stderr is not None
-        self._reader = Thread(target=self._read, args=(self._process.stderr,), name="voicekit-mock-stderr",
-                              daemon=True)
+        self._reader = Thread(target=self._read, args=(self._process.stderr,), name="voicekit-mock-stderr", daemon=True)
         self._reader.start()
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
@@ -101,8 +108,7 @@ class MockProcess:
             if code is not None:
                 self._reader.join(timeout=2)
                 self._cleanup()
-                raise LaunchError(f"the mock exited with code {code} before it was ready"
-                                  + self._tail_text())
+                raise LaunchError(f"the mock exited with code {code} before it was ready" + self._tail_text())
             time.sleep(0.05)
         self.stop()
         raise LaunchError(f"the mock did not become ready within {self.startup_timeout:g} s" + self._tail_text())
@@ -143,13 +149,19 @@ class MockProcess:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
-def start_mock(*, csrf: bool | None = None, seed: str | Path | None = None,
-               startup_timeout: float = 30.0, variants: list[str] | tuple[str, ...] = ()) -> MockProcess:
+def start_mock(
+    *,
+    csrf: bool | None = None,
+    seed: str | Path | None = None,
+    startup_timeout: float = 30.0,
+    variants: list[str] | tuple[str, ...] = (),
+) -> MockProcess:
     """A started :class:`MockProcess` (call ``stop()`` when done, or use ``with MockProcess() as m``)."""
     process = MockProcess(csrf=csrf, seed=seed, startup_timeout=startup_timeout, variants=variants)
     process.start()

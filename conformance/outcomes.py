@@ -38,5 +38,5 @@ def not_run_reason(skip_message: str) -> str:
     text = skip_message.strip()
     index = text.find(NOT_RUN_PREFIX)
     if index >= 0:
-        return text[index + len(NOT_RUN_PREFIX):]
-    return text[len("Skipped: "):] if text.startswith("Skipped: ") else text
+        return text[index + len(NOT_RUN_PREFIX) :]
+    return text[len("Skipped: ") :] if text.startswith("Skipped: ") else text

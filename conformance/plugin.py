@@ -132,31 +132,93 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if ini_type is not None:
             parser.addini(dest, help=help_text, type=ini_type, default=None)  # type: ignore[arg-type]
 
-    add("--vk-target", "string", "Target: 'mock' (the embedded mock, default) or a configuration file.",
-        type=parse_target, default=None, metavar="mock|FILE")
-    add("--vk-config", "string", "Target configuration file (TOML or YAML); with --vk-target mock it tunes the "
-        "mock run.", default=None, metavar="FILE")
-    add("--vk-profile", "string", "Run only these profiles (comma list, 'gws-*' patterns); the others are "
-        "reported not selected.", type=parse_profiles, default=None, metavar="a,b")
-    add("--vk-allow-destructive", "bool", "Run destructive tests (they change the target's configuration).",
-        action="store_true", default=None)
-    add("--vk-report-dir", "string", "Write the certificate (json, md, html) and results.ndjson here.",
-        default=None, metavar="DIR")
-    add("--vk-fail-under", "string", "Fail when the overall score (percent) is below this.", type=parse_percent,
-        default=None, metavar="PCT")
-    add("--vk-request-timeout", "string", "Seconds for one request.", type=parse_seconds, default=None,
-        metavar="SECONDS")
-    add("--vk-notification-timeout", "string", "Seconds to wait for one notification.", type=parse_seconds,
-        default=None, metavar="SECONDS")
-    add("--vk-run-timeout", "string", "Seconds for the whole run.", type=parse_seconds, default=None,
-        metavar="SECONDS")
-    add("--vk-reset", "string", "When to reset the mock through its control API: module (default), test, "
-        "session or none.", type=parse_reset, default=None, metavar="SCOPE")
+    add(
+        "--vk-target",
+        "string",
+        "Target: 'mock' (the embedded mock, default) or a configuration file.",
+        type=parse_target,
+        default=None,
+        metavar="mock|FILE",
+    )
+    add(
+        "--vk-config",
+        "string",
+        "Target configuration file (TOML or YAML); with --vk-target mock it tunes the mock run.",
+        default=None,
+        metavar="FILE",
+    )
+    add(
+        "--vk-profile",
+        "string",
+        "Run only these profiles (comma list, 'gws-*' patterns); the others are reported not selected.",
+        type=parse_profiles,
+        default=None,
+        metavar="a,b",
+    )
+    add(
+        "--vk-allow-destructive",
+        "bool",
+        "Run destructive tests (they change the target's configuration).",
+        action="store_true",
+        default=None,
+    )
+    add(
+        "--vk-report-dir",
+        "string",
+        "Write the certificate (json, md, html) and results.ndjson here.",
+        default=None,
+        metavar="DIR",
+    )
+    add(
+        "--vk-fail-under",
+        "string",
+        "Fail when the overall score (percent) is below this.",
+        type=parse_percent,
+        default=None,
+        metavar="PCT",
+    )
+    add(
+        "--vk-request-timeout",
+        "string",
+        "Seconds for one request.",
+        type=parse_seconds,
+        default=None,
+        metavar="SECONDS",
+    )
+    add(
+        "--vk-notification-timeout",
+        "string",
+        "Seconds to wait for one notification.",
+        type=parse_seconds,
+        default=None,
+        metavar="SECONDS",
+    )
+    add("--vk-run-timeout", "string", "Seconds for the whole run.", type=parse_seconds, default=None, metavar="SECONDS")
+    add(
+        "--vk-reset",
+        "string",
+        "When to reset the mock through its control API: module (default), test, session or none.",
+        type=parse_reset,
+        default=None,
+        metavar="SCOPE",
+    )
     add("--vk-csrf", "string", "GWS CSRF handling: on, off or auto.", choices=("on", "off", "auto"), default=None)
-    add("--vk-no-summary", None, "Do not print the certificate summary at the end (voicekit certify prints it).",
-        action="store_true", default=False)
-    add("--vk-set", None, "Override one configuration value: section.key=value (repeatable).", type=parse_set,
-        action="append", default=None, metavar="KEY=VALUE")
+    add(
+        "--vk-no-summary",
+        None,
+        "Do not print the certificate summary at the end (voicekit certify prints it).",
+        action="store_true",
+        default=False,
+    )
+    add(
+        "--vk-set",
+        None,
+        "Override one configuration value: section.key=value (repeatable).",
+        type=parse_set,
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+    )
 
 
 # ---- state -----------------------------------------------------------------------------------------------------
@@ -189,9 +251,12 @@ def _option(config: pytest.Config, name: str, convert: Callable[[str], Any] | No
 
 def read_options(config: pytest.Config) -> Options:
     overrides: dict[str, Any] = dict(config.getoption("vk_set") or [])
-    for name, key in (("vk_request_timeout", "timeouts.request"), ("vk_notification_timeout",
-                                                                   "timeouts.notification"),
-                      ("vk_run_timeout", "timeouts.run"), ("vk_csrf", "gws.csrf")):
+    for name, key in (
+        ("vk_request_timeout", "timeouts.request"),
+        ("vk_notification_timeout", "timeouts.notification"),
+        ("vk_run_timeout", "timeouts.run"),
+        ("vk_csrf", "gws.csrf"),
+    ):
         value = _option(config, name, parse_seconds if "timeout" in name else None)
         if value is not None:
             overrides[key] = value
@@ -199,11 +264,16 @@ def read_options(config: pytest.Config) -> Options:
     if allow:
         overrides["target.allow_destructive"] = True
     report_dir = _option(config, "vk_report_dir")
-    return Options(target=_option(config, "vk_target", parse_target), config=_option(config, "vk_config"),
-                   profiles=_option(config, "vk_profile", parse_profiles), allow_destructive=bool(allow),
-                   report_dir=Path(report_dir) if report_dir else None,
-                   fail_under=_option(config, "vk_fail_under", parse_percent),
-                   reset=_option(config, "vk_reset", parse_reset) or "module", overrides=overrides)
+    return Options(
+        target=_option(config, "vk_target", parse_target),
+        config=_option(config, "vk_config"),
+        profiles=_option(config, "vk_profile", parse_profiles),
+        allow_destructive=bool(allow),
+        report_dir=Path(report_dir) if report_dir else None,
+        fail_under=_option(config, "vk_fail_under", parse_percent),
+        reset=_option(config, "vk_reset", parse_reset) or "module",
+        overrides=overrides,
+    )
 
 
 class VkState:
@@ -246,8 +316,7 @@ class VkState:
                 raise self.target_error
             opts = self.options
             try:
-                self.target = open_target(opts.target, opts.config, overrides=opts.overrides,
-                                          systems=self.systems())
+                self.target = open_target(opts.target, opts.config, overrides=opts.overrides, systems=self.systems())
             except BaseException as exc:
                 self.target_error = exc
                 raise
@@ -298,8 +367,10 @@ def pytest_plugin_registered(plugin: object, plugin_name: str, manager: pytest.P
 
 #: Tests of one target share its agents, calls and settings, so they cannot run side by side, and each xdist
 #: worker would write (and truncate) the same reports. Parallel runs go to separate targets instead.
-SERIAL_ONLY = ("conformance tests run in one process (no -n/--numprocesses): they share the target's agents and "
-               "state, and one session writes the reports")
+SERIAL_ONLY = (
+    "conformance tests run in one process (no -n/--numprocesses): they share the target's agents and "
+    "state, and one session writes the reports"
+)
 _VK_OPTIONS = ("vk_target", "vk_config", "vk_profile", "vk_report_dir", "vk_allow_destructive", "vk_fail_under")
 
 
@@ -381,8 +452,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     _start_reporting(state, opts)
     for item in deselected:
         name = _profile_name(item) if item.get_closest_marker("profile") is not None else None
-        state.collector.add(TestResult(item.nodeid, item.name, name, "not-selected",
-                                       reason="not selected (--profile)"))
+        state.collector.add(TestResult(item.nodeid, item.name, name, "not-selected", reason="not selected (--profile)"))
     timeouts = state.pre_config.timeouts
     state.start_watchdog(timeouts.run, grace=timeouts.request + timeouts.notification + 5)
 
@@ -394,9 +464,16 @@ def _start_reporting(state: VkState, opts: Options) -> None:
         from voicekit import __version__
 
         state.collector.handlers.append(NdjsonReporter(opts.report_dir / "results.ndjson"))
-        state.collector.handlers.append(CertificateReporter(
-            opts.report_dir, state.collector, fail_under=opts.fail_under or 0.0, kit_version=__version__,
-            spec_versions=spec_versions(), catalog=default_corpus().catalog))
+        state.collector.handlers.append(
+            CertificateReporter(
+                opts.report_dir,
+                state.collector,
+                fail_under=opts.fail_under or 0.0,
+                kit_version=__version__,
+                spec_versions=spec_versions(),
+                catalog=default_corpus().catalog,
+            )
+        )
     assert state.pre_config is not None
     state.collector.start(SessionStarted(state.pre_config.describe(), opts.profiles, _now()))
 
@@ -432,9 +509,12 @@ def _rule(item: pytest.Item) -> dict[str, Any]:
     if marker is None:
         return {}
     lines = marker.kwargs.get("lines")
-    return {"rule": marker.args[0] if marker.args else marker.kwargs.get("id"),
-            "document": resolve_document(marker.kwargs.get("document")),
-            "lines": list(lines) if lines else None, "title": marker.kwargs.get("title")}
+    return {
+        "rule": marker.args[0] if marker.args else marker.kwargs.get("id"),
+        "document": resolve_document(marker.kwargs.get("document")),
+        "lines": list(lines) if lines else None,
+        "title": marker.kwargs.get("title"),
+    }
 
 
 def _add_allure_marks(item: pytest.Item, profile: profile_registry.Profile) -> None:
@@ -563,16 +643,25 @@ def _maybe_reset(request: pytest.FixtureRequest, state: VkState, target: Running
     scope = state.options.reset
     if not events.control_url or scope == "none":
         return
-    key = {"test": request.node.nodeid, "module": str(getattr(request.node, "path", request.node.nodeid)),
-           "session": "session"}[scope]
+    key = {
+        "test": request.node.nodeid,
+        "module": str(getattr(request.node, "path", request.node.nodeid)),
+        "session": "session",
+    }[scope]
     if state.reset_key is None:
         state.reset_key = key  # a freshly started target needs no reset
         return
     if key == state.reset_key:
         return
     state.reset_key = key
-    with HttpClient(events.control_url, token=events.control_token, csrf="off", timeout=target.config.timeouts.request,
-                    name="control API", record=False) as control:
+    with HttpClient(
+        events.control_url,
+        token=events.control_token,
+        csrf="off",
+        timeout=target.config.timeouts.request,
+        name="control API",
+        record=False,
+    ) as control:
         response = control.post("/reset")
     if response.status // 100 != 2:
         raise VoicekitError(f"resetting the target through {events.control_url}/reset failed: {response.status}")
@@ -618,24 +707,42 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
     _junit_advisories(item, report, [_advisory_dict(f, _rule(item).get("rule")) for f in findings])
     outcome = info.get("outcome", "passed")
     if item.get_closest_marker("profile") is None:  # listed as unprofiled, never scored
-        state.collector.add(TestResult(item.nodeid, item.name, None, outcome, round(info["duration"], 3),
-                                       reason=info.get("reason"), message=info.get("message")))
+        state.collector.add(
+            TestResult(
+                item.nodeid,
+                item.name,
+                None,
+                outcome,
+                round(info["duration"], 3),
+                reason=info.get("reason"),
+                message=info.get("message"),
+            )
+        )
         return
     profile = profile_registry.get(_profile_name(item))
     rule = _rule(item)
     severity = item.get_closest_marker("severity")
     fixture = item.get_closest_marker("fixture_id")
     result = TestResult(
-        nodeid=item.nodeid, name=item.name, profile=profile.name, outcome=outcome, duration=round(info["duration"], 3),
-        reason=info.get("reason"), rule=info.get("rule") or rule.get("rule"),
-        title=info.get("title") or rule.get("title"), message=info.get("message"),
+        nodeid=item.nodeid,
+        name=item.name,
+        profile=profile.name,
+        outcome=outcome,
+        duration=round(info["duration"], 3),
+        reason=info.get("reason"),
+        rule=info.get("rule") or rule.get("rule"),
+        title=info.get("title") or rule.get("title"),
+        message=info.get("message"),
         severity=info.get("severity") or (severity.args[0] if severity else profile.default_severity),
-        check=info.get("check"), fixture=info.get("fixture") or (str(fixture.args[0]) if fixture else None),
-        document=info.get("document") or rule.get("document"), lines=info.get("lines") or rule.get("lines"),
+        check=info.get("check"),
+        fixture=info.get("fixture") or (str(fixture.args[0]) if fixture else None),
+        document=info.get("document") or rule.get("document"),
+        lines=info.get("lines") or rule.get("lines"),
         operations=[str(a) for m in item.iter_markers("operations") for a in m.args],
         evidence=(info.get("details") or []) + (log.summaries() if log and outcome in ("failed", "error") else []),
         phase=info.get("phase"),
-        advisories=[_advisory_dict(f, rule.get("rule")) for f in findings])
+        advisories=[_advisory_dict(f, rule.get("rule")) for f in findings],
+    )
     state.reported.add(item.nodeid)
     state.collector.add(result)
 
@@ -691,19 +798,26 @@ def _failure_details(item: pytest.Item, exc: BaseException | None, report: pytes
 
     if isinstance(exc, ConformanceFailure):
         rule = _rule(item)
-        return {"rule": exc.rule or rule.get("rule") or getattr(exc, "default_rule", None) or None,
-                "title": exc.title if exc.title != ConformanceFailure.default_title else
-                rule.get("title") or exc.title,
-                "message": redact_text(exc.message), "severity": exc.severity, "check": getattr(exc, "check", None),
-                "fixture": exc.evidence.fixture, "document": resolve_document(exc.evidence.document),
-                "lines": list(exc.evidence.lines) if exc.evidence.lines else None,
-                "details": [redact_text(d) for d in exc.evidence.details]}
+        return {
+            "rule": exc.rule or rule.get("rule") or getattr(exc, "default_rule", None) or None,
+            "title": exc.title if exc.title != ConformanceFailure.default_title else rule.get("title") or exc.title,
+            "message": redact_text(exc.message),
+            "severity": exc.severity,
+            "check": getattr(exc, "check", None),
+            "fixture": exc.evidence.fixture,
+            "document": resolve_document(exc.evidence.document),
+            "lines": list(exc.evidence.lines) if exc.evidence.lines else None,
+            "details": [redact_text(d) for d in exc.evidence.details],
+        }
     if isinstance(exc, AssertionError):
         text = str(exc).strip() or report.longreprtext.strip().splitlines()[-1]
         return {"title": "Assertion failed", "message": redact_text(text[:2000])}
     if isinstance(exc, VoicekitError):
-        return {"title": f"Kit error ({type(exc).__name__})", "message": redact_text(exc.message),
-                "reason": redact_text(exc.message)}
+        return {
+            "title": f"Kit error ({type(exc).__name__})",
+            "message": redact_text(exc.message),
+            "reason": redact_text(exc.message),
+        }
     name = type(exc).__name__ if exc is not None else "error"
     text = f"{name}: {exc}" if exc is not None else report.longreprtext.strip()[-500:]
     return {"title": f"Kit error ({name})", "message": redact_text(text[:2000]), "reason": redact_text(text[:300])}
@@ -719,16 +833,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         stopped = "the run was interrupted"
     for item in state.items:
         if item.nodeid not in state.reported:
-            state.collector.add(TestResult(item.nodeid, item.name, _profile_name(item), "not-run",
-                                           reason=f"the run stopped before this test ({stopped or 'unknown'})"))
+            state.collector.add(
+                TestResult(
+                    item.nodeid,
+                    item.name,
+                    _profile_name(item),
+                    "not-run",
+                    reason=f"the run stopped before this test ({stopped or 'unknown'})",
+                )
+            )
     health = state.target.health if state.target is not None else {}
     if state.target_error is not None:
         state.notes.append(f"the target could not be opened: {state.target_error}")
     if state.target is not None and state.target.mock is not None:
         state.notes.append(f"embedded mock at {state.target.config.gws.url}")
     state.close_target()
-    target = state.target.config.describe() if state.target is not None else (
-        state.pre_config.describe() if state.pre_config else {})
+    target = (
+        state.target.config.describe()
+        if state.target is not None
+        else (state.pre_config.describe() if state.pre_config else {})
+    )
     if state.collector.started is not None:
         state.collector.started.target = target
     finished = SessionFinished(_now(), health=health, interrupted=state.interrupted, notes=state.notes)
@@ -739,9 +863,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if reporter is not None:
         state.certificate = reporter.certificate
     else:
-        state.certificate = build(state.collector.results, target=target, selected=state.options.profiles,
-                                  health=health, interrupted=state.interrupted,
-                                  fail_under=state.options.fail_under or 0.0, notes=state.notes)
+        state.certificate = build(
+            state.collector.results,
+            target=target,
+            selected=state.options.profiles,
+            health=health,
+            interrupted=state.interrupted,
+            fail_under=state.options.fail_under or 0.0,
+            notes=state.notes,
+        )
     fail_under = state.options.fail_under
     assert state.certificate is not None  # set just above, by the reporter's shutdown or by build()
     overall = state.certificate["score"]["overall"]
@@ -803,8 +933,15 @@ def _gws_client(target: RunningTarget, state: VkState, scope: TestScope, user: G
     config = target.config
     if not config.gws.url:
         not_run("no gws URL configured")
-    client = GwsAgent(config.gws.url, user, role=role, device_cache=state.device_cache,
-                      csrf=config.gws.csrf, timeout=config.timeouts.request, verify=config.ssl_verify())
+    client = GwsAgent(
+        config.gws.url,
+        user,
+        role=role,
+        device_cache=state.device_cache,
+        csrf=config.gws.csrf,
+        timeout=config.timeouts.request,
+        verify=config.ssl_verify(),
+    )
     scope.own(client.close)
     return client
 
@@ -834,8 +971,13 @@ def gws_supervisor(request: pytest.FixtureRequest, vk_target: RunningTarget) -> 
     """The supervisor (``gws.supervisor``)."""
     if vk_target.config.gws.supervisor is None:
         not_run("no GWS supervisor credentials (gws.supervisor)")
-    return _gws_client(vk_target, get_state(request.config), request.getfixturevalue("_vk_scope"),
-                       vk_target.config.gws.supervisor, "supervisor")
+    return _gws_client(
+        vk_target,
+        get_state(request.config),
+        request.getfixturevalue("_vk_scope"),
+        vk_target.config.gws.supervisor,
+        "supervisor",
+    )
 
 
 @pytest.fixture
@@ -843,8 +985,9 @@ def gws_admin(request: pytest.FixtureRequest, vk_target: RunningTarget) -> GwsAg
     """The administrator (``gws.admin``)."""
     if vk_target.config.gws.admin is None:
         not_run("no GWS admin credentials (gws.admin)")
-    return _gws_client(vk_target, get_state(request.config), request.getfixturevalue("_vk_scope"),
-                       vk_target.config.gws.admin, "admin")
+    return _gws_client(
+        vk_target, get_state(request.config), request.getfixturevalue("_vk_scope"), vk_target.config.gws.admin, "admin"
+    )
 
 
 @pytest.fixture
@@ -853,8 +996,14 @@ def gws_anonymous(request: pytest.FixtureRequest, vk_target: RunningTarget) -> H
     config = vk_target.config
     if not config.gws.url:
         not_run("no gws URL configured")
-    client = HttpClient(config.gws.url, csrf="off", timeout=config.timeouts.request, verify=config.ssl_verify(),
-                        name="anonymous", system="gws")
+    client = HttpClient(
+        config.gws.url,
+        csrf="off",
+        timeout=config.timeouts.request,
+        verify=config.ssl_verify(),
+        name="anonymous",
+        system="gws",
+    )
     request.getfixturevalue("_vk_scope").own(client.close)
     return client
 
@@ -886,12 +1035,21 @@ def gws_notifications(request: pytest.FixtureRequest, vk_target: RunningTarget) 
     scope: TestScope = request.getfixturevalue("_vk_scope")
     config = vk_target.config
 
-    def make(client: HttpClient, channels: tuple[str, ...] | list[str] = DEFAULT_CHANNELS, *, open: bool = True,
-             append_paths: bool = True) -> CometdClient:
+    def make(
+        client: HttpClient,
+        channels: tuple[str, ...] | list[str] = DEFAULT_CHANNELS,
+        *,
+        open: bool = True,
+        append_paths: bool = True,
+    ) -> CometdClient:
         if not config.gws.url:
             not_run("no gws URL configured")
-        cometd = CometdClient(f"{config.gws.url}/api/v2/notifications", http=client,
-                              notification_timeout=config.timeouts.notification, append_paths=append_paths)
+        cometd = CometdClient(
+            f"{config.gws.url}/api/v2/notifications",
+            http=client,
+            notification_timeout=config.timeouts.notification,
+            append_paths=append_paths,
+        )
         scope.own(cometd.close)
         if open:
             cometd.open(channels)
@@ -934,8 +1092,15 @@ def platform_client(request: pytest.FixtureRequest, vk_target: RunningTarget) ->
             if len(users) <= index or not users[index].token:
                 not_run(f"platform.users[{index}] has no token")
             token = users[index].token
-        client = HttpClient(config.platform.url, token=token, csrf="off", timeout=config.timeouts.request,
-                            verify=config.ssl_verify(), name="platform", system="platform")
+        client = HttpClient(
+            config.platform.url,
+            token=token,
+            csrf="off",
+            timeout=config.timeouts.request,
+            verify=config.ssl_verify(),
+            name="platform",
+            system="platform",
+        )
         scope.own(client.close)
         return client
 
@@ -949,8 +1114,14 @@ def platform_login(request: pytest.FixtureRequest, vk_target: RunningTarget) -> 
     root = config.platform.login_url or config.platform.url
     if not root:
         not_run("no platform URL configured")
-    client = HttpClient(root, csrf="off", timeout=config.timeouts.request, verify=config.ssl_verify(),
-                        name="platform login", system="platform")
+    client = HttpClient(
+        root,
+        csrf="off",
+        timeout=config.timeouts.request,
+        verify=config.ssl_verify(),
+        name="platform login",
+        system="platform",
+    )
     request.getfixturevalue("_vk_scope").own(client.close)
     return client
 
@@ -970,9 +1141,16 @@ def bus(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..
                 not_run("no Connect agent ids (connect.agents)")
             agent_id = config.connect.agents[0]
         sent = {**config.connect.headers(agent_id), **(headers or {})}
-        client = WsClient(config.connect.bus_url(agent_id), headers=sent, timeout=config.timeouts.request,
-                          notification_timeout=config.timeouts.notification, verify=config.ssl_verify(),
-                          transport="connect-bus", channel_key="topic", name=agent_id)
+        client = WsClient(
+            config.connect.bus_url(agent_id),
+            headers=sent,
+            timeout=config.timeouts.request,
+            notification_timeout=config.timeouts.notification,
+            verify=config.ssl_verify(),
+            transport="connect-bus",
+            channel_key="topic",
+            name=agent_id,
+        )
         scope.own(client.close)
         if open:
             client.open()

@@ -65,36 +65,95 @@ class Profile:
 
 
 _ALL = (
-    Profile("gws-voice-core", "gws", True, "Call control: dial, answer, reject, hold, retrieve, hang up, DTMF, "
-            "mute, forwarding, dispositions", ("gws.agent", "gws.agent_b")),
-    Profile("gws-conference-transfer", "gws", True, "Conferences and transfers: single-step and two-step, "
-            "swap, remove participant", ("gws.agent", "gws.agent_b")),
-    Profile("gws-call-data", "gws", True, "Attached user data: attach, update, delete pairs and all",
-            ("gws.agent", "gws.agent_b")),
-    Profile("gws-agent-state", "gws", True, "Agent states and work modes, do-not-disturb, contact-center "
-            "sessions", ("gws.agent",)),
-    Profile("gws-supervisor", "gws", True, "Supervisor monitoring: listen, whisper, barge-in, cancel, NextCall",
-            ("gws.agent", "gws.agent_b", "gws.supervisor")),
-    Profile("gws-settings-provisioning", "gws", False, "Settings groups, users, devices, skills, queues, "
-            "dispositions administration (destructive)", ("gws.admin",), destructive=True),
-    Profile("gws-notifications", "gws", True, "CometD (Bayeux) notifications: handshake, subscribe, connect, "
-            "the /v2/me/* and service messages", ("gws.agent",)),
+    Profile(
+        "gws-voice-core",
+        "gws",
+        True,
+        "Call control: dial, answer, reject, hold, retrieve, hang up, DTMF, mute, forwarding, dispositions",
+        ("gws.agent", "gws.agent_b"),
+    ),
+    Profile(
+        "gws-conference-transfer",
+        "gws",
+        True,
+        "Conferences and transfers: single-step and two-step, swap, remove participant",
+        ("gws.agent", "gws.agent_b"),
+    ),
+    Profile(
+        "gws-call-data",
+        "gws",
+        True,
+        "Attached user data: attach, update, delete pairs and all",
+        ("gws.agent", "gws.agent_b"),
+    ),
+    Profile(
+        "gws-agent-state",
+        "gws",
+        True,
+        "Agent states and work modes, do-not-disturb, contact-center sessions",
+        ("gws.agent",),
+    ),
+    Profile(
+        "gws-supervisor",
+        "gws",
+        True,
+        "Supervisor monitoring: listen, whisper, barge-in, cancel, NextCall",
+        ("gws.agent", "gws.agent_b", "gws.supervisor"),
+    ),
+    Profile(
+        "gws-settings-provisioning",
+        "gws",
+        False,
+        "Settings groups, users, devices, skills, queues, dispositions administration (destructive)",
+        ("gws.admin",),
+        destructive=True,
+    ),
+    Profile(
+        "gws-notifications",
+        "gws",
+        True,
+        "CometD (Bayeux) notifications: handshake, subscribe, connect, the /v2/me/* and service messages",
+        ("gws.agent",),
+    ),
     Profile("gws-security", "gws", True, "Authentication, sessions, CSRF and CORS", ("gws.agent",)),
-    Profile("gws-samples", "gws", False, "Replay of the documented GWS samples (needs a target seeded like "
-            "the documents)", ("gws.agent",)),
+    Profile(
+        "gws-samples",
+        "gws",
+        False,
+        "Replay of the documented GWS samples (needs a target seeded like the documents)",
+        ("gws.agent",),
+    ),
     Profile("gws-fuzz", "gws", False, "Property-based robustness of the GWS REST API", ("gws.agent",)),
-    Profile("platform-calls", "platform", True, "Platform conversations/calls: make, answer, hold, transfer, "
-            "disconnect", ("platform.user",)),
-    Profile("platform-auth-rules", "platform", True, "OAuth grants (client credentials, authorization code, "
-            "PKCE) and their rules", ("platform.client_credentials",)),
-    Profile("platform-notifications", "platform", True, "Notification channels, subscriptions and the "
-            "WebSocket", ("platform.user",)),
-    Profile("platform-samples", "platform", False, "Replay of the documented Platform samples",
-            ("platform.user",)),
-    Profile("platform-fuzz", "platform", False, "Property-based robustness of the Platform API",
-            ("platform.user",)),
-    Profile("connect-bus", "connect", True, "Amazon Connect CTI bus: call requests and events, agent state",
-            ("connect.agent",)),
+    Profile(
+        "platform-calls",
+        "platform",
+        True,
+        "Platform conversations/calls: make, answer, hold, transfer, disconnect",
+        ("platform.user",),
+    ),
+    Profile(
+        "platform-auth-rules",
+        "platform",
+        True,
+        "OAuth grants (client credentials, authorization code, PKCE) and their rules",
+        ("platform.client_credentials",),
+    ),
+    Profile(
+        "platform-notifications",
+        "platform",
+        True,
+        "Notification channels, subscriptions and the WebSocket",
+        ("platform.user",),
+    ),
+    Profile("platform-samples", "platform", False, "Replay of the documented Platform samples", ("platform.user",)),
+    Profile("platform-fuzz", "platform", False, "Property-based robustness of the Platform API", ("platform.user",)),
+    Profile(
+        "connect-bus",
+        "connect",
+        True,
+        "Amazon Connect CTI bus: call requests and events, agent state",
+        ("connect.agent",),
+    ),
     Profile("connect-samples", "connect", False, "Replay of the documented bus samples", ("connect.agent",)),
 )
 

@@ -47,11 +47,13 @@ __all__ = [
 MASK = "***"
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token"})
-SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "code", "code_verifier", "client_secret",
-                         "password", "assertion"})
+SECRET_KEYS = frozenset(
+    {"access_token", "refresh_token", "id_token", "code", "code_verifier", "client_secret", "password", "assertion"}
+)
 #: Members whose presence makes ``code`` in the same JSON object an OAuth authorization code.
-OAUTH_CONTEXT_KEYS = frozenset({"grant_type", "redirect_uri", "code_verifier", "client_id", "state",
-                                "response_type", "code_challenge"})
+OAUTH_CONTEXT_KEYS = frozenset(
+    {"grant_type", "redirect_uri", "code_verifier", "client_id", "state", "response_type", "code_challenge"}
+)
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9._~+/-]*)\s+\S")
 _KEYS_RE = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
@@ -62,8 +64,10 @@ _JSON_PAIR = re.compile(rf"(?i)(\"(?:{_KEYS_RE})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|
 _CREDENTIALS = re.compile(r"(?i)\b(Basic|Bearer|Digest|Negotiate)\s+[A-Za-z0-9._~+/=:-]+")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@")
 # A secret header written out in text or a repr: "X-CSRF-TOKEN: v", "'Cookie': 'v'", "cookie=v".
-_HEADER_PAIR = re.compile(r"(?i)\b(x-csrf-token|set-cookie|cookie|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)"
-                          r"([^'\"\n,}]+)")
+_HEADER_PAIR = re.compile(
+    r"(?i)\b(x-csrf-token|set-cookie|cookie|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)"
+    r"([^'\"\n,}]+)"
+)
 # Session cookies wherever they appear.
 _SESSION_COOKIE = re.compile(r"(?i)\b(JSESSIONID=)([^;\s,'\"&]+)")
 
@@ -119,8 +123,7 @@ def redact_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else netloc
-    return urlunsplit((parts.scheme, netloc, parts.path, _redact_query(parts.query),
-                       _redact_query(parts.fragment)))
+    return urlunsplit((parts.scheme, netloc, parts.path, _redact_query(parts.query), _redact_query(parts.fragment)))
 
 
 def _redact_query(query: str) -> str:
@@ -139,8 +142,7 @@ def redact_form(body: str) -> str:
         pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=True)
     except ValueError:
         return redact_text(body)
-    return "&".join(f"{quote(k, safe='')}={MASK if k.lower() in SECRET_KEYS else quote(v, safe='')}"
-                    for k, v in pairs)
+    return "&".join(f"{quote(k, safe='')}={MASK if k.lower() in SECRET_KEYS else quote(v, safe='')}" for k, v in pairs)
 
 
 def redact_json(value: Any) -> Any:

@@ -67,8 +67,12 @@ class RunningTarget:
         self.strikes[system] = self.strikes.get(system, 0) + 1
         if self.strikes[system] >= OUTAGE_STRIKES:
             message = getattr(failure, "message", None) or str(failure)
-            self.health[system] = {"ok": False, "verdict": "stopped answering during the run", "outage": outage,
-                                   "detail": f"{message} ({self.strikes[system]} tests in a row)"}
+            self.health[system] = {
+                "ok": False,
+                "verdict": "stopped answering during the run",
+                "outage": outage,
+                "detail": f"{message} ({self.strikes[system]} tests in a row)",
+            }
 
     def close(self) -> None:
         if self.mock is not None:
@@ -76,8 +80,14 @@ class RunningTarget:
             self.mock = None
 
 
-def load_config(target: str | None, config_path: str | Path | None, *, overrides: Mapping[str, Any] | None = None,
-                mock_base_url: str | None = None, environ: Mapping[str, str] | None = None) -> TargetConfig:
+def load_config(
+    target: str | None,
+    config_path: str | Path | None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    mock_base_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> TargetConfig:
     """The configuration for ``--target``/``--config``: ``mock`` (optionally tuned by a config file) or a
     configuration file (``--target path`` and ``--config path`` are the same thing)."""
     path: str | Path | None = config_path
@@ -86,14 +96,20 @@ def load_config(target: str | None, config_path: str | Path | None, *, overrides
             raise ConfigError("give the configuration file once: --target FILE or --config FILE")
         path = target
     if target == MOCK or (target is None and path is None):
-        return TargetConfig.load(path, mock_base_url=mock_base_url or "http://localhost:0", environ=environ,
-                                 overrides=overrides)
+        return TargetConfig.load(
+            path, mock_base_url=mock_base_url or "http://localhost:0", environ=environ, overrides=overrides
+        )
     return TargetConfig.load(path, environ=environ, overrides=overrides)
 
 
-def open_target(target: str | None, config_path: str | Path | None, *, overrides: Mapping[str, Any] | None = None,
-                systems: Iterable[str] = ("gws", "platform", "connect"), startup_timeout: float = 30.0
-                ) -> RunningTarget:
+def open_target(
+    target: str | None,
+    config_path: str | Path | None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    systems: Iterable[str] = ("gws", "platform", "connect"),
+    startup_timeout: float = 30.0,
+) -> RunningTarget:
     """Start the mock when needed, build the final configuration and check the health of ``systems``.
 
     Raises:
@@ -106,8 +122,7 @@ def open_target(target: str | None, config_path: str | Path | None, *, overrides
         running = RunningTarget(config, "config")
     else:
         pre = load_config(MOCK, config_path, overrides=overrides)
-        mock = MockProcess(csrf=mock_csrf(pre.gws.csrf), startup_timeout=startup_timeout,
-                           variants=pre.mock.variants)
+        mock = MockProcess(csrf=mock_csrf(pre.gws.csrf), startup_timeout=startup_timeout, variants=pre.mock.variants)
         base = mock.start()
         try:
             config = load_config(MOCK, config_path, overrides=overrides, mock_base_url=base)
@@ -163,8 +178,9 @@ def _probe_gws(config: TargetConfig) -> str:
         response = client.get("/api/v2/diagnostics/version")
         body = response.json()
         if response.status != 200 or not isinstance(body, dict) or body.get("statusCode") != 0:
-            raise ConformanceFailure(f"GET /api/v2/diagnostics/version answered {response.status}: "
-                                     f"{response.text[:200]!r}")
+            raise ConformanceFailure(
+                f"GET /api/v2/diagnostics/version answered {response.status}: {response.text[:200]!r}"
+            )
         return f"GWS version {body.get('version', 'unknown')}"
 
 

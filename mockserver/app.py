@@ -31,7 +31,6 @@ log = logging.getLogger("voicekit.mock")
 BAYEUX_STATUSES = {400, 413, 414, 415}
 
 
-
 def load_seed(path: Path) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
@@ -57,8 +56,12 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     world.bound_history(config.history_limit)
     world.variants = frozenset(config.variants)
     throttle = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
-    gws = gws_routes.GwsContext(world=world, contracts=contracts, config=config,
-                                sessions=Sessions(throttle, config.session_idle_timeout, config.max_sessions))
+    gws = gws_routes.GwsContext(
+        world=world,
+        contracts=contracts,
+        config=config,
+        sessions=Sessions(throttle, config.session_idle_timeout, config.max_sessions),
+    )
     app.extensions["voicekit.seed"] = seed
     app.extensions["voicekit.bus"] = bus
     app.extensions["voicekit.scheduler"] = scheduler
@@ -79,8 +82,12 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     runner = scenario.init_app(app)
     pages = app.extensions["voicekit.dashboard"]
     runner.listeners.append(lambda line: pages.send("scenario", line))
-    from mockserver.connect import init_app as init_connect; init_connect(app)  # noqa: E702, I001
-    from mockserver.platform import init_app as init_platform; init_platform(app)  # noqa: E702, I001
+    from mockserver.connect import init_app as init_connect
+
+    init_connect(app)
+    from mockserver.platform import init_app as init_platform
+
+    init_platform(app)
     limits.init_app(app)
     _register_fallbacks(app, config)
     return app
@@ -100,8 +107,11 @@ def _register_fallbacks(app: Flask, config: MockConfig) -> None:
 
     def shaped(status: int, message: str) -> Response:
         if request.path.startswith(NOTIFICATIONS) and status in BAYEUX_STATUSES:  # as the endpoint itself would
-            return Response(jsonsafe.dumps([{"successful": False, "error": f"{status}::{message}"}]), status,
-                            content_type="application/json;charset=UTF-8")
+            return Response(
+                jsonsafe.dumps([{"successful": False, "error": f"{status}::{message}"}]),
+                status,
+                content_type="application/json;charset=UTF-8",
+            )
         if request.path.startswith(config.platform_prefix):
             from mockserver.platform_errors import error_body
 

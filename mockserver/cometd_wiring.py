@@ -36,8 +36,11 @@ def can_subscribe(_principal: Any, subscription: str) -> bool:
 def push_message(data: dict[str, Any]) -> dict[str, Any] | None:
     """The minimal push format (003 l.10905-10945); errors and service messages are never pushed (E319)."""
     if data.get("messageType") == "CallStateChangeMessage":
-        return {"callId": data["call"]["id"], "messageType": "CallStateChangeMessage",
-                "notificationType": data["notificationType"]}
+        return {
+            "callId": data["call"]["id"],
+            "messageType": "CallStateChangeMessage",
+            "notificationType": data["notificationType"],
+        }
     if data.get("messageType") == "DeviceStateChangeMessage":
         return {"deviceId": data["devices"][0]["id"], "messageType": "DeviceStateChangeMessage"}
     return None
@@ -54,8 +57,9 @@ def push_filter_allows(filter_text: str | None, user_id: str, channel: str) -> b
 
 def init_app(app: Flask, gws: GwsContext) -> BayeuxServer:
     config = gws.config
-    server = BayeuxServer(can_subscribe=can_subscribe, timeout_ms=config.cometd_timeout_ms,
-                          max_interval_ms=config.cometd_max_interval_ms)
+    server = BayeuxServer(
+        can_subscribe=can_subscribe, timeout_ms=config.cometd_timeout_ms, max_interval_ms=config.cometd_max_interval_ms
+    )
     world = gws.world
 
     def authenticate(req: Request) -> GwsPrincipal | None:
@@ -87,22 +91,32 @@ def init_app(app: Flask, gws: GwsContext) -> BayeuxServer:
             box = world.push_outbox.setdefault(user.id, [])  # type: ignore[union-attr]
             box.append(message)
             if config.history_limit and len(box) > config.history_limit:
-                del box[:-config.history_limit]  # the newest only: nobody may ever collect them
+                del box[: -config.history_limit]  # the newest only: nobody may ever collect them
 
     world.bus.subscribe(deliver)
     gws.on_session_end.append(server.drop_user)
     app.extensions.setdefault("voicekit.reset_hooks", []).append(server.close)
     app.extensions["voicekit.bayeux"] = server
     app.extensions.setdefault("voicekit.housekeeping", []).append(server.sweep)
-    app.register_blueprint(make_blueprint(server, authenticate, url_prefix=PREFIX,
-                                          on_unauthenticated=unauthenticated,
-                                          max_body_bytes=config.max_body_bytes, parse_json=jsonsafe.loads))
+    app.register_blueprint(
+        make_blueprint(
+            server,
+            authenticate,
+            url_prefix=PREFIX,
+            on_unauthenticated=unauthenticated,
+            max_body_bytes=config.max_body_bytes,
+            parse_json=jsonsafe.loads,
+        )
+    )
 
     @app.after_request
     def absolute_uris(response: Response) -> Response:
         """Delivered messages carry server-relative URIs until here; each client gets its own host (E002)."""
-        if not request.path.startswith(PREFIX) or response.direct_passthrough \
-                or response.mimetype not in ("application/json", "text/javascript"):
+        if (
+            not request.path.startswith(PREFIX)
+            or response.direct_passthrough
+            or response.mimetype not in ("application/json", "text/javascript")
+        ):
             return response
         text = response.get_data(as_text=True)
         jsonp = JSONP.fullmatch(text) if response.mimetype == "text/javascript" else None

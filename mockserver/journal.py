@@ -32,8 +32,9 @@ __all__ = ["MAX_KEPT_BODY", "Entry", "Journal", "redact"]
 
 #: Request or response bodies longer than this (bytes) are judged at once and kept truncated.
 MAX_KEPT_BODY = 16_384
-SECRET_KEY = re.compile(r"pass(word)?|secret|token|verifier|assertion|authorization|cookie|^code$|csrf|credential",
-                        re.IGNORECASE)
+SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|verifier|assertion|authorization|cookie|^code$|csrf|credential", re.IGNORECASE
+)
 REDACTED = "***"
 
 
@@ -42,8 +43,10 @@ def redact(value: Any, depth: int = 0) -> Any:
     if depth > 32:
         return "…"
     if isinstance(value, Mapping):
-        return {str(k): REDACTED if SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v, depth + 1)
-                for k, v in value.items()}
+        return {
+            str(k): REDACTED if SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v, depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact(v, depth + 1) for v in value]
     return value
@@ -91,12 +94,24 @@ class Entry:
     def as_dict(self) -> dict[str, Any]:
         verdict = self.verdict
         request, response = self.shown()
-        return {"id": self.id, "time": round(self.time, 3), "system": self.system, "kind": self.kind,
-                "method": self.method, "path": self.path, "query": self.query, "status": self.status,
-                "durationMs": self.duration_ms, "user": self.user,
-                "operation": self.operation or verdict.operation, "operationName": verdict.operation_name,
-                "request": request, "response": response, "truncated": self.truncated,
-                "verdict": verdict.as_dict()}
+        return {
+            "id": self.id,
+            "time": round(self.time, 3),
+            "system": self.system,
+            "kind": self.kind,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "durationMs": self.duration_ms,
+            "user": self.user,
+            "operation": self.operation or verdict.operation,
+            "operationName": verdict.operation_name,
+            "request": request,
+            "response": response,
+            "truncated": self.truncated,
+            "verdict": verdict.as_dict(),
+        }
 
 
 class Journal:
@@ -130,10 +145,24 @@ class Journal:
         return entry
 
     # ---- recording -----------------------------------------------------------------------------------------
-    def record_http(self, *, system: str, method: str, path: str, api_path: str, query: Mapping[str, str],
-                    user: str | None, request_bytes: bytes, request_type: str, status: int,
-                    response_bytes: bytes | None, response_type: str, duration_ms: float,
-                    kind: str = "http", operation: str | None = None) -> Entry | None:
+    def record_http(
+        self,
+        *,
+        system: str,
+        method: str,
+        path: str,
+        api_path: str,
+        query: Mapping[str, str],
+        user: str | None,
+        request_bytes: bytes,
+        request_type: str,
+        status: int,
+        response_bytes: bytes | None,
+        response_type: str,
+        duration_ms: float,
+        kind: str = "http",
+        operation: str | None = None,
+    ) -> Entry | None:
         """Journal one HTTP exchange (``api_path`` is the path the contracts know, without mount prefix)."""
         if not self.enabled:
             return None
@@ -149,9 +178,18 @@ class Journal:
 
         def judge() -> Verdict:
             (request_body, request_json), (response_body, response_json) = bodies_parsed()
-            return self.judge.http(system, method, api_path, query=query, request_body=request_body,
-                                   request_is_json=request_json, request_type=request_type, status=status,
-                                   response_body=response_body, response_is_json=response_json)
+            return self.judge.http(
+                system,
+                method,
+                api_path,
+                query=query,
+                request_body=request_body,
+                request_is_json=request_json,
+                request_type=request_type,
+                status=status,
+                response_body=response_body,
+                response_is_json=response_json,
+            )
 
         def shown() -> tuple[Any, Any]:
             (request_body, _), (response_body, _) = bodies_parsed()
@@ -159,8 +197,22 @@ class Journal:
 
         big = len(request_bytes) > MAX_KEPT_BODY or len(response_bytes) > MAX_KEPT_BODY
         secret = _may_hold_secret(request_bytes, request_type) or _may_hold_secret(response_bytes, response_type)
-        entry = Entry(next(self._ids), time.time(), system, kind, method, path, status, round(duration_ms, 2),
-                      user, operation, clean_query, truncated=big, judge=judge, bodies=shown)
+        entry = Entry(
+            next(self._ids),
+            time.time(),
+            system,
+            kind,
+            method,
+            path,
+            status,
+            round(duration_ms, 2),
+            user,
+            operation,
+            clean_query,
+            truncated=big,
+            judge=judge,
+            bodies=shown,
+        )
         if big:  # judge now: the full bodies are not kept
             _ = entry.verdict
         if big or secret:  # shape (redact) now: neither a full body nor a secret is kept
@@ -168,8 +220,17 @@ class Journal:
             parsed.clear()
         return self._add(entry)
 
-    def record_message(self, *, system: str, channel: str | None, message: Any, user: str | None,
-                       operation: str | None, direction: str, path: str) -> Entry | None:
+    def record_message(
+        self,
+        *,
+        system: str,
+        channel: str | None,
+        message: Any,
+        user: str | None,
+        operation: str | None,
+        direction: str,
+        path: str,
+    ) -> Entry | None:
         """Journal one bus frame or notification (``direction``: ``in`` from the client, ``out`` to it)."""
         if not self.enabled:
             return None
@@ -179,9 +240,22 @@ class Journal:
             return self.judge.message(system, channel, message, side=side, operation=operation)
 
         kept = redact(message)
-        entry = Entry(next(self._ids), time.time(), system, "bus", "FRAME" if direction == "in" else "EVENT", path,
-                      None, None, user, operation, {}, kept if direction == "in" else None,
-                      kept if direction == "out" else None, judge=judge)
+        entry = Entry(
+            next(self._ids),
+            time.time(),
+            system,
+            "bus",
+            "FRAME" if direction == "in" else "EVENT",
+            path,
+            None,
+            None,
+            user,
+            operation,
+            {},
+            kept if direction == "in" else None,
+            kept if direction == "out" else None,
+            judge=judge,
+        )
         return self._add(entry)
 
     # ---- reading -------------------------------------------------------------------------------------------
@@ -194,8 +268,20 @@ class Journal:
         return [e for e in self.entries() if matches(e, filters)]
 
 
-FILTERS = ("system", "kind", "user", "operation", "operationName", "method", "path", "status", "verdict", "since",
-           "until", "rule")
+FILTERS = (
+    "system",
+    "kind",
+    "user",
+    "operation",
+    "operationName",
+    "method",
+    "path",
+    "status",
+    "verdict",
+    "since",
+    "until",
+    "rule",
+)
 
 
 def matches(entry: Entry, filters: Mapping[str, Any]) -> bool:
@@ -231,8 +317,9 @@ def unknown_filters(filters: Iterable[str]) -> list[str]:
     return sorted(set(filters) - set(FILTERS) - {"limit"})
 
 
-SECRET_BYTES = re.compile(rb'pass|secret|token|verifier|assertion|authorization|cookie|"code"|csrf|credential|\\u',
-                          re.IGNORECASE)
+SECRET_BYTES = re.compile(
+    rb'pass|secret|token|verifier|assertion|authorization|cookie|"code"|csrf|credential|\\u', re.IGNORECASE
+)
 
 
 def _may_hold_secret(data: bytes, content_type: str) -> bool:

@@ -16,16 +16,36 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--csrf", choices=["on", "off"], default=None, help="GWS CSRF protection")
     parser.add_argument("--allow-origin", action="append", default=None, help="global CORS origin (repeatable)")
     parser.add_argument("--control-token", default=None, help="require this bearer token on the control API")
-    parser.add_argument("--variant", action="append", default=None, metavar="NAME[,NAME]",
-                        help="a documented alternative the mock switches to (repeatable or comma-separated; "
-                             "mockserver/variants.py lists them)")
-    parser.add_argument("--ready-file", type=Path, default=None,
-                        help="write the bound base URL to this file once the server accepts connections")
-    parser.add_argument("--bus-auth", choices=["on", "off"], default=None,
-                        help="the Connect bus needs the agent's credential and an allowed Origin (default on, E516)")
-    parser.add_argument("--journal-size", type=int, default=None,
-                        help="requests kept by the request journal (default 1000; 0 turns it off)")
-    parser.add_argument("--scenario", default=None,
-                        help="a scenario file (YAML) the mock carries out from its start (see docs/scenarios)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        metavar="NAME[,NAME]",
+        help="a documented alternative the mock switches to (repeatable or comma-separated; "
+        "mockserver/variants.py lists them)",
+    )
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        default=None,
+        help="write the bound base URL to this file once the server accepts connections",
+    )
+    parser.add_argument(
+        "--bus-auth",
+        choices=["on", "off"],
+        default=None,
+        help="the Connect bus needs the agent's credential and an allowed Origin (default on, E516)",
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=int,
+        default=None,
+        help="requests kept by the request journal (default 1000; 0 turns it off)",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="a scenario file (YAML) the mock carries out from its start (see docs/scenarios)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)

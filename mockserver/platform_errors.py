@@ -12,11 +12,29 @@ from typing import Any
 
 from flask import Response, current_app, g, has_request_context, jsonify, request
 
-CODES = {400: "bad.request", 401: "authentication.required", 403: "not.authorized", 404: "not.found",
-         405: "method.not.allowed", 409: "conflict", 413: "request.too.large", 415: "unsupported.media.type",
-         429: "too.many.requests", 500: "internal.server.error", 503: "service.unavailable"}
-OAUTH_CODES = {400: "invalid_request", 401: "invalid_client", 404: "not_found", 405: "method_not_allowed",
-               413: "invalid_request", 415: "invalid_request", 429: "too_many_requests", 500: "server_error"}
+CODES = {
+    400: "bad.request",
+    401: "authentication.required",
+    403: "not.authorized",
+    404: "not.found",
+    405: "method.not.allowed",
+    409: "conflict",
+    413: "request.too.large",
+    415: "unsupported.media.type",
+    429: "too.many.requests",
+    500: "internal.server.error",
+    503: "service.unavailable",
+}
+OAUTH_CODES = {
+    400: "invalid_request",
+    401: "invalid_client",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "invalid_request",
+    415: "invalid_request",
+    429: "too_many_requests",
+    500: "server_error",
+}
 
 
 def correlation_id() -> str:
@@ -40,16 +58,32 @@ def _variant(name: str) -> bool:
     return has_request_context() and name in (current_app.config["VOICEKIT"].variants or ())
 
 
-def error_body(status: int, message: str, code: str | None = None, *, details: list[dict[str, str]] | None = None,
-               params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Response:
+def error_body(
+    status: int,
+    message: str,
+    code: str | None = None,
+    *,
+    details: list[dict[str, str]] | None = None,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if _on_login_host() and code is None:
         return oauth_error(status, OAUTH_CODES.get(status, "invalid_request"), message)
     context = correlation_id()
     if _variant("platform-error-texts"):  # same status and code, another human text (000 l.96-98: status only)
         message = f"The request was refused ({code or CODES.get(status, 'error')}, HTTP {status})"
-    response = jsonify({"message": message, "code": code or CODES.get(status, "error"), "status": status,
-                        "messageWithParams": message, "messageParams": dict(params or {}), "contextId": context,
-                        "details": list(details or []), "errors": []})
+    response = jsonify(
+        {
+            "message": message,
+            "code": code or CODES.get(status, "error"),
+            "status": status,
+            "messageWithParams": message,
+            "messageParams": dict(params or {}),
+            "contextId": context,
+            "details": list(details or []),
+            "errors": [],
+        }
+    )
     response.status_code = status
     response.headers["ININ-Correlation-Id"] = context
     if status == 401:

@@ -75,8 +75,13 @@ class _Run:
 class ScenarioRunner:
     """Runs at most one scenario at a time against the GWS world (and the bus, when given)."""
 
-    def __init__(self, world: Any, scheduler: Scheduler, connect_center: Any = None,
-                 listeners: list[Callable[[dict[str, Any]], None]] | None = None) -> None:
+    def __init__(
+        self,
+        world: Any,
+        scheduler: Scheduler,
+        connect_center: Any = None,
+        listeners: list[Callable[[dict[str, Any]], None]] | None = None,
+    ) -> None:
         self.world = world
         self.scheduler = scheduler
         self.center = connect_center
@@ -127,11 +132,17 @@ class ScenarioRunner:
             run = self._run
             if run is None:
                 return {"running": False}
-            return {"running": not run.stopped, "name": run.doc["name"], "description": run.doc.get("description"),
-                    "elapsed": round(self.scheduler.now() - run.started, 3),
-                    "steps": [{"action": s["action"], "fired": run.fired.get(i, 0)}
-                              for i, s in enumerate(run.doc["steps"])],
-                    "watching": len(run.watches), "log": list(run.log)}
+            return {
+                "running": not run.stopped,
+                "name": run.doc["name"],
+                "description": run.doc.get("description"),
+                "elapsed": round(self.scheduler.now() - run.started, 3),
+                "steps": [
+                    {"action": s["action"], "fired": run.fired.get(i, 0)} for i, s in enumerate(run.doc["steps"])
+                ],
+                "watching": len(run.watches),
+                "log": list(run.log),
+            }
 
     # ---- timing --------------------------------------------------------------------------------------------
     def _first_delay(self, step: dict[str, Any]) -> float:
@@ -146,7 +157,7 @@ class ScenarioRunner:
     def _schedule(self, run: _Run, index: int, step: dict[str, Any], delay: float) -> None:
         run.handles.append(self.scheduler.call_later(delay, lambda: self._fire(run, index, step)))
         if len(run.handles) > 4 * len(run.doc["steps"]) + 64:  # forget handles that already ran
-            run.handles = run.handles[-(2 * len(run.doc["steps"]) + 32):]
+            run.handles = run.handles[-(2 * len(run.doc["steps"]) + 32) :]
 
     def _fire(self, run: _Run, index: int, step: dict[str, Any]) -> None:
         with self._lock:
@@ -172,8 +183,12 @@ class ScenarioRunner:
     def _act(self, run: _Run, step: dict[str, Any]) -> str:
         action = step["action"]
         if action == "offer-call":
-            body = {"from": self._caller(step), "to": step.get("to"), "queue": step.get("queue"),
-                    "userData": step.get("userData") or {}}
+            body = {
+                "from": self._caller(step),
+                "to": step.get("to"),
+                "queue": step.get("queue"),
+                "userData": step.get("userData") or {},
+            }
             offered = gws_control.inbound_call(self.world, {k: v for k, v in body.items() if v not in (None, "")})
             self._watch(run, "gws", offered["callId"], step)
             target = step.get("to") or f"queue {step['queue']}"
@@ -231,8 +246,11 @@ class ScenarioRunner:
                 if over:
                     continue
                 if answered and watch.hangup_after_answered is not None:
-                    run.handles.append(self.scheduler.call_later(watch.hangup_after_answered,
-                                                                 lambda w=watch: self._hang_up(run, w, "answered")))
+                    run.handles.append(
+                        self.scheduler.call_later(
+                            watch.hangup_after_answered, lambda w=watch: self._hang_up(run, w, "answered")
+                        )
+                    )
                 elif not answered and watch.abandon_after is not None and now - watch.offered >= watch.abandon_after:
                     self._hang_up(run, watch, "abandoned")
                 elif answered:

@@ -84,8 +84,9 @@ class Handler(WSGIHandler):
             self.close_connection = True
             return
         with contextlib.suppress(OSError):
-            self.socket.sendall(self._enveloped(error_code, "Bad request" if error_code == 400 else
-                                                "An internal error occurred"))
+            self.socket.sendall(
+                self._enveloped(error_code, "Bad request" if error_code == 400 else "An internal error occurred")
+            )
         self.close_connection = True
 
     def _enveloped(self, status: int, message: str) -> bytes:
@@ -124,11 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     from mockserver.app import create_app
     from mockserver.config import MockConfig
 
-    overrides = {"host": args.host, "port": args.port, "seed": args.seed,
-                 "csrf": None if args.csrf is None else args.csrf == "on",
-                 "allow_origins": args.allow_origin, "control_token": args.control_token,
-                 "journal_size": args.journal_size, "variants": args.variant,
-                 "bus_auth": None if args.bus_auth is None else args.bus_auth == "on"}
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "seed": args.seed,
+        "csrf": None if args.csrf is None else args.csrf == "on",
+        "allow_origins": args.allow_origin,
+        "control_token": args.control_token,
+        "journal_size": args.journal_size,
+        "variants": args.variant,
+        "bus_auth": None if args.bus_auth is None else args.bus_auth == "on",
+    }
     config = MockConfig.load(overrides)
     from mockserver.variants import parse as parse_variants
 
@@ -143,16 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     # garbage collection, so a full collection does not stall requests for tens of milliseconds (the p99).
     gc.collect()
     gc.freeze()
-    server = WSGIServer((config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"),
-                        handler_class=Handler)
+    server = WSGIServer(
+        (config.host, config.port), app, log=None, error_log=logging.getLogger("voicekit.wsgi"), handler_class=Handler
+    )
     Handler.header_timeout = config.header_timeout or None
     server.init_socket()
     housekeeping = gevent.spawn(_housekeeping, app, max(1, config.housekeeping_interval))
     host, port = server.socket.getsockname()[:2]
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
-    print(f"voicekit mock listening on {url} (GWS {url}/api/v2, Platform {url}{config.platform_prefix}, "
-          f"Connect {url.replace('http', 'ws')}{config.connect_prefix}, control {url}{config.control_prefix})",
-          flush=True)
+    print(
+        f"voicekit mock listening on {url} (GWS {url}/api/v2, Platform {url}{config.platform_prefix}, "
+        f"Connect {url.replace('http', 'ws')}{config.connect_prefix}, control {url}{config.control_prefix})",
+        flush=True,
+    )
     if scenario is not None:
         app.extensions["voicekit.scenario"].start(scenario)
     if args.ready_file:

@@ -21,8 +21,9 @@ def seeds() -> Path:
     """
     folder = seeds_dir()
     if not folder.is_dir() or not any(folder.glob("*.txt")):
-        message = (f"the seed documents are not at {folder} (set VOICEKIT_SEEDS_DIR, or place ../shared beside "
-                   "the clone)")
+        message = (
+            f"the seed documents are not at {folder} (set VOICEKIT_SEEDS_DIR, or place ../shared beside the clone)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI must have them", pytrace=False)
         pytest.skip(message)
@@ -51,5 +52,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     servers deadlock (``LoopExit``) in whichever tests share the worker. Tests start the server as a subprocess;
     a module that imports it in-process is refused here, at collection, instead of failing dozens of others."""
     if _gevent_patched():
-        raise pytest.UsageError("a test module imported mockserver.serve (gevent monkey-patching) in the test "
-                                "process; import mockserver.options for its command line, or start a subprocess")
+        raise pytest.UsageError(
+            "a test module imported mockserver.serve (gevent monkey-patching) in the test "
+            "process; import mockserver.options for its command line, or start a subprocess"
+        )

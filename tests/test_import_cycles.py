@@ -19,8 +19,9 @@ def _module(path: Path) -> str:
 
 
 def _modules() -> dict[str, Path]:
-    return {_module(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")
-            if "families" not in p.parts}  # pytest modules: collected, never imported by others
+    return {
+        _module(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py") if "families" not in p.parts
+    }  # pytest modules: collected, never imported by others
 
 
 def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
@@ -118,7 +119,10 @@ def test_no_import_cycles() -> None:
 
 def test_lazy_imports_count_and_annotation_imports_do_not(tmp_path: Path) -> None:
     sample = tmp_path / "m.py"
-    sample.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from voicekit import corpus\n"
-                      "def f():\n    from voicekit import contracts\n", encoding="utf-8")
+    sample.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from voicekit import corpus\n"
+        "def f():\n    from voicekit import contracts\n",
+        encoding="utf-8",
+    )
     known = {"voicekit", "voicekit.corpus", "voicekit.contracts"}
     assert set(_imports(sample, "voicekit.m", known)) == {"voicekit.contracts"}

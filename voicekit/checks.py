@@ -89,8 +89,12 @@ def _refs(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
 
 
 def check_specs(contracts: Contracts) -> list[str]:
-    return [*check_openapi(contracts), *check_asyncapi(contracts), *check_json_schemas(contracts),
-            *check_references(contracts)]
+    return [
+        *check_openapi(contracts),
+        *check_asyncapi(contracts),
+        *check_json_schemas(contracts),
+        *check_references(contracts),
+    ]
 
 
 # ---- fixtures against the specs ---------------------------------------------------------------
@@ -122,8 +126,13 @@ def check_fixture(contracts: Contracts, fixture: Fixture) -> FixtureResult:
             system = TRANSPORT_DOCUMENT[note["transport"]]
             match = note.get("match", "exact")
             for number, form in enumerate(forms_of(note, "message")):
-                errs = contracts.validate_message(system, note.get("channel"), form.value,
-                                                  ignore_required=match != "exact", placeholders=match == "shape")
+                errs = contracts.validate_message(
+                    system,
+                    note.get("channel"),
+                    form.value,
+                    ignore_required=match != "exact",
+                    placeholders=match == "shape",
+                )
                 result.checked += 1
                 _record(result, f"{label} notification {index}", note, number, errs)
     return result
@@ -144,8 +153,14 @@ def _record(result: FixtureResult, where: str, entry: Mapping[str, Any], number:
     result.problems += [f"{here}: {e}" for e in errors]
 
 
-def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request: Mapping[str, Any],
-                    response: Mapping[str, Any] | None, result: FixtureResult) -> None:
+def _check_exchange(
+    contracts: Contracts,
+    fixture: Fixture,
+    label: str,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any] | None,
+    result: FixtureResult,
+) -> None:
     op = contracts.find_operation(fixture.system, request["method"], request["path"])
     if op is None:
         result.problems.append(f"{label}: no operation for {request['method']} {request['path']}")
@@ -157,8 +172,12 @@ def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request:
             result.problems.append(f"{label}: {op.operation_id} takes no JSON body")
         else:
             match = request.get("match", "exact")
-            result.problems += [f"{label} request: {e}" for e in contracts.errors(
-                ref, request["body"], ignore_required=match != "exact", placeholders=match == "shape")]
+            result.problems += [
+                f"{label} request: {e}"
+                for e in contracts.errors(
+                    ref, request["body"], ignore_required=match != "exact", placeholders=match == "shape"
+                )
+            ]
     if "form" in request:
         ref = contracts.request_schema_ref(op, "application/x-www-form-urlencoded")
         result.checked += 1
@@ -170,8 +189,11 @@ def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request:
     if not response:
         return
     status = response.get("status")
-    if status is not None and str(status) not in contracts.declared_statuses(op) \
-            and f"{str(status)[0]}XX" not in contracts.declared_statuses(op):
+    if (
+        status is not None
+        and str(status) not in contracts.declared_statuses(op)
+        and f"{str(status)[0]}XX" not in contracts.declared_statuses(op)
+    ):
         result.problems.append(f"{label}: status {status} not declared for {op.operation_id}")
         return
     if "body" not in response:
@@ -183,8 +205,10 @@ def _check_exchange(contracts: Contracts, fixture: Fixture, label: str, request:
         if not refs:
             _record(result, label, response, number, [f"no JSON response schema for {op.operation_id} {form.status}"])
             continue
-        attempts = [contracts.errors(ref, form.value, ignore_required=match != "exact",
-                                     placeholders=match == "shape") for ref in refs]
+        attempts = [
+            contracts.errors(ref, form.value, ignore_required=match != "exact", placeholders=match == "shape")
+            for ref in refs
+        ]
         _record(result, f"{label} response", response, number, min(attempts, key=len) if all(attempts) else [])
 
 
@@ -196,8 +220,11 @@ def check_corpus(contracts: Contracts, corpus: Corpus) -> list[str]:
     erratum_schema = Draft202012Validator(json.loads((meta / "erratum.schema.json").read_text()))
     seen: dict[str, str] = {}
     for fixture in corpus.fixtures:
-        rel = fixture.path.relative_to(corpus.fixtures_root) if fixture.path.is_relative_to(corpus.fixtures_root) \
+        rel = (
+            fixture.path.relative_to(corpus.fixtures_root)
+            if fixture.path.is_relative_to(corpus.fixtures_root)
             else fixture.path
+        )
         for error in fixture_schema.iter_errors(fixture.data):
             problems.append(f"fixtures/{rel}: {error.message[:200]}")
         fid = fixture.data.get("id", "?")

@@ -27,8 +27,11 @@ from voicekit.paths import specs_dir
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 OPENAPI_DOCUMENTS = {"gws": "gws.openapi.yaml", "platform": "platform.openapi.yaml"}
-ASYNCAPI_DOCUMENTS = {"gws": "gws.asyncapi.yaml", "platform": "platform.asyncapi.yaml",
-                      "connect": "connect.asyncapi.yaml"}
+ASYNCAPI_DOCUMENTS = {
+    "gws": "gws.asyncapi.yaml",
+    "platform": "platform.asyncapi.yaml",
+    "connect": "connect.asyncapi.yaml",
+}
 # Which AsyncAPI document describes a fixture notification's transport.
 TRANSPORT_DOCUMENT = {"cometd": "gws", "push": "gws", "bus": "connect", "platform-ws": "platform"}
 
@@ -98,8 +101,9 @@ class Contracts:
 
     @cached_property
     def registry(self) -> Registry:
-        resources = [(uri, DRAFT202012.create_resource(doc))
-                     for uri, doc in self.documents.items() if isinstance(doc, Mapping)]
+        resources = [
+            (uri, DRAFT202012.create_resource(doc)) for uri, doc in self.documents.items() if isinstance(doc, Mapping)
+        ]
         return Registry().with_resources(resources)
 
     def uri_of(self, relative: str) -> str:
@@ -127,8 +131,11 @@ class Contracts:
         return f"{uri}#{current}", node
 
     def _deref(self, node: Any, uri: str, pointer: str) -> tuple[Any, str, str]:
-        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) \
-                and set(node) <= {"$ref", "summary", "description"}:
+        while (
+            isinstance(node, Mapping)
+            and isinstance(node.get("$ref"), str)
+            and set(node) <= {"$ref", "summary", "description"}
+        ):
             target = urljoin(uri, node["$ref"])
             uri, _, pointer = target.partition("#")
             node = self.documents[uri]
@@ -141,13 +148,15 @@ class Contracts:
         """A validator for the schema at ``ref`` (a URI with a JSON-pointer fragment)."""
         validator = self._validators.get(ref)
         if validator is None:
-            validator = Draft202012Validator({"$ref": ref}, registry=self.registry,
-                                             format_checker=Draft202012Validator.FORMAT_CHECKER)
+            validator = Draft202012Validator(
+                {"$ref": ref}, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
             self._validators[ref] = validator
         return validator
 
-    def errors(self, ref: str, instance: Any, *, ignore_required: bool = False,
-               placeholders: bool = False) -> list[str]:
+    def errors(
+        self, ref: str, instance: Any, *, ignore_required: bool = False, placeholders: bool = False
+    ) -> list[str]:
         """Validation errors of ``instance``; ``ignore_required`` for bodies the document shows only in
         part (match subset), ``placeholders`` also for string placeholders standing for any value
         (match shape: "<queue_id>", "X")."""
@@ -170,8 +179,11 @@ class Contracts:
                 for method in HTTP_METHODS:
                     if method in item:
                         pointer = "/paths/" + _escape(template) + "/" + method
-                        found.append(Operation(system, method.upper(), template,
-                                               item[method].get("operationId", ""), pointer, uri))
+                        found.append(
+                            Operation(
+                                system, method.upper(), template, item[method].get("operationId", ""), pointer, uri
+                            )
+                        )
             # Literal segments win over templated ones (/me/calls before /me/{x}).
             found.sort(key=lambda op: (-op.template.count("/") + op.template.count("{"), op.template))
             ops[system] = found
@@ -294,12 +306,13 @@ class Contracts:
         doc = self.documents[uri]
         pairs: list[tuple[str, str]] = []
         channels = doc.get("channels") or {}
-        chosen = [key for key, ch in channels.items()
-                  if channel is None or _address_matches(ch.get("address"), channel)]
+        chosen = [
+            key for key, ch in channels.items() if channel is None or _address_matches(ch.get("address"), channel)
+        ]
         if channel is not None and not chosen:
             chosen = list(channels)
         for key in chosen:
-            for msg_key in (channels[key].get("messages") or {}):
+            for msg_key in channels[key].get("messages") or {}:
                 where, message = self.locate(f"{uri}#/channels/{_escape(key)}/messages/{_escape(msg_key)}")
                 payload = message.get("payload")
                 if payload is None:
@@ -310,8 +323,15 @@ class Contracts:
                     pairs.append((msg_key, f"{where}/payload"))
         return pairs
 
-    def validate_message(self, system: str, channel: str | None, message: Any,
-                         *, ignore_required: bool = False, placeholders: bool = False) -> list[str]:
+    def validate_message(
+        self,
+        system: str,
+        channel: str | None,
+        message: Any,
+        *,
+        ignore_required: bool = False,
+        placeholders: bool = False,
+    ) -> list[str]:
         """Empty when the message matches one of the channel's message payloads."""
         pairs = self.message_payload_refs(system, channel)
         if not pairs:

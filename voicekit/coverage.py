@@ -33,17 +33,19 @@ class Report:
             ops = [o for o in self.operations if o.entry.system == system]
             fixtures = [r for r in self.fixtures if r.fixture.system == system]
             status = Counter(r.status for r in fixtures)
-            rows.append({
-                "system": system,
-                "operations": len(ops),
-                "in_specs": sum(o.in_spec for o in ops),
-                "with_fixtures": sum(bool(o.fixtures) for o in ops),
-                "fixtures": len(fixtures),
-                "valid": status["valid"],
-                "explained": status["explained"],
-                "invalid": status["invalid"],
-                "errata": sum(1 for e in self.errata if e.get("system", _system_of(e)) == system),
-            })
+            rows.append(
+                {
+                    "system": system,
+                    "operations": len(ops),
+                    "in_specs": sum(o.in_spec for o in ops),
+                    "with_fixtures": sum(bool(o.fixtures) for o in ops),
+                    "fixtures": len(fixtures),
+                    "valid": status["valid"],
+                    "explained": status["explained"],
+                    "invalid": status["invalid"],
+                    "errata": sum(1 for e in self.errata if e.get("system", _system_of(e)) == system),
+                }
+            )
         return rows
 
     @property
@@ -94,8 +96,11 @@ def operation_in_spec(contracts: Contracts, entry: CatalogEntry) -> bool:
     method, path = data.get("method"), data.get("path")
     if not method or not path:
         return False
-    matches = [op for op in contracts.operations.get(entry.system, [])
-               if op.method == method and _template(op.template) == _template(path)]
+    matches = [
+        op
+        for op in contracts.operations.get(entry.system, [])
+        if op.method == method and _template(op.template) == _template(path)
+    ]
     if not matches:
         return False
     name = data.get("operationName")
@@ -107,10 +112,15 @@ def operation_in_spec(contracts: Contracts, entry: CatalogEntry) -> bool:
 
 
 def build(contracts: Contracts, corpus: Corpus) -> Report:
-    operations = [OperationCoverage(entry, operation_in_spec(contracts, entry),
-                                    [f.id for f in corpus.fixtures_for(entry.id)],
-                                    [e["id"] for e in corpus.errata_for_operation(entry.id)])
-                  for entry in corpus.catalog]
+    operations = [
+        OperationCoverage(
+            entry,
+            operation_in_spec(contracts, entry),
+            [f.id for f in corpus.fixtures_for(entry.id)],
+            [e["id"] for e in corpus.errata_for_operation(entry.id)],
+        )
+        for entry in corpus.catalog
+    ]
     fixtures = [check_fixture(contracts, f) for f in corpus.fixtures]
     report = Report(operations, fixtures, corpus.errata)
     docs: dict[str, dict[str, int]] = {}
@@ -130,19 +140,28 @@ def build(contracts: Contracts, corpus: Corpus) -> Report:
 
 def render_text(report: Report, *, verbose: bool = False) -> str:
     out = ["voicekit coverage", "", "Per system:"]
-    header = f"  {'system':<9}{'operations':>11}{'in specs':>10}{'w/ fixture':>11}{'fixtures':>10}" \
-             f"{'valid':>7}{'explained':>10}{'invalid':>8}{'errata':>8}"
+    header = (
+        f"  {'system':<9}{'operations':>11}{'in specs':>10}{'w/ fixture':>11}{'fixtures':>10}"
+        f"{'valid':>7}{'explained':>10}{'invalid':>8}{'errata':>8}"
+    )
     out.append(header)
     for row in report.system_rows():
-        out.append(f"  {row['system']:<9}{row['operations']:>11}{row['in_specs']:>10}{row['with_fixtures']:>11}"
-                   f"{row['fixtures']:>10}{row['valid']:>7}{row['explained']:>10}{row['invalid']:>8}"
-                   f"{row['errata']:>8}")
-    out += ["", "Per document:", f"  {'document':<28}{'operations':>11}{'fixtures':>10}{'valid':>7}"
-            f"{'explained':>10}{'invalid':>8}{'errata':>8}"]
+        out.append(
+            f"  {row['system']:<9}{row['operations']:>11}{row['in_specs']:>10}{row['with_fixtures']:>11}"
+            f"{row['fixtures']:>10}{row['valid']:>7}{row['explained']:>10}{row['invalid']:>8}"
+            f"{row['errata']:>8}"
+        )
+    out += [
+        "",
+        "Per document:",
+        f"  {'document':<28}{'operations':>11}{'fixtures':>10}{'valid':>7}{'explained':>10}{'invalid':>8}{'errata':>8}",
+    ]
     for document, row in report.documents.items():
-        out.append(f"  {document:<28}{row.get('operations', 0):>11}{row.get('fixtures', 0):>10}"
-                   f"{row.get('valid', 0):>7}{row.get('explained', 0):>10}{row.get('invalid', 0):>8}"
-                   f"{row.get('errata', 0):>8}")
+        out.append(
+            f"  {document:<28}{row.get('operations', 0):>11}{row.get('fixtures', 0):>10}"
+            f"{row.get('valid', 0):>7}{row.get('explained', 0):>10}{row.get('invalid', 0):>8}"
+            f"{row.get('errata', 0):>8}"
+        )
     out += ["", f"Errata: {len(report.errata)}"]
     out.append("")
     out.append(f"Operations missing from the specs: {len(report.missing_from_specs)}")

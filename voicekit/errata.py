@@ -8,8 +8,11 @@ from typing import Any
 
 from voicekit.corpus import Corpus
 
-SYSTEM_TITLES = {"gws": "GWS (003, 002)", "platform": "Genesys Cloud Platform (000, 001)",
-                 "connect": "Connect bus (004)"}
+SYSTEM_TITLES = {
+    "gws": "GWS (003, 002)",
+    "platform": "Genesys Cloud Platform (000, 001)",
+    "connect": "Connect bus (004)",
+}
 
 
 def system_of(erratum: dict[str, Any]) -> str:
@@ -99,14 +102,22 @@ def render(corpus: Corpus) -> str:
         "| id | system | category | suite | title |",
         "|---|---|---|---|---|",
     ]
-    out += [f"| [{e['id']}](#{e['id'].lower()}) | {system_of(e)} | {e['category']} | {suite_kind(e)} | {e['title']} |"
-            for e in errata]
+    out += [
+        f"| [{e['id']}](#{e['id'].lower()}) | {system_of(e)} | {e['category']} | {suite_kind(e)} | {e['title']} |"
+        for e in errata
+    ]
     for e in errata:
-        out += ["", f"## {e['id']}", "", f"**{e['title']}** — {system_of(e)}, {e['category']}", "",
-                "- **Where:** " + "; ".join(_location(loc) for loc in e["locations"]),
-                f"- **Conflict:** {e['conflict'].strip()}",
-                f"- **Mock:** {e['decision'].strip()}",
-                f"- **Reason:** {e['reason'].strip()}"]
+        out += [
+            "",
+            f"## {e['id']}",
+            "",
+            f"**{e['title']}** — {system_of(e)}, {e['category']}",
+            "",
+            "- **Where:** " + "; ".join(_location(loc) for loc in e["locations"]),
+            f"- **Conflict:** {e['conflict'].strip()}",
+            f"- **Mock:** {e['decision'].strip()}",
+            f"- **Reason:** {e['reason'].strip()}",
+        ]
         out += _suite_lines(e["suite"])
         if e.get("fixtures"):
             out.append("- **Fixtures:** " + ", ".join(f"`{f}`" for f in e["fixtures"]))

@@ -59,8 +59,11 @@ def collect(contracts: Contracts, corpus: Corpus) -> list[Example]:
 def example_files(examples: list[Example]) -> dict[str, str]:
     files = {}
     for example in examples:
-        body = yaml.safe_dump({"summary": example.summary, "value": example.value,
-                               "x-voicekit-fixture": example.fixture}, sort_keys=False, allow_unicode=True)
+        body = yaml.safe_dump(
+            {"summary": example.summary, "value": example.value, "x-voicekit-fixture": example.fixture},
+            sort_keys=False,
+            allow_unicode=True,
+        )
         files[example.relative] = f"{HEADER}{body}"
     return files
 
@@ -86,8 +89,9 @@ def with_references(text: str, examples: list[Example], document_uri: str) -> st
             while end < len(lines) and lines[end].startswith(indent + "  "):
                 end += 1
         block = [f"{indent}examples:\n"] + [
-            f"{indent}  {e.name}: {{$ref: '{e.relative}'}}\n" for e in sorted(group, key=lambda e: e.name)]
-        lines[schema + 1:end] = block
+            f"{indent}  {e.name}: {{$ref: '{e.relative}'}}\n" for e in sorted(group, key=lambda e: e.name)
+        ]
+        lines[schema + 1 : end] = block
     return "".join(lines)
 
 

@@ -63,8 +63,12 @@ class Verdict:
         return not self.violations
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "operation": self.operation, "operationName": self.operation_name,
-                "violations": [v.as_dict() for v in self.violations]}
+        return {
+            "ok": self.ok,
+            "operation": self.operation,
+            "operationName": self.operation_name,
+            "violations": [v.as_dict() for v in self.violations],
+        }
 
 
 def parse_json(data: bytes | str | None) -> Any:
@@ -91,27 +95,48 @@ class ExchangeJudge:
         self.contracts = contracts
 
     # ---- HTTP ------------------------------------------------------------------------------------------------
-    def http(self, system: str, method: str, path: str, *, query: Mapping[str, str] | None = None,
-             request_body: Any = NO_BODY, request_is_json: bool = True,
-             request_type: str = "application/json", status: int | None = None,
-             response_body: Any = NO_BODY, response_is_json: bool = True) -> Verdict:
+    def http(
+        self,
+        system: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        request_body: Any = NO_BODY,
+        request_is_json: bool = True,
+        request_type: str = "application/json",
+        status: int | None = None,
+        response_body: Any = NO_BODY,
+        response_is_json: bool = True,
+    ) -> Verdict:
         """The verdict of one HTTP exchange. ``path`` is the API path without any mount prefix or query;
         ``status``/``response_body`` None/NO_BODY when there was no response (judge the request alone)."""
         op = self.contracts.find_operation(system, method, path)
         operation_name = request_body.get("operationName") if isinstance(request_body, dict) else None
         operation_name = operation_name if isinstance(operation_name, str) else None
         if op is None:
-            return Verdict(system, None, operation_name, (Violation(
-                "contract.operation", "request", f"{method.upper()} {path}",
-                f"no documented {system} operation is {method.upper()} {path}"),))
+            return Verdict(
+                system,
+                None,
+                operation_name,
+                (
+                    Violation(
+                        "contract.operation",
+                        "request",
+                        f"{method.upper()} {path}",
+                        f"no documented {system} operation is {method.upper()} {path}",
+                    ),
+                ),
+            )
         sources = self._sources(op)
         found: list[Violation] = []
 
         def add(rule: str, side: str, where: str, messages: list[str]) -> None:
             found.extend(Violation(rule, side, where, m, sources) for m in messages)
 
-        add("contract.query", "request", "query", self.contracts.query_errors(op, dict(query or {}),
-                                                                               undocumented=False))
+        add(
+            "contract.query", "request", "query", self.contracts.query_errors(op, dict(query or {}), undocumented=False)
+        )
         media = "application/x-www-form-urlencoded" if "x-www-form-urlencoded" in request_type else "application/json"
         request_ref = self.contracts.request_schema_ref(op, media)
         if not request_is_json:
@@ -121,30 +146,41 @@ class ExchangeJudge:
         if status is not None:
             declared = self.contracts.declared_statuses(op)
             if not _declared(status, declared):
-                add("contract.response-status", "response", "status",
-                    [f"HTTP {status} is not declared for {op.operation_id} (declared: {', '.join(declared)})"])
+                add(
+                    "contract.response-status",
+                    "response",
+                    "status",
+                    [f"HTTP {status} is not declared for {op.operation_id} (declared: {', '.join(declared)})"],
+                )
             elif not response_is_json:
                 add("contract.response-body", "response", "body", ["the response body is not JSON"])
             elif response_body is not NO_BODY:
                 refs = self.contracts.response_schema_refs(op, status)
                 if refs and all(self.contracts.errors(ref, response_body) for ref in refs):
-                    add("contract.response-body", "response", "body",
-                        self.contracts.errors(refs[0], response_body))
+                    add("contract.response-body", "response", "body", self.contracts.errors(refs[0], response_body))
         return Verdict(system, op.operation_id, operation_name, tuple(found[:MAX_VIOLATIONS]))
 
     # ---- messages ----------------------------------------------------------------------------------------------
-    def message(self, system: str, channel: str | None, message: Any, *, side: str = "response",
-                operation: str | None = None) -> Verdict:
+    def message(
+        self, system: str, channel: str | None, message: Any, *, side: str = "response", operation: str | None = None
+    ) -> Verdict:
         """The verdict of one notification (CometD, Platform WebSocket) or bus frame."""
         problems = self.contracts.validate_message(system, channel, message)
         where = channel or "message"
-        return Verdict(system, operation or channel, None, tuple(
-            Violation("contract.message", side, where, p) for p in problems[:MAX_VIOLATIONS]))
+        return Verdict(
+            system,
+            operation or channel,
+            None,
+            tuple(Violation("contract.message", side, where, p) for p in problems[:MAX_VIOLATIONS]),
+        )
 
     def _sources(self, op: Operation) -> tuple[dict[str, Any], ...]:
         listed = self.contracts.operation_object(op).get("x-voicekit-sources") or []
-        return tuple({"document": s.get("document"), "lines": list(s.get("lines") or [])}
-                     for s in listed if isinstance(s, Mapping))
+        return tuple(
+            {"document": s.get("document"), "lines": list(s.get("lines") or [])}
+            for s in listed
+            if isinstance(s, Mapping)
+        )
 
 
 def _declared(status: int, declared: list[str]) -> bool:

@@ -115,17 +115,28 @@ class Budget:
                 raise VoicekitError(f"{name} must be a positive integer, not {raw!r}")
             return value
 
-        return cls(number(ENV_MAX_EXAMPLES, DEFAULT_MAX_EXAMPLES) or DEFAULT_MAX_EXAMPLES,
-                   number(ENV_STATEFUL_EXAMPLES, DEFAULT_STATEFUL_EXAMPLES) or DEFAULT_STATEFUL_EXAMPLES,
-                   number(ENV_SEED, None))
+        return cls(
+            number(ENV_MAX_EXAMPLES, DEFAULT_MAX_EXAMPLES) or DEFAULT_MAX_EXAMPLES,
+            number(ENV_STATEFUL_EXAMPLES, DEFAULT_STATEFUL_EXAMPLES) or DEFAULT_STATEFUL_EXAMPLES,
+            number(ENV_SEED, None),
+        )
 
     def settings(self, max_examples: int, *, stateful: bool = False) -> settings:
         """Hypothesis settings: no example database, no deadline, no shrinking (each shrink step is a request
         to the target; findings are collected, not raised), derandomized unless a seed is given."""
         extra: dict[str, Any] = {"stateful_step_count": STATEFUL_MAX_STEPS} if stateful else {}
-        return settings(max_examples=max_examples, deadline=None, database=None, derandomize=self.seed is None,
-                        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-                        verbosity=Verbosity.quiet, report_multiple_bugs=False, print_blob=False, **extra)
+        return settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            derandomize=self.seed is None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+            report_multiple_bugs=False,
+            print_blob=False,
+            **extra,
+        )
 
     def seeded(self, test: Callable[..., Any]) -> Callable[..., Any]:
         return seed(self.seed)(test) if self.seed is not None else test
@@ -137,9 +148,13 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 GWS_DESTRUCTIVE_PREFIXES = ("/api/v2/settings", "/api/v2/users", "/api/v2/features", "/api/v2/groups")
 #: Platform operations that place a call to a generated number (Make Call, call on behalf of a user, callback):
 #: on a real organization that is a phone call to whoever owns the number, so they need --vk-allow-destructive.
-PLATFORM_DESTRUCTIVE = frozenset({("POST", "/api/v2/conversations/calls"),
-                                  ("POST", "/api/v2/conversations/calls/user/{userId}"),
-                                  ("POST", "/api/v2/conversations/calls/{conversationId}")})
+PLATFORM_DESTRUCTIVE = frozenset(
+    {
+        ("POST", "/api/v2/conversations/calls"),
+        ("POST", "/api/v2/conversations/calls/user/{userId}"),
+        ("POST", "/api/v2/conversations/calls/{conversationId}"),
+    }
+)
 GWS_AGENT_TAGS = frozenset({"diagnostics", "session", "calls", "devices", "agent-state"})
 
 
@@ -188,19 +203,36 @@ def operations(system: str) -> tuple[OperationInfo, ...]:
             sources = op.get("x-voicekit-sources") or []
             first = sources[0] if sources else {}
             lines = tuple(first["lines"]) if first.get("lines") else None
-            destructive = ((system == "gws" and method != "get" and path.startswith(GWS_DESTRUCTIVE_PREFIXES))
-                           or (system == "platform" and (method.upper(), path) in PLATFORM_DESTRUCTIVE))
-            out.append(OperationInfo(system, method.upper(), path, str(op.get("operationId") or f"{method} {path}"),
-                                     tuple(op.get("tags") or ()), destructive, first.get("document"),
-                                     lines, tuple(catalog.get((method.upper(), path), ()))))
+            destructive = (system == "gws" and method != "get" and path.startswith(GWS_DESTRUCTIVE_PREFIXES)) or (
+                system == "platform" and (method.upper(), path) in PLATFORM_DESTRUCTIVE
+            )
+            out.append(
+                OperationInfo(
+                    system,
+                    method.upper(),
+                    path,
+                    str(op.get("operationId") or f"{method} {path}"),
+                    tuple(op.get("tags") or ()),
+                    destructive,
+                    first.get("document"),
+                    lines,
+                    tuple(catalog.get((method.upper(), path), ())),
+                )
+            )
     return tuple(out)
 
 
 def _params(system: str) -> list[Any]:
     params = []
     for info in operations(system):
-        marks = [pytest.mark.rule("VK-FUZZ-001", document=info.document, lines=info.lines,
-                                  title=f"{info.label} honours its contract under generated input")]
+        marks = [
+            pytest.mark.rule(
+                "VK-FUZZ-001",
+                document=info.document,
+                lines=info.lines,
+                title=f"{info.label} honours its contract under generated input",
+            )
+        ]
         if info.catalog_ids:
             marks.append(pytest.mark.operations(*info.catalog_ids))
         if info.destructive:
@@ -268,8 +300,10 @@ class Finding:
     def describe(self) -> str:
         lines = [line.strip() for line in self.message.splitlines() if line.strip()]
         keep = lines[:1] + [line for line in lines[1:] if line.startswith(_DETAIL_LINES)][:4]
-        return redact_text(f"{self.operation}: {self.check} — {self.title} (HTTP {self.status}, {self.mode} input): "
-                           f"{' / '.join(keep)}\n  reproduce: {self.curl}")
+        return redact_text(
+            f"{self.operation}: {self.check} — {self.title} (HTTP {self.status}, {self.mode} input): "
+            f"{' / '.join(keep)}\n  reproduce: {self.curl}"
+        )
 
 
 @dataclass(repr=False)
@@ -311,10 +345,16 @@ class Findings:
         summary = "; ".join(f"{f.check}: {f.title} (HTTP {f.status}, {f.mode} input)" for f in found[:6])
         more = f" (+{len(found) - 6} more distinct)" if len(found) > 6 else ""
         repeated = f"; {self.repeats} more failing example(s) repeat these" if self.repeats else ""
-        message = (f"{self.operation}: {len(found)} distinct contract violation(s) in {self.examples} generated "
-                   f"request(s) — {summary}{more}{repeated}. First reproduction ({found[0].check}): {found[0].curl}")
-        failure = ConformanceFailure(redact_text(message), rule=rule, title=f"Fuzzing: {title}",
-                                     evidence=Evidence(details=[f.describe() for f in found] + self.notes))
+        message = (
+            f"{self.operation}: {len(found)} distinct contract violation(s) in {self.examples} generated "
+            f"request(s) — {summary}{more}{repeated}. First reproduction ({found[0].check}): {found[0].curl}"
+        )
+        failure = ConformanceFailure(
+            redact_text(message),
+            rule=rule,
+            title=f"Fuzzing: {title}",
+            evidence=Evidence(details=[f.describe() for f in found] + self.notes),
+        )
         failure.check = ",".join(checks)  # type: ignore[attr-defined]  # read by the plugin
         raise failure
 
@@ -354,8 +394,11 @@ def _refused_in_band(response: Any) -> bool:
         replies = json.loads(response.content or b"")
     except ValueError:
         return False
-    return isinstance(replies, list) and bool(replies) and all(
-        isinstance(r, dict) and r.get("successful") is False for r in replies)
+    return (
+        isinstance(replies, list)
+        and bool(replies)
+        and all(isinstance(r, dict) and r.get("successful") is False for r in replies)
+    )
 
 
 def _is_projection(case: Any) -> bool:
@@ -388,8 +431,9 @@ def projection_schema_problems(system: str, case: Any, response: Any) -> list[st
 
 
 # ---- reproduction (redacted) ------------------------------------------------------------------------------------
-_SKIP_CURL_HEADERS = frozenset({"user-agent", "accept-encoding", "connection", "content-length", "accept",
-                                "x-schemathesis-testcaseid"})
+_SKIP_CURL_HEADERS = frozenset(
+    {"user-agent", "accept-encoding", "connection", "content-length", "accept", "x-schemathesis-testcaseid"}
+)
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
 
 
@@ -494,8 +538,16 @@ def exchange_of(response: Any) -> Exchange:
         text = response.content.decode("utf-8")
     except UnicodeDecodeError:
         text = f"<{len(response.content)} bytes of binary data>"
-    return Exchange(str(request.method), str(request.url), dict(request.headers.items()), _request_body(request),
-                    response.status_code, headers, text, float(response.elapsed or 0.0))
+    return Exchange(
+        str(request.method),
+        str(request.url),
+        dict(request.headers.items()),
+        _request_body(request),
+        response.status_code,
+        headers,
+        text,
+        float(response.elapsed or 0.0),
+    )
 
 
 # ---- the target side ---------------------------------------------------------------------------------------------
@@ -537,8 +589,12 @@ class FuzzTarget:
         return dict(self.identities["user"])
 
     def call_kwargs(self, info: OperationInfo) -> dict[str, Any]:
-        return {"base_url": self.base_for(info), "headers": self.headers_for(info), "timeout": self.timeout,
-                "verify": self.verify}
+        return {
+            "base_url": self.base_for(info),
+            "headers": self.headers_for(info),
+            "timeout": self.timeout,
+            "verify": self.verify,
+        }
 
 
 def _basic(username: str, password: str) -> str:
@@ -553,8 +609,9 @@ def _gws_identity(config: TargetConfig, username: str, password: str) -> dict[st
         return headers
     assert config.gws.url
     try:
-        response = requests.get(f"{config.gws.url}/api/v2/me", headers=headers, timeout=config.timeouts.request,
-                                verify=config.tls_verify)
+        response = requests.get(
+            f"{config.gws.url}/api/v2/me", headers=headers, timeout=config.timeouts.request, verify=config.tls_verify
+        )
     except requests.RequestException as exc:
         raise TargetUnreachable(f"GET /api/v2/me as {username}: {exc}") from None
     token = response.headers.get("X-CSRF-TOKEN")
@@ -564,8 +621,9 @@ def _gws_identity(config: TargetConfig, username: str, password: str) -> dict[st
         if cookies:
             headers["Cookie"] = cookies
     elif config.gws.csrf == "on":
-        raise ConformanceFailure(f"GET /api/v2/me as {username} returned no X-CSRF-TOKEN although gws.csrf is on",
-                                 title="CSRF token missing")
+        raise ConformanceFailure(
+            f"GET /api/v2/me as {username} returned no X-CSRF-TOKEN although gws.csrf is on", title="CSRF token missing"
+        )
     return headers
 
 
@@ -602,37 +660,61 @@ def platform_user_token(config: TargetConfig) -> str:
     login = (platform.login_url or platform.url or "").rstrip("/")
     client = platform.code_client
     if client is None or not client.redirect_uri:
-        not_run("platform.users[0] has no token and no authorization-code client (platform.code_client) is "
-                "configured to obtain one")
+        not_run(
+            "platform.users[0] has no token and no authorization-code client (platform.code_client) is "
+            "configured to obtain one"
+        )
     verifier, challenge = _pkce()
-    params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
-              "code_challenge": challenge, "code_challenge_method": "S256", "state": secrets.token_urlsafe(8)}
+    params = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": secrets.token_urlsafe(8),
+    }
     if user.username or user.user_id:
         params["login_hint"] = str(user.username or user.user_id)
     login_headers = {"Authorization": _basic(user.username, user.password)} if user.username and user.password else {}
     try:
-        answer = requests.get(f"{login}/oauth/authorize", params=params, allow_redirects=False, headers=login_headers,
-                              timeout=config.timeouts.request, verify=config.tls_verify)
+        answer = requests.get(
+            f"{login}/oauth/authorize",
+            params=params,
+            allow_redirects=False,
+            headers=login_headers,
+            timeout=config.timeouts.request,
+            verify=config.tls_verify,
+        )
     except requests.RequestException as exc:
         raise TargetUnreachable(f"GET {redact_url(login)}/oauth/authorize: {exc}") from None
     if answer.status_code == 404:
         not_run(f"the target has no Platform OAuth endpoint (GET {redact_url(login)}/oauth/authorize answered 404)")
     code = parse_qs(urlsplit(answer.headers.get("Location", "")).query).get("code", [None])[0]
     if answer.status_code not in (302, 303) or not code:
-        not_run(f"no authorization code for platform.users[0] from /oauth/authorize (HTTP {answer.status_code}); "
-                "configure a pre-obtained token (platform.users[0].token)")
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier, "client_id": client.client_id}
+        not_run(
+            f"no authorization code for platform.users[0] from /oauth/authorize (HTTP {answer.status_code}); "
+            "configure a pre-obtained token (platform.users[0].token)"
+        )
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": client.redirect_uri,
+        "code_verifier": verifier,
+        "client_id": client.client_id,
+    }
     auth = (client.client_id, client.client_secret) if client.client_secret else None
     try:
-        token = requests.post(f"{login}/oauth/token", data=form, auth=auth, timeout=config.timeouts.request,
-                              verify=config.tls_verify)
+        token = requests.post(
+            f"{login}/oauth/token", data=form, auth=auth, timeout=config.timeouts.request, verify=config.tls_verify
+        )
     except requests.RequestException as exc:
         raise TargetUnreachable(f"POST {redact_url(login)}/oauth/token: {exc}") from None
     body = token.json() if "json" in token.headers.get("content-type", "") else {}
     if token.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
-        not_run(f"the token endpoint refused the authorization code (HTTP {token.status_code}); configure a "
-                "pre-obtained token (platform.users[0].token)")
+        not_run(
+            f"the token endpoint refused the authorization code (HTTP {token.status_code}); configure a "
+            "pre-obtained token (platform.users[0].token)"
+        )
     return str(body["access_token"])
 
 
@@ -650,32 +732,64 @@ def platform_target(config: TargetConfig) -> FuzzTarget:
 
 
 # ---- running -------------------------------------------------------------------------------------------------------
-def check_response(target: FuzzTarget, info: OperationInfo, case: Any, response: Any, findings: Findings,
-                   kwargs: dict[str, Any], checks: dict[str, Any], mode: str, recorder: Any = None) -> None:
+def check_response(
+    target: FuzzTarget,
+    info: OperationInfo,
+    case: Any,
+    response: Any,
+    findings: Findings,
+    kwargs: dict[str, Any],
+    checks: dict[str, Any],
+    mode: str,
+    recorder: Any = None,
+) -> None:
     """Run each check on one answer; failures become findings (never raised: the run goes on)."""
     for name, check in checks.items():
         if name in OPERATION_BOUND and _off_route(case, response):
             continue
-        if name == "negative_data_rejection" and (target.system, info.operation_id) in IN_BAND_REFUSAL \
-                and _refused_in_band(response):
+        if (
+            name == "negative_data_rejection"
+            and (target.system, info.operation_id) in IN_BAND_REFUSAL
+            and _refused_in_band(response)
+        ):
             continue
         if name == "negative_data_rejection" and _valid_as_sent(case, response):
             continue
         if name == "response_schema_conformance" and target.system == "gws" and _is_projection(case):
             problems = projection_schema_problems(target.system, case, response)
             if problems:
-                findings.add(Finding(name, "Response violates schema (fields projection)", "; ".join(problems[:5]),
-                                     response.status_code, info.label, curl_of(response.request), mode,
-                                     exchange_of(response)))
+                findings.add(
+                    Finding(
+                        name,
+                        "Response violates schema (fields projection)",
+                        "; ".join(problems[:5]),
+                        response.status_code,
+                        info.label,
+                        curl_of(response.request),
+                        mode,
+                        exchange_of(response),
+                    )
+                )
             continue
         try:
             extra = {"recorder": recorder} if recorder is not None else {}
-            case.validate_response(response, checks=[check], headers=kwargs["headers"],
-                                   transport_kwargs=kwargs, **extra)
+            case.validate_response(
+                response, checks=[check], headers=kwargs["headers"], transport_kwargs=kwargs, **extra
+            )
         except FailureGroup as group:
             for failure in group.exceptions:
-                findings.add(Finding(name, _title(failure), str(failure.message or ""), response.status_code,
-                                     info.label, curl_of(response.request), mode, exchange_of(response)))
+                findings.add(
+                    Finding(
+                        name,
+                        _title(failure),
+                        str(failure.message or ""),
+                        response.status_code,
+                        info.label,
+                        curl_of(response.request),
+                        mode,
+                        exchange_of(response),
+                    )
+                )
         except requests.RequestException as exc:
             findings.unreachable = findings.unreachable or f"a {name} probe could not be sent: {exc}"
 
@@ -698,8 +812,13 @@ def send(case: Any, kwargs: dict[str, Any], findings: Findings) -> Any | None:
     apply_identity(case, kwargs["headers"])
     try:
         return case.call(**kwargs)
-    except (SerializationNotPossible, requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
-            UnicodeError, ValueError):
+    except (
+        SerializationNotPossible,
+        requests.exceptions.InvalidHeader,
+        requests.exceptions.InvalidURL,
+        UnicodeError,
+        ValueError,
+    ):
         findings.skipped += 1  # the HTTP client refuses to send it (e.g. a header value with a newline)
         return None
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -730,15 +849,17 @@ def fuzz_operation(target: FuzzTarget, info: OperationInfo, budget: Budget) -> N
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         with step(f"{mode.value} cases for {info.label} (max {budget.max_examples})"):
             one = _case_runner(target, info, findings, mode.value)
-            test = budget.seeded(budget.settings(budget.max_examples)(given(case=operation.as_strategy(
-                generation_mode=mode))(one)))
+            test = budget.seeded(
+                budget.settings(budget.max_examples)(given(case=operation.as_strategy(generation_mode=mode))(one))
+            )
             try:
                 test()
             except Unsatisfiable:
                 findings.notes.append(f"no {mode.value} cases can be generated for {info.label}")
             except SchemathesisError as exc:
-                raise VoicekitError(f"schemathesis cannot generate {mode.value} cases for {info.label}: {exc}") \
-                    from None
+                raise VoicekitError(
+                    f"schemathesis cannot generate {mode.value} cases for {info.label}: {exc}"
+                ) from None
     if findings.skipped:
         findings.notes.append(f"{findings.skipped} generated case(s) could not be sent by the HTTP client")
     findings.raise_if_any()
@@ -770,19 +891,29 @@ def fuzz_links(target: FuzzTarget, budget: Budget) -> None:
                 reject()  # a case the HTTP client cannot send: this scenario is discarded, the run goes on
             return response
 
-        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
-                              **kwargs: Any) -> None:
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             info = by_label[(case.method.upper(), case.path)]
             mode = case.meta.generation.mode.value if case.meta is not None else "positive"
-            check_response(target, info, case, response, findings, kwargs, STATEFUL_CHECKS, mode,
-                           recorder=getattr(self, "recorder", None))
+            check_response(
+                target,
+                info,
+                case,
+                response,
+                findings,
+                kwargs,
+                STATEFUL_CHECKS,
+                mode,
+                recorder=getattr(self, "recorder", None),
+            )
 
     try:
         Machine()
     except NoLinksFound:
         if destructive and not target.config.allow_destructive:
-            not_run(f"{SPECS[target.system]} has no OpenAPI links between non-destructive operations "
-                    "(the others need --vk-allow-destructive)")
+            not_run(
+                f"{SPECS[target.system]} has no OpenAPI links between non-destructive operations "
+                "(the others need --vk-allow-destructive)"
+            )
         not_run(f"{SPECS[target.system]} has no OpenAPI links to follow")
     title = f"stateful sequences along the links of {SPECS[target.system]} (max {budget.stateful_examples})"
     with step(title), contextlib.suppress(_Stop):

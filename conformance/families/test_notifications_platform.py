@@ -48,8 +48,11 @@ def envelope(message: dict[str, Any]) -> dict[str, Any]:
     if not missing and not (isinstance(metadata, dict) and metadata.get("CorrelationId")):
         missing.append("metadata.CorrelationId")
     if missing:
-        raise ConformanceFailure(f"the {message.get('topicName')} message lacks {', '.join(missing)} (E421: "
-                                 "{topicName, version, eventBody, metadata})", title="Notification envelope")
+        raise ConformanceFailure(
+            f"the {message.get('topicName')} message lacks {', '.join(missing)} (E421: "
+            "{topicName, version, eventBody, metadata})",
+            title="Notification envelope",
+        )
     return message
 
 
@@ -70,8 +73,9 @@ def other_presence(actor: Actor) -> tuple[str, str, str]:
 
 # ---- the channel -----------------------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-001", title=f"A notification channel is {{id, connectUri, expires}} and its "
-                  f"WebSocket opens {TITLE}")
+@pytest.mark.rule(
+    "PLATFORM-NOTIF-001", title=f"A notification channel is {{id, connectUri, expires}} and its WebSocket opens {TITLE}"
+)
 @pytest.mark.operations("platform.postNotificationsChannels", "platform.getNotificationsChannels")
 def test_channel_is_created_and_its_socket_opens(plat: PlatformKit) -> None:
     a = plat.user(0)
@@ -94,21 +98,26 @@ def test_channel_is_created_and_its_socket_opens(plat: PlatformKit) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-002", title=f"Subscriptions: PUT replaces, POST adds, GET lists, DELETE clears "
-                  f"{TITLE}")
-@pytest.mark.operations("platform.putNotificationsChannelSubscriptions",
-                        "platform.postNotificationsChannelSubscriptions",
-                        "platform.getNotificationsChannelSubscriptions",
-                        "platform.deleteNotificationsChannelSubscriptions", "platform.patchUserPresencesPurecloud",
-                        "platform.ws.userPresence")
+@pytest.mark.rule(
+    "PLATFORM-NOTIF-002", title=f"Subscriptions: PUT replaces, POST adds, GET lists, DELETE clears {TITLE}"
+)
+@pytest.mark.operations(
+    "platform.putNotificationsChannelSubscriptions",
+    "platform.postNotificationsChannelSubscriptions",
+    "platform.getNotificationsChannelSubscriptions",
+    "platform.deleteNotificationsChannelSubscriptions",
+    "platform.patchUserPresencesPurecloud",
+    "platform.ws.userPresence",
+)
 def test_subscriptions_put_post_get_delete(plat: PlatformKit) -> None:
     a = plat.user(0)
     watcher = plat.watcher(a, topics=[])
     both = {a.calls_topic, a.presence_topic}
     answered: set[Any] = {t.get("id") for t in watcher.subscribe(sorted(both), "PUT")}  # ids as the target sent them
     if not both <= answered or subscriptions(a, watcher) != both:
-        raise ConformanceFailure(f"PUT of {sorted(both)} answered {sorted(answered)}; GET lists "
-                                 f"{sorted(subscriptions(a, watcher))}")
+        raise ConformanceFailure(
+            f"PUT of {sorted(both)} answered {sorted(answered)}; GET lists {sorted(subscriptions(a, watcher))}"
+        )
     watcher.subscribe([a.calls_topic], "PUT")
     if subscriptions(a, watcher) != {a.calls_topic}:
         raise ConformanceFailure(f"PUT must replace the topics: GET lists {sorted(subscriptions(a, watcher))}")
@@ -122,62 +131,86 @@ def test_subscriptions_put_post_get_delete(plat: PlatformKit) -> None:
     current, changed, _ = other_presence(a)
     plat.undo(lambda: a.set_presence(current))
     a.set_presence(changed)
-    watcher.ws.expect_none(lambda m: m["topicName"] == a.presence_topic, 1.0,
-                           "no presence message on a channel without subscriptions")
+    watcher.ws.expect_none(
+        lambda m: m["topicName"] == a.presence_topic, 1.0, "no presence message on a channel without subscriptions"
+    )
     watcher.subscribe([a.presence_topic], "POST")  # the other direction: subscribed again, the change arrives
     a.set_presence(current)
-    watcher.await_topic(a.presence_topic, lambda body: body["presenceDefinition"]["id"] == current,
-                        "the presence change, subscribed again", message="UserPresenceEvent")
+    watcher.await_topic(
+        a.presence_topic,
+        lambda body: body["presenceDefinition"]["id"] == current,
+        "the presence change, subscribed again",
+        message="UserPresenceEvent",
+    )
 
 
 # ---- the messages ----------------------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-003", title=f"Every participant change of a call is notified on "
-                  f"v2.users.{{id}}.conversations.calls {TITLE}")
-@pytest.mark.operations("platform.ws.conversationsCalls", "platform.patchConversationsCallParticipant",
-                        "platform.getConversationsCall")
+@pytest.mark.rule(
+    "PLATFORM-NOTIF-003",
+    title=f"Every participant change of a call is notified on v2.users.{{id}}.conversations.calls {TITLE}",
+)
+@pytest.mark.operations(
+    "platform.ws.conversationsCalls", "platform.patchConversationsCallParticipant", "platform.getConversationsCall"
+)
 def test_participant_changes_are_notified(plat: PlatformKit) -> None:
     a = plat.user(0)
     if plat.lab.available:
         plat.lab.phone(a.user_id, MANAGED)  # so that the answer connects (000 l.201-203)
     watcher = a.watch()
     conversation_id, participant_id = plat.ringing_call(a)  # awaited: alerting
-    alerting = next(m for m in reversed(watcher.ws.messages) if m.get("topicName") == a.calls_topic
-                    and m.get("eventBody", {}).get("id") == conversation_id)
+    alerting = next(
+        m
+        for m in reversed(watcher.ws.messages)
+        if m.get("topicName") == a.calls_topic and m.get("eventBody", {}).get("id") == conversation_id
+    )
     envelope(alerting)
     states = ["alerting"]
     if plat.lab.available:
         a.answer(conversation_id, participant_id)
-        message = watcher.await_topic(a.calls_topic, lambda b: b["id"] == conversation_id
-                                      and state_of(b, pid=participant_id) == "connected", "the answer: connected")
+        message = watcher.await_topic(
+            a.calls_topic,
+            lambda b: b["id"] == conversation_id and state_of(b, pid=participant_id) == "connected",
+            "the answer: connected",
+        )
         envelope(message)
         states.append("connected")
     a.hang_up(conversation_id, participant_id)
-    message = watcher.await_topic(a.calls_topic, lambda b: b["id"] == conversation_id
-                                  and state_of(b, pid=participant_id) == "disconnected", "the hang-up: disconnected")
+    message = watcher.await_topic(
+        a.calls_topic,
+        lambda b: b["id"] == conversation_id and state_of(b, pid=participant_id) == "disconnected",
+        "the hang-up: disconnected",
+    )
     envelope(message)
     rest = a.call(conversation_id)
     notified = {p.get("id"): p.get("state") for p in message["eventBody"]["participants"]}
     read = {p.get("id"): p.get("state") for p in rest.get("participants") or []}
     if notified != read:
-        raise ConformanceFailure(f"the last notification ({summary(message['eventBody'])}) and GET "
-                                 f"({summary(rest)}) disagree after {' → '.join(states)} → disconnected")
+        raise ConformanceFailure(
+            f"the last notification ({summary(message['eventBody'])}) and GET "
+            f"({summary(rest)}) disagree after {' → '.join(states)} → disconnected"
+        )
     if leg(message["eventBody"], pid=participant_id) is None:
         raise ConformanceFailure("the notification does not carry the user's participant")
 
 
 @pytest.mark.profile(PROFILE)
 @pytest.mark.rule("PLATFORM-NOTIF-004", title=f"A presence change is notified on v2.users.{{id}}.presence {TITLE}")
-@pytest.mark.operations("platform.ws.userPresence", "platform.patchUserPresencesPurecloud",
-                        "platform.getPresenceDefinitions")
+@pytest.mark.operations(
+    "platform.ws.userPresence", "platform.patchUserPresencesPurecloud", "platform.getPresenceDefinitions"
+)
 def test_presence_change_is_notified(plat: PlatformKit) -> None:
     a = plat.user(0)
     watcher = a.watch()
     current, changed, name = other_presence(a)
     plat.undo(lambda: a.set_presence(current))
     a.set_presence(changed)
-    message = watcher.await_topic(a.presence_topic, lambda body: body["presenceDefinition"]["id"] == changed,
-                                  f"presence {name}", message="UserPresenceEvent")
+    message = watcher.await_topic(
+        a.presence_topic,
+        lambda body: body["presenceDefinition"]["id"] == changed,
+        f"presence {name}",
+        message="UserPresenceEvent",
+    )
     envelope(message)
     system = message["eventBody"]["presenceDefinition"].get("systemPresence")
     if system is not None and system != name:
@@ -185,15 +218,15 @@ def test_presence_change_is_notified(plat: PlatformKit) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-005", title=f"{{\"message\": \"ping\"}} is answered with a channel.metadata pong "
-                  f"{TITLE}")
+@pytest.mark.rule("PLATFORM-NOTIF-005", title=f'{{"message": "ping"}} is answered with a channel.metadata pong {TITLE}')
 @pytest.mark.operations("platform.ws.ping")
 def test_ping_is_answered_with_pong(plat: PlatformKit) -> None:
     watcher = plat.watcher(plat.user(0), topics=[])
     validated_message({"message": "ping"}, "Ping")
     watcher.ws.send({"message": "ping"})
-    pong = watcher.ws.await_message(lambda m: m["topicName"] == "channel.metadata"
-                                    and m["eventBody"]["message"] == "pong", description="pong")
+    pong = watcher.ws.await_message(
+        lambda m: m["topicName"] == "channel.metadata" and m["eventBody"]["message"] == "pong", description="pong"
+    )
     validated_message(pong, "Pong")
 
 
@@ -207,25 +240,32 @@ def test_heartbeat_arrives(plat: PlatformKit) -> None:
         timeout = min(timeout, 5.0)
     watcher = plat.watcher(plat.user(0), topics=[])
     try:
-        beat = watcher.ws.await_message(lambda m: m["topicName"] == "channel.metadata"
-                                        and m["eventBody"]["message"] != "pong", timeout, "a heartbeat")
+        beat = watcher.ws.await_message(
+            lambda m: m["topicName"] == "channel.metadata" and m["eventBody"]["message"] != "pong",
+            timeout,
+            "a heartbeat",
+        )
     except ConformanceFailure:
         if plat.lab.available:
             raise
-        not_run(f"no heartbeat within the notification timeout ({timeout:g} s); the real service sends one every "
-                "30 s — raise timeouts.notification above that to certify it")
+        not_run(
+            f"no heartbeat within the notification timeout ({timeout:g} s); the real service sends one every "
+            "30 s — raise timeouts.notification above that to certify it"
+        )
     validated_message(beat, "Heartbeat")
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-007", title=f"An expiring channel sends v2.system.socket_closing, then closes "
-                  f"{TITLE}")
+@pytest.mark.rule(
+    "PLATFORM-NOTIF-007", title=f"An expiring channel sends v2.system.socket_closing, then closes {TITLE}"
+)
 @pytest.mark.operations("platform.ws.socketClosing")
 def test_expiring_channel_says_socket_closing(plat: PlatformKit) -> None:
     plat.lab.require("expiring a notification channel (they live 24 h)")
     watcher = plat.watcher(plat.user(0), topics=[])
     plat.lab.expire_channel(watcher.channel_id)
-    closing = watcher.ws.await_message(lambda m: m["topicName"] == "v2.system.socket_closing",
-                                       description="v2.system.socket_closing")
+    closing = watcher.ws.await_message(
+        lambda m: m["topicName"] == "v2.system.socket_closing", description="v2.system.socket_closing"
+    )
     validated_message(closing, "SocketClosing")
     watcher.ws.await_close()

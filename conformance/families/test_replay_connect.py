@@ -63,9 +63,12 @@ def connect_fixtures() -> list[Fixture]:
 def _params() -> list[Any]:
     params = []
     for fixture in connect_fixtures():
-        marks = [pytest.mark.fixture_id(fixture.id),
-                 pytest.mark.rule(f"SAMPLE-{fixture.id}", document=fixture.document, lines=fixture.lines,
-                                  title=fixture.data.get("title"))]
+        marks = [
+            pytest.mark.fixture_id(fixture.id),
+            pytest.mark.rule(
+                f"SAMPLE-{fixture.id}", document=fixture.document, lines=fixture.lines, title=fixture.data.get("title")
+            ),
+        ]
         if fixture.operations:
             marks.append(pytest.mark.operations(*fixture.operations))
         if any("trigger" in step for _, step in fixture.exchanges()):
@@ -109,8 +112,9 @@ def identity(expected: dict[str, Any]) -> Callable[[Any], bool]:
         return call_event(str(call.get("event")), str(call.get("id")) if call.get("id") else None)
 
     def match(message: Any) -> bool:
-        matched: bool = (message.get("topic") == expected.get("topic")
-                         and message.get("subtopic") == expected.get("subtopic"))
+        matched: bool = message.get("topic") == expected.get("topic") and message.get("subtopic") == expected.get(
+            "subtopic"
+        )
         return matched
 
     match.__name__ = f"{expected.get('topic')}/{expected.get('subtopic')}"
@@ -145,8 +149,10 @@ class Replay:
         view = self.events.incoming_call(self.bus.agent, str(trigger.get("ani")), trigger.get("dnis"), **extra)
         offered = connection_id(view)
         if trigger.get("connectionId") and offered != trigger["connectionId"]:
-            not_run(f"the target offered connection {offered}, not the documented {trigger['connectionId']}: the "
-                    "sample's ids cannot be reproduced here")
+            not_run(
+                f"the target offered connection {offered}, not the documented {trigger['connectionId']}: the "
+                "sample's ids cannot be reproduced here"
+            )
 
     def notification(self, label: str, note: dict[str, Any]) -> None:
         expected: Any = note.get("message")  # a JSON value whose shape depends on the fixture's kind
@@ -161,8 +167,11 @@ class Replay:
     def received(self, label: str, note: dict[str, Any], match: str) -> None:
         expected = note["message"]
         wanted = identity(expected)
-        failure = failure_of(str(expected.get("topic")), str(expected.get("subtopic")).removesuffix("Failed")) \
-            if str(expected.get("subtopic")).endswith("Failed") else None
+        failure = (
+            failure_of(str(expected.get("topic")), str(expected.get("subtopic")).removesuffix("Failed"))
+            if str(expected.get("subtopic")).endswith("Failed")
+            else None
+        )
         alternatives = [wanted]
         if failure is not None and expected.get("topic") == "InboundCall":
             alternatives.append(call_event(("connected", "hold", "ACW", "Dropped")))  # a success instead
@@ -192,27 +201,38 @@ class Replay:
     def fragment(self, label: str, state: dict[str, Any]) -> None:
         """A documented agent state {label, code, type} (E500): Agent Update with it is answered by SetAgentState
         whose message has the documented shape."""
-        reply = self.bus.ask({"channel": AMAZON, "topic": "Agent", "subtopic": "Update", "source": "voicekit",
-                              "data": dict(state)},
-                             lambda m: m.get("topic") == "Agent" and m.get("subtopic") in ("SetAgentState",
-                                                                                          "UpdateFailed"))
+        reply = self.bus.ask(
+            {"channel": AMAZON, "topic": "Agent", "subtopic": "Update", "source": "voicekit", "data": dict(state)},
+            lambda m: m.get("topic") == "Agent" and m.get("subtopic") in ("SetAgentState", "UpdateFailed"),
+        )
         if reply.get("subtopic") != "SetAgentState":
             self.differences.append(f"{label}: Agent Update to {json.dumps(state)} was refused: {short(reply)}")
             return
-        self.differences += [f"{label}: {d}" for d in compare([Form(state)], reply.get("message"), "shape",
-                                                               self.errata)]
+        self.differences += [
+            f"{label}: {d}" for d in compare([Form(state)], reply.get("message"), "shape", self.errata)
+        ]
 
     def last_request(self) -> dict[str, Any] | None:
-        sent = [m for _, step in self.fixture.exchanges() for n in step.get("notifications") or []
-                if sent_by_app(m := n.get("message"))]
+        sent = [
+            m
+            for _, step in self.fixture.exchanges()
+            for n in step.get("notifications") or []
+            if sent_by_app(m := n.get("message"))
+        ]
         return sent[-1] if sent else None
 
     def verdict(self) -> None:
         if self.differences:
-            raise ConformanceFailure(f"{self.fixture.id}: {len(self.differences)} difference(s) from the documented "
-                                     f"sample — {self.differences[0]}",
-                                     evidence=Evidence(fixture=self.fixture.id, document=self.fixture.document,
-                                                       lines=self.fixture.lines, details=self.differences[1:]))
+            raise ConformanceFailure(
+                f"{self.fixture.id}: {len(self.differences)} difference(s) from the documented "
+                f"sample — {self.differences[0]}",
+                evidence=Evidence(
+                    fixture=self.fixture.id,
+                    document=self.fixture.document,
+                    lines=self.fixture.lines,
+                    details=self.differences[1:],
+                ),
+            )
 
 
 # ---- fixtures and the test ------------------------------------------------------------------------------------

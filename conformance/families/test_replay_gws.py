@@ -38,10 +38,17 @@ def _params() -> list[Any]:
     params = []
     for fixture in gws_fixtures():
         plan = build_plan(fixture, corpus.errata)
-        marks = [pytest.mark.profile(PROFILE), pytest.mark.fixture_id(fixture.id),
-                 pytest.mark.operations(*fixture.operations),
-                 pytest.mark.rule(f"SAMPLE-{fixture.id}", document=fixture.document, lines=fixture.lines,
-                                  title=str(fixture.data.get("title")))]
+        marks = [
+            pytest.mark.profile(PROFILE),
+            pytest.mark.fixture_id(fixture.id),
+            pytest.mark.operations(*fixture.operations),
+            pytest.mark.rule(
+                f"SAMPLE-{fixture.id}",
+                document=fixture.document,
+                lines=fixture.lines,
+                title=str(fixture.data.get("title")),
+            ),
+        ]
         if plan.destructive:
             marks.append(pytest.mark.destructive)
         params.append(pytest.param(fixture, id=fixture.id, marks=marks))
@@ -68,6 +75,8 @@ def test_documented_sample(fixture: Fixture, gws_replayer: GwsReplayer, request:
     if result.status == FAILED:
         details = [str(m) for m in result.mismatches] + [f"note: {n}" for n in result.notes]
         errata = f" (errata applied: {', '.join(result.errata)})" if result.errata else ""
-        raise ConformanceFailure(result.describe() + errata, title="Documented sample not reproduced",
-                                 evidence=Evidence(fixture=fixture.id, document=fixture.document,
-                                                   lines=fixture.lines, details=details))
+        raise ConformanceFailure(
+            result.describe() + errata,
+            title="Documented sample not reproduced",
+            evidence=Evidence(fixture=fixture.id, document=fixture.document, lines=fixture.lines, details=details),
+        )

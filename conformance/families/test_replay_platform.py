@@ -69,15 +69,25 @@ OAUTH_CLIENT_KEYS = ("clientId", "clientSecret")
 #: Request bodies decided where the fixture prints none and its ``given`` names none: (body, why).
 DECIDED_BODIES: dict[str, tuple[dict[str, Any], str]] = {
     "platform.auth.client-credentials-answer-refused": (
-        {"state": "connected"}, "the answer body of 000 l.42-44; E400: refused before the body is read"),
+        {"state": "connected"},
+        "the answer body of 000 l.42-44; E400: refused before the body is read",
+    ),
     "platform.auth.token-not-participant-answer-refused": (
-        {"state": "connected"}, "the answer body of 000 l.42-44; E407: refused before the body is read"),
+        {"state": "connected"},
+        "the answer body of 000 l.42-44; E407: refused before the body is read",
+    ),
     "platform.auth.client-credentials-make-call-refused": (
-        {"phoneNumber": EXTERNAL}, "the fixture's notes: any Make Call body gets the refusal (E400)"),
+        {"phoneNumber": EXTERNAL},
+        "the fixture's notes: any Make Call body gets the refusal (E400)",
+    ),
     "platform.calls.make-call-response": (
-        {"phoneNumber": EXTERNAL}, "the body of the listings this fragment answers (001 l.101, E401)"),
+        {"phoneNumber": EXTERNAL},
+        "the body of the listings this fragment answers (001 l.101, E401)",
+    ),
     "platform.calls.make-call": (
-        {"phoneNumber": EXTERNAL}, "an external number, one of the destinations the notes list (E401)"),
+        {"phoneNumber": EXTERNAL},
+        "an external number, one of the destinations the notes list (E401)",
+    ),
 }
 
 
@@ -98,9 +108,20 @@ def _auth_kind(request: dict[str, Any]) -> str:
 def signature(request: dict[str, Any]) -> str:
     """What makes two documented requests the same SDK call: method, path template, query names, form and body as
     documented, kind of credential (placeholder names do not count)."""
-    return ANY.sub("{}", json.dumps({"method": request.get("method"), "path": request.get("path"),
-                                     "query": sorted(request.get("query") or {}), "form": request.get("form"),
-                                     "body": request.get("body"), "auth": _auth_kind(request)}, sort_keys=True))
+    return ANY.sub(
+        "{}",
+        json.dumps(
+            {
+                "method": request.get("method"),
+                "path": request.get("path"),
+                "query": sorted(request.get("query") or {}),
+                "form": request.get("form"),
+                "body": request.get("body"),
+                "auth": _auth_kind(request),
+            },
+            sort_keys=True,
+        ),
+    )
 
 
 def covered_listings(fixtures: list[Fixture]) -> dict[str, list[str]]:
@@ -121,9 +142,16 @@ def covered_listings(fixtures: list[Fixture]) -> dict[str, list[str]]:
 def _params() -> list[Any]:
     params = []
     for fixture in platform_fixtures():
-        marks = [pytest.mark.profile(PROFILE), pytest.mark.fixture_id(fixture.id),
-                 pytest.mark.rule(f"SAMPLE-{fixture.id}", document=fixture.document, lines=fixture.lines,
-                                  title=str(fixture.data.get("title")))]
+        marks = [
+            pytest.mark.profile(PROFILE),
+            pytest.mark.fixture_id(fixture.id),
+            pytest.mark.rule(
+                f"SAMPLE-{fixture.id}",
+                document=fixture.document,
+                lines=fixture.lines,
+                title=str(fixture.data.get("title")),
+            ),
+        ]
         if fixture.operations:
             marks.append(pytest.mark.operations(*fixture.operations))
         params.append(pytest.param(fixture, id=fixture.id, marks=marks))
@@ -170,8 +198,11 @@ class PlatformReplay:
         self.webrtc()
         watcher = self.agent.watch()
         conversation_id = self.agent.make_call({"phoneNumber": EXTERNAL})
-        watcher.await_call(conversation_id, lambda b: state_of(b, user_id=self.agent.user_id) == "connected",
-                           "the agent's call connects")
+        watcher.await_call(
+            conversation_id,
+            lambda b: state_of(b, user_id=self.agent.user_id) == "connected",
+            "the agent's call connects",
+        )
         self.kit.lab.remote_hangup(conversation_id)
         watcher.await_call(conversation_id, ended, "the customer hangs up")
 
@@ -207,8 +238,12 @@ class PlatformReplay:
         """An authorization code of the agent (with the S256 challenge of the fixture's verifier for PKCE)."""
         self.login()
         client = self.code_client()
-        params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": str(client.redirect_uri),
-                  "state": secrets.token_hex(8)}
+        params = {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": str(client.redirect_uri),
+            "state": secrets.token_hex(8),
+        }
         if pkce:
             verifier = str(self.fixture.data["request"]["form"]["code_verifier"])
             params.update(code_challenge=pkce_challenge(verifier), code_challenge_method="S256")
@@ -264,8 +299,10 @@ class PlatformReplay:
     def oauth_client(self) -> tuple[str, str | None]:
         if self.oauth is None:
             form = (self.fixture.data.get("request") or {}).get("form") or {}
-            grants = {str((step.get("request") or {}).get("form", {}).get("grant_type"))
-                      for _, step in self.fixture.exchanges()} | {str(form.get("grant_type"))}
+            grants = {
+                str((step.get("request") or {}).get("form", {}).get("grant_type"))
+                for _, step in self.fixture.exchanges()
+            } | {str(form.get("grant_type"))}
             if "client_credentials" in grants:
                 cc = self.kit.config.platform.client_credentials
                 if cc is None:
@@ -295,10 +332,17 @@ class PlatformReplay:
             if "request" in step:
                 self.check(label, step, self.send(step))
         if self.mismatches:
-            raise ConformanceFailure(f"{self.fixture.id}: {len(self.mismatches)} difference(s) from the documented "
-                                     f"sample — {self.mismatches[0]}", title="Documented sample not reproduced",
-                                     evidence=Evidence(fixture=self.fixture.id, document=self.fixture.document,
-                                                       lines=self.fixture.lines, details=self.mismatches[1:]))
+            raise ConformanceFailure(
+                f"{self.fixture.id}: {len(self.mismatches)} difference(s) from the documented "
+                f"sample — {self.mismatches[0]}",
+                title="Documented sample not reproduced",
+                evidence=Evidence(
+                    fixture=self.fixture.id,
+                    document=self.fixture.document,
+                    lines=self.fixture.lines,
+                    details=self.mismatches[1:],
+                ),
+            )
 
     def trigger(self, trigger: dict[str, Any]) -> None:
         if trigger.get("event") != "inbound-call":
@@ -356,9 +400,11 @@ class PlatformReplay:
         status = documented.get("status")
         allowed = set().union(*(self.statuses(f.status, response) for f in forms_of(documented, "body")))
         if response.status not in allowed:
-            self.mismatches.append(f"{label}: {response.method} {response.path} answered {response.status}, "
-                                   f"expected {status if status is not None else sorted(allowed)} "
-                                   f"({response.text[:200]!r})")
+            self.mismatches.append(
+                f"{label}: {response.method} {response.path} answered {response.status}, "
+                f"expected {status if status is not None else sorted(allowed)} "
+                f"({response.text[:200]!r})"
+            )
             return
         try:
             expect(response, "not_server_error", "platform_error_body", "response_schema", status=sorted(allowed))
@@ -377,8 +423,9 @@ class PlatformReplay:
         match = str(documented.get("match") or "exact")
         forms = forms_of(documented, "body")
         if response.status >= 400:  # errors: the ErrorBody's code and status only
-            forms = [Form({k: f.value[k] for k in ("code", "status") if k in f.value}, f.status, f.reading)
-                     for f in forms]
+            forms = [
+                Form({k: f.value[k] for k in ("code", "status") if k in f.value}, f.status, f.reading) for f in forms
+            ]
             match = "subset"
         self.compare(forms, response.json_or_none(), match, f"{label}: body")
 

@@ -44,8 +44,19 @@ CALLER = "+15551230100"
 DIALLED = "+16013261548"
 AVAILABLE = {"label": "Available", "code": "Available", "type": "Routable"}  # 004 l.80-96, paired (E500)
 NOT_READY_REASON = "1"
-BUTTONS = ("answer", "reject", "disconnect", "hold", "resume", "clearContact", "consult", "numberpad", "swap",
-           "transfer", "conference")
+BUTTONS = (
+    "answer",
+    "reject",
+    "disconnect",
+    "hold",
+    "resume",
+    "clearContact",
+    "consult",
+    "numberpad",
+    "swap",
+    "transfer",
+    "conference",
+)
 FAILURES = {  # request subtopic → (error type, message): 004 l.106-110 and the field notes (E502, E510)
     "Answer": ("ANSWER_CALL_FAILED", "Answering call failed."),
     "Hold": ("HOLD_CALL_FAILED", "Call hold failed."),
@@ -54,8 +65,19 @@ FAILURES = {  # request subtopic → (error type, message): 004 l.106-110 and th
 }
 NOT_FOUND = ("AGENT_STATE_NOT_FOUND", "Specified Agent State not found.")
 
-__all__ = ["AMAZON", "Bus", "ConnectEvents", "button_problems", "call_event", "connection_id", "either", "failure_of",
-           "request", "short", "validated"]
+__all__ = [
+    "AMAZON",
+    "Bus",
+    "ConnectEvents",
+    "button_problems",
+    "call_event",
+    "connection_id",
+    "either",
+    "failure_of",
+    "request",
+    "short",
+    "validated",
+]
 
 
 # ---- messages ------------------------------------------------------------------------------------------------------
@@ -84,9 +106,12 @@ def call_event(event: str | tuple[str, ...], connection: str | None = None) -> C
     events = (event,) if isinstance(event, str) else event
 
     def match(message: Any) -> bool:
-        return (message.get("topic") == INBOUND and message.get("subtopic") == STATE_CHANGE
-                and call_of(message).get("event") in events
-                and (connection is None or connection_of(message) == connection))
+        return (
+            message.get("topic") == INBOUND
+            and message.get("subtopic") == STATE_CHANGE
+            and call_of(message).get("event") in events
+            and (connection is None or connection_of(message) == connection)
+        )
 
     match.__name__ = f"InboundCallStateChange {'/'.join(events)}" + (f" for {connection}" if connection else "")
     return match
@@ -127,16 +152,19 @@ def expect_failure(message: Any, topic: str, subtopic: str, error_type: str, tex
     body = message.get("message") if isinstance(message.get("message"), dict) else {}
     problems = []
     if message.get("topic") != topic or message.get("subtopic") != f"{subtopic}Failed":
-        problems.append(f"topic/subtopic {message.get('topic')}/{message.get('subtopic')}, "
-                        f"expected {topic}/{subtopic}Failed")
+        problems.append(
+            f"topic/subtopic {message.get('topic')}/{message.get('subtopic')}, expected {topic}/{subtopic}Failed"
+        )
     if body.get("errorType") != error_type:
         problems.append(f"errorType {body.get('errorType')!r}, expected {error_type!r}")
     if not isinstance(body.get("message"), str):
         problems.append(f"message {body.get('message')!r} is not a text")
     elif body.get("message") != text:  # human-readable: the documents' wording is advisory
-        advise(f"{topic} {subtopic} failure: message {body.get('message')!r}, the documents word it {text!r}",
-               basis="004 l.98-110 list the failure texts as human-readable messages; errorType identifies the "
-                     "failure (E502)")
+        advise(
+            f"{topic} {subtopic} failure: message {body.get('message')!r}, the documents word it {text!r}",
+            basis="004 l.98-110 list the failure texts as human-readable messages; errorType identifies the "
+            "failure (E502)",
+        )
     if problems:
         raise ConformanceFailure(f"{topic} {subtopic} failure: " + "; ".join(problems) + f" — {short(message)}")
     validated(message)
@@ -158,16 +186,23 @@ class ConnectEvents:
     def require(self, event: str) -> None:
         """Raises NotRunnable when there is no control API to cause ``event``."""
         if not self.available:
-            raise NotRunnable(f"no event source for Connect {event}: configure events.control_url (the voicekit "
-                              "control API; Connect events have no driver or manual source)")
+            raise NotRunnable(
+                f"no event source for Connect {event}: configure events.control_url (the voicekit "
+                "control API; Connect events have no driver or manual source)"
+            )
 
     def client(self) -> HttpClient:
         if self._client is None:
             events = self.config.events
             assert events.control_url
-            self._client = HttpClient(events.control_url, token=events.control_token, csrf="off",
-                                      timeout=self.config.timeouts.request, verify=self.config.ssl_verify(),
-                                      name="control API")
+            self._client = HttpClient(
+                events.control_url,
+                token=events.control_token,
+                csrf="off",
+                timeout=self.config.timeouts.request,
+                verify=self.config.ssl_verify(),
+                name="control API",
+            )
         return self._client
 
     def _call(self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = ()) -> dict[str, Any]:
@@ -175,12 +210,16 @@ class ConnectEvents:
         data = response.json_or_none()
         if response.status // 100 != 2 and response.status not in ok:
             message = data.get("error") if isinstance(data, dict) else response.text[:200]
-            raise EventFailed(f"the control API refused {method} /connect{path}: {response.status} {message}",
-                              status=response.status, body=data)
+            raise EventFailed(
+                f"the control API refused {method} /connect{path}: {response.status} {message}",
+                status=response.status,
+                body=data,
+            )
         return data if isinstance(data, dict) else {}
 
-    def incoming_call(self, agent: str, caller: str = CALLER, dialled: str | None = DIALLED,
-                      **extra: Any) -> dict[str, Any]:
+    def incoming_call(
+        self, agent: str, caller: str = CALLER, dialled: str | None = DIALLED, **extra: Any
+    ) -> dict[str, Any]:
         """An external call from ``caller`` to ``dialled`` is offered to ``agent`` (never missed while the test
         runs); returns the control API's view of the contact (``contact.connectionId``)."""
         self.require("incoming call")
@@ -270,8 +309,9 @@ def _reset_over_bus(bus: Callable[..., WsClient], agent: str) -> None:
 
 
 @pytest.fixture
-def agent_a(vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callable[..., WsClient],
-            vk_cleanup: Any) -> str:
+def agent_a(
+    vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callable[..., WsClient], vk_cleanup: Any
+) -> str:
     """Agent A (``connect.agents[0]``), clean at the start of the test and afterwards."""
     agent = _agent(vk_config, 0)
     _clean(agent, connect_events, bus)
@@ -280,8 +320,9 @@ def agent_a(vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callabl
 
 
 @pytest.fixture
-def agent_b(vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callable[..., WsClient],
-            vk_cleanup: Any) -> str:
+def agent_b(
+    vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callable[..., WsClient], vk_cleanup: Any
+) -> str:
     """Agent B (``connect.agents[1]``), clean like agent A."""
     agent = _agent(vk_config, 1)
     _clean(agent, connect_events, bus)
@@ -312,20 +353,23 @@ def answer(bus: Bus, connection: str) -> Any:
     """Answer the offered call; the connected event (fails on AnswerFailed)."""
     reply = bus.ask(request(INBOUND, "Answer"), call_event("connected", connection), failure_of(INBOUND, "Answer"))
     if not call_event("connected", connection)(reply):
-        raise ConformanceFailure(f"Answer of the offered call {connection} was refused: {short(reply)}",
-                                 rule="CONNECT-ANSWER-002")
+        raise ConformanceFailure(
+            f"Answer of the offered call {connection} was refused: {short(reply)}", rule="CONNECT-ANSWER-002"
+        )
     return reply
 
 
-def _refused(bus: Bus, subtopic: str, data: Any = None, *, topic: str = INBOUND,
-             success: Callable[[Any], bool] | None = None) -> None:
+def _refused(
+    bus: Bus, subtopic: str, data: Any = None, *, topic: str = INBOUND, success: Callable[[Any], bool] | None = None
+) -> None:
     """``subtopic`` must fail with its documented error (E502, E510) and nothing must succeed."""
     error_type, text = FAILURES[subtopic]
     success = success or call_event(("connected", "hold", "ACW", "Dropped"))
     reply = bus.ask(request(topic, subtopic, data), failure_of(topic, subtopic), success)
     if success(reply):
-        raise ConformanceFailure(f"{topic} {subtopic} succeeded although its precondition does not hold: "
-                                 f"{short(reply)}")
+        raise ConformanceFailure(
+            f"{topic} {subtopic} succeeded although its precondition does not hold: {short(reply)}"
+        )
     expect_failure(reply, topic, subtopic, error_type, text)
     late = [m for m in bus.client.inbox.pending if success(m)]
     if late:
@@ -334,9 +378,13 @@ def _refused(bus: Bus, subtopic: str, data: Any = None, *, topic: str = INBOUND,
 
 # ---- InboundCall Answer (004) --------------------------------------------------------------------------------------
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-ANSWER-001", document=DOC, lines=(98, 110),
-                  title="Answer without an incoming call (agent not PendingBusy) fails with ANSWER_CALL_FAILED "
-                        "\"Answering call failed.\" (prerequisite l.14-16; E508)")
+@pytest.mark.rule(
+    "CONNECT-ANSWER-001",
+    document=DOC,
+    lines=(98, 110),
+    title="Answer without an incoming call (agent not PendingBusy) fails with ANSWER_CALL_FAILED "
+    '"Answering call failed." (prerequisite l.14-16; E508)',
+)
 @pytest.mark.operations("connect.InboundCall.Answer")
 @pytest.mark.fixture_id("connect.inboundcall.answer-call-failed")
 def test_answer_without_incoming_call_fails(bus_a: Bus) -> None:
@@ -344,8 +392,11 @@ def test_answer_without_incoming_call_fails(bus_a: Bus) -> None:
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E514", title="An incoming call is announced with InboundCallStateChange event connecting "
-                                "(the agent becomes PendingBusy; 004 l.14-16, field notes)")
+@pytest.mark.rule(
+    "E514",
+    title="An incoming call is announced with InboundCallStateChange event connecting "
+    "(the agent becomes PendingBusy; 004 l.14-16, field notes)",
+)
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
 def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: ConnectEvents) -> None:
@@ -362,9 +413,12 @@ def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: Conne
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-ANSWER-002", document=DOC, lines=(121, 195),
-                  title="Answer of an incoming call is answered by InboundCallStateChange event connected for that "
-                        "call (E501)")
+@pytest.mark.rule(
+    "CONNECT-ANSWER-002",
+    document=DOC,
+    lines=(121, 195),
+    title="Answer of an incoming call is answered by InboundCallStateChange event connected for that call (E501)",
+)
 @pytest.mark.operations("connect.InboundCall.Answer", "connect.InboundCallStateChange")
 @pytest.mark.fixture_id("connect.inboundcall.answer-sample")
 @pytest.mark.needs_event("inbound-call")
@@ -374,11 +428,12 @@ def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectEvents
     call = call_of(reply)
     actual = call.get("ResponseActual") or {}
     problems = []
-    for name, value, expected in (("ResponseActual.status", actual.get("status"), "connected"),
-                                  ("ResponseActual.previousStatus", actual.get("previousStatus"), "connecting"),
-                                  ("ResponseFields.CallState", (call.get("ResponseFields") or {}).get("CallState"),
-                                   "connected"),
-                                  ("message.source", reply.get("message", {}).get("source"), "event")):
+    for name, value, expected in (
+        ("ResponseActual.status", actual.get("status"), "connected"),
+        ("ResponseActual.previousStatus", actual.get("previousStatus"), "connecting"),
+        ("ResponseFields.CallState", (call.get("ResponseFields") or {}).get("CallState"), "connected"),
+        ("message.source", reply.get("message", {}).get("source"), "event"),
+    ):
         if value != expected:
             problems.append(f"{name} {value!r}, expected {expected!r}")
     if problems:
@@ -386,8 +441,9 @@ def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectEvents
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E508", title="Answer of a call that is already connected fails with ANSWER_CALL_FAILED and "
-                                "changes nothing")
+@pytest.mark.rule(
+    "E508", title="Answer of a call that is already connected fails with ANSWER_CALL_FAILED and changes nothing"
+)
 @pytest.mark.operations("connect.InboundCall.Answer")
 @pytest.mark.needs_event("inbound-call")
 def test_answer_of_connected_call_fails(bus_a: Bus, connect_events: ConnectEvents) -> None:
@@ -397,9 +453,13 @@ def test_answer_of_connected_call_fails(bus_a: Bus, connect_events: ConnectEvent
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-ANSWER-003", document=DOC, lines=(129, 167),
-                  title="ButtonStates is consistent: every item Enable or Hide, count = number of items, "
-                        "ResponseActual.buttonStates true exactly for Enable (E504)")
+@pytest.mark.rule(
+    "CONNECT-ANSWER-003",
+    document=DOC,
+    lines=(129, 167),
+    title="ButtonStates is consistent: every item Enable or Hide, count = number of items, "
+    "ResponseActual.buttonStates true exactly for Enable (E504)",
+)
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
 def test_button_states_are_consistent(bus_a: Bus, connect_events: ConnectEvents) -> None:
@@ -437,8 +497,12 @@ def button_problems(call: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-ANSWER-004", document=DOC, lines=(170, 173),
-                  title="CallVariables carries the call's ANI and DNIS as delivered (E505, E506)")
+@pytest.mark.rule(
+    "CONNECT-ANSWER-004",
+    document=DOC,
+    lines=(170, 173),
+    title="CallVariables carries the call's ANI and DNIS as delivered (E505, E506)",
+)
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
 def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectEvents) -> None:
@@ -448,27 +512,29 @@ def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectEvents) 
     for label, event in (("connecting", connecting), ("connected", connected)):
         variables = call_of(event).get("CallVariables") or {}
         if variables.get("ANI") != caller or variables.get("DNIS") != dialled:
-            raise ConformanceFailure(f"CallVariables of the {label} event are {variables}, expected ANI {caller} "
-                                     f"and DNIS {dialled} as the call was delivered")
+            raise ConformanceFailure(
+                f"CallVariables of the {label} event are {variables}, expected ANI {caller} "
+                f"and DNIS {dialled} as the call was delivered"
+            )
 
 
 # ---- InboundCall Hold / Resume / Disconnect (family: E509, E510) ------------------------------------------------
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Hold with the connection id of a connected call is answered by "
-                                "InboundCallStateChange event hold")
+@pytest.mark.rule(
+    "E510", title="Hold with the connection id of a connected call is answered by InboundCallStateChange event hold"
+)
 @pytest.mark.operations("connect.InboundCall.Hold")
 @pytest.mark.needs_event("inbound-call")
 def test_hold_connected_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
-    reply = bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection),
-                      failure_of(INBOUND, "Hold"))
+    reply = bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection), failure_of(INBOUND, "Hold"))
     if not call_event("hold", connection)(reply):
         raise ConformanceFailure(f"Hold of the connected call {connection} was refused: {short(reply)}")
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Hold without a connected call fails with HOLD_CALL_FAILED \"Call hold failed.\"")
+@pytest.mark.rule("E510", title='Hold without a connected call fails with HOLD_CALL_FAILED "Call hold failed."')
 @pytest.mark.operations("connect.InboundCall.Hold")
 @pytest.mark.needs_event("inbound-call")
 def test_hold_fails_without_connected_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
@@ -486,8 +552,7 @@ def test_hold_fails_without_connected_call(bus_a: Bus, connect_events: ConnectEv
 def test_resume_held_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
-    held = bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection),
-                     failure_of(INBOUND, "Hold"))
+    held = bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection), failure_of(INBOUND, "Hold"))
     if not call_event("hold", connection)(held):
         raise ConformanceFailure(f"Hold was refused, Resume cannot be tried: {short(held)}")
     reply = bus_a.ask(request(INBOUND, "Resume"), call_event("connected", connection), failure_of(INBOUND, "Resume"))
@@ -496,7 +561,7 @@ def test_resume_held_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Resume without a held call fails with RESUME_CALL_FAILED \"Resuming call failed.\"")
+@pytest.mark.rule("E510", title='Resume without a held call fails with RESUME_CALL_FAILED "Resuming call failed."')
 @pytest.mark.operations("connect.InboundCall.Resume")
 @pytest.mark.needs_event("inbound-call")
 def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
@@ -507,22 +572,25 @@ def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectEvent
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Disconnect of the connected call is answered by InboundCallStateChange event ACW "
-                                "(Dropped accepted)")
+@pytest.mark.rule(
+    "E510", title="Disconnect of the connected call is answered by InboundCallStateChange event ACW (Dropped accepted)"
+)
 @pytest.mark.operations("connect.InboundCall.Disconnect")
 @pytest.mark.needs_event("inbound-call")
 def test_disconnect_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
-    reply = bus_a.ask(request(INBOUND, "Disconnect"), call_event(("ACW", "Dropped"), connection),
-                      failure_of(INBOUND, "Disconnect"))
+    reply = bus_a.ask(
+        request(INBOUND, "Disconnect"), call_event(("ACW", "Dropped"), connection), failure_of(INBOUND, "Disconnect")
+    )
     if failure_of(INBOUND, "Disconnect")(reply):
         raise ConformanceFailure(f"Disconnect of the connected call {connection} was refused: {short(reply)}")
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Disconnect without a call fails with DISCONNECT_CALL_FAILED \"Disconnecting call "
-                                "failed.\"")
+@pytest.mark.rule(
+    "E510", title='Disconnect without a call fails with DISCONNECT_CALL_FAILED "Disconnecting call failed."'
+)
 @pytest.mark.operations("connect.InboundCall.Disconnect")
 def test_disconnect_fails_without_call(bus_a: Bus) -> None:
     _refused(bus_a, "Disconnect")
@@ -543,16 +611,20 @@ def test_remote_hangup_drops_call(bus_a: Bus, connect_events: ConnectEvents) -> 
 
 # ---- Agent state (family: E500, E510) ---------------------------------------------------------------------------
 def _agent_answer(bus: Bus, subtopic: str, data: Any) -> Any:
-    return bus.ask(request("Agent", subtopic, data),
-                   lambda m: m.get("topic") == "Agent" and m.get("subtopic") in ("SetAgentState", f"{subtopic}Failed"))
+    return bus.ask(
+        request("Agent", subtopic, data),
+        lambda m: m.get("topic") == "Agent" and m.get("subtopic") in ("SetAgentState", f"{subtopic}Failed"),
+    )
 
 
 def _state_of(reply: Any, subtopic: str, wanted: str) -> dict[str, Any]:
     if reply.get("subtopic") != "SetAgentState":
         body = reply.get("message") or {}
         if body.get("errorType") == NOT_FOUND[0]:
-            not_run(f"the target knows no agent state {wanted} (AGENT_STATE_NOT_FOUND); the rule is checked with "
-                    "004's example states (E500)")
+            not_run(
+                f"the target knows no agent state {wanted} (AGENT_STATE_NOT_FOUND); the rule is checked with "
+                "004's example states (E500)"
+            )
         raise ConformanceFailure(f"Agent {subtopic} was refused: {short(reply)}")
     state = reply.get("message")
     if not isinstance(state, dict) or not all(isinstance(state.get(k), str) for k in ("label", "code", "type")):
@@ -561,20 +633,27 @@ def _state_of(reply: Any, subtopic: str, wanted: str) -> dict[str, Any]:
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Agent SetNotReady {ReasonCodeId} is answered by SetAgentState with a Not Routable "
-                                "state")
+@pytest.mark.rule(
+    "E510", title="Agent SetNotReady {ReasonCodeId} is answered by SetAgentState with a Not Routable state"
+)
 @pytest.mark.operations("connect.Agent.SetNotReady", "connect.SetAgentState")
 def test_set_not_ready_answers_set_agent_state(bus_a: Bus) -> None:
     reply = _agent_answer(bus_a, "SetNotReady", {"ReasonCodeId": NOT_READY_REASON})
     state = _state_of(reply, "SetNotReady", f"with ReasonCodeId {NOT_READY_REASON}")
     if state["type"] != "Not Routable":
-        raise ConformanceFailure(f"SetNotReady answered a state of type {state['type']!r}, expected 'Not Routable' "
-                                 f"(004 l.90-96): {short(reply)}")
+        raise ConformanceFailure(
+            f"SetNotReady answered a state of type {state['type']!r}, expected 'Not Routable' "
+            f"(004 l.90-96): {short(reply)}"
+        )
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-AGENT-001", document=DOC, lines=(64, 96),
-                  title="Agent Update {label, code, type} is answered by SetAgentState with that state (E500, E510)")
+@pytest.mark.rule(
+    "CONNECT-AGENT-001",
+    document=DOC,
+    lines=(64, 96),
+    title="Agent Update {label, code, type} is answered by SetAgentState with that state (E500, E510)",
+)
 @pytest.mark.operations("connect.Agent.Update", "connect.SetAgentState")
 @pytest.mark.fixture_id("connect.agent.message-parameters")
 def test_update_answers_set_agent_state(bus_a: Bus) -> None:
@@ -587,8 +666,11 @@ def test_update_answers_set_agent_state(bus_a: Bus) -> None:
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="An unknown agent state (Update) or reason code (SetNotReady) fails with "
-                                "AGENT_STATE_NOT_FOUND \"Specified Agent State not found.\"")
+@pytest.mark.rule(
+    "E510",
+    title="An unknown agent state (Update) or reason code (SetNotReady) fails with "
+    'AGENT_STATE_NOT_FOUND "Specified Agent State not found."',
+)
 @pytest.mark.operations("connect.Agent.Update", "connect.Agent.SetNotReady")
 def test_unknown_agent_state_is_not_found(bus_a: Bus) -> None:
     unknown = {"label": "voicekit-no-such-state", "code": "voicekit-no-such-state", "type": "Not Routable"}
@@ -601,18 +683,25 @@ def test_unknown_agent_state_is_not_found(bus_a: Bus) -> None:
 
 # ---- the bus itself ------------------------------------------------------------------------------------------------
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E513", title="Malformed and unknown frames are answered (voicekit's error message) and the "
-                                "socket stays open")
+@pytest.mark.rule(
+    "E513", title="Malformed and unknown frames are answered (voicekit's error message) and the socket stays open"
+)
 @pytest.mark.operations("connect.voicekit.Error")
 def test_malformed_frames_keep_the_socket_open(bus_a: Bus, vk_target: RunningTarget) -> None:
-    frames: list[Any] = ["{\"channel\": \"Amazon\",", "[1, 2]", request(INBOUND, "Transfer"),
-                         {"channel": "Other", "topic": INBOUND, "subtopic": "Answer", "source": APP},
-                         request(INBOUND, "Hold")]  # Hold without data
+    frames: list[Any] = [
+        '{"channel": "Amazon",',
+        "[1, 2]",
+        request(INBOUND, "Transfer"),
+        {"channel": "Other", "topic": INBOUND, "subtopic": "Answer", "source": APP},
+        request(INBOUND, "Hold"),
+    ]  # Hold without data
     for frame in frames:
         bus_a.send(frame)
         if vk_target.is_mock:  # E513: only the voicekit mock is bound to answer with its own error message
-            bus_a.await_(lambda m: m.get("channel") == "voicekit" and m.get("topic") == "Error",
-                         f"voicekit error for {str(frame)[:60]}")
+            bus_a.await_(
+                lambda m: m.get("channel") == "voicekit" and m.get("topic") == "Error",
+                f"voicekit error for {str(frame)[:60]}",
+            )
     reply = _agent_answer(bus_a, "Update", dict(AVAILABLE))  # the socket still serves requests
     _state_of(reply, "Update", json.dumps(AVAILABLE))
     if bus_a.client.closed:
@@ -620,27 +709,35 @@ def test_malformed_frames_keep_the_socket_open(bus_a: Bus, vk_target: RunningTar
 
 
 @pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-BUS-001", title="Events of one agent never reach another agent's bus (one bus per "
-                                           "agent: specs/connect.asyncapi.yaml channel bus)")
+@pytest.mark.rule(
+    "CONNECT-BUS-001",
+    title="Events of one agent never reach another agent's bus (one bus per "
+    "agent: specs/connect.asyncapi.yaml channel bus)",
+)
 @pytest.mark.operations("connect.InboundCallStateChange", "connect.SetAgentState")
 @pytest.mark.needs_event("inbound-call")
-def test_events_stay_on_their_agents_bus(bus_a: Bus, agent_b: str, bus: Callable[..., WsClient],
-                                         connect_events: ConnectEvents) -> None:
+def test_events_stay_on_their_agents_bus(
+    bus_a: Bus, agent_b: str, bus: Callable[..., WsClient], connect_events: ConnectEvents
+) -> None:
     other = Bus(bus(agent_b), agent_b)
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     _agent_answer(bus_a, "Update", dict(AVAILABLE))  # an agent event of A too (refused or not, it is A's)
     # B's own request is answered on B's bus after everything above was delivered on A's: a barrier, no sleep.
     _agent_answer(other, "Update", dict(AVAILABLE))
-    leaked = [m for m in other.received() if connection_of(m) == connection
-              or (m.get("topic") == INBOUND and m.get("channel") == AMAZON)]
+    leaked = [
+        m
+        for m in other.received()
+        if connection_of(m) == connection or (m.get("topic") == INBOUND and m.get("channel") == AMAZON)
+    ]
     if leaked:
-        raise ConformanceFailure(f"agent {agent_b}'s bus received agent {bus_a.agent}'s call event: "
-                                 f"{short(leaked[0])}")
+        raise ConformanceFailure(f"agent {agent_b}'s bus received agent {bus_a.agent}'s call event: {short(leaked[0])}")
     answers = [m for m in other.received() if m.get("topic") == "Agent"]
     if len(answers) != 1:
-        raise ConformanceFailure(f"agent {agent_b}'s bus received {len(answers)} Agent messages for its single "
-                                 f"request (agent {bus_a.agent}'s leaked?): {[short(m) for m in answers]}")
+        raise ConformanceFailure(
+            f"agent {agent_b}'s bus received {len(answers)} Agent messages for its single "
+            f"request (agent {bus_a.agent}'s leaked?): {[short(m) for m in answers]}"
+        )
 
 
 @pytest.mark.profile("connect-bus")
@@ -649,13 +746,15 @@ def test_events_stay_on_their_agents_bus(bus_a: Bus, agent_b: str, bus: Callable
 @pytest.mark.needs_event("inbound-call")
 def test_every_message_matches_the_contract(bus_a: Bus, connect_events: ConnectEvents) -> None:
     connection, _ = offer(connect_events, bus_a)
-    for message, answers in ((request(INBOUND, "Answer"), (call_event("connected", connection),)),
-                             (request(INBOUND, "Hold", connection), (call_event("hold", connection),)),
-                             (request(INBOUND, "Hold", connection), ()),
-                             (request(INBOUND, "Resume"), (call_event("connected", connection),)),
-                             (request(INBOUND, "Disconnect"), (call_event(("ACW", "Dropped"), connection),)),
-                             (request(INBOUND, "Resume"), ()),
-                             (request("Agent", "Update", dict(AVAILABLE)), ())):
+    for message, answers in (
+        (request(INBOUND, "Answer"), (call_event("connected", connection),)),
+        (request(INBOUND, "Hold", connection), (call_event("hold", connection),)),
+        (request(INBOUND, "Hold", connection), ()),
+        (request(INBOUND, "Resume"), (call_event("connected", connection),)),
+        (request(INBOUND, "Disconnect"), (call_event(("ACW", "Dropped"), connection),)),
+        (request(INBOUND, "Resume"), ()),
+        (request("Agent", "Update", dict(AVAILABLE)), ()),
+    ):
         topic, subtopic = message["topic"], message["subtopic"]
         other_answer = (lambda m: m.get("topic") == "Agent") if topic == "Agent" else failure_of(topic, subtopic)
         bus_a.ask(message, *answers, other_answer)

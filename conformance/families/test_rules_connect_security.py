@@ -22,8 +22,13 @@ from conformance.transport.ws import WsClient, WsRejected
 PROFILE = "connect-bus"
 DOC = "004_2c8d8f76980482e0.txt"
 FOREIGN = "https://attacker.voicekit.invalid"
-SET_NOT_READY = {"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "voicekit",
-                 "data": {"ReasonCodeId": "1"}}
+SET_NOT_READY = {
+    "channel": "Amazon",
+    "topic": "Agent",
+    "subtopic": "SetNotReady",
+    "source": "voicekit",
+    "data": {"ReasonCodeId": "1"},
+}
 
 
 def _attempt(bus: Callable[..., WsClient], agent: str, headers: dict[str, str]) -> int | None:
@@ -54,8 +59,12 @@ def _judge(mode: str, refused_plain: bool, what: str) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("CONNECT-SEC-001", document=DOC, lines=(1, 30),
-                  title="A bus socket without the agent's credential is refused (E516)")
+@pytest.mark.rule(
+    "CONNECT-SEC-001",
+    document=DOC,
+    lines=(1, 30),
+    title="A bus socket without the agent's credential is refused (E516)",
+)
 @pytest.mark.operations("connect.Agent.SetNotReady")
 def test_a_socket_without_the_credential_is_refused(vk_target: RunningTarget, bus: Callable[..., WsClient]) -> None:
     mode = _mode(vk_target)
@@ -65,8 +74,9 @@ def test_a_socket_without_the_credential_is_refused(vk_target: RunningTarget, bu
         _judge(mode, False, "the bus accepted a socket that presented no credential for the agent")
         return
     if status not in (401, 403):
-        raise ConformanceFailure(f"the bus refused the unauthenticated socket with HTTP {status}; "
-                                 "401 or 403 is expected")
+        raise ConformanceFailure(
+            f"the bus refused the unauthenticated socket with HTTP {status}; 401 or 403 is expected"
+        )
     wrong = _attempt(bus, agent, {"Authorization": "Bearer not-the-agents-credential"})
     if wrong is None:
         raise ConformanceFailure("the bus accepted a socket with a wrong credential")
@@ -77,8 +87,12 @@ def test_a_socket_without_the_credential_is_refused(vk_target: RunningTarget, bu
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("CONNECT-SEC-002", document=DOC, lines=(1, 30),
-                  title="A bus socket from a foreign Origin is refused, like GWS CORS (E516, 003 l.4336-4337)")
+@pytest.mark.rule(
+    "CONNECT-SEC-002",
+    document=DOC,
+    lines=(1, 30),
+    title="A bus socket from a foreign Origin is refused, like GWS CORS (E516, 003 l.4336-4337)",
+)
 @pytest.mark.operations("connect.Agent.SetNotReady")
 def test_a_foreign_origin_is_refused(vk_target: RunningTarget, bus: Callable[..., WsClient]) -> None:
     mode = _mode(vk_target)

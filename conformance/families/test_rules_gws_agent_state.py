@@ -32,18 +32,23 @@ PROFILE = "gws-agent-state"
 line_a, line_b = common.line_a, common.line_b  # fixtures
 
 #: The system operations (l.1320-1329) with the displayName and state of the settings sample (E101, E302).
-SYSTEM = {"Ready": ("Ready", "Ready", None), "NotReady": ("Not Ready", "NotReady", None),
-          "AuxWork": ("AuxWork", "NotReady", "AuxWork"),
-          "AfterCallWork": ("AfterCallWork", "NotReady", "AfterCallWork"),
-          "Offline": ("Offline", "Logout", None)}
+SYSTEM = {
+    "Ready": ("Ready", "Ready", None),
+    "NotReady": ("Not Ready", "NotReady", None),
+    "AuxWork": ("AuxWork", "NotReady", "AuxWork"),
+    "AfterCallWork": ("AfterCallWork", "NotReady", "AfterCallWork"),
+    "Offline": ("Offline", "Logout", None),
+}
 
 
 #: Both spellings of NotReady's displayName are the documents' own: the table's (l.1326) and the samples' (l.1387).
 DISPLAY_NAMES = {"NotReady": ("Not Ready", "NotReady")}
 #: A logged-out device's state: LoggedOut (l.9501) or the definitions' Logout (l.1329, 1396) — E101.
 LOGGED_OUT = ("LoggedOut", "Logout")
-AGENT_STATES_BASIS = ("003 l.1307-1309 name GET /api/v2/me/settings/agent-states, the sample l.1356-1358 sends GET "
-                      "/api/v2/settings/agent-states for the current user (E100): either serves the list")
+AGENT_STATES_BASIS = (
+    "003 l.1307-1309 name GET /api/v2/me/settings/agent-states, the sample l.1356-1358 sends GET "
+    "/api/v2/settings/agent-states for the current user (E100): either serves the list"
+)
 
 
 def _operations(agent: GwsAgent) -> dict[str, dict[str, Any]]:
@@ -52,8 +57,11 @@ def _operations(agent: GwsAgent) -> dict[str, dict[str, Any]]:
     response = agent.get("/api/v2/me/settings/agent-states")
     body = response.json_or_none() if response.status == 200 else None
     if not isinstance(body, dict) or body.get("statusCode") != 0:
-        advise(f"GET /api/v2/me/settings/agent-states answered {response.status}; read "
-               "/api/v2/settings/agent-states instead", basis=AGENT_STATES_BASIS)
+        advise(
+            f"GET /api/v2/me/settings/agent-states answered {response.status}; read "
+            "/api/v2/settings/agent-states instead",
+            basis=AGENT_STATES_BASIS,
+        )
         body = expect_ok(agent.get("/api/v2/settings/agent-states"))
     else:
         body = expect_ok(response)
@@ -73,16 +81,18 @@ def _start_from(line: Line, operation: str, vk_cleanup: Any) -> None:
     current = line.device()["userState"]
     if not _is_state(current.get("state"), state) or current.get("workMode") != work_mode:
         expect_ok(line.agent_state(operation))
-        line.device_message(lambda d: _is_state(d["userState"]["state"], state)
-                            and d["userState"].get("workMode") == work_mode, f"userState {state} (precondition)")
+        line.device_message(
+            lambda d: _is_state(d["userState"]["state"], state) and d["userState"].get("workMode") == work_mode,
+            f"userState {state} (precondition)",
+        )
     line.drain()
 
 
 def _state_change(line: Line, state: str, work_mode: str | None = None) -> dict[str, Any]:
-    device = line.device_message(lambda d: _is_state(d["userState"]["state"], state)
-                                 and d["userState"].get("workMode") == work_mode,
-                                 f"DeviceStateChangeMessage with userState {state}"
-                                 + (f"/{work_mode}" if work_mode else ""))
+    device = line.device_message(
+        lambda d: _is_state(d["userState"]["state"], state) and d["userState"].get("workMode") == work_mode,
+        f"DeviceStateChangeMessage with userState {state}" + (f"/{work_mode}" if work_mode else ""),
+    )
     line.no_device_messages(0.5, "exactly one DeviceStateChangeMessage")
     return device
 
@@ -91,14 +101,19 @@ def _matches(user_state: dict[str, Any], operation: dict[str, Any], what: str) -
     """l.1475-1480: the matched operation's id and displayName are in userState."""
     for member in ("id", "displayName"):
         if member in user_state:  # l.1489-1492: they may be absent
-            require(str(user_state[member]).lower() == str(operation.get(member)).lower(),
-                    f"{what}: userState.{member} is {user_state[member]!r}, the operation's is "
-                    f"{operation.get(member)!r}")
+            require(
+                str(user_state[member]).lower() == str(operation.get(member)).lower(),
+                f"{what}: userState.{member} is {user_state[member]!r}, the operation's is {operation.get(member)!r}",
+            )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-AGENT-001", document=DOC, lines=(1320, 1420),
-                  title="The system agent-state operations are listed with their state and work mode")
+@pytest.mark.rule(
+    "GWS-AGENT-001",
+    document=DOC,
+    lines=(1320, 1420),
+    title="The system agent-state operations are listed with their state and work mode",
+)
 @pytest.mark.operations("gws.getMyAgentStates")
 @pytest.mark.fixture_id("gws.general.agent-states.list")
 def test_system_agent_state_operations_listed(gws_agent: GwsAgent) -> None:
@@ -109,12 +124,16 @@ def test_system_agent_state_operations_listed(gws_agent: GwsAgent) -> None:
         op = operations.get(name)
         require(op is not None, f"the system operation {name} is not listed (l.1320-1322: always available)")
         assert op is not None
-        require(op.get("state") == state and op.get("workMode") == work_mode,
-                f"{name}: state {op.get('state')!r}, workMode {op.get('workMode')!r}; expected {state!r}, "
-                f"{work_mode!r}")
+        require(
+            op.get("state") == state and op.get("workMode") == work_mode,
+            f"{name}: state {op.get('state')!r}, workMode {op.get('workMode')!r}; expected {state!r}, {work_mode!r}",
+        )
         spellings = DISPLAY_NAMES.get(name, (display,))
-        require(str(op.get("displayName")) in spellings, f"{name}: displayName {op.get('displayName')!r}, "
-                f"expected {' or '.join(map(repr, spellings))} (l.1326, 1387; E102, E302)")
+        require(
+            str(op.get("displayName")) in spellings,
+            f"{name}: displayName {op.get('displayName')!r}, "
+            f"expected {' or '.join(map(repr, spellings))} (l.1326, 1387; E102, E302)",
+        )
         require(bool(op.get("id")), f"{name} has no id (l.1317-1318)")
 
 
@@ -127,13 +146,18 @@ STATE_CHANGES = [
 ]
 
 
-def _state_test(rule: str, lines: tuple[int, int], start: str, operation: str, state: str,
-                work_mode: str | None) -> Any:
+def _state_test(
+    rule: str, lines: tuple[int, int], start: str, operation: str, state: str, work_mode: str | None
+) -> Any:
     @pytest.mark.profile(PROFILE)
-    @pytest.mark.rule(rule, document=DOC, lines=lines,
-                      title=f"{operation} changes the agent state to {state}"
-                            + (f" with workMode {work_mode}" if work_mode else "")
-                            + " (one DeviceStateChangeMessage)")
+    @pytest.mark.rule(
+        rule,
+        document=DOC,
+        lines=lines,
+        title=f"{operation} changes the agent state to {state}"
+        + (f" with workMode {work_mode}" if work_mode else "")
+        + " (one DeviceStateChangeMessage)",
+    )
     @pytest.mark.operations(f"gws.{operation}", "gws.cometd.DeviceStateChangeMessage")
     @pytest.mark.fixture_id(f"gws.agentstate.{_kebab(operation)}.sample")
     def test(line_a: Line, vk_cleanup: Any) -> None:
@@ -162,8 +186,12 @@ test_after_call_work_changes_agent_state = _state_test(*STATE_CHANGES[3])
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-AGENT-006", document=DOC, lines=(9451, 9522),
-                  title="Offline logs the agent out: userState.state LoggedOut with the Offline operation")
+@pytest.mark.rule(
+    "GWS-AGENT-006",
+    document=DOC,
+    lines=(9451, 9522),
+    title="Offline logs the agent out: userState.state LoggedOut with the Offline operation",
+)
 @pytest.mark.operations("gws.Offline", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.agentstate.offline.sample")
 def test_offline_reports_logged_out(line_a: Line, vk_cleanup: Any) -> None:
@@ -173,15 +201,23 @@ def test_offline_reports_logged_out(line_a: Line, vk_cleanup: Any) -> None:
     expect_ok(line_a.agent_state("Offline"))
     device = _state_change(line_a, "LoggedOut")
     if device["userState"].get("state") != "LoggedOut":
-        advise(f"userState.state is {device['userState'].get('state')!r}; the Offline sample shows LoggedOut",
-               basis="E101: the agent-state definitions name the state Logout (003 l.1329, 1396)")
-    require(device["userState"].get("displayName", "Offline") == "Offline",
-            f"userState.displayName is {device['userState'].get('displayName')!r}, not Offline")
+        advise(
+            f"userState.state is {device['userState'].get('state')!r}; the Offline sample shows LoggedOut",
+            basis="E101: the agent-state definitions name the state Logout (003 l.1329, 1396)",
+        )
+    require(
+        device["userState"].get("displayName", "Offline") == "Offline",
+        f"userState.displayName is {device['userState'].get('displayName')!r}, not Offline",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-AGENT-007", document=DOC, lines=(1165, 1169),
-                  title="A duplicate agent-state request is ignored: accepted, no notification")
+@pytest.mark.rule(
+    "GWS-AGENT-007",
+    document=DOC,
+    lines=(1165, 1169),
+    title="A duplicate agent-state request is ignored: accepted, no notification",
+)
 @pytest.mark.operations("gws.NotReady", "gws.Ready")
 def test_duplicate_agent_state_is_ignored(line_a: Line, vk_cleanup: Any) -> None:
     for operation in ("NotReady", "Ready"):
@@ -191,8 +227,12 @@ def test_duplicate_agent_state_is_ignored(line_a: Line, vk_cleanup: Any) -> None
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-AGENT-008", document=DOC, lines=(1422, 1473),
-                  title="A custom agent-state operation is invoked like a system one and matched in userState")
+@pytest.mark.rule(
+    "GWS-AGENT-008",
+    document=DOC,
+    lines=(1422, 1473),
+    title="A custom agent-state operation is invoked like a system one and matched in userState",
+)
 @pytest.mark.operations("gws.CustomAgentState", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.general.agent-states.invoke-custom")
 def test_custom_agent_state_operation(line_a: Line, vk_cleanup: Any) -> None:
@@ -208,9 +248,12 @@ def test_custom_agent_state_operation(line_a: Line, vk_cleanup: Any) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-AGENT-009", document=DOC, lines=(1165, 1167),
-                  title="Agent-state operations are not governed by capabilities: never listed, accepted at any "
-                        "time")
+@pytest.mark.rule(
+    "GWS-AGENT-009",
+    document=DOC,
+    lines=(1165, 1167),
+    title="Agent-state operations are not governed by capabilities: never listed, accepted at any time",
+)
 @pytest.mark.operations("gws.AuxWork", "gws.listMyDevices")
 def test_agent_state_not_in_capabilities(line_a: Line, line_b: Line, vk_cleanup: Any) -> None:
     listed = set(line_a.device().get("capabilities") or []) & AGENT_STATE_OPERATIONS
@@ -233,8 +276,12 @@ def _forwarding_off(line: Line) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-DEV-001", document=DOC, lines=(1095, 1115),
-                  title="A device without do-not-disturb or forwarding offers DoNotDisturbOn and ForwardCallsOn")
+@pytest.mark.rule(
+    "GWS-DEV-001",
+    document=DOC,
+    lines=(1095, 1115),
+    title="A device without do-not-disturb or forwarding offers DoNotDisturbOn and ForwardCallsOn",
+)
 @pytest.mark.operations("gws.listMyDevices", "gws.getMyDevice")
 @pytest.mark.fixture_id("gws.general.capabilities.device-dnd-off")
 def test_device_capabilities_when_dnd_off(line_a: Line, vk_cleanup: Any) -> None:
@@ -243,16 +290,26 @@ def test_device_capabilities_when_dnd_off(line_a: Line, vk_cleanup: Any) -> None
     _forwarding_off(line_a)
     device = line_a.device()
     require(device.get("doNotDisturb") == "Off", "precondition: do-not-disturb could not be turned off")
-    check_capabilities(device, (), "a device with do-not-disturb Off", present=["DoNotDisturbOn", "ForwardCallsOn"],
-                       absent=["DoNotDisturbOff", "ForwardCallsOff"])
+    check_capabilities(
+        device,
+        (),
+        "a device with do-not-disturb Off",
+        present=["DoNotDisturbOn", "ForwardCallsOn"],
+        absent=["DoNotDisturbOff", "ForwardCallsOff"],
+    )
     single = expect_ok(line_a.agent.get(f"/api/v2/me/devices/{line_a.device_id}")).get("device") or {}
-    check_capabilities(single, (), "GET /api/v2/me/devices/{id}", present=["DoNotDisturbOn"],
-                       absent=["DoNotDisturbOff"])
+    check_capabilities(
+        single, (), "GET /api/v2/me/devices/{id}", present=["DoNotDisturbOn"], absent=["DoNotDisturbOff"]
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-DEV-002", document=DOC, lines=(1117, 1163),
-                  title="DoNotDisturbOn: doNotDisturb On, and DoNotDisturbOff replaces DoNotDisturbOn")
+@pytest.mark.rule(
+    "GWS-DEV-002",
+    document=DOC,
+    lines=(1117, 1163),
+    title="DoNotDisturbOn: doNotDisturb On, and DoNotDisturbOff replaces DoNotDisturbOn",
+)
 @pytest.mark.operations("gws.DoNotDisturbOn", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.general.capabilities.device-dnd-on")
 def test_do_not_disturb_on(line_a: Line, vk_cleanup: Any) -> None:
@@ -260,15 +317,21 @@ def test_do_not_disturb_on(line_a: Line, vk_cleanup: Any) -> None:
     line_a.drain()
     vk_cleanup(_dnd_off, line_a, description="do-not-disturb off")
     expect_ok(line_a.device_op("DoNotDisturbOn"))
-    device = line_a.device_message(lambda d: d.get("doNotDisturb") == "On", "DeviceStateChangeMessage with "
-                                   "doNotDisturb On")
-    check_capabilities(device, (), "the device after DoNotDisturbOn", present=["DoNotDisturbOff"],
-                       absent=["DoNotDisturbOn"])
+    device = line_a.device_message(
+        lambda d: d.get("doNotDisturb") == "On", "DeviceStateChangeMessage with doNotDisturb On"
+    )
+    check_capabilities(
+        device, (), "the device after DoNotDisturbOn", present=["DoNotDisturbOff"], absent=["DoNotDisturbOn"]
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-DEV-003", document=DOC, lines=(9605, 9678),
-                  title="DoNotDisturbOff: doNotDisturb Off, and DoNotDisturbOn is offered again")
+@pytest.mark.rule(
+    "GWS-DEV-003",
+    document=DOC,
+    lines=(9605, 9678),
+    title="DoNotDisturbOff: doNotDisturb Off, and DoNotDisturbOn is offered again",
+)
 @pytest.mark.operations("gws.DoNotDisturbOff", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.agentstate.do-not-disturb-off.sample")
 def test_do_not_disturb_off(line_a: Line, vk_cleanup: Any) -> None:
@@ -277,16 +340,22 @@ def test_do_not_disturb_off(line_a: Line, vk_cleanup: Any) -> None:
         expect_ok(line_a.device_op("DoNotDisturbOn"))
         line_a.device_message(lambda d: d.get("doNotDisturb") == "On", "doNotDisturb On")
     expect_ok(line_a.device_op("DoNotDisturbOff"))
-    device = line_a.device_message(lambda d: d.get("doNotDisturb") == "Off", "DeviceStateChangeMessage with "
-                                   "doNotDisturb Off")
-    check_capabilities(device, (), "the device after DoNotDisturbOff", present=["DoNotDisturbOn"],
-                       absent=["DoNotDisturbOff"])
+    device = line_a.device_message(
+        lambda d: d.get("doNotDisturb") == "Off", "DeviceStateChangeMessage with doNotDisturb Off"
+    )
+    check_capabilities(
+        device, (), "the device after DoNotDisturbOff", present=["DoNotDisturbOn"], absent=["DoNotDisturbOff"]
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-DEV-004", document=DOC, lines=(1109, 1115),
-                  title="A device operation absent from the device's capabilities is refused (HTTP 400, "
-                        "statusCode 2) and changes nothing")
+@pytest.mark.rule(
+    "GWS-DEV-004",
+    document=DOC,
+    lines=(1109, 1115),
+    title="A device operation absent from the device's capabilities is refused (HTTP 400, "
+    "statusCode 2) and changes nothing",
+)
 @pytest.mark.operations("gws.DoNotDisturbOff", "gws.ForwardCallsOff")
 def test_device_operation_not_in_capabilities_is_refused(line_a: Line) -> None:
     """l.1109-1115: the client disables DoNotDisturbOff while only DoNotDisturbOn is offered; l.3544 and E001:
@@ -298,13 +367,19 @@ def test_device_operation_not_in_capabilities_is_refused(line_a: Line) -> None:
         expect_refused(line_a.device_op(operation), 2, 400)
     line_a.no_device_messages(0.5, "no notification after refused device operations")
     device = line_a.device()
-    require(device.get("doNotDisturb") == "Off" and not device.get("forwardTo"),
-            "a refused device operation changed the device")
+    require(
+        device.get("doNotDisturb") == "Off" and not device.get("forwardTo"),
+        "a refused device operation changed the device",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-DEV-005", document=DOC, lines=(5812, 5971),
-                  title="ForwardCallsOn sets forwardTo and offers ForwardCallsOff; ForwardCallsOff clears it")
+@pytest.mark.rule(
+    "GWS-DEV-005",
+    document=DOC,
+    lines=(5812, 5971),
+    title="ForwardCallsOn sets forwardTo and offers ForwardCallsOff; ForwardCallsOff clears it",
+)
 @pytest.mark.operations("gws.ForwardCallsOn", "gws.ForwardCallsOff", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.forwarding.forward-calls-on.sample")
 def test_call_forwarding(line_a: Line, gws_agent_b: GwsAgent, vk_cleanup: Any) -> None:
@@ -319,13 +394,15 @@ def test_call_forwarding(line_a: Line, gws_agent_b: GwsAgent, vk_cleanup: Any) -
     check_capabilities(on, (), "the forwarding device", present=["ForwardCallsOff"], absent=["ForwardCallsOn"])
     expect_ok(line_a.device_op("ForwardCallsOff"))
     off = line_a.device_message(lambda d: "forwardTo" not in d, "DeviceStateChangeMessage without forwardTo")
-    check_capabilities(off, (), "the device after ForwardCallsOff", present=["ForwardCallsOn"],
-                       absent=["ForwardCallsOff"])
+    check_capabilities(
+        off, (), "the device after ForwardCallsOff", present=["ForwardCallsOn"], absent=["ForwardCallsOff"]
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-DEV-006", document=DOC, lines=(9218, 9221),
-                  title="Device capabilities follow the device, not the agent state")
+@pytest.mark.rule(
+    "GWS-DEV-006", document=DOC, lines=(9218, 9221), title="Device capabilities follow the device, not the agent state"
+)
 @pytest.mark.operations("gws.Ready", "gws.NotReady", "gws.AfterCallWork", "gws.cometd.DeviceStateChangeMessage")
 def test_device_capabilities_independent_of_agent_state(line_a: Line, vk_cleanup: Any) -> None:
     """E303: the same device offers the same set in Ready, NotReady and AfterCallWork."""
@@ -334,14 +411,19 @@ def test_device_capabilities_independent_of_agent_state(line_a: Line, vk_cleanup
     seen: dict[str, set[str]] = {"NotReady": set(line_a.device().get("capabilities") or [])}
     for operation, state, work_mode in (("Ready", "Ready", None), ("AfterCallWork", "NotReady", "AfterCallWork")):
         expect_ok(line_a.agent_state(operation))
+
         def reached(d: dict[str, Any], s: str = state, w: str | None = work_mode) -> bool:
             return bool(d["userState"]["state"] == s and d["userState"].get("workMode") == w)
 
         device = line_a.device_message(reached, f"userState after {operation}")
         seen[operation] = set(device.get("capabilities") or [])
     distinct = {frozenset(v - {"DoNotDisturbOn"}) for v in seen.values()}
-    require(len(distinct) == 1, f"the device's capabilities change with the agent state: "
-            f"{ {k: sorted(v) for k, v in seen.items()} }")
+    require(
+        len(distinct) == 1,
+        f"the device's capabilities change with the agent state: { {k: sorted(v) for k, v in seen.items()} }",
+    )
     if len({frozenset(v) for v in seen.values()}) > 1:  # the samples themselves differ in DoNotDisturbOn alone
-        advise(f"DoNotDisturbOn comes and goes with the agent state: { {k: sorted(v) for k, v in seen.items()} }",
-               basis=common.DND_ON_OPTIONAL)
+        advise(
+            f"DoNotDisturbOn comes and goes with the agent state: { {k: sorted(v) for k, v in seen.items()} }",
+            basis=common.DND_ON_OPTIONAL,
+        )

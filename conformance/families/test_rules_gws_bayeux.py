@@ -83,22 +83,39 @@ class Session:
         return reply_for(replies, message)
 
     def handshake(self) -> Message:
-        reply = self.request({"channel": "/meta/handshake", "version": "1.0", "minimumVersion": "1.0",
-                              "supportedConnectionTypes": ["long-polling"],
-                              "advice": {"timeout": 60000, "interval": 0}}, "handshake")
-        require(reply.get("successful") is True and isinstance(reply.get("clientId"), str),
-                f"the handshake was refused: {reply}")
+        reply = self.request(
+            {
+                "channel": "/meta/handshake",
+                "version": "1.0",
+                "minimumVersion": "1.0",
+                "supportedConnectionTypes": ["long-polling"],
+                "advice": {"timeout": 60000, "interval": 0},
+            },
+            "handshake",
+        )
+        require(
+            reply.get("successful") is True and isinstance(reply.get("clientId"), str),
+            f"the handshake was refused: {reply}",
+        )
         self.client_id = str(reply["clientId"])
         return reply
 
     def connect(self, client_id: str | None = None) -> Message:
         """A connect answered at once (``advice.timeout`` 0, as the official client's first connect)."""
-        return self.request({"channel": "/meta/connect", "clientId": client_id or self.client_id,
-                             "connectionType": "long-polling", "advice": {"timeout": 0}}, "connect")
+        return self.request(
+            {
+                "channel": "/meta/connect",
+                "clientId": client_id or self.client_id,
+                "connectionType": "long-polling",
+                "advice": {"timeout": 0},
+            },
+            "connect",
+        )
 
     def subscribe(self, *channels: str, client_id: str | None = None) -> list[Message]:
-        messages = [{"channel": "/meta/subscribe", "clientId": client_id or self.client_id, "subscription": c}
-                    for c in channels]
+        messages = [
+            {"channel": "/meta/subscribe", "clientId": client_id or self.client_id, "subscription": c} for c in channels
+        ]
         replies = self.exchange(messages)
         return [reply_for(replies, m) for m in messages]
 
@@ -144,20 +161,27 @@ def check_advice(reply: Mapping[str, Any], what: str) -> None:
     require(isinstance(advice, dict), f"{what}: advice is {advice!r}, not an object ({BAYEUX})")
     assert isinstance(advice, dict)
     if "reconnect" in advice:
-        require(advice["reconnect"] in RECONNECT, f"{what}: advice.reconnect {advice['reconnect']!r} is not one "
-                f"of {RECONNECT} ({BAYEUX})")
+        require(
+            advice["reconnect"] in RECONNECT,
+            f"{what}: advice.reconnect {advice['reconnect']!r} is not one of {RECONNECT} ({BAYEUX})",
+        )
     for key in ("interval", "timeout"):
         if key in advice:
             value = advice[key]
-            require(isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
-                    f"{what}: advice.{key} {value!r} is not a non-negative number of milliseconds ({BAYEUX})")
+            require(
+                isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
+                f"{what}: advice.{key} {value!r} is not a non-negative number of milliseconds ({BAYEUX})",
+            )
 
 
 def check_members(reply: Mapping[str, Any], channel: str, members: Sequence[str], what: str) -> None:
     missing = [m for m in members if m not in reply]
-    require(reply.get("channel") == channel and not missing,
-            f"{what}: the {channel} reply lacks {missing or 'its channel'} ({BAYEUX} requires "
-            f"{', '.join(members)}): {reply}", title="Bayeux reply incomplete")
+    require(
+        reply.get("channel") == channel and not missing,
+        f"{what}: the {channel} reply lacks {missing or 'its channel'} ({BAYEUX} requires "
+        f"{', '.join(members)}): {reply}",
+        title="Bayeux reply incomplete",
+    )
 
 
 def device_states(messages: Sequence[Message]) -> list[str]:
@@ -188,8 +212,12 @@ def session(gws_agent: GwsAgent, gws_notifications: Any) -> Session:
 
 # ---- replies ------------------------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-001", document=DOC, lines=(1505, 1518),
-                  title="Every /meta/* reply carries the request's id (Bayeux 1.0 MUST)")
+@pytest.mark.rule(
+    "GWS-BAYEUX-001",
+    document=DOC,
+    lines=(1505, 1518),
+    title="Every /meta/* reply carries the request's id (Bayeux 1.0 MUST)",
+)
 @pytest.mark.operations(*OPS)
 def test_meta_replies_echo_the_request_id(session: Session) -> None:
     sent: list[Message] = []
@@ -197,40 +225,62 @@ def test_meta_replies_echo_the_request_id(session: Session) -> None:
     sent.append(handshake)
     replies = [reply_for(session.exchange([handshake], "handshake"), handshake)]
     session.client_id = str(replies[0].get("clientId"))
-    connect = {"channel": "/meta/connect", "clientId": session.client_id, "connectionType": "long-polling",
-               "advice": {"timeout": 0}}
-    subscribes = [{"channel": "/meta/subscribe", "clientId": session.client_id, "subscription": c}
-                  for c in ("/v2/me/devices", "/v2/me/calls")]  # two in one batch: each keeps its own id
+    connect = {
+        "channel": "/meta/connect",
+        "clientId": session.client_id,
+        "connectionType": "long-polling",
+        "advice": {"timeout": 0},
+    }
+    subscribes = [
+        {"channel": "/meta/subscribe", "clientId": session.client_id, "subscription": c}
+        for c in ("/v2/me/devices", "/v2/me/calls")
+    ]  # two in one batch: each keeps its own id
     unsubscribe = {"channel": "/meta/unsubscribe", "clientId": session.client_id, "subscription": "/v2/me/calls"}
     disconnect = {"channel": "/meta/disconnect", "clientId": session.client_id}
     for batch, path in (([connect], "connect"), (subscribes, ""), ([unsubscribe], ""), ([disconnect], "disconnect")):
         answer = session.exchange(batch, path)
         sent += batch
         replies += [reply_for(answer, m) for m in batch]
-    wrong = [f"{m['channel']} id {m['id']!r} answered with id {r.get('id')!r}"
-             for m, r in zip(sent, replies, strict=True) if str(r.get("id")) != str(m["id"])]
-    require(not wrong, f"replies that do not echo the request id ({BAYEUX}: responses to /meta/** messages MUST "
-            f"use the request's id): {'; '.join(wrong)}", title="Request id not echoed")
+    wrong = [
+        f"{m['channel']} id {m['id']!r} answered with id {r.get('id')!r}"
+        for m, r in zip(sent, replies, strict=True)
+        if str(r.get("id")) != str(m["id"])
+    ]
+    require(
+        not wrong,
+        f"replies that do not echo the request id ({BAYEUX}: responses to /meta/** messages MUST "
+        f"use the request's id): {'; '.join(wrong)}",
+        title="Request id not echoed",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-002", document=DOC, lines=(1505, 1518),
-                  title="A successful handshake reply has channel, version, supportedConnectionTypes (with "
-                        "long-polling), clientId and successful")
+@pytest.mark.rule(
+    "GWS-BAYEUX-002",
+    document=DOC,
+    lines=(1505, 1518),
+    title="A successful handshake reply has channel, version, supportedConnectionTypes (with "
+    "long-polling), clientId and successful",
+)
 @pytest.mark.operations(*OPS)
 def test_handshake_reply_members(session: Session) -> None:
     """l.716-717: the documented client keeps only long-polling, so the server must offer it. A second handshake
     opens a second session: its clientId differs (the server generates a unique one)."""
     reply = session.handshake()
-    check_members(reply, "/meta/handshake", ("version", "supportedConnectionTypes", "clientId", "successful"),
-                  "handshake")
+    check_members(
+        reply, "/meta/handshake", ("version", "supportedConnectionTypes", "clientId", "successful"), "handshake"
+    )
     types = reply.get("supportedConnectionTypes")
-    require(isinstance(types, list) and "long-polling" in types,
-            f"the handshake offers {types!r}; the documented client (l.716-717) uses long-polling only")
+    require(
+        isinstance(types, list) and "long-polling" in types,
+        f"the handshake offers {types!r}; the documented client (l.716-717) uses long-polling only",
+    )
     require(isinstance(reply.get("version"), str) and bool(reply["version"]), f"version is {reply.get('version')!r}")
     if isinstance(types, list) and "callback-polling" not in types:
-        advise(f"the handshake offers {types}, without callback-polling",
-               basis="Bayeux 1.0: callback-polling is a SHOULD; the GWS sample unregisters it (l.717)")
+        advise(
+            f"the handshake offers {types}, without callback-polling",
+            basis="Bayeux 1.0: callback-polling is a SHOULD; the GWS sample unregisters it (l.717)",
+        )
     check_advice(reply, "handshake")
     first = session.client_id
     again = session.handshake()
@@ -241,23 +291,33 @@ def test_handshake_reply_members(session: Session) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-003", document=DOC, lines=(1505, 1518),
-                  title="A connect reply has channel, successful and the client's clientId; advice is well-formed")
+@pytest.mark.rule(
+    "GWS-BAYEUX-003",
+    document=DOC,
+    lines=(1505, 1518),
+    title="A connect reply has channel, successful and the client's clientId; advice is well-formed",
+)
 @pytest.mark.operations(*OPS)
 def test_connect_reply_members(session: Session) -> None:
     session.handshake()
     reply = session.connect()
     check_members(reply, "/meta/connect", ("successful", "clientId"), "connect")
     require(reply.get("successful") is True, f"the first connect of a fresh session was refused: {reply}")
-    require(reply.get("clientId") == session.client_id,
-            f"the connect reply names clientId {reply.get('clientId')!r}, not the session's {session.client_id!r}")
+    require(
+        reply.get("clientId") == session.client_id,
+        f"the connect reply names clientId {reply.get('clientId')!r}, not the session's {session.client_id!r}",
+    )
     check_advice(reply, "connect")
     session.disconnect()
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-004", document=DOC, lines=(1520, 1567),
-                  title="A subscribe reply has channel, successful, clientId and the subscription")
+@pytest.mark.rule(
+    "GWS-BAYEUX-004",
+    document=DOC,
+    lines=(1520, 1567),
+    title="A subscribe reply has channel, successful, clientId and the subscription",
+)
 @pytest.mark.operations(*OPS)
 def test_subscribe_reply_members(session: Session) -> None:
     session.handshake()
@@ -266,19 +326,25 @@ def test_subscribe_reply_members(session: Session) -> None:
     for channel, reply in zip(wanted, session.subscribe(*wanted), strict=True):
         check_members(reply, "/meta/subscribe", ("successful", "clientId", "subscription"), f"subscribe {channel}")
         require(reply.get("successful") is True, f"subscribing to the documented {channel} was refused: {reply}")
-        require(reply.get("subscription") in (channel, [channel]),
-                f"the reply to the subscription {channel} names {reply.get('subscription')!r}")
+        require(
+            reply.get("subscription") in (channel, [channel]),
+            f"the reply to the subscription {channel} names {reply.get('subscription')!r}",
+        )
         check_advice(reply, f"subscribe {channel}")
     session.disconnect()
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-005", document=DOC, lines=(1520, 1540),
-                  title="Unsubscribe is answered (channel, successful, clientId, subscription) and stops "
-                        "the channel's messages")
+@pytest.mark.rule(
+    "GWS-BAYEUX-005",
+    document=DOC,
+    lines=(1520, 1540),
+    title="Unsubscribe is answered (channel, successful, clientId, subscription) and stops the channel's messages",
+)
 @pytest.mark.operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
-def test_unsubscribe_stops_delivery(gws_agent: GwsAgent, gws_notifications: Any, session: Session,
-                                    vk_cleanup: Any) -> None:
+def test_unsubscribe_stops_delivery(
+    gws_agent: GwsAgent, gws_notifications: Any, session: Session, vk_cleanup: Any
+) -> None:
     """A second session that keeps the subscription shows the change was notified; the unsubscribed one, polled
     afterwards, must not get it."""
     witness: CometdClient = gws_notifications(gws_agent, channels=(DEVICES,))
@@ -287,43 +353,63 @@ def test_unsubscribe_stops_delivery(gws_agent: GwsAgent, gws_notifications: Any,
     session.subscribe(DEVICES)
     reply = session.unsubscribe(DEVICES)
     check_members(reply, "/meta/unsubscribe", ("successful", "clientId", "subscription"), "unsubscribe")
-    require(reply.get("successful") is True and reply.get("subscription") in (DEVICES, [DEVICES]),
-            f"unsubscribing from {DEVICES} was not acknowledged: {reply}")
+    require(
+        reply.get("successful") is True and reply.get("subscription") in (DEVICES, [DEVICES]),
+        f"unsubscribing from {DEVICES} was not acknowledged: {reply}",
+    )
     back_to_not_ready(gws_agent, vk_cleanup)
     agent_state(gws_agent, "Ready")
-    witness.await_message(lambda m: "Ready" in device_states([m]), description="the Ready change, on the session "
-                          "still subscribed")
+    witness.await_message(
+        lambda m: "Ready" in device_states([m]), description="the Ready change, on the session still subscribed"
+    )
     late = session.poll(lambda data: bool(device_states(data)), timeout=1.5)
-    require(not device_states(late), f"after unsubscribing from {DEVICES} the session still got {late}",
-            title="Unsubscribe ignored")
+    require(
+        not device_states(late),
+        f"after unsubscribing from {DEVICES} the session still got {late}",
+        title="Unsubscribe ignored",
+    )
     session.disconnect()
 
 
 # ---- unknown clients and recovery --------------------------------------------------------------------------------
 def check_refused_as_unknown(reply: Mapping[str, Any], what: str) -> None:
     """Not successful, and not told to carry on with the dead clientId; the CometD form is advisory."""
-    require(reply.get("successful") is False,
-            f"{what} was answered successful: {dict(reply)} — a clientId the server did not issue (or ended) "
-            "identifies no session, so the client would wait forever for notifications that never come",
-            title="Unknown client accepted")
+    require(
+        reply.get("successful") is False,
+        f"{what} was answered successful: {dict(reply)} — a clientId the server did not issue (or ended) "
+        "identifies no session, so the client would wait forever for notifications that never come",
+        title="Unknown client accepted",
+    )
     advice = cast(dict[str, Any], reply.get("advice")) if isinstance(reply.get("advice"), dict) else {}
     reconnect = advice.get("reconnect")
     error = str(reply.get("error") or "")
-    require(reconnect in (None, "handshake") and (reconnect == "handshake" or error.startswith("402")),
-            f"{what} was refused with advice {advice or None} and error {error!r}: nothing tells the client to "
-            "handshake again (advice.reconnect handshake, or CometD's 402)", title="Unknown client not re-handshaken")
+    require(
+        reconnect in (None, "handshake") and (reconnect == "handshake" or error.startswith("402")),
+        f"{what} was refused with advice {advice or None} and error {error!r}: nothing tells the client to "
+        "handshake again (advice.reconnect handshake, or CometD's 402)",
+        title="Unknown client not re-handshaken",
+    )
     if not error.startswith("402::"):
-        advise(f"{what}: error {error!r}; CometD answers '402::Unknown client'",
-               basis="field notes (CometD practice); Bayeux 1.0 fixes the code:args:message form, not the code")
+        advise(
+            f"{what}: error {error!r}; CometD answers '402::Unknown client'",
+            basis="field notes (CometD practice); Bayeux 1.0 fixes the code:args:message form, not the code",
+        )
     if reconnect != "handshake":
-        advise(f"{what}: no advice.reconnect 'handshake'; the official CometD JavaScript client re-handshakes by "
-               "itself only with it", basis="field notes; Bayeux 1.0 defines the advice, the 402 reply is practice")
+        advise(
+            f"{what}: no advice.reconnect 'handshake'; the official CometD JavaScript client re-handshakes by "
+            "itself only with it",
+            basis="field notes; Bayeux 1.0 defines the advice, the 402 reply is practice",
+        )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-006", document=DOC, lines=(1505, 1522),
-                  title="Connect and subscribe with an unknown or ended clientId are refused, telling the client "
-                        "to handshake (402::Unknown client, advice reconnect handshake)")
+@pytest.mark.rule(
+    "GWS-BAYEUX-006",
+    document=DOC,
+    lines=(1505, 1522),
+    title="Connect and subscribe with an unknown or ended clientId are refused, telling the client "
+    "to handshake (402::Unknown client, advice reconnect handshake)",
+)
 @pytest.mark.operations(*OPS)
 def test_unknown_client_is_refused(session: Session) -> None:
     bogus = f"vk-unknown-{secrets.token_hex(8)}"
@@ -334,8 +420,9 @@ def test_unknown_client_is_refused(session: Session) -> None:
     ended = session.client_id
     session.disconnect()
     check_refused_as_unknown(session.connect(ended), "a connect with a clientId after its disconnect")
-    check_refused_as_unknown(session.subscribe(DEVICES, client_id=ended)[0],
-                             "a subscribe with a clientId after its disconnect")
+    check_refused_as_unknown(
+        session.subscribe(DEVICES, client_id=ended)[0], "a subscribe with a clientId after its disconnect"
+    )
 
 
 def expired_session(agent: GwsAgent, gws_notifications: Any) -> CometdClient:
@@ -351,14 +438,22 @@ def expired_session(agent: GwsAgent, gws_notifications: Any) -> CometdClient:
     cometd.channels = ["/v2/me/*"]
     cometd.start()
     recovered = cometd.wait_until(lambda: cometd.rehandshakes >= 1 and "/v2/me/*" in cometd.channels)
-    require(recovered, f"the client was not told to handshake again after its session ended (re-handshakes: "
-            f"{cometd.rehandshakes}, advice {cometd.advice})", title="No recovery from an unknown client")
+    require(
+        recovered,
+        f"the client was not told to handshake again after its session ended (re-handshakes: "
+        f"{cometd.rehandshakes}, advice {cometd.advice})",
+        title="No recovery from an unknown client",
+    )
     return cometd
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-007", document=DOC, lines=(690, 708),
-                  title="After 402 the client re-handshakes, re-subscribes and gets its notifications again")
+@pytest.mark.rule(
+    "GWS-BAYEUX-007",
+    document=DOC,
+    lines=(690, 708),
+    title="After 402 the client re-handshakes, re-subscribes and gets its notifications again",
+)
 @pytest.mark.operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
 def test_recovery_after_unknown_client(gws_agent: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> None:
     """l.690-708: the documented client subscribes again in its handshake listener — the recovery the protocol
@@ -366,13 +461,15 @@ def test_recovery_after_unknown_client(gws_agent: GwsAgent, gws_notifications: A
     cometd = expired_session(gws_agent, gws_notifications)
     back_to_not_ready(gws_agent, vk_cleanup)
     agent_state(gws_agent, "Ready")
-    cometd.await_message(lambda m: "Ready" in device_states([m]),
-                         description="the Ready change on the re-established session")
+    cometd.await_message(
+        lambda m: "Ready" in device_states([m]), description="the Ready change on the re-established session"
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-008", document=DOC, lines=(1569, 1628),
-                  title="No notification is delivered twice across a re-handshake")
+@pytest.mark.rule(
+    "GWS-BAYEUX-008", document=DOC, lines=(1569, 1628), title="No notification is delivered twice across a re-handshake"
+)
 @pytest.mark.operations(*OPS, "gws.Ready", "gws.NotReady", "gws.cometd.DeviceStateChangeMessage")
 def test_no_duplicates_across_a_reconnect(gws_agent: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> None:
     """The Ready change is delivered to the first session; the new session (after the 402 and re-handshake) must
@@ -385,18 +482,27 @@ def test_no_duplicates_across_a_reconnect(gws_agent: GwsAgent, gws_notifications
     cometd = expired_session(gws_agent, gws_notifications)
     agent_state(gws_agent, "NotReady")
     cometd.await_message(lambda m: "NotReady" in device_states([m]), description="the NotReady change")
-    cometd.expect_none(lambda m: m.get("channel") == DEVICES and m.get("data") == ready.get("data"), quiet_for=1.0,
-                       description="the Ready change, delivered before the re-handshake, again")
+    cometd.expect_none(
+        lambda m: m.get("channel") == DEVICES and m.get("data") == ready.get("data"),
+        quiet_for=1.0,
+        description="the Ready change, delivered before the re-handshake, again",
+    )
     states = device_states(cometd.messages)
-    require(states.count("NotReady") == 1, f"one NotReady change was delivered {states.count('NotReady')} times "
-            f"on the new session ({states})", title="Duplicate notification")
+    require(
+        states.count("NotReady") == 1,
+        f"one NotReady change was delivered {states.count('NotReady')} times on the new session ({states})",
+        title="Duplicate notification",
+    )
 
 
 # ---- channels ------------------------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-009", document=DOC, lines=(1520, 1567),
-                  title="The documented topics (/v2/me/devices, /v2/me/calls, /v2/me/*, /notifications/services) "
-                        "can be subscribed")
+@pytest.mark.rule(
+    "GWS-BAYEUX-009",
+    document=DOC,
+    lines=(1520, 1567),
+    title="The documented topics (/v2/me/devices, /v2/me/calls, /v2/me/*, /notifications/services) can be subscribed",
+)
 @pytest.mark.operations(*OPS)
 def test_documented_topics_can_be_subscribed(session: Session) -> None:
     session.handshake()
@@ -411,11 +517,16 @@ def test_documented_topics_can_be_subscribed(session: Session) -> None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-010", document=DOC, lines=(1524, 1553),
-                  title="A client never receives another user's /v2/me/* messages, whatever it subscribes to")
+@pytest.mark.rule(
+    "GWS-BAYEUX-010",
+    document=DOC,
+    lines=(1524, 1553),
+    title="A client never receives another user's /v2/me/* messages, whatever it subscribes to",
+)
 @pytest.mark.operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
-def test_no_other_users_messages(gws_agent: GwsAgent, gws_agent_b: GwsAgent, gws_notifications: Any,
-                                 session: Session, vk_cleanup: Any) -> None:
+def test_no_other_users_messages(
+    gws_agent: GwsAgent, gws_agent_b: GwsAgent, gws_notifications: Any, session: Session, vk_cleanup: Any
+) -> None:
     """Subscriptions beyond the documented topics (``/**``, ``/v2/**``) may be refused or accepted; either way
     agent B's device change must not reach agent A."""
     witness: CometdClient = gws_notifications(gws_agent_b, channels=(DEVICES,))
@@ -429,15 +540,23 @@ def test_no_other_users_messages(gws_agent: GwsAgent, gws_agent_b: GwsAgent, gws
     witness.await_message(lambda m: "Ready" in device_states([m]), description="agent B's Ready change")
     received = session.poll(lambda data: False, timeout=1.5)
     mine = gws_agent.device_id
-    foreign = [m for m in received if str(m.get("channel", "")).startswith("/v2/me/")
-               and any(isinstance(d, dict) and d.get("id") != mine for d in (m.get("data") or {}).get("devices") or [])]
+    foreign = [
+        m
+        for m in received
+        if str(m.get("channel", "")).startswith("/v2/me/")
+        and any(isinstance(d, dict) and d.get("id") != mine for d in (m.get("data") or {}).get("devices") or [])
+    ]
     require(not foreign, f"agent A received agent B's notifications: {foreign[:2]}", title="Foreign notification")
     session.disconnect()
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-BAYEUX-011", document=DOC, lines=(1569, 1628),
-                  title="A client's notifications arrive in the order the changes happened")
+@pytest.mark.rule(
+    "GWS-BAYEUX-011",
+    document=DOC,
+    lines=(1569, 1628),
+    title="A client's notifications arrive in the order the changes happened",
+)
 @pytest.mark.operations(*OPS, "gws.Ready", "gws.NotReady", "gws.cometd.DeviceStateChangeMessage")
 def test_notifications_in_order(gws_agent: GwsAgent, session: Session, vk_cleanup: Any) -> None:
     """Two changes made while no connect is held are delivered together or over several connects; either
@@ -452,6 +571,9 @@ def test_notifications_in_order(gws_agent: GwsAgent, session: Session, vk_cleanu
     data = session.poll(lambda d: len(device_states(d)) >= len(wanted), timeout=5.0)
     states = [s for s in device_states(data) if s in ("Ready", "NotReady")]
     require(len(states) >= len(wanted), f"expected {len(wanted)} device changes, got {states}")
-    require(states[-len(wanted):] == wanted, f"the changes {wanted} were notified as {states}",
-            title="Notifications out of order")
+    require(
+        states[-len(wanted) :] == wanted,
+        f"the changes {wanted} were notified as {states}",
+        title="Notifications out of order",
+    )
     session.disconnect()

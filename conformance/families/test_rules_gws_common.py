@@ -28,8 +28,22 @@ from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpResponse
 
 __all__ = [
-    "CALLS", "DEVICES", "DOC", "SERVICES", "Line", "await_in_order", "call_caps", "check_capabilities",
-    "connect", "establish", "expect_ok", "expect_refused", "hang_up_everything", "line_a", "line_b", "line_c",
+    "CALLS",
+    "DEVICES",
+    "DOC",
+    "SERVICES",
+    "Line",
+    "await_in_order",
+    "call_caps",
+    "check_capabilities",
+    "connect",
+    "establish",
+    "expect_ok",
+    "expect_refused",
+    "hang_up_everything",
+    "line_a",
+    "line_b",
+    "line_c",
 ]
 
 DOC = "003_ca6f4272dc604134.txt"
@@ -41,18 +55,41 @@ SERVICES = "/notifications/services"
 USER_DATA_OPS = frozenset({"AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"})
 RINGING = USER_DATA_OPS | {"Answer"}  # l.1206-1214
 DIALING = USER_DATA_OPS | {"Hangup", "SendDtmf"}  # l.4937-4946
-ESTABLISHED = USER_DATA_OPS | {"Hangup", "Hold", "SendDtmf", "InitiateConference", "InitiateTransfer",
-                               "SingleStepConference", "SingleStepTransfer"}  # l.1264-1277, 5125-5139
-HELD = USER_DATA_OPS | {"Retrieve", "Hangup", "InitiateConference", "InitiateTransfer", "SingleStepConference",
-                        "SingleStepTransfer"}  # l.5302-5315
-SECOND_CALL = {"Dialing": frozenset({"SwapCalls", "CompleteTransfer"}),  # E312, l.6382-6392
-               "Established": frozenset({"SwapCalls", "CompleteTransfer", "CompleteConference"}),  # E312
-               "Held": frozenset({"SwapCalls", "CompleteTransfer", "CompleteConference"})}  # E311
+ESTABLISHED = USER_DATA_OPS | {
+    "Hangup",
+    "Hold",
+    "SendDtmf",
+    "InitiateConference",
+    "InitiateTransfer",
+    "SingleStepConference",
+    "SingleStepTransfer",
+}  # l.1264-1277, 5125-5139
+HELD = USER_DATA_OPS | {
+    "Retrieve",
+    "Hangup",
+    "InitiateConference",
+    "InitiateTransfer",
+    "SingleStepConference",
+    "SingleStepTransfer",
+}  # l.5302-5315
+SECOND_CALL = {
+    "Dialing": frozenset({"SwapCalls", "CompleteTransfer"}),  # E312, l.6382-6392
+    "Established": frozenset({"SwapCalls", "CompleteTransfer", "CompleteConference"}),  # E312
+    "Held": frozenset({"SwapCalls", "CompleteTransfer", "CompleteConference"}),
+}  # E311
 AGENT_STATE_OPERATIONS = frozenset({"Ready", "NotReady", "AuxWork", "AfterCallWork", "Offline"})
 
 
-def call_caps(state: str, *, public: bool = False, via_queue: bool = False, conference: bool = False,
-              muted: bool = False, second_call: bool = False, consult: str | None = None) -> frozenset[str]:
+def call_caps(
+    state: str,
+    *,
+    public: bool = False,
+    via_queue: bool = False,
+    conference: bool = False,
+    muted: bool = False,
+    second_call: bool = False,
+    consult: str | None = None,
+) -> frozenset[str]:
     """The capability set of a call, by the errata's table (E209, E207, E211, E311, E312).
 
     Args:
@@ -87,10 +124,14 @@ def call_caps(state: str, *, public: bool = False, via_queue: bool = False, conf
 
 
 #: Members whose presence the documents leave open, with why: a difference in them is advisory, never a failure.
-DND_ON_OPTIONAL = ("003 l.9218-9221, 9290-9293, 9363-9366, 1932-1935 and 2043-2046 print a device with "
-                   "doNotDisturb Off without DoNotDisturbOn; l.1095-1100 and 9663-9671 with it (E105, E303)")
-MUTE_OPTIONAL = ("the MuteCall sample mutes call e014 (003 l.5625-5629), whose printed capabilities lack MuteCall "
-                 "(l.5574-5588); no text restricts muting to conferences, and UnmuteCall is in no printed list (E211)")
+DND_ON_OPTIONAL = (
+    "003 l.9218-9221, 9290-9293, 9363-9366, 1932-1935 and 2043-2046 print a device with "
+    "doNotDisturb Off without DoNotDisturbOn; l.1095-1100 and 9663-9671 with it (E105, E303)"
+)
+MUTE_OPTIONAL = (
+    "the MuteCall sample mutes call e014 (003 l.5625-5629), whose printed capabilities lack MuteCall "
+    "(l.5574-5588); no text restricts muting to conferences, and UnmuteCall is in no printed list (E211)"
+)
 
 
 def optional_members(resource: Mapping[str, Any]) -> dict[str, str]:
@@ -102,8 +143,15 @@ def optional_members(resource: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def check_capabilities(resource: Mapping[str, Any], expected: Iterable[str], what: str, *,
-                       rule: str | None = None, present: Iterable[str] = (), absent: Iterable[str] = ()) -> None:
+def check_capabilities(
+    resource: Mapping[str, Any],
+    expected: Iterable[str],
+    what: str,
+    *,
+    rule: str | None = None,
+    present: Iterable[str] = (),
+    absent: Iterable[str] = (),
+) -> None:
     """``resource["capabilities"]`` is ``expected`` as a set without duplicates (E330); or, when ``expected``
     is empty and ``present``/``absent`` are given, holds/lacks those members. A difference only in members the
     documents leave open (:func:`optional_members`) is an advisory finding.
@@ -113,12 +161,14 @@ def check_capabilities(resource: Mapping[str, Any], expected: Iterable[str], wha
     """
     actual = resource.get("capabilities")
     if not isinstance(actual, list):
-        raise ConformanceFailure(f"{what}: capabilities is not an array ({actual!r})", rule=rule,
-                                 title="Capabilities missing")
+        raise ConformanceFailure(
+            f"{what}: capabilities is not an array ({actual!r})", rule=rule, title="Capabilities missing"
+        )
     if len(actual) != len(set(actual)):
         dupes = sorted({c for c in actual if actual.count(c) > 1})
-        raise ConformanceFailure(f"{what}: capabilities list {dupes} more than once (E330: a set)", rule=rule,
-                                 title="Duplicate capabilities")
+        raise ConformanceFailure(
+            f"{what}: capabilities list {dupes} more than once (E330: a set)", rule=rule, title="Duplicate capabilities"
+        )
     want = set(expected)
     have = set(actual)
     optional = set(optional_members(resource))
@@ -127,8 +177,11 @@ def check_capabilities(resource: Mapping[str, Any], expected: Iterable[str], wha
     present_missing, listed_absent = set(present) - have, set(absent) & have
     for member in sorted((missing | unexpected | present_missing | listed_absent) & optional):
         listed = member in have
-        advise(f"{what}: {'lists' if listed else 'does not list'} {member}", rule=rule,
-               basis=optional_members(resource)[member])
+        advise(
+            f"{what}: {'lists' if listed else 'does not list'} {member}",
+            rule=rule,
+            basis=optional_members(resource)[member],
+        )
     missing, unexpected = missing - optional, unexpected - optional
     present_missing, listed_absent = present_missing - optional, listed_absent - optional
     problems = []
@@ -139,9 +192,13 @@ def check_capabilities(resource: Mapping[str, Any], expected: Iterable[str], wha
     if listed_absent:
         problems.append(f"must not list {sorted(listed_absent)}")
     if problems:
-        raise ConformanceFailure(f"{what} (state {resource.get('state', '?')}): capabilities "
-                                 + "; ".join(problems) + f" (got {sorted(have)})", rule=rule,
-                                 title="Wrong capabilities")
+        raise ConformanceFailure(
+            f"{what} (state {resource.get('state', '?')}): capabilities "
+            + "; ".join(problems)
+            + f" (got {sorted(have)})",
+            rule=rule,
+            title="Wrong capabilities",
+        )
 
 
 # ---- responses --------------------------------------------------------------------------------------------------
@@ -149,9 +206,11 @@ def expect_ok(response: HttpResponse) -> Any:
     """HTTP 200 with ``statusCode`` 0 (l.1857-1864, 3542), schema-checked; returns the body."""
     body = expect(response, status=200)
     if not isinstance(body, dict) or body.get("statusCode") != 0:
-        raise ConformanceFailure(f"{response.method} {response.path}: HTTP 200 but statusCode "
-                                 f"{body.get('statusCode') if isinstance(body, dict) else body!r}, not 0",
-                                 title="Request not accepted")
+        raise ConformanceFailure(
+            f"{response.method} {response.path}: HTTP 200 but statusCode "
+            f"{body.get('statusCode') if isinstance(body, dict) else body!r}, not 0",
+            title="Request not accepted",
+        )
     return body
 
 
@@ -165,9 +224,12 @@ def expect_refused(response: HttpResponse, codes: int | Iterable[int], http: int
     body = expect(response, *names, status=statuses)
     code = body.get("statusCode") if isinstance(body, dict) else None
     if code not in wanted:
-        raise ConformanceFailure(f"{response.method} {response.path} → {response.status}: statusCode {code!r}, "
-                                 f"expected {' or '.join(str(c) for c in sorted(wanted))} "
-                                 f"({(body or {}).get('statusMessage')!r})", title="Wrong statusCode")
+        raise ConformanceFailure(
+            f"{response.method} {response.path} → {response.status}: statusCode {code!r}, "
+            f"expected {' or '.join(str(c) for c in sorted(wanted))} "
+            f"({(body or {}).get('statusMessage')!r})",
+            title="Wrong statusCode",
+        )
     return body
 
 
@@ -221,26 +283,40 @@ class Line:
         for device in body.get("devices") or []:
             if isinstance(device, dict) and str(device.get("id")) == self.device_id:
                 return device
-        raise ConformanceFailure(f"{self.name}: device {self.device_id} not in /api/v2/me/devices",
-                                 title="Device missing")
+        raise ConformanceFailure(
+            f"{self.name}: device {self.device_id} not in /api/v2/me/devices", title="Device missing"
+        )
 
     # -- notifications
-    def call_message(self, call_id: str | None = None, state: str | None = None,
-                     notification_type: str | None = None, *, timeout: float | None = None,
-                     validate: bool = True) -> dict[str, Any]:
+    def call_message(
+        self,
+        call_id: str | None = None,
+        state: str | None = None,
+        notification_type: str | None = None,
+        *,
+        timeout: float | None = None,
+        validate: bool = True,
+    ) -> dict[str, Any]:
         """The next CallStateChangeMessage matching; returns ``data.call`` (schema-checked)."""
-        message = self.cometd.await_message(call_predicate(call_id, state, notification_type), timeout,
-                                            description=f"{self.name}: " + describe_call(call_id, state,
-                                                                                           notification_type))
+        message = self.cometd.await_message(
+            call_predicate(call_id, state, notification_type),
+            timeout,
+            description=f"{self.name}: " + describe_call(call_id, state, notification_type),
+        )
         if validate:
             expect_notification(message, system="gws")
         call: dict[str, Any] = message["data"]["call"]
         return call
 
-    def device_message(self, predicate: Callable[[dict[str, Any]], bool] | None = None,
-                       description: str = "DeviceStateChangeMessage", *, timeout: float | None = None
-                       ) -> dict[str, Any]:
+    def device_message(
+        self,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        description: str = "DeviceStateChangeMessage",
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """The next DeviceStateChangeMessage whose device of this agent matches; returns that device."""
+
         def match(message: dict[str, Any]) -> bool:
             if message.get("channel") != DEVICES or message["data"].get("messageType") != "DeviceStateChangeMessage":
                 return False
@@ -260,8 +336,9 @@ class Line:
         self.cometd.expect_none(lambda m: m.get("channel") == DEVICES, quiet_for, f"{self.name}: {description}")
 
 
-def call_predicate(call_id: str | None = None, state: str | None = None,
-                   notification_type: str | None = None) -> Callable[[dict[str, Any]], bool]:
+def call_predicate(
+    call_id: str | None = None, state: str | None = None, notification_type: str | None = None
+) -> Callable[[dict[str, Any]], bool]:
     def match(message: dict[str, Any]) -> bool:
         if message.get("channel") != CALLS:
             return False
@@ -269,9 +346,11 @@ def call_predicate(call_id: str | None = None, state: str | None = None,
         if data.get("messageType") != "CallStateChangeMessage":
             return False
         call = data["call"]
-        return ((call_id is None or str(call.get("id")) == str(call_id))
-                and (state is None or call.get("state") == state)
-                and (notification_type is None or data.get("notificationType") == notification_type))
+        return (
+            (call_id is None or str(call.get("id")) == str(call_id))
+            and (state is None or call.get("state") == state)
+            and (notification_type is None or data.get("notificationType") == notification_type)
+        )
 
     match.__name__ = describe_call(call_id, state, notification_type)
     return match
@@ -295,9 +374,15 @@ def summary(message: Mapping[str, Any]) -> str:
     return str(data.get("messageType"))
 
 
-def await_in_order(line: Line, expected: Sequence[tuple[str, Callable[[dict[str, Any]], bool]]], *,
-                   channel: str = CALLS, timeout: float | None = None, rule: str | None = None,
-                   order_basis: str | None = None) -> list[dict[str, Any]]:
+def await_in_order(
+    line: Line,
+    expected: Sequence[tuple[str, Callable[[dict[str, Any]], bool]]],
+    *,
+    channel: str = CALLS,
+    timeout: float | None = None,
+    rule: str | None = None,
+    order_basis: str | None = None,
+) -> list[dict[str, Any]]:
     """Wait for every ``expected`` message on ``channel`` and check they arrived in that order (when
     ``order_basis`` says why the documents leave the order open, another order is an advisory finding).
 
@@ -325,23 +410,37 @@ def await_in_order(line: Line, expected: Sequence[tuple[str, Callable[[dict[str,
         try:
             if remaining <= 0:
                 raise TimeoutError
-            arrived.append(line.cometd.await_message(lambda m: m.get("channel") == channel, remaining,
-                                                     description=f"{line.name}: next message on {channel}"))
+            arrived.append(
+                line.cometd.await_message(
+                    lambda m: m.get("channel") == channel,
+                    remaining,
+                    description=f"{line.name}: next message on {channel}",
+                )
+            )
         except (TimeoutError, ConformanceFailure):
             missing = [expected[k][0] for k, i in enumerate(found) if i is None]
             raise ConformanceFailure(
                 f"{line.name}: no {', '.join(missing)} within {limit:g} s; received in order: "
-                f"{[summary(m) for m in arrived] or 'nothing'}", rule=rule, title="Notification not received"
+                f"{[summary(m) for m in arrived] or 'nothing'}",
+                rule=rule,
+                title="Notification not received",
             ) from None
         assign()
     indices = [i for i in found if i is not None]
     if indices != sorted(indices) and order_basis is not None:
-        advise(f"{line.name}: received {[summary(arrived[i]) for i in sorted(indices)]}, the reference mock sends "
-               f"{' then '.join(d for d, _ in expected)}", rule=rule, basis=order_basis)
+        advise(
+            f"{line.name}: received {[summary(arrived[i]) for i in sorted(indices)]}, the reference mock sends "
+            f"{' then '.join(d for d, _ in expected)}",
+            rule=rule,
+            basis=order_basis,
+        )
     elif indices != sorted(indices):
         raise ConformanceFailure(
             f"{line.name}: expected {' then '.join(d for d, _ in expected)}; received in order: "
-            f"{[summary(m) for m in arrived]}", rule=rule, title="Notifications out of order")
+            f"{[summary(m) for m in arrived]}",
+            rule=rule,
+            title="Notifications out of order",
+        )
     messages = [arrived[i] for i in indices]
     for message in messages:
         expect_notification(message, system="gws")
@@ -403,8 +502,12 @@ def restore(line: Line, operation: str = "NotReady") -> None:
 
 
 # ---- fixtures the families import ------------------------------------------------------------------------------
-def open_line(agent: GwsAgent, gws_notifications: Callable[..., CometdClient], vk_cleanup: Any,
-              channels: Sequence[str] = ("/v2/me/*",)) -> Line:
+def open_line(
+    agent: GwsAgent,
+    gws_notifications: Callable[..., CometdClient],
+    vk_cleanup: Any,
+    channels: Sequence[str] = ("/v2/me/*",),
+) -> Line:
     """A :class:`Line` whose calls are hung up after the test (registered before the session opens, so it
     runs after the test's own undo actions)."""
     vk_cleanup(hang_up_everything, [agent], description=f"hang up every call of {agent.role}")
@@ -462,10 +565,18 @@ def put_setting(admin: GwsAgent, group: str, setting: dict[str, Any], key_name: 
     key_value = setting[key_name]
     original = find_setting(admin, group, key_name, key_value)
     if original is None:
-        vk_cleanup(admin.delete, f"/api/v2/settings/{group}", json={key_name: key_value},
-                   description=f"delete the setting {key_value} of {group}")
+        vk_cleanup(
+            admin.delete,
+            f"/api/v2/settings/{group}",
+            json={key_name: key_value},
+            description=f"delete the setting {key_value} of {group}",
+        )
         expect_ok(admin.post(f"/api/v2/settings/{group}", json=setting))
     else:
-        vk_cleanup(admin.put, f"/api/v2/settings/{group}", json=original,
-                   description=f"restore the setting {key_value} of {group}")
+        vk_cleanup(
+            admin.put,
+            f"/api/v2/settings/{group}",
+            json=original,
+            description=f"restore the setting {key_value} of {group}",
+        )
         expect_ok(admin.put(f"/api/v2/settings/{group}", json=setting))

@@ -36,20 +36,30 @@ PROFILE = "gws-conference-transfer"
 line_a, line_b, line_c = common.line_a, common.line_b, common.line_c  # fixtures
 
 CONSULT_DIALING = call_caps("Dialing", second_call=True)  # l.6930-6940
-MUTE_SILENT_BASIS = ("the MuteCall and UnmuteCall samples print no notification (003 l.5638-5640, 5673-5675); "
-                     "E210's StatusChange is the reference mock's choice")
-SWAP_ORDER_BASIS = ("003 l.7983-7984 name the two notifications without an order; the sample prints the retrieved "
-                    "call first (l.7986-8105), the scenario the held one (l.8446-8567) — E310")
-MERGE_BASIS = ("003 l.8594-8604 print no notification for MergeWithOtherCall; E314's Released then "
-               "ParticipantsUpdated is the reference mock's choice")
+MUTE_SILENT_BASIS = (
+    "the MuteCall and UnmuteCall samples print no notification (003 l.5638-5640, 5673-5675); "
+    "E210's StatusChange is the reference mock's choice"
+)
+SWAP_ORDER_BASIS = (
+    "003 l.7983-7984 name the two notifications without an order; the sample prints the retrieved "
+    "call first (l.7986-8105), the scenario the held one (l.8446-8567) — E310"
+)
+MERGE_BASIS = (
+    "003 l.8594-8604 print no notification for MergeWithOtherCall; E314's Released then "
+    "ParticipantsUpdated is the reference mock's choice"
+)
 
 
-def _optional_call_message(line: Line, call_id: str, predicate: Any, description: str, basis: str
-                           ) -> dict[str, Any] | None:
+def _optional_call_message(
+    line: Line, call_id: str, predicate: Any, description: str, basis: str
+) -> dict[str, Any] | None:
     """A notification the documents do not show: awaited briefly (it is advisory), None when it does not come."""
     try:
-        message = line.cometd.await_message(lambda m: m.get("channel") == common.CALLS and predicate(m),
-                                            min(2.0, line.cometd.inbox.timeout), description=description)
+        message = line.cometd.await_message(
+            lambda m: m.get("channel") == common.CALLS and predicate(m),
+            min(2.0, line.cometd.inbox.timeout),
+            description=description,
+        )
     except (TimeoutError, ConformanceFailure):
         advise(f"{line.name}: no {description} for call {call_id}", basis=basis)
         return None
@@ -66,44 +76,63 @@ def _until(fetch: Any, test: Any, timeout: float) -> Any:
         time.sleep(0.1)
         value = fetch()
     return value
+
+
 CONFERENCE = call_caps("Established", conference=True)  # l.6550-6566
 
 
 def _is_new_call(known: str, state: str) -> Any:
     def match(message: dict[str, Any]) -> bool:
         call = message["data"]["call"]
-        return str(call["id"]) != known and call["state"] == state and message["data"]["notificationType"] == \
-            "StatusChange"
+        return (
+            str(call["id"]) != known
+            and call["state"] == state
+            and message["data"]["notificationType"] == "StatusChange"
+        )
 
     match.__name__ = f"a new call {state}"
     return match
 
 
-def _initiate(line_a: Line, line_b: Line, line_c: Line, operation: str, rule: str
-              ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _initiate(
+    line_a: Line, line_b: Line, line_c: Line, operation: str, rule: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A↔B established, then A initiates a transfer or conference to C. Returns (A's held call, A's consult
     call, B's call, C's ringing call), checking the documented order of A's two notifications."""
     connected, answered = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], operation, destination={"phoneNumber": line_c.number}))
-    held_msg, consult_msg = await_in_order(line_a, [
-        ("the original call Held", call_predicate(connected["id"], "Held", "StatusChange")),
-        ("the consult call Dialing", _is_new_call(connected["id"], "Dialing"))], rule=rule)
+    held_msg, consult_msg = await_in_order(
+        line_a,
+        [
+            ("the original call Held", call_predicate(connected["id"], "Held", "StatusChange")),
+            ("the consult call Dialing", _is_new_call(connected["id"], "Dialing")),
+        ],
+        rule=rule,
+    )
     ringing = line_c.call_message(state="Ringing", notification_type="StatusChange")
     return held_msg["data"]["call"], consult_msg["data"]["call"], answered, ringing
 
 
 def _check_consult(consult: dict[str, Any], parent_id: str) -> None:
-    require(consult.get("callType") == "Consult", f"the consult call's callType is {consult.get('callType')!r}, "
-            "not Consult (l.6919)")
+    require(
+        consult.get("callType") == "Consult",
+        f"the consult call's callType is {consult.get('callType')!r}, not Consult (l.6919)",
+    )
     parent = str(consult.get("parentCallUri") or "")
-    require(parent.rstrip("/").endswith(f"/me/calls/{parent_id}"),
-            f"the consult call's parentCallUri {parent!r} does not name the held call {parent_id} (l.6930-6942)")
+    require(
+        parent.rstrip("/").endswith(f"/me/calls/{parent_id}"),
+        f"the consult call's parentCallUri {parent!r} does not name the held call {parent_id} (l.6930-6942)",
+    )
 
 
 # ---- two-step transfer -----------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-XFER-001", document=DOC, lines=(6826, 6942),
-                  title="InitiateTransfer: the original call is held, then the consult call dials")
+@pytest.mark.rule(
+    "GWS-XFER-001",
+    document=DOC,
+    lines=(6826, 6942),
+    title="InitiateTransfer: the original call is held, then the consult call dials",
+)
 @pytest.mark.operations("gws.InitiateTransfer", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.transfers.initiate-transfer.sample")
 @pytest.mark.severity("critical")
@@ -116,33 +145,49 @@ def test_initiate_transfer_holds_then_dials(line_a: Line, line_b: Line, line_c: 
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-XFER-002", document=DOC, lines=(7366, 7449),
-                  title="CompleteTransfer: the original call is released, then the consult call; the other "
-                        "party now talks to the target")
+@pytest.mark.rule(
+    "GWS-XFER-002",
+    document=DOC,
+    lines=(7366, 7449),
+    title="CompleteTransfer: the original call is released, then the consult call; the other "
+    "party now talks to the target",
+)
 @pytest.mark.operations("gws.CompleteTransfer", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.transfers.complete-transfer.sample")
 @pytest.mark.severity("critical")
 def test_complete_transfer_releases_original_then_consult(line_a: Line, line_b: Line, line_c: Line) -> None:
     held, consult, b_call, c_call = _initiate(line_a, line_b, line_c, "InitiateTransfer", "GWS-XFER-002")
     expect_ok(line_a.op(consult["id"], "CompleteTransfer"))
-    await_in_order(line_a, [
-        ("the original call Released", call_predicate(held["id"], "Released", "StatusChange")),
-        ("the consult call Released", call_predicate(consult["id"], "Released", "StatusChange"))],
-        rule="GWS-XFER-002")
+    await_in_order(
+        line_a,
+        [
+            ("the original call Released", call_predicate(held["id"], "Released", "StatusChange")),
+            ("the consult call Released", call_predicate(consult["id"], "Released", "StatusChange")),
+        ],
+        rule="GWS-XFER-002",
+    )
     updated = line_b.call_message(b_call["id"], notification_type="ParticipantsUpdated")
-    require(other_party_numbers(updated) == {line_c.number},
-            f"after the transfer {line_b.name}'s call shows participants {sorted(other_party_numbers(updated))}, "
-            f"expected only the target {line_c.number}")
+    require(
+        other_party_numbers(updated) == {line_c.number},
+        f"after the transfer {line_b.name}'s call shows participants {sorted(other_party_numbers(updated))}, "
+        f"expected only the target {line_c.number}",
+    )
     require(not line_a.calls(), f"{line_a.name} still has calls after completing the transfer")
     b_now, c_now = line_b.call(b_call["id"]), line_c.call(c_call["id"])
-    require(b_now.get("callUuid") == c_now.get("callUuid"),
-            "the transferred party and the target are not on the same call (different callUuids)",
-            title="Parties disagree")
+    require(
+        b_now.get("callUuid") == c_now.get("callUuid"),
+        "the transferred party and the target are not on the same call (different callUuids)",
+        title="Parties disagree",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-XFER-003", document=DOC, lines=(6579, 6680),
-                  title="SingleStepTransfer releases the agent's call and rings the target for the other party")
+@pytest.mark.rule(
+    "GWS-XFER-003",
+    document=DOC,
+    lines=(6579, 6680),
+    title="SingleStepTransfer releases the agent's call and rings the target for the other party",
+)
 @pytest.mark.operations("gws.SingleStepTransfer", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.transfers.single-step-transfer.sample-1")
 def test_single_step_transfer(line_a: Line, line_b: Line, line_c: Line) -> None:
@@ -151,20 +196,27 @@ def test_single_step_transfer(line_a: Line, line_b: Line, line_c: Line) -> None:
     released = line_a.call_message(connected["id"], "Released", "StatusChange")
     check_capabilities(released, (), "the transferred call")
     ringing = line_c.call_message(state="Ringing", notification_type="StatusChange")
-    require(line_b.number in other_party_numbers(ringing),
-            f"the target's ringing call shows {sorted(other_party_numbers(ringing))}, not {line_b.number}")
+    require(
+        line_b.number in other_party_numbers(ringing),
+        f"the target's ringing call shows {sorted(other_party_numbers(ringing))}, not {line_b.number}",
+    )
     updated = line_b.call_message(b_call["id"], notification_type="ParticipantsUpdated")
-    require(other_party_numbers(updated) == {line_c.number},
-            f"{line_b.name}'s call shows {sorted(other_party_numbers(updated))} after the transfer")
+    require(
+        other_party_numbers(updated) == {line_c.number},
+        f"{line_b.name}'s call shows {sorted(other_party_numbers(updated))} after the transfer",
+    )
     expect_ok(line_c.op(ringing["id"], "Answer"))
     line_c.call_message(ringing["id"], "Established")
 
 
 # ---- two-step conference ---------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-001", document=DOC, lines=(6286, 6392),
-                  title="InitiateConference: the original call is held, then the consult call dials and offers "
-                        "CompleteConference")
+@pytest.mark.rule(
+    "GWS-CONF-001",
+    document=DOC,
+    lines=(6286, 6392),
+    title="InitiateConference: the original call is held, then the consult call dials and offers CompleteConference",
+)
 @pytest.mark.operations("gws.InitiateConference", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.initiate-conference.sample")
 @pytest.mark.severity("critical")
@@ -174,55 +226,82 @@ def test_initiate_conference_holds_then_dials(line_a: Line, line_b: Line, line_c
     # E207: the documented eight must be there; CompleteConference is the one extra member allowed.
     check_capabilities(consult, (), "the conference consult call", present=CONSULT_DIALING)
     extra = set(consult["capabilities"]) - CONSULT_DIALING - {"CompleteConference"}
-    require(not extra, f"the conference consult call lists unexpected capabilities {sorted(extra)}",
-            title="Wrong capabilities")
+    require(
+        not extra,
+        f"the conference consult call lists unexpected capabilities {sorted(extra)}",
+        title="Wrong capabilities",
+    )
     _check_consult(consult, held["id"])
     expect_ok(line_a.op(consult["id"], "CompleteConference"))  # E207: accepted on the consult call
     line_a.call_message(consult["id"], "Released")
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-002", document=DOC, lines=(6456, 6566),
-                  title="CompleteConference: the consult call is released, then the original call is updated to "
-                        "three parties with the conference capabilities")
+@pytest.mark.rule(
+    "GWS-CONF-002",
+    document=DOC,
+    lines=(6456, 6566),
+    title="CompleteConference: the consult call is released, then the original call is updated to "
+    "three parties with the conference capabilities",
+)
 @pytest.mark.operations("gws.CompleteConference", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.complete-conference.sample")
 @pytest.mark.severity("critical")
 def test_complete_conference_releases_consult_then_updates(line_a: Line, line_b: Line, line_c: Line) -> None:
     held, consult, b_call, _ = _initiate(line_a, line_b, line_c, "InitiateConference", "GWS-CONF-002")
     expect_ok(line_a.op(consult["id"], "CompleteConference"))
-    _, updated_msg = await_in_order(line_a, [
-        ("the consult call Released", call_predicate(consult["id"], "Released", "StatusChange")),
-        ("the original call ParticipantsUpdated", call_predicate(held["id"], None, "ParticipantsUpdated"))],
-        rule="GWS-CONF-002")
+    _, updated_msg = await_in_order(
+        line_a,
+        [
+            ("the consult call Released", call_predicate(consult["id"], "Released", "StatusChange")),
+            ("the original call ParticipantsUpdated", call_predicate(held["id"], None, "ParticipantsUpdated")),
+        ],
+        rule="GWS-CONF-002",
+    )
     updated = updated_msg["data"]["call"]
-    require(updated.get("state") == "Established", f"the conference call is {updated.get('state')!r}, not "
-            "Established (E217)")
-    require(other_party_numbers(updated) == {line_b.number, line_c.number},
-            f"the conference call shows participants {sorted(other_party_numbers(updated))}")
+    require(
+        updated.get("state") == "Established",
+        f"the conference call is {updated.get('state')!r}, not Established (E217)",
+    )
+    require(
+        other_party_numbers(updated) == {line_b.number, line_c.number},
+        f"the conference call shows participants {sorted(other_party_numbers(updated))}",
+    )
     check_capabilities(updated, CONFERENCE, "the conference call (l.6550-6566, E206, E211)")
-    require("FirstConferencePartyDN" not in (updated.get("userData") or {}),
-            "CompleteConference added FirstConferencePartyDN (E214: only SingleStepConference does)")
+    require(
+        "FirstConferencePartyDN" not in (updated.get("userData") or {}),
+        "CompleteConference added FirstConferencePartyDN (E214: only SingleStepConference does)",
+    )
     b_updated = line_b.call_message(b_call["id"], notification_type="ParticipantsUpdated")
-    require(other_party_numbers(b_updated) == {line_a.number, line_c.number},
-            f"{line_b.name}'s call shows {sorted(other_party_numbers(b_updated))} after the conference")
+    require(
+        other_party_numbers(b_updated) == {line_a.number, line_c.number},
+        f"{line_b.name}'s call shows {sorted(other_party_numbers(b_updated))} after the conference",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-003", document=DOC, lines=(5993, 6121),
-                  title="SingleStepConference adds the participant to the call (ParticipantsUpdated)")
+@pytest.mark.rule(
+    "GWS-CONF-003",
+    document=DOC,
+    lines=(5993, 6121),
+    title="SingleStepConference adds the participant to the call (ParticipantsUpdated)",
+)
 @pytest.mark.operations("gws.SingleStepConference", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.single-step-conference.sample-1")
 def test_single_step_conference(line_a: Line, line_b: Line, line_c: Line) -> None:
     connected, b_call = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "SingleStepConference", destination={"phoneNumber": line_c.number}))
     updated = line_a.call_message(connected["id"], notification_type="ParticipantsUpdated")
-    require(other_party_numbers(updated) == {line_b.number, line_c.number},
-            f"the conference shows participants {sorted(other_party_numbers(updated))}")
+    require(
+        other_party_numbers(updated) == {line_b.number, line_c.number},
+        f"the conference shows participants {sorted(other_party_numbers(updated))}",
+    )
     data = updated.get("userData") or {}
-    require(str(data.get("FirstConferencePartyDN")) == line_a.number,
-            f"userData FirstConferencePartyDN is {data.get('FirstConferencePartyDN')!r}, expected the "
-            f"conferencing DN {line_a.number} (l.6106-6109, E214)")
+    require(
+        str(data.get("FirstConferencePartyDN")) == line_a.number,
+        f"userData FirstConferencePartyDN is {data.get('FirstConferencePartyDN')!r}, expected the "
+        f"conferencing DN {line_a.number} (l.6106-6109, E214)",
+    )
     line_c.call_message(state="Ringing", notification_type="StatusChange")
     b_updated = line_b.call_message(b_call["id"], notification_type="ParticipantsUpdated")
     require(line_c.number in other_party_numbers(b_updated), f"{line_b.name} is not told of the new participant")
@@ -244,9 +323,13 @@ def _conference(line_a: Line, line_b: Line, line_c: Line) -> tuple[dict[str, Any
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-004", document=DOC, lines=(7837, 7935),
-                  title="RemoveParticipantFromConference releases the participant; two parties fall back to the "
-                        "ordinary established capabilities")
+@pytest.mark.rule(
+    "GWS-CONF-004",
+    document=DOC,
+    lines=(7837, 7935),
+    title="RemoveParticipantFromConference releases the participant; two parties fall back to the "
+    "ordinary established capabilities",
+)
 @pytest.mark.operations("gws.RemoveParticipantFromConference", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.remove-participant.sample")
 def test_remove_participant(line_a: Line, line_b: Line, line_c: Line) -> None:
@@ -255,16 +338,21 @@ def test_remove_participant(line_a: Line, line_b: Line, line_c: Line) -> None:
     expect_ok(line_a.op(a_call["id"], "RemoveParticipantFromConference", participant=line_c.number))
     line_c.call_message(c_call["id"], "Released", "StatusChange")
     updated = line_a.call_message(a_call["id"], notification_type="ParticipantsUpdated")
-    require(other_party_numbers(updated) == {line_b.number},
-            f"after the removal the call shows {sorted(other_party_numbers(updated))}")
+    require(
+        other_party_numbers(updated) == {line_b.number},
+        f"after the removal the call shows {sorted(other_party_numbers(updated))}",
+    )
     check_capabilities(updated, ESTABLISHED, "the two-party call after the removal (E315)")
-    require((updated.get("userData") or {}).get("FirstConferencePartyDN") is not None,
-            "the removal deleted the call's userData (E315: it is kept)")
+    require(
+        (updated.get("userData") or {}).get("FirstConferencePartyDN") is not None,
+        "the removal deleted the call's userData (E315: it is kept)",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-005", document=DOC, lines=(7844, 7845),
-                  title="Only the owner of the conference can remove a participant")
+@pytest.mark.rule(
+    "GWS-CONF-005", document=DOC, lines=(7844, 7845), title="Only the owner of the conference can remove a participant"
+)
 @pytest.mark.operations("gws.RemoveParticipantFromConference")
 def test_remove_participant_only_by_owner(line_a: Line, line_b: Line, line_c: Line) -> None:
     """E315: another party is refused as invalid for the current state (statusCode 2, E001 HTTP 400)."""
@@ -275,9 +363,12 @@ def test_remove_participant_only_by_owner(line_a: Line, line_b: Line, line_c: Li
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-006", document=DOC, lines=(5602, 5673),
-                  title="MuteCall and UnmuteCall on a conference call: one StatusChange each, the opposite "
-                        "operation offered")
+@pytest.mark.rule(
+    "GWS-CONF-006",
+    document=DOC,
+    lines=(5602, 5673),
+    title="MuteCall and UnmuteCall on a conference call: one StatusChange each, the opposite operation offered",
+)
 @pytest.mark.operations("gws.MuteCall", "gws.UnmuteCall", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.calls.mute-call.sample")
 def test_mute_and_unmute_conference_call(line_a: Line, line_b: Line, line_c: Line) -> None:
@@ -287,23 +378,36 @@ def test_mute_and_unmute_conference_call(line_a: Line, line_b: Line, line_c: Lin
     a_call, _, _ = _conference(line_a, line_b, line_c)
     for operation, value in (("MuteCall", "On"), ("UnmuteCall", "Off")):
         expect_ok(line_a.op(a_call["id"], operation))
-        notified = _optional_call_message(line_a, a_call["id"], lambda m, v=value: call_predicate(
-            a_call["id"], "Established")(m) and m["data"]["call"].get("mute") == v,
-            f"CallStateChangeMessage with mute {value}", MUTE_SILENT_BASIS)
-        now = _until(lambda: line_a.call(a_call["id"]), lambda c, v=value: c.get("mute") == v,
-                     line_a.cometd.inbox.timeout)
+        notified = _optional_call_message(
+            line_a,
+            a_call["id"],
+            lambda m, v=value: call_predicate(a_call["id"], "Established")(m) and m["data"]["call"].get("mute") == v,
+            f"CallStateChangeMessage with mute {value}",
+            MUTE_SILENT_BASIS,
+        )
+        now = _until(
+            lambda: line_a.call(a_call["id"]), lambda c, v=value: c.get("mute") == v, line_a.cometd.inbox.timeout
+        )
         require(now.get("mute") == value, f"after {operation} GET shows mute {now.get('mute')!r}, not {value}")
         with lenient(basis=common.MUTE_OPTIONAL):
-            check_capabilities(now, call_caps("Established", conference=True, muted=value == "On"),
-                               f"the conference call after {operation}")
+            check_capabilities(
+                now,
+                call_caps("Established", conference=True, muted=value == "On"),
+                f"the conference call after {operation}",
+            )
         if notified is not None:
-            require(notified.get("mute") == value, f"the notification after {operation} shows mute "
-                    f"{notified.get('mute')!r}")
+            require(
+                notified.get("mute") == value, f"the notification after {operation} shows mute {notified.get('mute')!r}"
+            )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-007", document=DOC, lines=(1053, 1062),
-                  title="MuteCall on a two-party call is accepted exactly when the call offers it")
+@pytest.mark.rule(
+    "GWS-CONF-007",
+    document=DOC,
+    lines=(1053, 1062),
+    title="MuteCall on a two-party call is accepted exactly when the call offers it",
+)
 @pytest.mark.operations("gws.MuteCall")
 def test_mute_on_two_party_call_follows_capabilities(line_a: Line, line_b: Line) -> None:
     """l.1053-1062 and l.3544: an operation the call offers is valid, one it does not is refused (statusCode 2,
@@ -314,17 +418,22 @@ def test_mute_on_two_party_call_follows_capabilities(line_a: Line, line_b: Line)
     if not offered:
         expect_refused(line_a.op(connected["id"], "MuteCall"), 2, 400)
         return
-    advise("a two-party call offers MuteCall (the reference mock offers it on conferences only)",
-           basis=common.MUTE_OPTIONAL)
+    advise(
+        "a two-party call offers MuteCall (the reference mock offers it on conferences only)",
+        basis=common.MUTE_OPTIONAL,
+    )
     expect_ok(line_a.op(connected["id"], "MuteCall"))
     now = _until(lambda: line_a.call(connected["id"]), lambda c: c.get("mute") == "On", line_a.cometd.inbox.timeout)
     require(now.get("mute") == "On", f"the offered MuteCall was accepted but GET shows mute {now.get('mute')!r}")
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CONF-008", document=DOC, lines=(8569, 8604),
-                  title="MergeWithOtherCall: the call in the URL is released, then the other call holds every "
-                        "party")
+@pytest.mark.rule(
+    "GWS-CONF-008",
+    document=DOC,
+    lines=(8569, 8604),
+    title="MergeWithOtherCall: the call in the URL is released, then the other call holds every party",
+)
 @pytest.mark.operations("gws.MergeWithOtherCall", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.merge-with-other-call.sample")
 def test_merge_with_other_call(line_a: Line, line_b: Line, line_c: Line) -> None:
@@ -334,23 +443,34 @@ def test_merge_with_other_call(line_a: Line, line_b: Line, line_c: Line) -> None
     first, active = _two_calls(line_a, line_b, line_c)
     expect_ok(line_a.op(active["id"], "MergeWithOtherCall", otherCallUri=first["uri"]))
     with lenient(basis=MERGE_BASIS):
-        await_in_order(line_a, [
-            ("the URL's call Released", call_predicate(active["id"], "Released", "StatusChange")),
-            ("the other call ParticipantsUpdated", call_predicate(first["id"], None, "ParticipantsUpdated"))],
-            rule="GWS-CONF-008", timeout=min(2.0, line_a.cometd.inbox.timeout))
+        await_in_order(
+            line_a,
+            [
+                ("the URL's call Released", call_predicate(active["id"], "Released", "StatusChange")),
+                ("the other call ParticipantsUpdated", call_predicate(first["id"], None, "ParticipantsUpdated")),
+            ],
+            rule="GWS-CONF-008",
+            timeout=min(2.0, line_a.cometd.inbox.timeout),
+        )
 
     def merged_view() -> list[dict[str, Any]]:
         return [c for c in line_a.calls() if c.get("state") != "Released"]
 
-    calls = _until(merged_view, lambda cs: len(cs) == 1 and other_party_numbers(cs[0]) == {line_b.number,
-                                                                                          line_c.number},
-                   line_a.cometd.inbox.timeout)
-    require(len(calls) == 1, f"after the merge {line_a.name} has {len(calls)} calls: "
-            f"{[(c.get('id'), c.get('state')) for c in calls]}")
+    calls = _until(
+        merged_view,
+        lambda cs: len(cs) == 1 and other_party_numbers(cs[0]) == {line_b.number, line_c.number},
+        line_a.cometd.inbox.timeout,
+    )
+    require(
+        len(calls) == 1,
+        f"after the merge {line_a.name} has {len(calls)} calls: {[(c.get('id'), c.get('state')) for c in calls]}",
+    )
     merged = calls[0]
     require(merged.get("state") == "Established", f"the merged call is {merged.get('state')!r}")
-    require(other_party_numbers(merged) == {line_b.number, line_c.number},
-            f"the merged call shows {sorted(other_party_numbers(merged))}")
+    require(
+        other_party_numbers(merged) == {line_b.number, line_c.number},
+        f"the merged call shows {sorted(other_party_numbers(merged))}",
+    )
 
 
 # ---- two calls -------------------------------------------------------------------------------------------------------
@@ -366,8 +486,12 @@ def _two_calls(line_a: Line, line_b: Line, line_c: Line) -> tuple[dict[str, Any]
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SWAP-001", document=DOC, lines=(7981, 7984),
-                  title="SwapCalls: the active call is notified held and the held call retrieved (either order)")
+@pytest.mark.rule(
+    "GWS-SWAP-001",
+    document=DOC,
+    lines=(7981, 7984),
+    title="SwapCalls: the active call is notified held and the held call retrieved (either order)",
+)
 @pytest.mark.operations("gws.SwapCalls", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.fixture_id("gws.conferences.swap-calls.scenario")
 @pytest.mark.severity("critical")
@@ -376,19 +500,27 @@ def test_swap_calls_holds_first(line_a: Line, line_b: Line, line_c: Line) -> Non
     first) is advisory, the documents print both orders."""
     held, active = _two_calls(line_a, line_b, line_c)
     expect_ok(line_a.op(active["id"], "SwapCalls", otherCallUri=held["uri"]))
-    await_in_order(line_a, [
-        ("the active call Held", call_predicate(active["id"], "Held", "StatusChange")),
-        ("the held call Established", call_predicate(held["id"], "Established", "StatusChange"))],
-        rule="GWS-SWAP-001", order_basis=SWAP_ORDER_BASIS)
+    await_in_order(
+        line_a,
+        [
+            ("the active call Held", call_predicate(active["id"], "Held", "StatusChange")),
+            ("the held call Established", call_predicate(held["id"], "Established", "StatusChange")),
+        ],
+        rule="GWS-SWAP-001",
+        order_basis=SWAP_ORDER_BASIS,
+    )
     check_capabilities(line_a.call(active["id"]), call_caps("Held", second_call=True), "the newly held call (E311)")
-    check_capabilities(line_a.call(held["id"]), call_caps("Established", second_call=True),
-                       "the retrieved call (E312)")
+    check_capabilities(line_a.call(held["id"]), call_caps("Established", second_call=True), "the retrieved call (E312)")
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SWAP-002", document=DOC, lines=(8303, 8357),
-                  title="A call dialed while another is held offers SwapCalls and CompleteTransfer (and "
-                        "CompleteConference once established); the held call of the pair too")
+@pytest.mark.rule(
+    "GWS-SWAP-002",
+    document=DOC,
+    lines=(8303, 8357),
+    title="A call dialed while another is held offers SwapCalls and CompleteTransfer (and "
+    "CompleteConference once established); the held call of the pair too",
+)
 @pytest.mark.operations("gws.Dial", "gws.SwapCalls", "gws.CompleteTransfer", "gws.CompleteConference")
 @pytest.mark.fixture_id("gws.conferences.swap-calls.sample")
 def test_second_call_capabilities(line_a: Line, line_b: Line, line_c: Line) -> None:
@@ -403,5 +535,6 @@ def test_second_call_capabilities(line_a: Line, line_b: Line, line_c: Line) -> N
     ringing = line_c.call_message(state="Ringing")
     expect_ok(line_c.op(ringing["id"], "Answer"))
     established = line_a.call_message(dialing["id"], "Established")
-    check_capabilities(established, call_caps("Established", second_call=True),
-                       "the second call once established (E312)")
+    check_capabilities(
+        established, call_caps("Established", second_call=True), "the second call once established (E312)"
+    )

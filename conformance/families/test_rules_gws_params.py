@@ -50,8 +50,12 @@ def _a_queue(agent: GwsAgent) -> dict[str, Any]:
 
 # ---- return values ------------------------------------------------------------------------------------------------
 @pytest.mark.profile(CORE)
-@pytest.mark.rule("GWS-PARAM-001", document=DOC, lines=(2911, 2936),
-                  title="A list request without fields returns the URIs of the objects")
+@pytest.mark.rule(
+    "GWS-PARAM-001",
+    document=DOC,
+    lines=(2911, 2936),
+    title="A list request without fields returns the URIs of the objects",
+)
 @pytest.mark.operations("gws.listMyDevices")
 @pytest.mark.fixture_id("gws.general.request-parameters.me-devices-uris")
 def test_list_returns_uris(gws_agent: GwsAgent) -> None:
@@ -60,87 +64,123 @@ def test_list_returns_uris(gws_agent: GwsAgent) -> None:
     uris = body.get("uris")
     require(isinstance(uris, list) and bool(uris), f"GET /api/v2/me/devices has no uris list: {body}")
     assert isinstance(uris, list)
-    require(all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris),
-            f"uris are not absolute URIs: {uris}")
-    require(any(u.rstrip("/").endswith(gws_agent.device_id) for u in uris),
-            f"the uris {uris} do not name the agent's device {gws_agent.device_id}")
+    require(
+        all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in uris),
+        f"uris are not absolute URIs: {uris}",
+    )
+    require(
+        any(u.rstrip("/").endswith(gws_agent.device_id) for u in uris),
+        f"the uris {uris} do not name the agent's device {gws_agent.device_id}",
+    )
     require("devices" not in body, "without fields the list must not carry the device objects")
     paths = body.get("paths")
     if paths is not None:
-        require(isinstance(paths, list) and len(paths) == len(uris)
-                and all(isinstance(p, str) and p.startswith("/") for p in paths),
-                f"paths {paths} are not the relative forms of {uris}")
+        require(
+            isinstance(paths, list)
+            and len(paths) == len(uris)
+            and all(isinstance(p, str) and p.startswith("/") for p in paths),
+            f"paths {paths} are not the relative forms of {uris}",
+        )
 
 
 @pytest.mark.profile(CORE)
-@pytest.mark.rule("GWS-PARAM-002", document=DOC, lines=(2938, 2972),
-                  title="fields=* returns the objects, in a member named after the resource")
+@pytest.mark.rule(
+    "GWS-PARAM-002",
+    document=DOC,
+    lines=(2938, 2972),
+    title="fields=* returns the objects, in a member named after the resource",
+)
 @pytest.mark.operations("gws.listMyDevices", "gws.listMyCalls")
 @pytest.mark.fixture_id("gws.general.request-parameters.me-devices-fields")
 def test_fields_star_returns_objects(line_a: Line, line_b: Line) -> None:
     """l.3591-3593: GET /users?fields=* contains "users":[...]; the same for devices and calls."""
     body = expect_ok(line_a.agent.get("/api/v2/me/devices", params={"fields": "*"}))
     devices = body.get("devices")
-    require(isinstance(devices, list) and any(isinstance(d, dict) and d.get("id") == line_a.device_id
-                                              for d in devices),
-            f"GET /api/v2/me/devices?fields=* does not list the device object: {body}")
+    require(
+        isinstance(devices, list) and any(isinstance(d, dict) and d.get("id") == line_a.device_id for d in devices),
+        f"GET /api/v2/me/devices?fields=* does not list the device object: {body}",
+    )
     connected, _ = establish(line_a, line_b)
     calls = expect_ok(line_a.agent.get("/api/v2/me/calls", params={"fields": "*"})).get("calls")
-    require(isinstance(calls, list) and any(c.get("id") == connected["id"] for c in calls if isinstance(c, dict)),
-            "GET /api/v2/me/calls?fields=* does not list the call object")
+    require(
+        isinstance(calls, list) and any(c.get("id") == connected["id"] for c in calls if isinstance(c, dict)),
+        "GET /api/v2/me/calls?fields=* does not list the call object",
+    )
     plain = expect_ok(line_a.agent.get("/api/v2/me/calls"))
-    require(any(str(u).rstrip("/").endswith(connected["id"]) for u in plain.get("uris") or []),
-            f"GET /api/v2/me/calls without fields does not list the call's URI: {plain}")
+    require(
+        any(str(u).rstrip("/").endswith(connected["id"]) for u in plain.get("uris") or []),
+        f"GET /api/v2/me/calls without fields does not list the call's URI: {plain}",
+    )
 
 
 @pytest.mark.profile(CORE)
-@pytest.mark.rule("GWS-PARAM-003", document=DOC, lines=(3595, 3598),
-                  title="A singular resource is returned in a member named after it")
+@pytest.mark.rule(
+    "GWS-PARAM-003",
+    document=DOC,
+    lines=(3595, 3598),
+    title="A singular resource is returned in a member named after it",
+)
 @pytest.mark.operations("gws.getMyCall", "gws.getMyDevice")
 @pytest.mark.fixture_id("gws.general.return-values.get-singular")
 def test_singular_wrapper(line_a: Line, line_b: Line) -> None:
     """l.3655-3669 (E117): {"statusCode": 0, "device": {...}}; the same for a call (E329)."""
     device = expect_ok(line_a.agent.get(f"/api/v2/me/devices/{line_a.device_id}"))
-    require(isinstance(device.get("device"), dict) and device["device"].get("id") == line_a.device_id,
-            f"GET /api/v2/me/devices/{{id}} does not answer a device object: {device}")
+    require(
+        isinstance(device.get("device"), dict) and device["device"].get("id") == line_a.device_id,
+        f"GET /api/v2/me/devices/{{id}} does not answer a device object: {device}",
+    )
     connected, _ = establish(line_a, line_b)
     call = expect_ok(line_a.agent.get(f"/api/v2/me/calls/{connected['id']}"))
-    require(isinstance(call.get("call"), dict) and call["call"].get("id") == connected["id"],
-            f"GET /api/v2/me/calls/{{id}} does not answer a call object: {call}")
+    require(
+        isinstance(call.get("call"), dict) and call["call"].get("id") == connected["id"],
+        f"GET /api/v2/me/calls/{{id}} does not answer a call object: {call}",
+    )
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-004", document=DOC, lines=(2974, 3064),
-                  title="fields=a,b returns only those fields, for one object and for lists")
+@pytest.mark.rule(
+    "GWS-PARAM-004",
+    document=DOC,
+    lines=(2974, 3064),
+    title="fields=a,b returns only those fields, for one object and for lists",
+)
 @pytest.mark.operations("gws.getQueue", "gws.listQueues")
 @pytest.mark.fixture_id("gws.general.request-parameters.queue-fields-id-name")
 def test_fields_projection(gws_admin: GwsAgent) -> None:
     queue = _a_queue(gws_admin)
     one = expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}", params={"fields": "id,name"})).get("queue")
-    require(isinstance(one, dict) and set(one) == {"id", "name"},
-            f"GET /api/v2/queues/{{id}}?fields=id,name answered {one!r}, not exactly id and name")
+    require(
+        isinstance(one, dict) and set(one) == {"id", "name"},
+        f"GET /api/v2/queues/{{id}}?fields=id,name answered {one!r}, not exactly id and name",
+    )
     many = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,name"})).get("queues") or []
-    require(bool(many) and all(isinstance(q, dict) and set(q) == {"id", "name"} for q in many),
-            f"GET /api/v2/queues?fields=id,name answered {many!r}")
+    require(
+        bool(many) and all(isinstance(q, dict) and set(q) == {"id", "name"} for q in many),
+        f"GET /api/v2/queues?fields=id,name answered {many!r}",
+    )
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-005", document=DOC, lines=(3066, 3098),
-                  title="A list is filtered by a parameter named exactly like the field")
+@pytest.mark.rule(
+    "GWS-PARAM-005",
+    document=DOC,
+    lines=(3066, 3098),
+    title="A list is filtered by a parameter named exactly like the field",
+)
 @pytest.mark.operations("gws.listQueues")
 @pytest.mark.fixture_id("gws.general.request-parameters.queues-filter-channel")
 def test_filter_by_field(gws_admin: GwsAgent) -> None:
     queues = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,name,channel", "channel": "voice"}))
     found = queues.get("queues") or []
-    require(bool(found) and all(q.get("channel") == "voice" for q in found),
-            f"channel=voice returned {found!r}")
+    require(bool(found) and all(q.get("channel") == "voice" for q in found), f"channel=voice returned {found!r}")
     none = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,channel", "channel": "vk-no-such"}))
     require((none.get("queues") or []) == [], f"channel=vk-no-such returned {none.get('queues')!r}")
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-006", document=DOC, lines=(3173, 3181),
-                  title="limit above 500 is refused (statusCode 10, HTTP 400)")
+@pytest.mark.rule(
+    "GWS-PARAM-006", document=DOC, lines=(3173, 3181), title="limit above 500 is refused (statusCode 10, HTTP 400)"
+)
 @pytest.mark.operations("gws.listUsers")
 def test_limit_above_500_refused(gws_admin: GwsAgent) -> None:
     """E120: limit > 500 → 10."""
@@ -149,8 +189,12 @@ def test_limit_above_500_refused(gws_admin: GwsAgent) -> None:
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-007", document=DOC, lines=(3183, 3188),
-                  title="A paginated request (offset) without limit is refused (statusCode 1, HTTP 400)")
+@pytest.mark.rule(
+    "GWS-PARAM-007",
+    document=DOC,
+    lines=(3183, 3188),
+    title="A paginated request (offset) without limit is refused (statusCode 1, HTTP 400)",
+)
 @pytest.mark.operations("gws.listUsers")
 def test_offset_without_limit_refused(gws_admin: GwsAgent) -> None:
     """E120: the missing-limit rule applies to requests that carry offset."""
@@ -158,28 +202,35 @@ def test_offset_without_limit_refused(gws_admin: GwsAgent) -> None:
 
 
 @pytest.mark.profile(CORE)  # required: issue 10.5 (a documented rule of every read/bulk answer)
-@pytest.mark.rule("GWS-PARAM-008", document=DOC, lines=(3155, 3208),
-                  title="offset and limit select a page; the answer carries totalCount")
+@pytest.mark.rule(
+    "GWS-PARAM-008",
+    document=DOC,
+    lines=(3155, 3208),
+    title="offset and limit select a page; the answer carries totalCount",
+)
 @pytest.mark.operations("gws.listUsers")
 @pytest.mark.fixture_id("gws.general.request-parameters.pagination-total-count")
 def test_pagination_and_total_count(gws_admin: GwsAgent) -> None:
     everyone = _users(gws_admin, offset="0", limit="500")
     total = everyone.get("totalCount")
     listed = everyone.get("uris") or []
-    require(isinstance(total, int) and (total == len(listed) or (len(listed) == 500 and total > 500)),
-            f"with limit 500 totalCount is {total!r} for {len(listed)} users listed")
+    require(
+        isinstance(total, int) and (total == len(listed) or (len(listed) == 500 and total > 500)),
+        f"with limit 500 totalCount is {total!r} for {len(listed)} users listed",
+    )
     if len(listed) < 2:
         not_run("pagination needs at least two users")
     first = _users(gws_admin, offset="0", limit="1")
     second = _users(gws_admin, offset="1", limit="1")
-    require(first.get("uris") == listed[:1] and second.get("uris") == listed[1:2],
-            f"offset/limit pages {first.get('uris')}, {second.get('uris')} are not the first two of {listed[:2]}")
+    require(
+        first.get("uris") == listed[:1] and second.get("uris") == listed[1:2],
+        f"offset/limit pages {first.get('uris')}, {second.get('uris')} are not the first two of {listed[:2]}",
+    )
     require(first.get("totalCount") == total, f"totalCount of a page is {first.get('totalCount')!r}, not {total}")
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-009", document=DOC, lines=(3215, 3262),
-                  title="sortBy and order sort a list")
+@pytest.mark.rule("GWS-PARAM-009", document=DOC, lines=(3215, 3262), title="sortBy and order sort a list")
 @pytest.mark.operations("gws.listUsers")
 @pytest.mark.fixture_id("gws.general.request-parameters.sorting-descending")
 def test_sorting(gws_admin: GwsAgent) -> None:
@@ -193,8 +244,12 @@ def test_sorting(gws_admin: GwsAgent) -> None:
 
 
 @pytest.mark.profile(CORE)  # required: issue 10.6 (a documented rule; it only reads, with the configured admin)
-@pytest.mark.rule("GWS-PARAM-012", document=DOC, lines=(4083, 4119),
-                  title="sortBy=skills.level sorts users by the level of their skill, as a number")
+@pytest.mark.rule(
+    "GWS-PARAM-012",
+    document=DOC,
+    lines=(4083, 4119),
+    title="sortBy=skills.level sorts users by the level of their skill, as a number",
+)
 @pytest.mark.operations("gws.listUsers")
 @pytest.mark.fixture_id("gws.general.subresources.sort-by-skill-level")
 def test_sorting_by_skill_level(gws_admin: GwsAgent) -> None:
@@ -203,20 +258,30 @@ def test_sorting_by_skill_level(gws_admin: GwsAgent) -> None:
     (advisory; the mock puts them last in both orders)."""
     seen: dict[str, list[Any]] = {}
     for order in ("Descending", "Ascending"):
-        users = _users(gws_admin, subresources="skills", fields="id,userName", sortBy="skills.level", order=order,
-                       limit="500").get("users") or []
+        users = (
+            _users(
+                gws_admin, subresources="skills", fields="id,userName", sortBy="skills.level", order=order, limit="500"
+            ).get("users")
+            or []
+        )
         levels = [_single_level(u) for u in users if isinstance(u, dict)]
         seen[order] = levels
         ranked = [lv for lv in levels if isinstance(lv, int | float)]
         if len(set(ranked)) < 2:
             not_run("fewer than two users with one skill of different levels: the order cannot be seen")
         wanted = sorted(ranked, reverse=order == "Descending")
-        require(ranked == wanted, f"sortBy=skills.level&order={order} ranks the one-skill users' levels {ranked}, "
-                f"not {wanted} (numbers, l.4083-4119)")
+        require(
+            ranked == wanted,
+            f"sortBy=skills.level&order={order} ranks the one-skill users' levels {ranked}, "
+            f"not {wanted} (numbers, l.4083-4119)",
+        )
         without = [i for i, lv in enumerate(levels) if lv == "none"]
         if without and ranked and min(without) < max(i for i, lv in enumerate(levels) if lv not in ("none", "many")):
-            advise(f"sortBy=skills.level&order={order}: users without skills are among the others ({levels})",
-                   rule="GWS-PARAM-012", basis="l.4083-4119 show only users with skills; E131 puts the others last")
+            advise(
+                f"sortBy=skills.level&order={order}: users without skills are among the others ({levels})",
+                rule="GWS-PARAM-012",
+                basis="l.4083-4119 show only users with skills; E131 puts the others last",
+            )
 
 
 def _single_level(user: dict[str, Any]) -> Any:
@@ -228,8 +293,9 @@ def _single_level(user: dict[str, Any]) -> Any:
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-010", document=DOC, lines=(3264, 3290),
-                  title="subresources reads an object's subresources with it")
+@pytest.mark.rule(
+    "GWS-PARAM-010", document=DOC, lines=(3264, 3290), title="subresources reads an object's subresources with it"
+)
 @pytest.mark.operations("gws.getUser")
 @pytest.mark.fixture_id("gws.general.request-parameters.subresources-all")
 def test_subresources(gws_admin: GwsAgent, gws_agent: GwsAgent) -> None:
@@ -240,15 +306,17 @@ def test_subresources(gws_admin: GwsAgent, gws_agent: GwsAgent) -> None:
     require("devices" not in plain, "without subresources the user carries its devices")
     full = expect_ok(gws_admin.get(f"/api/v2/users/{user_id}", params={"subresources": "*"})).get("user") or {}
     devices = full.get("devices")
-    require(isinstance(devices, list) and any(isinstance(d, dict) and d.get("id") == gws_agent.device_id
-                                              for d in devices),
-            f"subresources=* does not include the user's devices: {devices!r}")
+    require(
+        isinstance(devices, list) and any(isinstance(d, dict) and d.get("id") == gws_agent.device_id for d in devices),
+        f"subresources=* does not include the user's devices: {devices!r}",
+    )
     require(isinstance(full.get("skills"), list), "subresources=* does not include the user's skills")
 
 
 @pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-011", document=DOC, lines=(3391, 3421),
-                  title="resolveUris adds the object a *Uri property refers to")
+@pytest.mark.rule(
+    "GWS-PARAM-011", document=DOC, lines=(3391, 3421), title="resolveUris adds the object a *Uri property refers to"
+)
 @pytest.mark.operations("gws.getQueue")
 @pytest.mark.fixture_id("gws.general.request-parameters.resolve-uris-queue-phone")
 def test_resolve_uris(gws_admin: GwsAgent) -> None:
@@ -256,21 +324,31 @@ def test_resolve_uris(gws_admin: GwsAgent) -> None:
     if not queue.get("phoneNumberUri"):
         not_run("the queue has no phoneNumberUri to resolve")
     plain = expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}")).get("queue") or {}
-    require("phoneNumber" not in plain or not isinstance(plain.get("phoneNumber"), dict),
-            "without resolveUris the queue already carries the phoneNumber object")
-    resolved = expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}",
-                                       params={"resolveUris": "phoneNumberUri"})).get("queue") or {}
+    require(
+        "phoneNumber" not in plain or not isinstance(plain.get("phoneNumber"), dict),
+        "without resolveUris the queue already carries the phoneNumber object",
+    )
+    resolved = (
+        expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}", params={"resolveUris": "phoneNumberUri"})).get("queue")
+        or {}
+    )
     number = resolved.get("phoneNumber")
-    require(isinstance(number, dict) and bool(number.get("id"))
-            and str(queue["phoneNumberUri"]).rstrip("/").endswith(str(number["id"])),
-            f"resolveUris=phoneNumberUri gave phoneNumber {number!r} for {queue['phoneNumberUri']}")
+    require(
+        isinstance(number, dict)
+        and bool(number.get("id"))
+        and str(queue["phoneNumberUri"]).rstrip("/").endswith(str(number["id"])),
+        f"resolveUris=phoneNumberUri gave phoneNumber {number!r} for {queue['phoneNumberUri']}",
+    )
     require(resolved.get("phoneNumberUri") == queue.get("phoneNumberUri"), "resolving removed phoneNumberUri")
 
 
 @pytest.mark.profile(CORE)  # required: issue 10.5 (a documented rule of every read/bulk answer)
-@pytest.mark.rule("GWS-RET-003", document=DOC, lines=(3729, 3773),
-                  title="A bulk operation that partly fails answers statusCode 7 with succeeded and failed "
-                        "descriptors")
+@pytest.mark.rule(
+    "GWS-RET-003",
+    document=DOC,
+    lines=(3729, 3773),
+    title="A bulk operation that partly fails answers statusCode 7 with succeeded and failed descriptors",
+)
 @pytest.mark.operations("gws.createUser", "gws.deleteUsers")
 @pytest.mark.fixture_id("gws.general.return-values.partial-success-delete")
 @pytest.mark.destructive
@@ -278,29 +356,49 @@ def test_partial_success(gws_admin: GwsAgent, vk_cleanup: Any) -> None:
     """l.3671-3696: a create answers id, uri and path; l.3741-3773 and E115: a partial success answers 7 with
     succeeded [{id, uri, path}] and failed [{statusCode, statusMessage, <the uid as sent>}]."""
     user_name = f"vk-temp-{uuid.uuid4().hex[:8]}@example.com"
-    created = expect_ok(gws_admin.post("/api/v2/users", json={
-        "userName": user_name, "password": "Vk-password-1", "firstName": "Vk", "lastName": "Temp",
-        "roles": ["ROLE_AGENT"]}))
-    require(all(created.get(k) for k in ("id", "uri", "path")),
-            f"POST /api/v2/users answered {created}, without id, uri and path")
+    created = expect_ok(
+        gws_admin.post(
+            "/api/v2/users",
+            json={
+                "userName": user_name,
+                "password": "Vk-password-1",
+                "firstName": "Vk",
+                "lastName": "Temp",
+                "roles": ["ROLE_AGENT"],
+            },
+        )
+    )
+    require(
+        all(created.get(k) for k in ("id", "uri", "path")),
+        f"POST /api/v2/users answered {created}, without id, uri and path",
+    )
     uri = str(created["uri"])
     vk_cleanup(gws_admin.delete, "/api/v2/users", json={"uris": [uri]}, description=f"delete {user_name}")
     bogus = uri.rsplit("/", 1)[0] + "/vk-no-such-user"
     answer = gws_admin.delete("/api/v2/users", json={"uris": [uri, bogus]})
     body = expect_ok_partial(answer)
     succeeded, failed = body.get("succeeded") or [], body.get("failed") or []
-    require(len(succeeded) == 1 and succeeded[0].get("id") == created["id"]
-            and all(k in succeeded[0] for k in ("uri", "path")),
-            f"succeeded is {succeeded}, expected the deleted user's {{id, uri, path}}")
-    require(len(failed) == 1 and failed[0].get("uri") == bogus and failed[0].get("statusCode") not in (None, 0)
-            and isinstance(failed[0].get("statusMessage"), str),
-            f"failed is {failed}, expected {{statusCode, statusMessage, uri: {bogus}}}")
+    require(
+        len(succeeded) == 1
+        and succeeded[0].get("id") == created["id"]
+        and all(k in succeeded[0] for k in ("uri", "path")),
+        f"succeeded is {succeeded}, expected the deleted user's {{id, uri, path}}",
+    )
+    require(
+        len(failed) == 1
+        and failed[0].get("uri") == bogus
+        and failed[0].get("statusCode") not in (None, 0)
+        and isinstance(failed[0].get("statusMessage"), str),
+        f"failed is {failed}, expected {{statusCode, statusMessage, uri: {bogus}}}",
+    )
 
 
 def expect_ok_partial(response: Any) -> dict[str, Any]:
     """HTTP 200 with statusCode 7 (E001)."""
     body = expect(response, status=200)
-    require(isinstance(body, dict) and body.get("statusCode") == 7,
-            f"{response.method} {response.path}: statusCode {(body or {}).get('statusCode')!r}, expected 7 "
-            "(partial success)")
+    require(
+        isinstance(body, dict) and body.get("statusCode") == 7,
+        f"{response.method} {response.path}: statusCode {(body or {}).get('statusCode')!r}, expected 7 "
+        "(partial success)",
+    )
     return cast(dict[str, Any], body)  # require() just checked it is a dict

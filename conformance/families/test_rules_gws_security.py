@@ -39,10 +39,15 @@ def _concrete(template: str) -> str:
 
 # ---- authentication -------------------------------------------------------------------------------------------
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-001", document=DOC, lines=(3509, 3510),
-                  title="Every operation but the version requires authentication (HTTP 401, statusCode 20)")
-@pytest.mark.operations("gws.getVersion", "gws.getMe", "gws.listMyCalls", "gws.Dial", "gws.getSettings",
-                        "gws.listUsers", "gws.bayeux")
+@pytest.mark.rule(
+    "GWS-SEC-001",
+    document=DOC,
+    lines=(3509, 3510),
+    title="Every operation but the version requires authentication (HTTP 401, statusCode 20)",
+)
+@pytest.mark.operations(
+    "gws.getVersion", "gws.getMe", "gws.listMyCalls", "gws.Dial", "gws.getSettings", "gws.listUsers", "gws.bayeux"
+)
 @pytest.mark.severity("blocker")
 def test_only_version_is_anonymous(gws_anonymous: HttpClient, contracts: Any) -> None:
     """E001: 20 → HTTP 401 with WWW-Authenticate Basic; GWS-GEN-001 (smoke) covers the version itself."""
@@ -52,24 +57,30 @@ def test_only_version_is_anonymous(gws_anonymous: HttpClient, contracts: Any) ->
     for method, template in operations:
         if template == VERSION:
             continue
-        kwargs: dict[str, Any] = {} if method == "GET" else {"json": [{"channel": "/meta/handshake"}]
-                                                                if "notifications" in template else {}}
+        kwargs: dict[str, Any] = (
+            {} if method == "GET" else {"json": [{"channel": "/meta/handshake"}] if "notifications" in template else {}}
+        )
         response = gws_anonymous.request(method, _concrete(template), **kwargs)
         body = response.json_or_none()
         code = body.get("statusCode") if isinstance(body, dict) else None
         challenge = response.headers.get("WWW-Authenticate", "")
         if response.status != 401 or code != 20 or not challenge.lower().startswith("basic"):
-            problems.append(f"{method} {template} → {response.status} statusCode {code!r}"
-                            + ("" if challenge else " (no WWW-Authenticate)"))
+            problems.append(
+                f"{method} {template} → {response.status} statusCode {code!r}"
+                + ("" if challenge else " (no WWW-Authenticate)")
+            )
     if problems:
-        raise ConformanceFailure(f"{len(problems)} of {len(operations) - 1} operations answer an anonymous request "
-                                 f"without HTTP 401 statusCode 20: " + "; ".join(problems[:8]),
-                                 title="Anonymous access")
+        raise ConformanceFailure(
+            f"{len(problems)} of {len(operations) - 1} operations answer an anonymous request "
+            f"without HTTP 401 statusCode 20: " + "; ".join(problems[:8]),
+            title="Anonymous access",
+        )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-002", document=DOC, lines=(3509, 3510),
-                  title="Wrong credentials are refused (HTTP 401, statusCode 20)")
+@pytest.mark.rule(
+    "GWS-SEC-002", document=DOC, lines=(3509, 3510), title="Wrong credentials are refused (HTTP 401, statusCode 20)"
+)
 @pytest.mark.operations("gws.getMe")
 @pytest.mark.severity("blocker")
 def test_wrong_password_refused(vk_config: TargetConfig, gws_client: Any) -> None:
@@ -87,16 +98,26 @@ def _csrf_headers(vk_config: TargetConfig, agent: GwsAgent) -> tuple[str, str]:
     expect(response, status=200)
     header, token = response.headers.get("X-CSRF-HEADER"), response.headers.get("X-CSRF-TOKEN")
     if not token and vk_config.gws.csrf == "auto":
-        not_run("the target answers GET /api/v2/me without an X-CSRF-TOKEN header, so its CSRF protection is off "
-                "(gws.csrf = auto)")
-    require(bool(header) and bool(token), f"a GET answered X-CSRF-HEADER {header!r} and X-CSRF-TOKEN {token!r}; "
-            "with CSRF on both are returned (l.4409-4412)", title="CSRF token missing")
+        not_run(
+            "the target answers GET /api/v2/me without an X-CSRF-TOKEN header, so its CSRF protection is off "
+            "(gws.csrf = auto)"
+        )
+    require(
+        bool(header) and bool(token),
+        f"a GET answered X-CSRF-HEADER {header!r} and X-CSRF-TOKEN {token!r}; "
+        "with CSRF on both are returned (l.4409-4412)",
+        title="CSRF token missing",
+    )
     return str(header), str(token)
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-003", document=DOC, lines=(4409, 4412),
-                  title="With CSRF on, a GET returns the X-CSRF-HEADER and X-CSRF-TOKEN headers")
+@pytest.mark.rule(
+    "GWS-SEC-003",
+    document=DOC,
+    lines=(4409, 4412),
+    title="With CSRF on, a GET returns the X-CSRF-HEADER and X-CSRF-TOKEN headers",
+)
 @pytest.mark.operations("gws.getMe")
 @pytest.mark.fixture_id("gws.general.csrf.get-token-headers")
 def test_csrf_token_headers(vk_config: TargetConfig, gws_agent: GwsAgent) -> None:
@@ -105,8 +126,12 @@ def test_csrf_token_headers(vk_config: TargetConfig, gws_agent: GwsAgent) -> Non
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-004", document=DOC, lines=(4414, 4416),
-                  title="With CSRF on, a modifying request without the token is refused with HTTP 403")
+@pytest.mark.rule(
+    "GWS-SEC-004",
+    document=DOC,
+    lines=(4414, 4416),
+    title="With CSRF on, a modifying request without the token is refused with HTTP 403",
+)
 @pytest.mark.operations("gws.NotReady")
 @pytest.mark.fixture_id("gws.general.csrf.post-with-token")
 @pytest.mark.severity("blocker")
@@ -137,8 +162,12 @@ def _allow_origin(response: Any) -> str | None:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-005", document=DOC, lines=(4333, 4364),
-                  title="A request from an allowed origin gets that origin back in Access-Control-Allow-Origin")
+@pytest.mark.rule(
+    "GWS-SEC-005",
+    document=DOC,
+    lines=(4333, 4364),
+    title="A request from an allowed origin gets that origin back in Access-Control-Allow-Origin",
+)
 @pytest.mark.operations("gws.getMe", "gws.getSettings")
 @pytest.mark.fixture_id("gws.general.cors.get-access-control")
 def test_cors_allowed_origin_echoed(gws_agent: GwsAgent, gws_admin: GwsAgent) -> None:
@@ -147,13 +176,17 @@ def test_cors_allowed_origin_echoed(gws_agent: GwsAgent, gws_admin: GwsAgent) ->
         not_run("the access-control setting lists no exact origin")
     response = gws_agent.get("/api/v2/me", headers={"Origin": exact[0]})
     expect_ok(response)
-    require(_allow_origin(response) == exact[0], f"an allowed origin {exact[0]} got Access-Control-Allow-Origin "
-            f"{_allow_origin(response)!r}", title="CORS origin not echoed")
+    require(
+        _allow_origin(response) == exact[0],
+        f"an allowed origin {exact[0]} got Access-Control-Allow-Origin {_allow_origin(response)!r}",
+        title="CORS origin not echoed",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-006", document=DOC, lines=(4366, 4368),
-                  title="A wildcard allowedOrigin admits the origins of its domain")
+@pytest.mark.rule(
+    "GWS-SEC-006", document=DOC, lines=(4366, 4368), title="A wildcard allowedOrigin admits the origins of its domain"
+)
 @pytest.mark.operations("gws.getMe")
 def test_cors_wildcard_within_domain(gws_agent: GwsAgent, gws_admin: GwsAgent) -> None:
     wildcards = [o for o in _origins(gws_admin) if "://*." in o]
@@ -162,36 +195,55 @@ def test_cors_wildcard_within_domain(gws_agent: GwsAgent, gws_admin: GwsAgent) -
     origin = wildcards[0].replace("://*.", "://vk-app.", 1)
     response = gws_agent.get("/api/v2/me", headers={"Origin": origin})
     expect_ok(response)
-    require(_allow_origin(response) == origin, f"{origin} (allowed by {wildcards[0]}) got "
-            f"Access-Control-Allow-Origin {_allow_origin(response)!r}", title="CORS wildcard not applied")
+    require(
+        _allow_origin(response) == origin,
+        f"{origin} (allowed by {wildcards[0]}) got Access-Control-Allow-Origin {_allow_origin(response)!r}",
+        title="CORS wildcard not applied",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-007", document=DOC, lines=(4363, 4364),
-                  title="A request from an origin that is not allowed is not admitted by CORS")
+@pytest.mark.rule(
+    "GWS-SEC-007",
+    document=DOC,
+    lines=(4363, 4364),
+    title="A request from an origin that is not allowed is not admitted by CORS",
+)
 @pytest.mark.operations("gws.getMe")
 @pytest.mark.severity("blocker")
 def test_cors_disallowed_origin(gws_agent: GwsAgent) -> None:
     origin = "https://vk-not-allowed.invalid"
     response = gws_agent.get("/api/v2/me", headers={"Origin": origin})
     allowed = _allow_origin(response)
-    require(allowed not in (origin, "*"), f"the disallowed origin {origin} got Access-Control-Allow-Origin "
-            f"{allowed!r}", title="CORS admits any origin")
+    require(
+        allowed not in (origin, "*"),
+        f"the disallowed origin {origin} got Access-Control-Allow-Origin {allowed!r}",
+        title="CORS admits any origin",
+    )
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-008", document=DOC, lines=(4366, 4369),
-                  title='"*" by itself is not permitted in allowedOrigins (statusCode 10)')
+@pytest.mark.rule(
+    "GWS-SEC-008",
+    document=DOC,
+    lines=(4366, 4369),
+    title='"*" by itself is not permitted in allowedOrigins (statusCode 10)',
+)
 @pytest.mark.operations("gws.updateSetting")
 @pytest.mark.fixture_id("gws.general.cors.put-access-control")
 @pytest.mark.destructive
 def test_bare_wildcard_origin_refused(gws_admin: GwsAgent, vk_cleanup: Any) -> None:
     """E113: PUT replaces the whole array; ["*"] is refused with 10 (HTTP 400) and changes nothing."""
     before = _origins(gws_admin)
-    vk_cleanup(gws_admin.put, "/api/v2/settings/access-control",
-               json={"name": "allowedOrigins", "value": before}, description="restore allowedOrigins")
-    expect_refused(gws_admin.put("/api/v2/settings/access-control", json={"name": "allowedOrigins", "value": ["*"]}),
-                   10, 400)
+    vk_cleanup(
+        gws_admin.put,
+        "/api/v2/settings/access-control",
+        json={"name": "allowedOrigins", "value": before},
+        description="restore allowedOrigins",
+    )
+    expect_refused(
+        gws_admin.put("/api/v2/settings/access-control", json={"name": "allowedOrigins", "value": ["*"]}), 10, 400
+    )
     require(_origins(gws_admin) == before, "the refused PUT changed allowedOrigins")
 
 
@@ -209,32 +261,48 @@ def _outsider(vk_config: TargetConfig, gws_client: Any) -> GwsAgent:
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-009", document=DOC, lines=(3553, 3553),
-                  title="Another agent's call is not found (HTTP 404, statusCode 6) and not listed")
+@pytest.mark.rule(
+    "GWS-SEC-009",
+    document=DOC,
+    lines=(3553, 3553),
+    title="Another agent's call is not found (HTTP 404, statusCode 6) and not listed",
+)
 @pytest.mark.operations("gws.getMyCall", "gws.listMyCalls", "gws.Hangup")
 @pytest.mark.severity("blocker")
 def test_other_agents_call_not_found(line_a: Line, line_b: Line, vk_config: TargetConfig, gws_client: Any) -> None:
     """E001 and E329: /me is always the current user; a call of another agent answers 6."""
     connected, _ = establish(line_a, line_b)
     outsider = _outsider(vk_config, gws_client)
-    require(connected["id"] not in {str(c.get("id")) for c in outsider.calls()},
-            f"{outsider.role}'s GET /api/v2/me/calls lists agent A's call {connected['id']}",
-            title="Another agent's call is visible")
+    require(
+        connected["id"] not in {str(c.get("id")) for c in outsider.calls()},
+        f"{outsider.role}'s GET /api/v2/me/calls lists agent A's call {connected['id']}",
+        title="Another agent's call is visible",
+    )
     expect_refused(outsider.get(f"/api/v2/me/calls/{connected['id']}"), 6, 404)
     expect_refused(outsider.call_operation(connected["id"], "Hangup"), 6, 404)
     require(line_a.call(connected["id"]).get("state") == "Established", "another user's request changed the call")
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-010", document=DOC, lines=(3553, 3553),
-                  title="Another agent's device is not found (HTTP 404, statusCode 6)")
+@pytest.mark.rule(
+    "GWS-SEC-010",
+    document=DOC,
+    lines=(3553, 3553),
+    title="Another agent's device is not found (HTTP 404, statusCode 6)",
+)
 @pytest.mark.operations("gws.getMyDevice", "gws.Dial", "gws.DoNotDisturbOn")
 @pytest.mark.severity("blocker")
 def test_other_agents_device_not_found(gws_agent: GwsAgent, line_b: Line) -> None:
     other = line_b.device_id
     expect_refused(gws_agent.get(f"/api/v2/me/devices/{other}"), 6, 404)
-    expect_refused(gws_agent.post(f"/api/v2/me/devices/{other}/calls", json={
-        "operationName": "Dial", "destination": {"phoneNumber": gws_agent.phone_number}}), 6, 404)
+    expect_refused(
+        gws_agent.post(
+            f"/api/v2/me/devices/{other}/calls",
+            json={"operationName": "Dial", "destination": {"phoneNumber": gws_agent.phone_number}},
+        ),
+        6,
+        404,
+    )
     expect_refused(gws_agent.post(f"/api/v2/me/devices/{other}", json={"operationName": "DoNotDisturbOn"}), 6, 404)
     line_b.no_device_messages(0.3, "no change on agent B's device")
     line_b.no_call_messages(0.1, "no call for agent B")
@@ -244,14 +312,26 @@ def test_other_agents_device_not_found(gws_agent: GwsAgent, line_b: Line) -> Non
 # ---- roles ------------------------------------------------------------------------------------------------------
 #: The features 003 lists as assigned by default (l.4568-4590): nobody may remove them (l.4567-4568), so only a
 #: feature outside this list tells the Cloud Admin rule apart.
-DEFAULT_FEATURES = frozenset({"api-provisioning-read", "api-provisioning-write", "api-voice",
-                              "ui-supervisor-provisioning-routing", "ui-supervisor-provisioning-skill",
-                              "ui-supervisor-provisioning-user", "ui-supervisor-edit-user"})
+DEFAULT_FEATURES = frozenset(
+    {
+        "api-provisioning-read",
+        "api-provisioning-write",
+        "api-voice",
+        "ui-supervisor-provisioning-routing",
+        "ui-supervisor-provisioning-skill",
+        "ui-supervisor-provisioning-user",
+        "ui-supervisor-edit-user",
+    }
+)
 
 
 @pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SEC-011", document=DOC, lines=(4539, 4550),
-                  title="A Contact Center Admin cannot remove a feature: DELETE /features/{id} is the Cloud Admin's")
+@pytest.mark.rule(
+    "GWS-SEC-011",
+    document=DOC,
+    lines=(4539, 4550),
+    title="A Contact Center Admin cannot remove a feature: DELETE /features/{id} is the Cloud Admin's",
+)
 @pytest.mark.operations("gws.listFeatures", "gws.deleteFeature", "gws.getFeature")
 @pytest.mark.destructive  # a target that wrongly accepts loses the feature, and no API gives it back
 def test_contact_center_admin_cannot_remove_a_feature(gws_admin: GwsAgent) -> None:
@@ -260,8 +340,10 @@ def test_contact_center_admin_cannot_remove_a_feature(gws_admin: GwsAgent) -> No
     listed = expect_ok(gws_admin.get("/api/v2/features", params={"fields": "*"})).get("features") or []
     optional = [str(f.get("id")) for f in listed if isinstance(f, dict) and f.get("id") not in DEFAULT_FEATURES]
     if not optional:
-        not_run("every feature assigned to the contact center is a default one, which nobody may remove "
-                "(l.4567-4568), so the Cloud Admin rule cannot be told apart")
+        not_run(
+            "every feature assigned to the contact center is a default one, which nobody may remove "
+            "(l.4567-4568), so the Cloud Admin rule cannot be told apart"
+        )
     feature = optional[0]
     expect_refused(gws_admin.delete(f"/api/v2/features/{feature}"), (3, 5), 403)
     expect_ok(gws_admin.get(f"/api/v2/features/{feature}"))  # still assigned

@@ -33,8 +33,9 @@ def _session_op(agent: GwsAgent, operation: str, **members: Any) -> Any:
 
 def _user_state(agent: GwsAgent) -> str | None:
     body = expect_ok(agent.get("/api/v2/me/devices", params={"fields": "*"}))
-    device = next((d for d in body.get("devices") or [] if isinstance(d, dict) and d.get("id") == agent.device_id),
-                  None)
+    device = next(
+        (d for d in body.get("devices") or [] if isinstance(d, dict) and d.get("id") == agent.device_id), None
+    )
     require(device is not None, f"GET /api/v2/me/devices?fields=* does not list the device {agent.device_id}")
     assert device is not None
     return (device.get("userState") or {}).get("state")
@@ -46,21 +47,30 @@ def _start(agent: GwsAgent) -> None:
 
 # ---- contact-center session ---------------------------------------------------------------------------------------
 @pytest.mark.profile("gws-agent-state")
-@pytest.mark.rule("GWS-SESSION-001", document=DOC, lines=(10629, 10700),
-                  title="StartContactCenterSession with the voice channel answers statusCode 0; the agent is "
-                        "logged in")
+@pytest.mark.rule(
+    "GWS-SESSION-001",
+    document=DOC,
+    lines=(10629, 10700),
+    title="StartContactCenterSession with the voice channel answers statusCode 0; the agent is logged in",
+)
 @pytest.mark.operations("gws.StartContactCenterSession", "gws.listMyDevices")
 @pytest.mark.fixture_id("gws.session.start-contact-center-session.sample-1")
 def test_start_session_logs_in(gws_agent: GwsAgent) -> None:
     _start(gws_agent)
     state = _user_state(gws_agent)
-    require(state not in (None, "LoggedOut", "Logout"),
-            f"after StartContactCenterSession the device's userState is {state!r}")
+    require(
+        state not in (None, "LoggedOut", "Logout"),
+        f"after StartContactCenterSession the device's userState is {state!r}",
+    )
 
 
 @pytest.mark.profile("gws-agent-state")
-@pytest.mark.rule("GWS-SESSION-002", document=DOC, lines=(10726, 10744),
-                  title="EndContactCenterSession logs the agent out and invalidates the HTTP session")
+@pytest.mark.rule(
+    "GWS-SESSION-002",
+    document=DOC,
+    lines=(10726, 10744),
+    title="EndContactCenterSession logs the agent out and invalidates the HTTP session",
+)
 @pytest.mark.operations("gws.StartContactCenterSession", "gws.EndContactCenterSession", "gws.getMe")
 @pytest.mark.fixture_id("gws.session.end-contact-center-session.sample")
 def test_end_session_logs_out_and_ends_the_http_session(gws_agent: GwsAgent, vk_cleanup: Any) -> None:
@@ -72,18 +82,28 @@ def test_end_session_logs_out_and_ends_the_http_session(gws_agent: GwsAgent, vk_
         expect_refused(gws_agent.get("/api/v2/me", auth=False), 20, 401)
     gws_agent.forget_session()  # what follows authenticates again (a new HTTP session, a new CSRF token)
     state = _user_state(gws_agent)
-    require(state in ("LoggedOut", "Logout"), f"after EndContactCenterSession the device's userState is {state!r}, "
-            "not LoggedOut (l.10733: the session end logs the agent out; Logout accepted, E101/E301)")
+    require(
+        state in ("LoggedOut", "Logout"),
+        f"after EndContactCenterSession the device's userState is {state!r}, "
+        "not LoggedOut (l.10733: the session end logs the agent out; Logout accepted, E101/E301)",
+    )
     if not cookie_works:
-        advise("the HTTP-session part was not checked: requests with the session cookie alone were not accepted "
-               "even before the session ended", basis="l.10735 ends an HTTP session; this target keeps none")
+        advise(
+            "the HTTP-session part was not checked: requests with the session cookie alone were not accepted "
+            "even before the session ended",
+            basis="l.10735 ends an HTTP session; this target keeps none",
+        )
 
 
 # ---- services ----------------------------------------------------------------------------------------------------
 @pytest.mark.profile("gws-notifications")
-@pytest.mark.rule("GWS-SVC-001", document=DOC, lines=(4592, 4700),
-                  title="An agent reads the services (GET /services, /services/{id}): id, name, type, state; "
-                        "a Voice service is listed")
+@pytest.mark.rule(
+    "GWS-SVC-001",
+    document=DOC,
+    lines=(4592, 4700),
+    title="An agent reads the services (GET /services, /services/{id}): id, name, type, state; "
+    "a Voice service is listed",
+)
 @pytest.mark.operations("gws.listServices", "gws.getService")
 def test_agent_reads_services(gws_agent: GwsAgent) -> None:
     body = expect_ok(gws_agent.get("/api/v2/services", params={"fields": "*"}))
@@ -96,9 +116,13 @@ def test_agent_reads_services(gws_agent: GwsAgent) -> None:
         elif service.get("type") not in TYPES or service.get("state") not in STATES:
             problems.append(f"{service['id']}: type {service.get('type')!r}, state {service.get('state')!r}")
     require(not problems, f"services not described as l.4640-4672 say: {'; '.join(problems)}")
-    require(any(s.get("type") == "Voice" for s in services),
-            f"no Voice service listed (api-voice is a default feature, l.4579): {services}")
+    require(
+        any(s.get("type") == "Voice" for s in services),
+        f"no Voice service listed (api-voice is a default feature, l.4579): {services}",
+    )
     for service in services:
         one = expect_ok(gws_agent.get(f"/api/v2/services/{service['id']}")).get("service")
-        require(isinstance(one, dict) and one.get("id") == service["id"] and one.get("state") == service["state"],
-                f"GET /api/v2/services/{service['id']} answered {one!r}, not the listed {service}")
+        require(
+            isinstance(one, dict) and one.get("id") == service["id"] and one.get("state") == service["state"],
+            f"GET /api/v2/services/{service['id']} answered {one!r}, not the listed {service}",
+        )

@@ -58,10 +58,38 @@ from conformance.transport.http import HttpClient, HttpResponse
 from conformance.transport.ws import WsClient
 
 __all__ = [
-    "ACCEPTED", "BROADSOFT", "DOC000", "DOC001", "EXTERNAL", "FORCE_DISCONNECT", "FORMATTED", "GENERIC_SIP", "MANAGED",
-    "REMOTE", "VALID_E164", "WEBRTC", "Actor", "PlatformKit", "PlatformLab", "Watcher", "active_legs", "basic", "ended",
-    "expect_accepted", "expect_error", "leg", "note", "others", "participants", "pkce_challenge", "pkce_pair", "plat",
-    "state_of", "summary", "user_of", "validated_message",
+    "ACCEPTED",
+    "BROADSOFT",
+    "DOC000",
+    "DOC001",
+    "EXTERNAL",
+    "FORCE_DISCONNECT",
+    "FORMATTED",
+    "GENERIC_SIP",
+    "MANAGED",
+    "REMOTE",
+    "VALID_E164",
+    "WEBRTC",
+    "Actor",
+    "PlatformKit",
+    "PlatformLab",
+    "Watcher",
+    "active_legs",
+    "basic",
+    "ended",
+    "expect_accepted",
+    "expect_error",
+    "leg",
+    "note",
+    "others",
+    "participants",
+    "pkce_challenge",
+    "pkce_pair",
+    "plat",
+    "state_of",
+    "summary",
+    "user_of",
+    "validated_message",
 ]
 
 DOC000 = "000_93daa2df7fee66d1.txt"
@@ -69,8 +97,9 @@ DOC001 = "001_cc58f66bf961a7d3.txt"
 CALLS, AUTH, OPTIONAL = "platform-calls", "platform-auth-rules", "platform-samples"
 
 ACCEPTED = (200, 201, 202, 203, 204, 205)  # what the SDK takes for Make Call and answer (E402, E418)
-USER_CONTEXT = ("This request requires a user context. Client credentials cannot be used for requests to this "
-                "resource.")  # E408
+USER_CONTEXT = (
+    "This request requires a user context. Client credentials cannot be used for requests to this resource."  # E408
+)
 NOT_VALID_STATE = "User is not in a valid state"  # 001 l.307, E406
 INVALID_PHONE = "Invalid phone number format"  # 001 l.303, E414
 INSUFFICIENT = "Insufficient permissions"  # 001 l.311, E413
@@ -85,9 +114,13 @@ ACTIVE = frozenset({"alerting", "dialing", "contacting", "offering", "connected"
 
 # Phone types of the control API (000 "Support by Phone Type").
 WEBRTC, MANAGED, BROADSOFT, GENERIC_SIP, REMOTE = "webrtc", "managed", "generic-sip-broadsoft", "generic-sip", "remote"
-PHONE_NAMES = {WEBRTC: "a Genesys Cloud WebRTC phone", MANAGED: "a managed SIP phone",
-               BROADSOFT: "a generic SIP phone with Broadsoft talk events", GENERIC_SIP: "a generic SIP phone "
-               "without remote answer", REMOTE: "a remote phone"}
+PHONE_NAMES = {
+    WEBRTC: "a Genesys Cloud WebRTC phone",
+    MANAGED: "a managed SIP phone",
+    BROADSOFT: "a generic SIP phone with Broadsoft talk events",
+    GENERIC_SIP: "a generic SIP phone without remote answer",
+    REMOTE: "a remote phone",
+}
 
 
 # ---- participants --------------------------------------------------------------------------------------------------
@@ -105,8 +138,11 @@ def user_of(participant: dict[str, Any]) -> str | None:
 
 def leg(body: Any, *, pid: str | None = None, user_id: str | None = None) -> dict[str, Any] | None:
     """The participant with id ``pid`` or (the latest one) of user ``user_id``, in a CallConversation or an event."""
-    found = [p for p in participants(body)
-             if (pid is None or p.get("id") == pid) and (user_id is None or user_of(p) == user_id)]
+    found = [
+        p
+        for p in participants(body)
+        if (pid is None or p.get("id") == pid) and (user_id is None or user_of(p) == user_id)
+    ]
     return found[-1] if found else None
 
 
@@ -132,8 +168,12 @@ def others(body: Any, user_id: str) -> list[dict[str, Any]]:
 
 def summary(body: Any) -> str:
     """``purpose/state`` of each participant, for failure messages."""
-    return ", ".join(f"{p.get('purpose')}({user_of(p) or p.get('address') or '-'})={p.get('state')}"
-                     for p in participants(body)) or "no participants"
+    return (
+        ", ".join(
+            f"{p.get('purpose')}({user_of(p) or p.get('address') or '-'})={p.get('state')}" for p in participants(body)
+        )
+        or "no participants"
+    )
 
 
 def participant_path(endpoint: str, conversation_id: str, participant_id: str) -> str:
@@ -169,17 +209,23 @@ def expect_accepted(response: HttpResponse, expected: int, what: str) -> Any:
     body = expect(response, status=ACCEPTED)
     problems = schema_problems(response, expected)
     if problems:
-        raise ConformanceFailure(f"{response.method} {response.path} answered {response.status} with a body that is "
-                                 f"not the documented one ({what}): " + "; ".join(problems[:4]),
-                                 title="Response does not match the schema")
+        raise ConformanceFailure(
+            f"{response.method} {response.path} answered {response.status} with a body that is "
+            f"not the documented one ({what}): " + "; ".join(problems[:4]),
+            title="Response does not match the schema",
+        )
     if response.status != expected:
-        note(f"{what}: {response.method} {response.path} answered {response.status}; the errata expect {expected} "
-             "(the SDK accepts 200-205)")
+        note(
+            f"{what}: {response.method} {response.path} answered {response.status}; the errata expect {expected} "
+            "(the SDK accepts 200-205)"
+        )
     return body
 
 
-MESSAGE_TEXT_BASIS = ("the ErrorBody message is human-readable text: 000 l.96-98 give the HTTP status only, and "
-                      "001 l.303-314 quote texts as examples of what a client sees")
+MESSAGE_TEXT_BASIS = (
+    "the ErrorBody message is human-readable text: 000 l.96-98 give the HTTP status only, and "
+    "001 l.303-314 quote texts as examples of what a client sees"
+)
 
 
 def expect_error(response: HttpResponse, status: int, code: str | None = None, message: str | None = None) -> Any:
@@ -190,11 +236,15 @@ def expect_error(response: HttpResponse, status: int, code: str | None = None, m
     if code is not None and body.get("code") != code:
         problems.append(f"code is {body.get('code')!r}, expected {code!r}")
     if message is not None and body.get("message") != message:
-        advise(f"{response.method} {response.path} → {status}: message is {body.get('message')!r}, the documents "
-               f"show {message!r}", basis=MESSAGE_TEXT_BASIS)
+        advise(
+            f"{response.method} {response.path} → {status}: message is {body.get('message')!r}, the documents "
+            f"show {message!r}",
+            basis=MESSAGE_TEXT_BASIS,
+        )
     if problems:
-        raise ConformanceFailure(f"{response.method} {response.path} → {status}: " + "; ".join(problems),
-                                 title="Wrong error")
+        raise ConformanceFailure(
+            f"{response.method} {response.path} → {status}: " + "; ".join(problems), title="Wrong error"
+        )
     return body
 
 
@@ -204,8 +254,10 @@ def validated_message(message: Any, name: str) -> Any:
     refs = dict(contracts.message_payload_refs("platform"))
     problems = contracts.errors(refs[name], message)
     if problems:
-        raise ConformanceFailure(f"platform notification is not a {name}: " + "; ".join(problems[:5]),
-                                 title="Notification does not match the AsyncAPI contract")
+        raise ConformanceFailure(
+            f"platform notification is not a {name}: " + "; ".join(problems[:5]),
+            title="Notification does not match the AsyncAPI contract",
+        )
     return message
 
 
@@ -243,29 +295,46 @@ class PlatformLab:
     def require(self, what: str) -> None:
         """Not run when there is no control API to cause ``what``."""
         if not self.available:
-            not_run(f"{what} needs the voicekit control API (events.control_url): the suite cannot configure "
-                    "phones, persistent connections or callers of a vendor's system")
+            not_run(
+                f"{what} needs the voicekit control API (events.control_url): the suite cannot configure "
+                "phones, persistent connections or callers of a vendor's system"
+            )
 
     def call(self, method: str, path: str, body: Any = None, *, what: str = "") -> dict[str, Any]:
         self.require(what or f"{method} /platform{path}")
         if self._client is None:
             events = self.config.events
             assert events.control_url
-            self._client = HttpClient(events.control_url, token=events.control_token, csrf="off",
-                                      timeout=self.config.timeouts.request, verify=self.config.ssl_verify(),
-                                      name="control API")
+            self._client = HttpClient(
+                events.control_url,
+                token=events.control_token,
+                csrf="off",
+                timeout=self.config.timeouts.request,
+                verify=self.config.ssl_verify(),
+                name="control API",
+            )
         if method != "GET":
             self.changed = True
         response = self._client.request(method, f"/platform{path}" if path.startswith("/") else path, json=body)
         data = response.json_or_none()
         if response.status // 100 != 2:
             message = data.get("error") if isinstance(data, dict) else response.text[:200]
-            raise EventFailed(f"the control API refused {method} /platform{path}: {response.status} {message}",
-                              status=response.status, body=data)
+            raise EventFailed(
+                f"the control API refused {method} /platform{path}: {response.status} {message}",
+                status=response.status,
+                body=data,
+            )
         return data if isinstance(data, dict) else {}
 
-    def phone(self, user_id: str, kind: str, *, persistent: bool | None = None, allow_placing: bool | None = None,
-              active: bool = False) -> dict[str, Any]:
+    def phone(
+        self,
+        user_id: str,
+        kind: str,
+        *,
+        persistent: bool | None = None,
+        allow_placing: bool | None = None,
+        active: bool = False,
+    ) -> dict[str, Any]:
         """Give the user ``kind`` of phone with these settings; ``active`` opens (or drops) its persistent
         connection (000 l.141-160)."""
         what = f"giving the user {PHONE_NAMES.get(kind, kind)}"
@@ -274,8 +343,10 @@ class PlatformLab:
             body["persistentConnection"] = persistent
         if allow_placing is not None:
             body["allowPlacingCalls"] = allow_placing
-        with step(f"lab: user {user_id} gets {PHONE_NAMES.get(kind, kind)} {body}, persistent connection "
-                  f"{'active' if active else 'inactive'}"):
+        with step(
+            f"lab: user {user_id} gets {PHONE_NAMES.get(kind, kind)} {body}, persistent connection "
+            f"{'active' if active else 'inactive'}"
+        ):
             self.call("PUT", f"/users/{user_id}/phone", body, what=what)
             return self.call("PUT", f"/users/{user_id}/persistent-connection", {"active": active}, what=what)
 
@@ -342,9 +413,15 @@ class Watcher:
         response = actor.client.post("/api/v2/notifications/channels")
         self.channel: dict[str, Any] = expect(response, status=200)
         config = kit.config
-        self.ws = WsClient(str(self.channel["connectUri"]), timeout=config.timeouts.request,
-                           notification_timeout=config.timeouts.notification, verify=config.ssl_verify(),
-                           transport="platform-ws", channel_key="topicName", name=actor.name)
+        self.ws = WsClient(
+            str(self.channel["connectUri"]),
+            timeout=config.timeouts.request,
+            notification_timeout=config.timeouts.notification,
+            verify=config.ssl_verify(),
+            transport="platform-ws",
+            channel_key="topicName",
+            name=actor.name,
+        )
         self.ws.open()
         self.topics = topics if topics is not None else [actor.calls_topic, actor.presence_topic]
         if self.topics:
@@ -355,38 +432,58 @@ class Watcher:
         return str(self.channel["id"])
 
     def subscribe(self, topics: list[str], method: str = "PUT") -> list[dict[str, Any]]:
-        response = self.actor.client.request(method, f"/api/v2/notifications/channels/{self.channel_id}/subscriptions",
-                                             json=[{"id": t} for t in topics])
+        response = self.actor.client.request(
+            method, f"/api/v2/notifications/channels/{self.channel_id}/subscriptions", json=[{"id": t} for t in topics]
+        )
         body = expect(response, status=200)
         return list(body.get("entities") or [])
 
-    def await_topic(self, topic: str, predicate: Callable[[Any], bool], description: str, *,
-                    message: str = "ConversationCallsEvent", timeout: float | None = None) -> dict[str, Any]:
-        found = self.ws.await_message(lambda m: m["topicName"] == topic and predicate(m["eventBody"]), timeout,
-                                      description)
+    def await_topic(
+        self,
+        topic: str,
+        predicate: Callable[[Any], bool],
+        description: str,
+        *,
+        message: str = "ConversationCallsEvent",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        found = self.ws.await_message(
+            lambda m: m["topicName"] == topic and predicate(m["eventBody"]), timeout, description
+        )
         validated: dict[str, Any] = validated_message(found, message)
         return validated
 
-    def await_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str, *,
-                   timeout: float | None = None) -> dict[str, Any]:
+    def await_call(
+        self, conversation_id: str, predicate: Callable[[Any], bool], description: str, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """The eventBody of the first ``v2.users.{id}.conversations.calls`` message of this conversation that
         ``predicate`` accepts (within ``timeout``, default the notification timeout)."""
-        message = self.await_topic(self.actor.calls_topic, lambda b: b["id"] == conversation_id and predicate(b),
-                                   f"{self.actor.name}: {description}", timeout=timeout)
+        message = self.await_topic(
+            self.actor.calls_topic,
+            lambda b: b["id"] == conversation_id and predicate(b),
+            f"{self.actor.name}: {description}",
+            timeout=timeout,
+        )
         body: dict[str, Any] = message["eventBody"]
         return body
 
     def expect_no_call(self, conversation_id: str, predicate: Callable[[Any], bool], description: str) -> None:
         topic = self.actor.calls_topic
-        self.ws.expect_none(lambda m: m["topicName"] == topic and m["eventBody"]["id"] == conversation_id
-                            and predicate(m["eventBody"]), QUIET, f"{self.actor.name}: {description}")
+        self.ws.expect_none(
+            lambda m: m["topicName"] == topic and m["eventBody"]["id"] == conversation_id and predicate(m["eventBody"]),
+            QUIET,
+            f"{self.actor.name}: {description}",
+        )
 
     def seen(self, conversation_id: str, predicate: Callable[[Any], bool]) -> bool:
         """Whether any message received so far (consumed or not) of this conversation matches."""
         for message in self.ws.messages:
             try:
-                if message["topicName"] == self.actor.calls_topic and message["eventBody"]["id"] == conversation_id \
-                        and predicate(message["eventBody"]):
+                if (
+                    message["topicName"] == self.actor.calls_topic
+                    and message["eventBody"]["id"] == conversation_id
+                    and predicate(message["eventBody"])
+                ):
                     return True
             except (KeyError, TypeError):
                 continue
@@ -399,16 +496,21 @@ class Watcher:
         if stale:
             self.ws.await_messages(stale, is_heartbeat, 0.1, "heartbeats received earlier")
         count = math.ceil(seconds / interval) + 1
-        self.ws.await_messages(count, is_heartbeat, seconds + count * interval + self.kit.config.timeouts.notification,
-                               f"{count} heartbeats ({seconds:g} s on the target's clock)")
+        self.ws.await_messages(
+            count,
+            is_heartbeat,
+            seconds + count * interval + self.kit.config.timeouts.notification,
+            f"{count} heartbeats ({seconds:g} s on the target's clock)",
+        )
 
     def close(self) -> None:
         self.ws.close()
 
 
 def is_heartbeat(message: Any) -> bool:
-    heartbeat: bool = (message.get("topicName") == "channel.metadata"
-                       and message.get("eventBody", {}).get("message") != "pong")
+    heartbeat: bool = (
+        message.get("topicName") == "channel.metadata" and message.get("eventBody", {}).get("message") != "pong"
+    )
     return heartbeat
 
 
@@ -455,14 +557,16 @@ class Actor:
 
     def answer(self, conversation_id: str, participant_id: str, endpoint: str = "calls") -> HttpResponse:
         """PATCH participant {"state": "connected"} (000 l.42-44): accepted with 200–205, 202 expected (E418)."""
-        response = self.client.patch(participant_path(endpoint, conversation_id, participant_id),
-                                     json={"state": "connected"})
+        response = self.client.patch(
+            participant_path(endpoint, conversation_id, participant_id), json={"state": "connected"}
+        )
         expect_accepted(response, 202, "an answer request is accepted (E418)")
         return response
 
     def hang_up(self, conversation_id: str, participant_id: str) -> None:
-        response = self.client.patch(participant_path("calls", conversation_id, participant_id),
-                                     json={"state": "disconnected"})
+        response = self.client.patch(
+            participant_path("calls", conversation_id, participant_id), json={"state": "disconnected"}
+        )
         expect_accepted(response, 202, "a hang-up request is accepted (E418, E453)")
 
     def conversations(self) -> list[dict[str, Any]]:
@@ -473,23 +577,31 @@ class Actor:
     # -- awaiting state
     def await_leg(self, conversation_id: str, participant_id: str, state: str, why: str) -> dict[str, Any]:
         """The participant reaches ``state``: notified, then confirmed by GET."""
-        self.watch().await_call(conversation_id, lambda b: state_of(b, pid=participant_id) == state,
-                                f"participant {participant_id} {state} ({why})")
+        self.watch().await_call(
+            conversation_id,
+            lambda b: state_of(b, pid=participant_id) == state,
+            f"participant {participant_id} {state} ({why})",
+        )
         return self.confirm(conversation_id, participant_id, state, why)
 
     def confirm(self, conversation_id: str, participant_id: str, state: str, why: str) -> dict[str, Any]:
         body = self.call(conversation_id)
         if state_of(body, pid=participant_id) != state:
-            raise ConformanceFailure(f"GET /api/v2/conversations/calls/{conversation_id} as {self.name}: participant "
-                                     f"{participant_id} is {state_of(body, pid=participant_id)!r}, expected "
-                                     f"{state!r} ({why}); participants: {summary(body)}")
+            raise ConformanceFailure(
+                f"GET /api/v2/conversations/calls/{conversation_id} as {self.name}: participant "
+                f"{participant_id} is {state_of(body, pid=participant_id)!r}, expected "
+                f"{state!r} ({why}); participants: {summary(body)}"
+            )
         return body
 
     def expect_unanswered(self, conversation_id: str, participant_id: str, why: str) -> dict[str, Any]:
         """The answer was not processed (E412): no notification shows the participant connected, GET still shows
         it alerting."""
-        self.watch().expect_no_call(conversation_id, lambda b: state_of(b, pid=participant_id) == "connected",
-                                    f"participant {participant_id} must not connect ({why})")
+        self.watch().expect_no_call(
+            conversation_id,
+            lambda b: state_of(b, pid=participant_id) == "connected",
+            f"participant {participant_id} must not connect ({why})",
+        )
         return self.confirm(conversation_id, participant_id, "alerting", why)
 
     # -- presence
@@ -502,8 +614,9 @@ class Actor:
         return found
 
     def set_presence(self, definition_id: str) -> dict[str, Any]:
-        response = self.client.patch(f"/api/v2/users/{self.user_id}/presences/purecloud",
-                                     json={"presenceDefinition": {"id": definition_id}})
+        response = self.client.patch(
+            f"/api/v2/users/{self.user_id}/presences/purecloud", json={"presenceDefinition": {"id": definition_id}}
+        )
         return dict(expect(response, status=200))
 
     def presence(self) -> str:
@@ -529,8 +642,9 @@ class PlatformKit:
     def platform_user(self, index: int) -> PlatformUser:
         users = self.config.platform.users
         if len(users) <= index:
-            not_run(f"this test needs platform.users[{index}] ({index + 1} Platform users configured: "
-                    f"{len(users)} are)")
+            not_run(
+                f"this test needs platform.users[{index}] ({index + 1} Platform users configured: {len(users)} are)"
+            )
         return users[index]
 
     def user(self, index: int) -> Actor:
@@ -567,8 +681,12 @@ class PlatformKit:
         self.lab.login_as(user.user_id or str(user.username))
         assert client.redirect_uri
         state = secrets.token_hex(8)
-        params = {"client_id": client.client_id, "redirect_uri": client.redirect_uri, "state": state,
-                  "response_type": "token" if grant == "implicit" else "code"}
+        params = {
+            "client_id": client.client_id,
+            "redirect_uri": client.redirect_uri,
+            "state": state,
+            "response_type": "token" if grant == "implicit" else "code",
+        }
         verifier = challenge = None
         if grant == "pkce":
             verifier, challenge = pkce_pair()
@@ -594,11 +712,14 @@ class PlatformKit:
         if code is None or not code.redirect_uri:
             not_run("no authorization-code client (platform.code_client) to copy the redirect URI from")
         secret = secrets.token_urlsafe(16)
-        created = self.lab.add_client(name="voicekit read-only", secret=secret, grants=["authorization_code"],
-                                      redirectUris=[code.redirect_uri],
-                                      scopes=["users:readonly", "presence:readonly", "notifications"])
-        return self.grant_token(index, "authorization_code", OAuthClient(str(created["id"]), secret,
-                                                                         code.redirect_uri))
+        created = self.lab.add_client(
+            name="voicekit read-only",
+            secret=secret,
+            grants=["authorization_code"],
+            redirectUris=[code.redirect_uri],
+            scopes=["users:readonly", "presence:readonly", "notifications"],
+        )
+        return self.grant_token(index, "authorization_code", OAuthClient(str(created["id"]), secret, code.redirect_uri))
 
     def saml_setup(self, index: int) -> tuple[str, str, str, str]:
         """(client id, secret, orgName, base64 assertion) for a SAML2 bearer grant of ``platform.users[index]``: an
@@ -608,8 +729,10 @@ class PlatformKit:
         email = me.get("email") or self.platform_user(index).username
         secret = secrets.token_urlsafe(16)
         created = self.lab.add_client(name="voicekit SSO", secret=secret, grants=["saml2_bearer"])
-        xml = ('<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><saml2:Subject><saml2:NameID>'
-               f"{email}</saml2:NameID></saml2:Subject></saml2:Assertion>")
+        xml = (
+            '<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><saml2:Subject><saml2:NameID>'
+            f"{email}</saml2:NameID></saml2:Subject></saml2:Assertion>"
+        )
         org = str((me.get("organization") or {}).get("name") or "")
         return str(created["id"]), secret, org, base64.b64encode(xml.encode()).decode("ascii")
 
@@ -625,15 +748,20 @@ class PlatformKit:
         response = self.login.get("/oauth/authorize", params=params)
         location = response.headers.get("location", "")
         if response.status != 302 or not location.startswith(params["redirect_uri"]):
-            raise ConformanceFailure(f"GET /oauth/authorize answered {response.status} (Location {location!r}), "
-                                     "expected a 302 to the redirect URI", title="Authorization refused")
+            raise ConformanceFailure(
+                f"GET /oauth/authorize answered {response.status} (Location {location!r}), "
+                "expected a 302 to the redirect URI",
+                title="Authorization refused",
+            )
         parts = urlsplit(location)
         values = {k: v[0] for k, v in parse_qs(parts.query).items()}
         values.update({k: v[0] for k, v in parse_qs(parts.fragment).items()})
         if "error" in values or values.get("state") != params["state"]:
-            raise ConformanceFailure(f"GET /oauth/authorize redirected with {sorted(values)} (error "
-                                     f"{values.get('error')!r}); expected a code or token and the state back",
-                                     title="Authorization refused")
+            raise ConformanceFailure(
+                f"GET /oauth/authorize redirected with {sorted(values)} (error "
+                f"{values.get('error')!r}); expected a code or token and the state back",
+                title="Authorization refused",
+            )
         return values
 
     def cc_token(self) -> str:
@@ -641,8 +769,11 @@ class PlatformKit:
         cc = self.config.platform.client_credentials
         if cc is None:
             not_run("no client-credentials client (platform.client_credentials)")
-        response = self.login.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                   headers={"Authorization": basic(cc.client_id, str(cc.client_secret))})
+        response = self.login.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": basic(cc.client_id, str(cc.client_secret))},
+        )
         return str(expect(response, status=200)["access_token"])
 
     def client_credentials(self) -> HttpClient:
@@ -656,18 +787,24 @@ class PlatformKit:
         watcher = callee.watch()
         if self.lab.available:
             conversation_id, participant_id = self.lab.inbound_call(callee.user_id)
-            watcher.await_call(conversation_id, lambda b: state_of(b, pid=participant_id) == "alerting",
-                               "the inbound call alerts")
+            watcher.await_call(
+                conversation_id, lambda b: state_of(b, pid=participant_id) == "alerting", "the inbound call alerts"
+            )
             return conversation_id, participant_id
         caller = caller or self.user(1 if callee.index != 1 else 0)
         conversation_id = caller.make_call({"callUserId": callee.user_id})
         try:
-            body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=callee.user_id) == "alerting",
-                                      f"{caller.name}'s call alerts")
+            body = watcher.await_call(
+                conversation_id,
+                lambda b: state_of(b, user_id=callee.user_id) == "alerting",
+                f"{caller.name}'s call alerts",
+            )
         except ConformanceFailure as failure:
-            not_run(f"{callee.name} got no alerting call from {caller.name} ({failure.message[:200]}); without the "
-                    f"control API the suite rings a user only through another user's phone, which must place calls "
-                    "by itself (managed SIP or Broadsoft)")
+            not_run(
+                f"{callee.name} got no alerting call from {caller.name} ({failure.message[:200]}); without the "
+                f"control API the suite rings a user only through another user's phone, which must place calls "
+                "by itself (managed SIP or Broadsoft)"
+            )
         found = leg(body, user_id=callee.user_id)
         assert found is not None
         return conversation_id, str(found["id"])
@@ -699,8 +836,9 @@ class PlatformKit:
 
 
 @pytest.fixture
-def plat(vk_target: RunningTarget, platform_client: Callable[..., HttpClient],
-         platform_login: HttpClient) -> Iterator[PlatformKit]:
+def plat(
+    vk_target: RunningTarget, platform_client: Callable[..., HttpClient], platform_login: HttpClient
+) -> Iterator[PlatformKit]:
     """The Platform kit of one test; what it changed is undone afterwards."""
     kit = PlatformKit(vk_target, platform_client, platform_login)
     try:
@@ -709,8 +847,15 @@ def plat(vk_target: RunningTarget, platform_client: Callable[..., HttpClient],
         kit.close()
 
 
-def require_phone(kit: PlatformKit, actor: Actor, kind: str, *, persistent: bool | None = None,
-                  allow_placing: bool | None = None, active: bool = False) -> None:
+def require_phone(
+    kit: PlatformKit,
+    actor: Actor,
+    kind: str,
+    *,
+    persistent: bool | None = None,
+    allow_placing: bool | None = None,
+    active: bool = False,
+) -> None:
     kit.lab.phone(actor.user_id, kind, persistent=persistent, allow_placing=allow_placing, active=active)
 
 
@@ -723,30 +868,45 @@ def expect_user_context_refusal(response: HttpResponse) -> None:
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-001", document=DOC000, lines=(96, 99),
-                  title="A client-credentials token cannot make a call: 400, a user context is required")
-@pytest.mark.operations("platform.postOauthToken", "platform.postConversationsCalls",
-                        "platform.postConversationsCallsUserUserId")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-001",
+    document=DOC000,
+    lines=(96, 99),
+    title="A client-credentials token cannot make a call: 400, a user context is required",
+)
+@pytest.mark.operations(
+    "platform.postOauthToken", "platform.postConversationsCalls", "platform.postConversationsCallsUserUserId"
+)
 @pytest.mark.fixture_id("platform.auth.client-credentials-make-call-refused")
 def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
     cc = plat.client_credentials()
     expect_user_context_refusal(cc.post("/api/v2/conversations/calls", json={"phoneNumber": EXTERNAL}))
     # E400: the refusal comes before the body is read: 001's own {from, to} body gets it too.
-    expect_user_context_refusal(cc.post("/api/v2/conversations/calls",
-                                        json={"from": {"userId": "me"}, "to": {"phoneNumber": EXTERNAL}}))
+    expect_user_context_refusal(
+        cc.post("/api/v2/conversations/calls", json={"from": {"userId": "me"}, "to": {"phoneNumber": EXTERNAL}})
+    )
     # E461: placing the call "for" a user is still making a call, which a Data Action cannot (000 l.96-99).
     users = plat.config.platform.users
     user_id = users[0].user_id if users else None
     if user_id:  # the user must exist, or the refusal could be the unknown user's 404
-        expect_user_context_refusal(cc.post(f"/api/v2/conversations/calls/user/{user_id}",
-                                            json={"phoneNumber": EXTERNAL}))
+        expect_user_context_refusal(
+            cc.post(f"/api/v2/conversations/calls/user/{user_id}", json={"phoneNumber": EXTERNAL})
+        )
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-002", document=DOC000, lines=(96, 99),
-                  title="A client-credentials token cannot answer a call: 400, the participant keeps alerting")
-@pytest.mark.operations("platform.postOauthToken", "platform.patchConversationsCallParticipant",
-                        "platform.patchConversationParticipant", "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-002",
+    document=DOC000,
+    lines=(96, 99),
+    title="A client-credentials token cannot answer a call: 400, the participant keeps alerting",
+)
+@pytest.mark.operations(
+    "platform.postOauthToken",
+    "platform.patchConversationsCallParticipant",
+    "platform.patchConversationParticipant",
+    "platform.ws.conversationsCalls",
+)
 @pytest.mark.fixture_id("platform.auth.client-credentials-answer-refused")
 @pytest.mark.parametrize("endpoint", ["calls", "conversations"])
 def test_client_credentials_cannot_answer(plat: PlatformKit, endpoint: str) -> None:
@@ -755,16 +915,26 @@ def test_client_credentials_cannot_answer(plat: PlatformKit, endpoint: str) -> N
         require_phone(plat, a, MANAGED)
     conversation_id, participant_id = plat.ringing_call(a)
     cc = plat.client_credentials()
-    expect_user_context_refusal(cc.patch(participant_path(endpoint, conversation_id, participant_id),
-                                         json={"state": "connected"}))
+    expect_user_context_refusal(
+        cc.patch(participant_path(endpoint, conversation_id, participant_id), json={"state": "connected"})
+    )
     a.expect_unanswered(conversation_id, participant_id, "a refused answer changes nothing")
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-003", document=DOC000, lines=(90, 93),
-                  title="User tokens (implicit, authorization code, PKCE, SAML2 bearer) make calls as their user")
-@pytest.mark.operations("platform.getOauthAuthorize", "platform.postOauthToken", "platform.getUsersMe",
-                        "platform.postConversationsCalls", "platform.getConversationsCall")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-003",
+    document=DOC000,
+    lines=(90, 93),
+    title="User tokens (implicit, authorization code, PKCE, SAML2 bearer) make calls as their user",
+)
+@pytest.mark.operations(
+    "platform.getOauthAuthorize",
+    "platform.postOauthToken",
+    "platform.getUsersMe",
+    "platform.postConversationsCalls",
+    "platform.getConversationsCall",
+)
 @pytest.mark.fixture_id("platform.calls.make-call-listing-python")
 @pytest.mark.parametrize("grant", ["authorization_code", "pkce", "implicit", "saml2_bearer"])
 def test_user_token_can_make_call(plat: PlatformKit, grant: str) -> None:
@@ -777,15 +947,24 @@ def test_user_token_can_make_call(plat: PlatformKit, grant: str) -> None:
     body = a.call(conversation_id)
     caller = leg(body, user_id=a.user_id)
     if caller is None:
-        raise ConformanceFailure(f"the call placed with the {grant} token of {a.user_id} has no participant of that "
-                                 f"user (000 l.93: the caller is the token's user); participants: {summary(body)}")
+        raise ConformanceFailure(
+            f"the call placed with the {grant} token of {a.user_id} has no participant of that "
+            f"user (000 l.93: the caller is the token's user); participants: {summary(body)}"
+        )
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-004", document=DOC000, lines=(88, 93),
-                  title="Only the participant's own user may answer: another user's token gets 403 not.authorized")
-@pytest.mark.operations("platform.patchConversationsCallParticipant", "platform.patchConversationParticipant",
-                        "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-004",
+    document=DOC000,
+    lines=(88, 93),
+    title="Only the participant's own user may answer: another user's token gets 403 not.authorized",
+)
+@pytest.mark.operations(
+    "platform.patchConversationsCallParticipant",
+    "platform.patchConversationParticipant",
+    "platform.ws.conversationsCalls",
+)
 @pytest.mark.fixture_id("platform.auth.token-not-participant-answer-refused")
 @pytest.mark.parametrize("endpoint", ["calls", "conversations"])
 def test_only_the_participants_user_can_answer(plat: PlatformKit, endpoint: str) -> None:
@@ -802,8 +981,12 @@ def test_only_the_participants_user_can_answer(plat: PlatformKit, endpoint: str)
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-005", document=DOC000, lines=(88, 99),
-                  title="A callback's call is placed only by its agent's user token (000 l.48)")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-005",
+    document=DOC000,
+    lines=(88, 99),
+    title="A callback's call is placed only by its agent's user token (000 l.48)",
+)
 @pytest.mark.operations("platform.postConversationsCall", "platform.ws.conversationsCalls")
 @pytest.mark.fixture_id("platform.calls.callback-place-call")
 def test_callback_call_is_placed_by_its_agent_only(plat: PlatformKit) -> None:
@@ -818,26 +1001,40 @@ def test_callback_call_is_placed_by_its_agent_only(plat: PlatformKit) -> None:
     placed = expect(a.client.post(path, json={}), status=200)  # E462: the Conversation
     if placed.get("id") != conversation_id:
         raise ConformanceFailure(f"POST {path} answered the conversation {placed.get('id')!r}")
-    watcher.await_call(conversation_id, lambda body: state_of(body, user_id=a.user_id) == "connected",
-                       "the agent's call leg of the callback connects (managed phone)")
+    watcher.await_call(
+        conversation_id,
+        lambda body: state_of(body, user_id=a.user_id) == "connected",
+        "the agent's call leg of the callback connects (managed phone)",
+    )
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-006", document=DOC001, lines=(311, 314),
-                  title="A token without the conversations scope cannot make a call: 403 missing.permissions")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-006",
+    document=DOC001,
+    lines=(311, 314),
+    title="A token without the conversations scope cannot make a call: 403 missing.permissions",
+)
 @pytest.mark.operations("platform.getOauthAuthorize", "platform.postOauthToken", "platform.postConversationsCalls")
 @pytest.mark.fixture_id("platform.errors.missing-scope")
 def test_token_without_call_scope_cannot_make_call(plat: PlatformKit) -> None:
     narrow = plat.make_client(plat.narrow_token(0))
-    expect_error(narrow.post("/api/v2/conversations/calls", json={"phoneNumber": VALID_E164}), 403,
-                 code="missing.permissions", message=INSUFFICIENT)
+    expect_error(
+        narrow.post("/api/v2/conversations/calls", json={"phoneNumber": VALID_E164}),
+        403,
+        code="missing.permissions",
+        message=INSUFFICIENT,
+    )
     plat.user(0).make_call({"phoneNumber": VALID_E164})  # the other direction: the full-scope client's token
 
 
 @pytest.mark.profile(AUTH)
-@pytest.mark.rule("PLATFORM-AUTH-007", document=DOC000, lines=(90, 93),
-                  title="Conversation reads need the user's token: without one, or with a forged one, nothing "
-                        "is served (401)")
+@pytest.mark.rule(
+    "PLATFORM-AUTH-007",
+    document=DOC000,
+    lines=(90, 93),
+    title="Conversation reads need the user's token: without one, or with a forged one, nothing is served (401)",
+)
 @pytest.mark.operations("platform.getConversations", "platform.getConversationsCall")
 def test_conversation_reads_need_a_token(plat: PlatformKit) -> None:
     """000 l.90-93 (and 001 l.25, l.204): the API is used with an OAuth access token. The documents show no
@@ -854,25 +1051,36 @@ def test_conversation_reads_need_a_token(plat: PlatformKit) -> None:
             if conversation_id in str(body):
                 raise ConformanceFailure(f"GET {path} with {label} names the conversation: {str(body)[:300]}")
             if response.status != 401:
-                advise(f"GET {path} with {label} answered {response.status}, not 401",
-                       basis="000/001 show no status for a request without a valid token")
+                advise(
+                    f"GET {path} with {label} answered {response.status}, not 401",
+                    basis="000/001 show no status for a request without a valid token",
+                )
 
 
 # ================================================================================================================
 # platform-calls: phone types and the persistent connection (000 l.141-216, Appendix A)
 # ================================================================================================================
-SIP_WITH_TALK = [pytest.param(MANAGED, True, "calls", id="managed-persistent-on"),
-                 pytest.param(MANAGED, False, "conversations", id="managed-persistent-off"),
-                 pytest.param(BROADSOFT, True, "conversations", id="broadsoft-persistent-on"),
-                 pytest.param(BROADSOFT, False, "calls", id="broadsoft-persistent-off")]
+SIP_WITH_TALK = [
+    pytest.param(MANAGED, True, "calls", id="managed-persistent-on"),
+    pytest.param(MANAGED, False, "conversations", id="managed-persistent-off"),
+    pytest.param(BROADSOFT, True, "conversations", id="broadsoft-persistent-on"),
+    pytest.param(BROADSOFT, False, "calls", id="broadsoft-persistent-off"),
+]
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PHONE-001", document=DOC000, lines=(201, 204),
-                  title="Managed SIP and Broadsoft SIP phones answer via the API, with or without persistent "
-                  "connection")
-@pytest.mark.operations("platform.patchConversationsCallParticipant", "platform.patchConversationParticipant",
-                        "platform.getConversationsCall", "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-PHONE-001",
+    document=DOC000,
+    lines=(201, 204),
+    title="Managed SIP and Broadsoft SIP phones answer via the API, with or without persistent connection",
+)
+@pytest.mark.operations(
+    "platform.patchConversationsCallParticipant",
+    "platform.patchConversationParticipant",
+    "platform.getConversationsCall",
+    "platform.ws.conversationsCalls",
+)
 @pytest.mark.fixture_id("platform.calls.answer-participant")
 @pytest.mark.parametrize(("kind", "persistent", "endpoint"), SIP_WITH_TALK)
 def test_sip_phone_with_remote_talk_answers(plat: PlatformKit, kind: str, persistent: bool, endpoint: str) -> None:
@@ -884,40 +1092,64 @@ def test_sip_phone_with_remote_talk_answers(plat: PlatformKit, kind: str, persis
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PHONE-002", document=DOC000, lines=(201, 204),
-                  title="Managed SIP and Broadsoft SIP phones place calls via the API by themselves")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.getConversationsCall",
-                        "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-PHONE-002",
+    document=DOC000,
+    lines=(201, 204),
+    title="Managed SIP and Broadsoft SIP phones place calls via the API by themselves",
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls", "platform.getConversationsCall", "platform.ws.conversationsCalls"
+)
 @pytest.mark.fixture_id("platform.calls.make-call")
-@pytest.mark.parametrize(("kind", "persistent"), [pytest.param(p.values[0], p.values[1], id=p.id)
-                                                  for p in SIP_WITH_TALK])
+@pytest.mark.parametrize(
+    ("kind", "persistent"), [pytest.param(p.values[0], p.values[1], id=p.id) for p in SIP_WITH_TALK]
+)
 def test_sip_phone_with_remote_talk_places_calls(plat: PlatformKit, kind: str, persistent: bool) -> None:
     a = plat.user(0)
     require_phone(plat, a, kind, persistent=persistent)
     watcher = a.watch()
     conversation_id = a.make_call({"phoneNumber": EXTERNAL})
-    watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected"
-                       and any(p.get("state") in ACTIVE for p in others(b, a.user_id)),
-                       "the caller's leg connects by itself and the number is dialled")
+    watcher.await_call(
+        conversation_id,
+        lambda b: (
+            state_of(b, user_id=a.user_id) == "connected"
+            and any(p.get("state") in ACTIVE for p in others(b, a.user_id))
+        ),
+        "the caller's leg connects by itself and the number is dialled",
+    )
     body = a.call(conversation_id)
-    if state_of(body, user_id=a.user_id) != "connected" or not any(p.get("state") in ACTIVE
-                                                                   for p in others(body, a.user_id)):
-        raise ConformanceFailure(f"GET after Make Call from {PHONE_NAMES[kind]}: {summary(body)}; expected the "
-                                 "caller connected and the far end reached")
+    if state_of(body, user_id=a.user_id) != "connected" or not any(
+        p.get("state") in ACTIVE for p in others(body, a.user_id)
+    ):
+        raise ConformanceFailure(
+            f"GET after Make Call from {PHONE_NAMES[kind]}: {summary(body)}; expected the "
+            "caller connected and the far end reached"
+        )
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PHONE-003", document=DOC000, lines=(182, 187),
-                  title="A WebRTC phone answers via the API only with persistent connection enabled AND active")
-@pytest.mark.operations("platform.patchConversationsCallParticipant", "platform.getConversationsCall",
-                        "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-PHONE-003",
+    document=DOC000,
+    lines=(182, 187),
+    title="A WebRTC phone answers via the API only with persistent connection enabled AND active",
+)
+@pytest.mark.operations(
+    "platform.patchConversationsCallParticipant", "platform.getConversationsCall", "platform.ws.conversationsCalls"
+)
 @pytest.mark.fixture_id("platform.calls.answer-without-persistent-connection")
-@pytest.mark.parametrize(("persistent", "active", "answered"), [
-    pytest.param(False, False, False, id="persistent-off"),
-    pytest.param(True, False, False, id="persistent-on-inactive"),
-    pytest.param(True, True, True, id="persistent-on-active")])
-def test_webrtc_answer_needs_an_active_persistent_connection(plat: PlatformKit, persistent: bool, active: bool,
-                                                             answered: bool) -> None:
+@pytest.mark.parametrize(
+    ("persistent", "active", "answered"),
+    [
+        pytest.param(False, False, False, id="persistent-off"),
+        pytest.param(True, False, False, id="persistent-on-inactive"),
+        pytest.param(True, True, True, id="persistent-on-active"),
+    ],
+)
+def test_webrtc_answer_needs_an_active_persistent_connection(
+    plat: PlatformKit, persistent: bool, active: bool, answered: bool
+) -> None:
     a = plat.user(0)
     require_phone(plat, a, WEBRTC, persistent=persistent, allow_placing=True, active=active)
     conversation_id, participant_id = plat.ringing_call(a)
@@ -925,16 +1157,25 @@ def test_webrtc_answer_needs_an_active_persistent_connection(plat: PlatformKit, 
     if answered:
         a.await_leg(conversation_id, participant_id, "connected", "l.186: during an active persistent connection")
     else:
-        a.expect_unanswered(conversation_id, participant_id,
-                            "l.184: persistent connection disabled" if not persistent else
-                            "l.186: outside an active persistent connection")
+        a.expect_unanswered(
+            conversation_id,
+            participant_id,
+            "l.184: persistent connection disabled"
+            if not persistent
+            else "l.186: outside an active persistent connection",
+        )
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PHONE-004", document=DOC000, lines=(171, 180),
-                  title="A WebRTC phone places calls via the API only with \"placing calls with another app\"")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.getConversationsCall",
-                        "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-PHONE-004",
+    document=DOC000,
+    lines=(171, 180),
+    title='A WebRTC phone places calls via the API only with "placing calls with another app"',
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls", "platform.getConversationsCall", "platform.ws.conversationsCalls"
+)
 @pytest.mark.parametrize("allowed", [pytest.param(True, id="allowed"), pytest.param(False, id="not-allowed")])
 def test_webrtc_places_calls_only_when_allowed(plat: PlatformKit, allowed: bool) -> None:
     a = plat.user(0)
@@ -942,18 +1183,24 @@ def test_webrtc_places_calls_only_when_allowed(plat: PlatformKit, allowed: bool)
     watcher = a.watch()
     conversation_id = a.make_call({"phoneNumber": EXTERNAL})  # 200 either way (E419)
     if allowed:
-        body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected",
-                                  "the caller's WebRTC leg connects (l.193-196 met)")
+        body = watcher.await_call(
+            conversation_id,
+            lambda b: state_of(b, user_id=a.user_id) == "connected",
+            "the caller's WebRTC leg connects (l.193-196 met)",
+        )
         caller = leg(body, user_id=a.user_id)
         assert caller is not None
         a.confirm(conversation_id, str(caller["id"]), "connected", "the WebRTC phone placed the call")
         return
-    body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) in ("disconnected",
-                                                                                           "terminated"),
-                              "the caller's WebRTC leg ends (E419)")
+    body = watcher.await_call(
+        conversation_id,
+        lambda b: state_of(b, user_id=a.user_id) in ("disconnected", "terminated"),
+        "the caller's WebRTC leg ends (E419)",
+    )
     if watcher.seen(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected"):
-        raise ConformanceFailure("the WebRTC leg connected although the user does not allow placing calls with "
-                                 "another app (000 l.174, E419)")
+        raise ConformanceFailure(
+            "the WebRTC leg connected although the user does not allow placing calls with another app (000 l.174, E419)"
+        )
     caller = leg(body, user_id=a.user_id)
     assert caller is not None
     a.confirm(conversation_id, str(caller["id"]), str(caller["state"]), "E419: the leg ends, never connected")
@@ -963,11 +1210,15 @@ REMOTE_KINDS = [pytest.param(REMOTE, id="remote"), pytest.param(GENERIC_SIP, id=
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PHONE-005", document=DOC000, lines=(209, 211),
-                  title="Remote and generic SIP phones answer via the API only during an active persistent "
-                  "connection")
-@pytest.mark.operations("platform.patchConversationsCallParticipant", "platform.getConversationsCall",
-                        "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-PHONE-005",
+    document=DOC000,
+    lines=(209, 211),
+    title="Remote and generic SIP phones answer via the API only during an active persistent connection",
+)
+@pytest.mark.operations(
+    "platform.patchConversationsCallParticipant", "platform.getConversationsCall", "platform.ws.conversationsCalls"
+)
 @pytest.mark.fixture_id("platform.calls.answer-without-persistent-connection")
 @pytest.mark.parametrize("kind", REMOTE_KINDS)
 @pytest.mark.parametrize("active", [pytest.param(False, id="no-connection"), pytest.param(True, id="connection")])
@@ -983,10 +1234,15 @@ def test_remote_phone_answers_only_on_a_persistent_connection(plat: PlatformKit,
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PHONE-006", document=DOC000, lines=(209, 213),
-                  title="A call placed from a remote or generic SIP phone alerts on the phone until answered by hand")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.getConversationsCall",
-                        "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-PHONE-006",
+    document=DOC000,
+    lines=(209, 213),
+    title="A call placed from a remote or generic SIP phone alerts on the phone until answered by hand",
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls", "platform.getConversationsCall", "platform.ws.conversationsCalls"
+)
 @pytest.mark.fixture_id("platform.calls.make-call")
 @pytest.mark.parametrize("kind", REMOTE_KINDS)
 @pytest.mark.parametrize("active", [pytest.param(False, id="no-connection"), pytest.param(True, id="connection")])
@@ -996,27 +1252,37 @@ def test_remote_phone_placed_call_alerts_until_answered(plat: PlatformKit, kind:
     watcher = a.watch()
     conversation_id = a.make_call({"phoneNumber": EXTERNAL})  # supported (l.212), 200
     if active:  # E451: the phone is already on a voice session
-        body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected",
-                                  "E451: during an active persistent connection the leg connects by itself")
+        body = watcher.await_call(
+            conversation_id,
+            lambda b: state_of(b, user_id=a.user_id) == "connected",
+            "E451: during an active persistent connection the leg connects by itself",
+        )
         mine = leg(body, user_id=a.user_id)
         assert mine is not None  # the awaited event shows this user's leg connected
         a.confirm(conversation_id, str(mine["id"]), "connected", "E451")
         return
-    body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "alerting",
-                              "l.212: the two-way call rings the agent's phone first")
+    body = watcher.await_call(
+        conversation_id,
+        lambda b: state_of(b, user_id=a.user_id) == "alerting",
+        "l.212: the two-way call rings the agent's phone first",
+    )
     ringing = leg(body, user_id=a.user_id)
     assert ringing is not None  # the awaited event shows this user's leg alerting
     caller = str(ringing["id"])
-    watcher.expect_no_call(conversation_id, lambda b: state_of(b, pid=caller) == "connected",
-                           "the agent's leg must not connect before the phone is answered")
+    watcher.expect_no_call(
+        conversation_id,
+        lambda b: state_of(b, pid=caller) == "connected",
+        "the agent's leg must not connect before the phone is answered",
+    )
     rest = a.confirm(conversation_id, caller, "alerting", "l.212: the agent must answer the phone")
     if any(p.get("state") in ACTIVE for p in others(rest, a.user_id)):
         raise ConformanceFailure(f"the far end was dialled before the agent answered the phone: {summary(rest)}")
     plat.lab.phone_answer(a.user_id)  # the agent picks up the phone
 
     def answered(body: Any) -> bool:
-        return state_of(body, pid=caller) == "connected" and any(p.get("state") in ACTIVE
-                                                                 for p in others(body, a.user_id))
+        return state_of(body, pid=caller) == "connected" and any(
+            p.get("state") in ACTIVE for p in others(body, a.user_id)
+        )
 
     watcher.await_call(conversation_id, answered, "answered on the phone, then the far end is dialled")
     rest = a.confirm(conversation_id, caller, "connected", "answered on the phone")
@@ -1025,16 +1291,23 @@ def test_remote_phone_placed_call_alerts_until_answered(plat: PlatformKit, kind:
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-PERSIST-001", document=DOC000, lines=(147, 153),
-                  title="A persistent connection outlives the call until its timeout; GET /api/v2/conversations "
-                  "lists nothing meanwhile")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.getConversations",
-                        "platform.patchConversationsCallParticipant", "platform.ws.conversationsCalls",
-                        "platform.ws.heartbeat")
+@pytest.mark.rule(
+    "PLATFORM-PERSIST-001",
+    document=DOC000,
+    lines=(147, 153),
+    title="A persistent connection outlives the call until its timeout; GET /api/v2/conversations "
+    "lists nothing meanwhile",
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls",
+    "platform.getConversations",
+    "platform.patchConversationsCallParticipant",
+    "platform.ws.conversationsCalls",
+    "platform.ws.heartbeat",
+)
 @pytest.mark.fixture_id("platform.conversations.persistent-connection-no-conversation")
 def test_persistent_connection_outlives_the_call_until_its_timeout(plat: PlatformKit) -> None:
-    plat.lab.require("a WebRTC phone with \"Maintain Persistent Connection\" and a short persistent-connection "
-                     "timeout")
+    plat.lab.require('a WebRTC phone with "Maintain Persistent Connection" and a short persistent-connection timeout')
     a = plat.user(0)
     require_phone(plat, a, WEBRTC, persistent=True, allow_placing=True)
     watcher = a.watch()
@@ -1045,8 +1318,10 @@ def test_persistent_connection_outlives_the_call_until_its_timeout(plat: Platfor
     watcher.await_call(first, ended, "the customer hangs up: the call is over")
     listed = a.conversations()
     if listed:  # l.149-151
-        raise ConformanceFailure(f"GET /api/v2/conversations lists {[c.get('id') for c in listed]} while only the "
-                                 "persistent connection is up (000 l.150: no conversation context is returned)")
+        raise ConformanceFailure(
+            f"GET /api/v2/conversations lists {[c.get('id') for c in listed]} while only the "
+            "persistent connection is up (000 l.150: no conversation context is returned)"
+        )
     second, participant = plat.ringing_call(a)
     a.answer(second, participant)
     a.await_leg(second, participant, "connected", "l.186: the persistent connection outlived the previous call")
@@ -1064,11 +1339,19 @@ def test_persistent_connection_outlives_the_call_until_its_timeout(plat: Platfor
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-FLOW-001", document=DOC000, lines=(228, 251),
-                  title="A call to ForceDisconnect@localhost is answered, then disconnected, and leaves the WebRTC "
-                  "phone on a persistent connection")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.getConversations",
-                        "platform.patchConversationsCallParticipant", "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-FLOW-001",
+    document=DOC000,
+    lines=(228, 251),
+    title="A call to ForceDisconnect@localhost is answered, then disconnected, and leaves the WebRTC "
+    "phone on a persistent connection",
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls",
+    "platform.getConversations",
+    "platform.patchConversationsCallParticipant",
+    "platform.ws.conversationsCalls",
+)
 @pytest.mark.fixture_id("platform.calls.force-disconnect-sample")
 def test_force_disconnect_flow_answers_then_disconnects(plat: PlatformKit) -> None:
     a = plat.user(0)
@@ -1079,15 +1362,25 @@ def test_force_disconnect_flow_answers_then_disconnects(plat: PlatformKit) -> No
         plat.lab.settings(forceDisconnectSilenceSeconds=silence)
     watcher = a.watch()
     conversation_id = a.make_call({"phoneNumber": FORCE_DISCONNECT})  # the sample request of l.246-251
-    watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected"
-                       and any(p.get("state") == "connected" for p in others(b, a.user_id)),
-                       "the flow answers the call")
-    watcher.await_call(conversation_id, ended, "the flow disconnects the call by itself (l.244)",
-                       timeout=silence + plat.config.timeouts.notification)
+    watcher.await_call(
+        conversation_id,
+        lambda b: (
+            state_of(b, user_id=a.user_id) == "connected"
+            and any(p.get("state") == "connected" for p in others(b, a.user_id))
+        ),
+        "the flow answers the call",
+    )
+    watcher.await_call(
+        conversation_id,
+        ended,
+        "the flow disconnects the call by itself (l.244)",
+        timeout=silence + plat.config.timeouts.notification,
+    )
     listed = a.conversations()
     if listed:  # E410, l.244: non-ACD, no wrap-up keeps it
-        raise ConformanceFailure(f"GET /api/v2/conversations lists {[c.get('id') for c in listed]} after the flow "
-                                 "disconnected the call")
+        raise ConformanceFailure(
+            f"GET /api/v2/conversations lists {[c.get('id') for c in listed]} after the flow disconnected the call"
+        )
     if plat.lab.available:  # l.186-187, 232: the flow's call left the phone on a persistent connection
         second, participant = plat.ringing_call(a)
         a.answer(second, participant)
@@ -1103,8 +1396,10 @@ def expect_same_views(first: Actor, second: Actor, conversation_id: str, why: st
     left = {p.get("id"): (user_of(p), p.get("state")) for p in participants(one)}
     right = {p.get("id"): (user_of(p), p.get("state")) for p in participants(two)}
     if left != right:
-        raise ConformanceFailure(f"{first.name} and {second.name} read different participants of "
-                                 f"{conversation_id} ({why}): {summary(one)} vs {summary(two)}")
+        raise ConformanceFailure(
+            f"{first.name} and {second.name} read different participants of "
+            f"{conversation_id} ({why}): {summary(one)} vs {summary(two)}"
+        )
     for actor in (first, second):
         if leg(one, user_id=actor.user_id) is None:
             raise ConformanceFailure(f"{actor.name} has no participant in {conversation_id} ({why}): {summary(one)}")
@@ -1112,10 +1407,18 @@ def expect_same_views(first: Actor, second: Actor, conversation_id: str, why: st
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-CALL-001", document=DOC000, lines=(46, 47),
-                  title="A call from one user to another is real on both sides: both see each other, states agree")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.patchConversationsCallParticipant",
-                        "platform.getConversationsCall", "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-CALL-001",
+    document=DOC000,
+    lines=(46, 47),
+    title="A call from one user to another is real on both sides: both see each other, states agree",
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls",
+    "platform.patchConversationsCallParticipant",
+    "platform.getConversationsCall",
+    "platform.ws.conversationsCalls",
+)
 @pytest.mark.fixture_id("platform.calls.make-call")
 def test_call_between_two_users_is_real_on_both_sides(plat: PlatformKit) -> None:
     plat.lab.require("two users with phones that place and answer calls by themselves (managed SIP)")
@@ -1150,10 +1453,18 @@ def test_call_between_two_users_is_real_on_both_sides(plat: PlatformKit) -> None
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-CALL-002", document=DOC000, lines=(46, 47),
-                  title="A call to an external number dials it; the far end answers and hangs up")
-@pytest.mark.operations("platform.postConversationsCalls", "platform.getConversationsCall",
-                        "platform.getConversations", "platform.ws.conversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-CALL-002",
+    document=DOC000,
+    lines=(46, 47),
+    title="A call to an external number dials it; the far end answers and hangs up",
+)
+@pytest.mark.operations(
+    "platform.postConversationsCalls",
+    "platform.getConversationsCall",
+    "platform.getConversations",
+    "platform.ws.conversationsCalls",
+)
 @pytest.mark.fixture_id("platform.calls.monitor-call-listing")
 def test_call_to_an_external_number(plat: PlatformKit) -> None:
     plat.lab.require("a far end that answers and hangs up")
@@ -1161,9 +1472,14 @@ def test_call_to_an_external_number(plat: PlatformKit) -> None:
     require_phone(plat, a, MANAGED)
     watcher = a.watch()
     conversation_id = a.make_call({"phoneNumber": EXTERNAL})
-    body = watcher.await_call(conversation_id, lambda b: state_of(b, user_id=a.user_id) == "connected"
-                              and any(p.get("state") in ("dialing", "contacting") for p in others(b, a.user_id)),
-                              "the agent is connected and the number is being dialled (E405)")
+    body = watcher.await_call(
+        conversation_id,
+        lambda b: (
+            state_of(b, user_id=a.user_id) == "connected"
+            and any(p.get("state") in ("dialing", "contacting") for p in others(b, a.user_id))
+        ),
+        "the agent is connected and the number is being dialled (E405)",
+    )
     far = others(body, a.user_id)[-1]
     if [c.get("id") for c in a.conversations()] != [conversation_id]:
         raise ConformanceFailure(f"GET /api/v2/conversations does not list exactly the call {conversation_id}")
@@ -1178,8 +1494,9 @@ def test_call_to_an_external_number(plat: PlatformKit) -> None:
 # 001's errors (l.302-318) where they do not contradict 000
 # ================================================================================================================
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-ERR-003", document=DOC001, lines=(315, 318),
-                  title="Over the Make Call rate limit: 429 with Retry-After")
+@pytest.mark.rule(
+    "PLATFORM-ERR-003", document=DOC001, lines=(315, 318), title="Over the Make Call rate limit: 429 with Retry-After"
+)
 @pytest.mark.operations("platform.postConversationsCalls")
 @pytest.mark.fixture_id("platform.errors.rate-limited")
 def test_rate_limited_make_call_says_when_to_retry(plat: PlatformKit) -> None:
@@ -1191,16 +1508,23 @@ def test_rate_limited_make_call_says_when_to_retry(plat: PlatformKit) -> None:
     body = expect_error(response, 429)
     retry_after = response.headers.get("Retry-After")
     if retry_after is None or not retry_after.strip().isdigit():
-        raise ConformanceFailure(f"the 429 carries Retry-After {retry_after!r}; 001 l.317-318 and E417 require the "
-                                 "number of seconds to wait (the SDK retries only with it)")
+        raise ConformanceFailure(
+            f"the 429 carries Retry-After {retry_after!r}; 001 l.317-318 and E417 require the "
+            "number of seconds to wait (the SDK retries only with it)"
+        )
     if not str(body.get("code", "")).startswith("too.many.requests"):
-        raise ConformanceFailure(f"the 429's ErrorBody code is {body.get('code')!r}, expected "
-                                 "too.many.requests.retry.after (E417)")
+        raise ConformanceFailure(
+            f"the 429's ErrorBody code is {body.get('code')!r}, expected too.many.requests.retry.after (E417)"
+        )
 
 
 @pytest.mark.profile(CALLS)
-@pytest.mark.rule("PLATFORM-ERR-001", document=DOC001, lines=(303, 306),
-                  title="Make Call refuses a number that is not E.164 (spaces, dashes, parentheses): 400 (E414)")
+@pytest.mark.rule(
+    "PLATFORM-ERR-001",
+    document=DOC001,
+    lines=(303, 306),
+    title="Make Call refuses a number that is not E.164 (spaces, dashes, parentheses): 400 (E414)",
+)
 @pytest.mark.operations("platform.postConversationsCalls")
 @pytest.mark.fixture_id("platform.errors.invalid-phone-number")
 def test_formatted_phone_number_is_refused(plat: PlatformKit) -> None:
@@ -1209,17 +1533,28 @@ def test_formatted_phone_number_is_refused(plat: PlatformKit) -> None:
     a = plat.user(0)
     body = expect_error(a.client.post("/api/v2/conversations/calls", json={"phoneNumber": FORMATTED}), 400)
     if body.get("code") != "invalid.value" or body.get("message") != INVALID_PHONE:
-        advise(f"the refusal has code {body.get('code')!r} and message {body.get('message')!r}; expected "
-               f"invalid.value and {INVALID_PHONE!r}", basis="001 l.303 quotes the message; no document the code")
+        advise(
+            f"the refusal has code {body.get('code')!r} and message {body.get('message')!r}; expected "
+            f"invalid.value and {INVALID_PHONE!r}",
+            basis="001 l.303 quotes the message; no document the code",
+        )
     a.make_call({"phoneNumber": VALID_E164})  # the other direction: the documented form (l.305-306)
 
 
 @pytest.mark.profile(OPTIONAL)
 @pytest.mark.severity("minor")
-@pytest.mark.rule("PLATFORM-ERR-002", document=DOC001, lines=(307, 310),
-                  title="An Offline, Meal or Break caller is refused: 403 (optional: only 001 says so, E406)")
-@pytest.mark.operations("platform.getPresenceDefinitions", "platform.getUserPresencesPurecloud",
-                        "platform.patchUserPresencesPurecloud", "platform.postConversationsCalls")
+@pytest.mark.rule(
+    "PLATFORM-ERR-002",
+    document=DOC001,
+    lines=(307, 310),
+    title="An Offline, Meal or Break caller is refused: 403 (optional: only 001 says so, E406)",
+)
+@pytest.mark.operations(
+    "platform.getPresenceDefinitions",
+    "platform.getUserPresencesPurecloud",
+    "platform.patchUserPresencesPurecloud",
+    "platform.postConversationsCalls",
+)
 @pytest.mark.fixture_id("platform.errors.user-not-in-valid-state")
 @pytest.mark.parametrize("presence", ["Offline", "Meal", "Break"])
 def test_caller_not_in_a_valid_state_is_refused(plat: PlatformKit, presence: str) -> None:
@@ -1231,7 +1566,11 @@ def test_caller_not_in_a_valid_state_is_refused(plat: PlatformKit, presence: str
     original = a.presence()
     plat.undo(lambda: a.set_presence(original))
     a.set_presence(definitions[presence])
-    expect_error(a.client.post("/api/v2/conversations/calls", json={"phoneNumber": VALID_E164}), 403,
-                 code="not.authorized", message=NOT_VALID_STATE)
+    expect_error(
+        a.client.post("/api/v2/conversations/calls", json={"phoneNumber": VALID_E164}),
+        403,
+        code="not.authorized",
+        message=NOT_VALID_STATE,
+    )
     a.set_presence(definitions["Available"])  # the other direction: an Available caller may call (l.309)
     a.make_call({"phoneNumber": VALID_E164})

@@ -16,8 +16,7 @@ DOC = "003"
 
 
 @pytest.mark.profile("gws-security")
-@pytest.mark.rule("GWS-GEN-001", document=DOC, lines=(97, 221),
-                  title="The version is readable without authentication")
+@pytest.mark.rule("GWS-GEN-001", document=DOC, lines=(97, 221), title="The version is readable without authentication")
 @pytest.mark.operations("gws.getVersion")
 @pytest.mark.fixture_id("gws.samples.get-version.rest-client")
 def test_version_is_anonymous(gws_anonymous: HttpClient) -> None:
@@ -27,8 +26,7 @@ def test_version_is_anonymous(gws_anonymous: HttpClient) -> None:
 
 
 @pytest.mark.profile("gws-security")
-@pytest.mark.rule("GWS-ME-001", document=DOC, lines=(223, 370),
-                  title="GET /api/v2/me describes the logged-in user")
+@pytest.mark.rule("GWS-ME-001", document=DOC, lines=(223, 370), title="GET /api/v2/me describes the logged-in user")
 @pytest.mark.operations("gws.getMe")
 def test_me_for_each_configured_user(vk_config: TargetConfig, gws_client) -> None:  # type: ignore[no-untyped-def]
     users = [*vk_config.gws.agents, vk_config.gws.supervisor, vk_config.gws.admin]
@@ -49,32 +47,44 @@ def test_me_for_each_configured_user(vk_config: TargetConfig, gws_client) -> Non
 
 
 @pytest.mark.profile("gws-notifications")
-@pytest.mark.rule("GWS-COMETD-001", document=DOC, lines=(1494, 1567),
-                  title="A client can handshake, subscribe to /v2/me/* and disconnect")
+@pytest.mark.rule(
+    "GWS-COMETD-001",
+    document=DOC,
+    lines=(1494, 1567),
+    title="A client can handshake, subscribe to /v2/me/* and disconnect",
+)
 @pytest.mark.operations("gws.cometd.handshake")
 def test_cometd_handshake_subscribe_disconnect(gws_agent: GwsAgent, gws_notifications) -> None:  # type: ignore[no-untyped-def]
     cometd: CometdClient = gws_notifications(gws_agent, channels=("/v2/me/devices", "/v2/me/calls"))
     assert cometd.handshake_reply is not None
     expect_notification(cometd.handshake_reply, system="gws", channel="/meta/handshake")
-    assert "long-polling" in cometd.handshake_reply.get("supportedConnectionTypes", []), \
+    assert "long-polling" in cometd.handshake_reply.get("supportedConnectionTypes", []), (
         "the handshake reply offers long-polling"
+    )
     assert cometd.channels == ["/v2/me/devices", "/v2/me/calls"]
     reply = cometd.disconnect()
     assert reply is not None and reply.get("successful") is True, f"disconnect reply: {reply}"
 
 
 @pytest.mark.profile("gws-notifications")
-@pytest.mark.rule("GWS-COMETD-002", document=DOC, lines=(1569, 1628),
-                  title="An agent-state change is notified on /v2/me/devices")
+@pytest.mark.rule(
+    "GWS-COMETD-002", document=DOC, lines=(1569, 1628), title="An agent-state change is notified on /v2/me/devices"
+)
 @pytest.mark.operations("gws.Ready", "gws.cometd.DeviceStateChangeMessage")
 @pytest.mark.fixture_id("gws.agentstate.ready.sample")
 def test_device_notification_after_ready(gws_agent: GwsAgent, gws_notifications, vk_cleanup) -> None:  # type: ignore[no-untyped-def]
     cometd: CometdClient = gws_notifications(gws_agent)
-    vk_cleanup(gws_agent.post, "/api/v2/me/channels/voice", json={"operationName": "NotReady"},
-               description="agent A back to NotReady")
+    vk_cleanup(
+        gws_agent.post,
+        "/api/v2/me/channels/voice",
+        json={"operationName": "NotReady"},
+        description="agent A back to NotReady",
+    )
     expect(gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"}), status=200)
     message = cometd.await_message(
-        lambda m: m["channel"] == "/v2/me/devices"
-        and any(d["userState"]["state"] == "Ready" for d in m["data"]["devices"]),
-        description="DeviceStateChangeMessage with userState Ready")
+        lambda m: (
+            m["channel"] == "/v2/me/devices" and any(d["userState"]["state"] == "Ready" for d in m["data"]["devices"])
+        ),
+        description="DeviceStateChangeMessage with userState Ready",
+    )
     expect_notification(message, system="gws")

@@ -92,18 +92,40 @@ INVARIANTS: dict[str, tuple[tuple[int, int], str]] = {
     CALL: ((1630, 1721), "The call is in the predicted state"),
     ACCEPT: ((1857, 1864), "An offered operation is accepted"),
 }
-SYSTEM_STATES = {"Ready": ("Ready", None), "NotReady": ("NotReady", None), "AuxWork": ("NotReady", "AuxWork"),
-                 "AfterCallWork": ("NotReady", "AfterCallWork"), "Offline": ("LoggedOut", None)}
-REFUSABLE = ("Answer", "Hold", "Retrieve", "Hangup", "SendDtmf", "SwapCalls", "CompleteTransfer",
-             "CompleteConference", "MuteCall", "UnmuteCall", "RemoveParticipantFromConference", "Reject",
-             "InitiateTransfer", "SingleStepConference")
+SYSTEM_STATES = {
+    "Ready": ("Ready", None),
+    "NotReady": ("NotReady", None),
+    "AuxWork": ("NotReady", "AuxWork"),
+    "AfterCallWork": ("NotReady", "AfterCallWork"),
+    "Offline": ("LoggedOut", None),
+}
+REFUSABLE = (
+    "Answer",
+    "Hold",
+    "Retrieve",
+    "Hangup",
+    "SendDtmf",
+    "SwapCalls",
+    "CompleteTransfer",
+    "CompleteConference",
+    "MuteCall",
+    "UnmuteCall",
+    "RemoveParticipantFromConference",
+    "Reject",
+    "InitiateTransfer",
+    "SingleStepConference",
+)
 KEYS = ("Segment", "Account", "Reason")
 SCENARIOS = ("talking", "ringing", "consult-transfer", "consult-conference", "two-calls", "conference")
 VALUES = ("Gold", "12345", "Escalation")
-SWAP_ORDER_BASIS = ("003 l.7983-7984 name SwapCalls' two notifications without an order; the sample prints the "
-                    "retrieved call first (l.7986-8105), the scenario the held one (l.8446-8567) — E310")
-MUTE_SILENT_BASIS = ("the MuteCall and UnmuteCall samples print no notification (003 l.5638-5640, 5673-5675); "
-                     "E210's StatusChange is the reference mock's choice")
+SWAP_ORDER_BASIS = (
+    "003 l.7983-7984 name SwapCalls' two notifications without an order; the sample prints the "
+    "retrieved call first (l.7986-8105), the scenario the held one (l.8446-8567) — E310"
+)
+MUTE_SILENT_BASIS = (
+    "the MuteCall and UnmuteCall samples print no notification (003 l.5638-5640, 5673-5675); "
+    "E210's StatusChange is the reference mock's choice"
+)
 
 
 def user_state(value: Any) -> Any:
@@ -133,8 +155,9 @@ def _summary(message: dict[str, Any]) -> str:
 def failure(rule: str, message: str, title: str | None = None) -> ConformanceFailure:
     """A failure of one invariant, with its lines in 003."""
     lines, default_title = INVARIANTS[rule]
-    return ConformanceFailure(message, rule=rule, title=title or default_title,
-                              evidence=Evidence(document=DOC, lines=lines))
+    return ConformanceFailure(
+        message, rule=rule, title=title or default_title, evidence=Evidence(document=DOC, lines=lines)
+    )
 
 
 # ---- the model ---------------------------------------------------------------------------------------------------
@@ -219,15 +242,22 @@ class WireMachine(RuleBasedStateMachine):
         try:
             expect_ok(response)
         except ConformanceFailure as exc:
-            raise failure(ACCEPT, f"{what}: the model offers it, the target refused it: {exc.message}",
-                          "Offered operation refused") from None
+            raise failure(
+                ACCEPT,
+                f"{what}: the model offers it, the target refused it: {exc.message}",
+                "Offered operation refused",
+            ) from None
 
     def refused(self, response: Any, what: str) -> None:
         try:
             expect_refused(response, 2, 400)
         except ConformanceFailure as exc:
-            raise failure(REFUSE, f"{what} is not offered (absent from capabilities) and must be refused with "
-                          f"HTTP 400 statusCode 2: {exc.message}", "Operation not offered was not refused") from None
+            raise failure(
+                REFUSE,
+                f"{what} is not offered (absent from capabilities) and must be refused with "
+                f"HTTP 400 statusCode 2: {exc.message}",
+                "Operation not offered was not refused",
+            ) from None
 
     # -- notification checks
     def await_devices(self) -> None:
@@ -244,11 +274,17 @@ class WireMachine(RuleBasedStateMachine):
 
     def _take(self, line: Line, channel: str, count: int, what: str) -> list[dict[str, Any]]:
         try:
-            messages = line.cometd.await_messages(count, lambda m: m.get("channel") == channel,
-                                                  description=f"{line.name}: {count} message(s) on {channel}")
+            messages = line.cometd.await_messages(
+                count,
+                lambda m: m.get("channel") == channel,
+                description=f"{line.name}: {count} message(s) on {channel}",
+            )
         except ConformanceFailure as exc:
-            raise failure(NOTIFY, f"{line.name}: expected {count} {what} notification(s) on {channel}: "
-                          f"{exc.message}", "Notification not received") from None
+            raise failure(
+                NOTIFY,
+                f"{line.name}: expected {count} {what} notification(s) on {channel}: {exc.message}",
+                "Notification not received",
+            ) from None
         for message in messages:
             try:
                 expect_notification(message, system="gws")
@@ -262,16 +298,18 @@ class WireMachine(RuleBasedStateMachine):
             extra = [m for m in line.cometd.inbox.pending if m.get("channel") in (CALLS, DEVICES)]
             if extra:
                 text = json.dumps(extra[0], ensure_ascii=False)[:300]
-                raise failure(NOTIFY, f"{line.name}: unexpected notification after the step: {text}",
-                              "Unexpected notification")
+                raise failure(
+                    NOTIFY, f"{line.name}: unexpected notification after the step: {text}", "Unexpected notification"
+                )
 
     def quiet(self, names: list[str], channel: str, what: str) -> None:
         """Nothing on ``channel`` for any of ``names`` during one quiet period (waited once, checked for all)."""
         for position, name in enumerate(names):
             line = self.lines[name]
             try:
-                line.cometd.expect_none(lambda m: m.get("channel") == channel, QUIET if position == 0 else 0.0,
-                                        f"{line.name}: {what}")
+                line.cometd.expect_none(
+                    lambda m: m.get("channel") == channel, QUIET if position == 0 else 0.0, f"{line.name}: {what}"
+                )
             except ConformanceFailure as exc:
                 rule = AGENT if channel == DEVICES and "duplicate" in what else REFUSE
                 raise failure(rule, exc.message, "Unexpected notification") from None
@@ -315,8 +353,9 @@ class CallMachine(WireMachine):
             second = any(o.state in ("Established", "Dialing") for o in others)
         else:
             second = any(o.state == "Held" for o in others)
-        return call_caps(leg.state, conference=len(leg.call.active) >= 3, muted=leg.muted, second_call=second,
-                         consult=leg.consult)
+        return call_caps(
+            leg.state, conference=len(leg.call.active) >= 3, muted=leg.muted, second_call=second, consult=leg.consult
+        )
 
     def alternatives(self, leg: Leg) -> list[frozenset[str]]:
         """The capability sets the documents allow for ``leg``: the model's, and on an established two-party call
@@ -331,25 +370,37 @@ class CallMachine(WireMachine):
         if len(listed) != len(set(listed)) or frozenset(listed) not in sets:
             return False
         if frozenset(listed) != sets[0] and frozenset(listed) in self.alternatives(leg)[1:]:
-            advise(f"{where}: a two-party call lists {sorted(set(listed) - sets[0])}",  # no ids: one finding
-                   basis=MUTE_OPTIONAL)
+            advise(
+                f"{where}: a two-party call lists {sorted(set(listed) - sets[0])}",  # no ids: one finding
+                basis=MUTE_OPTIONAL,
+            )
         return True
 
     def name(self, leg: Leg) -> str:
         others = "+".join(o.agent for o in leg.call.active if o is not leg) or "-"
         return f"{leg.agent}:{leg.view or '?'}({leg.state} with {others})"
 
-    def emit(self, leg: Leg, kind: str = "StatusChange", *, also: frozenset[str] | None = None,
-             group: str | None = None) -> None:
+    def emit(
+        self, leg: Leg, kind: str = "StatusChange", *, also: frozenset[str] | None = None, group: str | None = None
+    ) -> None:
         released = leg.state == "Released"
         caps = [*self.alternatives(leg)] + ([also] if also is not None else [])
         known = frozenset(o.view for o in self.legs(leg.agent) if o.view) | frozenset(
-            e.leg.view for e in self.call_expect[leg.agent] if e.leg.view)
-        self.call_expect[leg.agent].append(Expect(
-            leg, kind, leg.state, caps,
-            None if released else frozenset(self.number(o.agent) for o in leg.call.active if o is not leg),
-            None if released else dict(leg.call.data), None if released else ("On" if leg.muted else "Off"),
-            known, group))
+            e.leg.view for e in self.call_expect[leg.agent] if e.leg.view
+        )
+        self.call_expect[leg.agent].append(
+            Expect(
+                leg,
+                kind,
+                leg.state,
+                caps,
+                None if released else frozenset(self.number(o.agent) for o in leg.call.active if o is not leg),
+                None if released else dict(leg.call.data),
+                None if released else ("On" if leg.muted else "Off"),
+                known,
+                group,
+            )
+        )
 
     def drop_if_finished(self, call: CallModel) -> None:
         if len(call.active) < 2:
@@ -401,30 +452,48 @@ class CallMachine(WireMachine):
         if received is None:
             received = self._take(line, CALLS, len(expected), "CallStateChangeMessage")
         messages = self._regroup(line, expected, received)
-        got = [f"{m['data'].get('notificationType')} {m['data']['call'].get('id')} {m['data']['call'].get('state')}"
-               for m in messages]
+        got = [
+            f"{m['data'].get('notificationType')} {m['data']['call'].get('id')} {m['data']['call'].get('state')}"
+            for m in messages
+        ]
         for index, (want, message) in enumerate(zip(expected, messages, strict=True)):
             data, call = message["data"], message["data"]["call"]
             same_call = str(call.get("id")) == want.leg.view if want.leg.view else str(call.get("id")) not in want.known
             if not same_call or data.get("notificationType") != want.kind:
-                rest = expected[index + 1:]
-                if any(r.kind == data.get("notificationType") and (str(call.get("id")) == r.leg.view or not r.leg.view)
-                       for r in rest):
-                    raise failure(NOTIFY, f"{line.name}: expected {[e.describe() for e in expected]}, received "
-                                  f"{got}", "Notifications out of order")
-                raise failure(NOTIFY, f"{line.name}: notification {index + 1} should be {want.describe()}, got "
-                              f"{got[index]} (all: {got})", "Wrong notification")
+                rest = expected[index + 1 :]
+                if any(
+                    r.kind == data.get("notificationType") and (str(call.get("id")) == r.leg.view or not r.leg.view)
+                    for r in rest
+                ):
+                    raise failure(
+                        NOTIFY,
+                        f"{line.name}: expected {[e.describe() for e in expected]}, received {got}",
+                        "Notifications out of order",
+                    )
+                raise failure(
+                    NOTIFY,
+                    f"{line.name}: notification {index + 1} should be {want.describe()}, got {got[index]} (all: {got})",
+                    "Wrong notification",
+                )
             if want.leg.view is None:
                 want.leg.view = str(call["id"])
             if call.get("state") != want.state:
-                raise failure(CALL, f"{line.name}: {want.kind} of call {want.leg.view} shows state "
-                              f"{call.get('state')!r}; the model predicts {want.state}", "Wrong call state")
+                raise failure(
+                    CALL,
+                    f"{line.name}: {want.kind} of call {want.leg.view} shows state "
+                    f"{call.get('state')!r}; the model predicts {want.state}",
+                    "Wrong call state",
+                )
             caps = call.get("capabilities") or []
             if not self.caps_ok(want.leg, caps, want.caps, f"{line.name}: the {want.kind} notification"):
                 expected_caps = sorted(want.caps[0])
-                raise failure(CAPS, f"{line.name}: {want.kind} of call {want.leg.view} ({want.state}) lists "
-                              f"{sorted(caps)}; expected {expected_caps} (missing {sorted(want.caps[0] - set(caps))},"
-                              f" unexpected {sorted(set(caps) - want.caps[0])})", "Wrong capabilities")
+                raise failure(
+                    CAPS,
+                    f"{line.name}: {want.kind} of call {want.leg.view} ({want.state}) lists "
+                    f"{sorted(caps)}; expected {expected_caps} (missing {sorted(want.caps[0] - set(caps))},"
+                    f" unexpected {sorted(set(caps) - want.caps[0])})",
+                    "Wrong capabilities",
+                )
             self.same_content(line.name, want, call, f"the {want.kind} notification")
 
     @staticmethod
@@ -438,12 +507,21 @@ class CallMachine(WireMachine):
             while group is not None and end < len(expected) and expected[end].group == group:
                 end += 1
             block = out[start:end]
-            ordered = [next((m for m in block if str(m["data"]["call"].get("id")) == w.leg.view), None)
-                       for w in expected[start:end]]
-            if group is not None and None not in ordered and len({id(m) for m in ordered}) == len(block) \
-                    and ordered != block:
-                advise(f"{line.name}: {group} notified {[_summary(m).rsplit(' ', 1)[-1] for m in block]}, the "
-                       f"reference mock {[w.state for w in expected[start:end]]}", basis=SWAP_ORDER_BASIS)
+            ordered = [
+                next((m for m in block if str(m["data"]["call"].get("id")) == w.leg.view), None)
+                for w in expected[start:end]
+            ]
+            if (
+                group is not None
+                and None not in ordered
+                and len({id(m) for m in ordered}) == len(block)
+                and ordered != block
+            ):
+                advise(
+                    f"{line.name}: {group} notified {[_summary(m).rsplit(' ', 1)[-1] for m in block]}, the "
+                    f"reference mock {[w.state for w in expected[start:end]]}",
+                    basis=SWAP_ORDER_BASIS,
+                )
                 out[start:end] = cast(list[dict[str, Any]], ordered)  # None not in ordered, checked above
             start = end
         return out
@@ -452,16 +530,27 @@ class CallMachine(WireMachine):
         if want.participants is not None:
             parties = frozenset(str(p) for p in call.get("participants") or [])
             if parties != want.participants:
-                raise failure(AGREE, f"{who}: {where} of call {want.leg.view} shows participants {sorted(parties)}; "
-                              f"the parties are {sorted(want.participants)}", "Parties disagree")
+                raise failure(
+                    AGREE,
+                    f"{who}: {where} of call {want.leg.view} shows participants {sorted(parties)}; "
+                    f"the parties are {sorted(want.participants)}",
+                    "Parties disagree",
+                )
         if want.data is not None:
             data = call.get("userData") if isinstance(call.get("userData"), dict) else {}
             if data != want.data or (not want.data and "userData" in call):
-                raise failure(CALL, f"{who}: {where} of call {want.leg.view} has userData {call.get('userData')!r};"
-                              f" the model has {want.data}", "Wrong user data")
+                raise failure(
+                    CALL,
+                    f"{who}: {where} of call {want.leg.view} has userData {call.get('userData')!r};"
+                    f" the model has {want.data}",
+                    "Wrong user data",
+                )
         if want.mute is not None and call.get("mute") != want.mute:
-            raise failure(CALL, f"{who}: {where} of call {want.leg.view} has mute {call.get('mute')!r}, expected "
-                          f"{want.mute}", "Wrong mute")
+            raise failure(
+                CALL,
+                f"{who}: {where} of call {want.leg.view} has mute {call.get('mute')!r}, expected {want.mute}",
+                "Wrong mute",
+            )
 
     def compare(self, seen: dict[str, list[dict[str, Any]]]) -> None:
         """GET /api/v2/me/calls of every agent against the model."""
@@ -473,32 +562,50 @@ class CallMachine(WireMachine):
             gone = sorted(set(listed) - set(model))
             if gone:
                 rule = RELEASE if any(v not in model for v in gone) else CALL
-                raise failure(rule, f"{line.name}: GET /api/v2/me/calls lists {gone} (states "
-                              f"{[listed[g].get('state') for g in gone]}); the model has {sorted(map(str, model))}",
-                              "Released call still listed")
+                raise failure(
+                    rule,
+                    f"{line.name}: GET /api/v2/me/calls lists {gone} (states "
+                    f"{[listed[g].get('state') for g in gone]}); the model has {sorted(map(str, model))}",
+                    "Released call still listed",
+                )
             missing = sorted(str(v) for v in set(model) - set(listed))
             if missing:
                 raise failure(CALL, f"{line.name}: GET /api/v2/me/calls lacks {missing}", "Call missing")
             for view, leg in model.items():
                 call = listed[str(view)]
                 if call.get("state") != leg.state:
-                    raise failure(CALL, f"{line.name}: call {view} is {call.get('state')!r}; the model predicts "
-                                  f"{leg.state}", "Wrong call state")
+                    raise failure(
+                        CALL,
+                        f"{line.name}: call {view} is {call.get('state')!r}; the model predicts {leg.state}",
+                        "Wrong call state",
+                    )
                 caps = call.get("capabilities") or []
                 want = self.caps(leg)
                 if not self.caps_ok(leg, caps, self.alternatives(leg), f"{line.name}: GET"):
-                    raise failure(CAPS, f"{line.name}: call {view} ({leg.state}) lists {sorted(caps)}; expected "
-                                  f"{sorted(want)} (missing {sorted(want - set(caps))}, unexpected "
-                                  f"{sorted(set(caps) - want)})", "Wrong capabilities")
-                expected = Expect(leg, "GET", leg.state, [want],
-                                  frozenset(self.number(o.agent) for o in leg.call.active if o is not leg),
-                                  dict(leg.call.data), "On" if leg.muted else "Off", frozenset())
+                    raise failure(
+                        CAPS,
+                        f"{line.name}: call {view} ({leg.state}) lists {sorted(caps)}; expected "
+                        f"{sorted(want)} (missing {sorted(want - set(caps))}, unexpected "
+                        f"{sorted(set(caps) - want)})",
+                        "Wrong capabilities",
+                    )
+                expected = Expect(
+                    leg,
+                    "GET",
+                    leg.state,
+                    [want],
+                    frozenset(self.number(o.agent) for o in leg.call.active if o is not leg),
+                    dict(leg.call.data),
+                    "On" if leg.muted else "Off",
+                    frozenset(),
+                )
                 self.same_content(line.name, expected, call, "GET")
                 uuids.setdefault(id(leg.call), set()).add(str(call.get("callUuid")))
         for values in uuids.values():
             if len(values) != 1:
-                raise failure(AGREE, f"the parties of one call report different callUuids {sorted(values)}",
-                              "Parties disagree")
+                raise failure(
+                    AGREE, f"the parties of one call report different callUuids {sorted(values)}", "Parties disagree"
+                )
         flat = [next(iter(v)) for v in uuids.values()]
         if len(flat) != len(set(flat)):
             raise failure(AGREE, f"different calls share a callUuid: {sorted(flat)}", "Parties disagree")
@@ -607,9 +714,12 @@ class CallMachine(WireMachine):
                 self.emit(other, "AttachedDataChanged")
 
     @precondition(lambda self: self.legs())
-    @rule(index=st.integers(0, 7), action=st.sampled_from(("AttachUserData", "UpdateUserData", "DeleteUserDataPair",
-                                                            "DeleteUserData")),
-          key=st.sampled_from(KEYS), value=st.sampled_from(VALUES))
+    @rule(
+        index=st.integers(0, 7),
+        action=st.sampled_from(("AttachUserData", "UpdateUserData", "DeleteUserDataPair", "DeleteUserData")),
+        key=st.sampled_from(KEYS),
+        value=st.sampled_from(VALUES),
+    )
     def user_data(self, index: int, action: str, key: str, value: str) -> None:
         leg = self.pick(self.legs(), index)
         members: dict[str, Any] = {}
@@ -633,9 +743,12 @@ class CallMachine(WireMachine):
 
     def _transferable(self) -> list[tuple[Leg, str]]:
         """(an established call alone on its agent, talking to connected parties only, a free target) pairs."""
-        return [(leg, y) for leg in self._alone("Established")
-                if all(o.state in ("Established", "Held") for o in leg.call.active)
-                for y in self.targets(leg.agent)]
+        return [
+            (leg, y)
+            for leg in self._alone("Established")
+            if all(o.state in ("Established", "Held") for o in leg.call.active)
+            for y in self.targets(leg.agent)
+        ]
 
     @precondition(lambda self: self._transferable())
     @rule(index=st.integers(0, 11), kind=st.sampled_from(("transfer", "conference")))
@@ -643,8 +756,9 @@ class CallMachine(WireMachine):
         leg, y = self.pick(self._transferable(), index)
         operation = "InitiateTransfer" if kind == "transfer" else "InitiateConference"
         self.step(f"{self.name(leg)} {operation} to {y}")
-        self.accepted(self.lines[leg.agent].op(leg.view, operation, destination={"phoneNumber": self.number(y)}),
-                      operation)
+        self.accepted(
+            self.lines[leg.agent].op(leg.view, operation, destination={"phoneNumber": self.number(y)}), operation
+        )
         leg.state = "Held"
         self.emit(leg)  # E217: the original call is held first
         consult = CallModel(data=dict(leg.call.data))
@@ -730,8 +844,10 @@ class CallMachine(WireMachine):
     def swap(self, index: int) -> None:
         held, active = self.pick(self._swappable(), index)
         self.step(f"{self.name(active)} SwapCalls with {held.view}")
-        self.accepted(self.lines[active.agent].op(active.view, "SwapCalls",
-                                                  otherCallUri=f"/api/v2/me/calls/{held.view}"), "SwapCalls")
+        self.accepted(
+            self.lines[active.agent].op(active.view, "SwapCalls", otherCallUri=f"/api/v2/me/calls/{held.view}"),
+            "SwapCalls",
+        )
         active.state = "Held"
         # E310: the held notification first. At that moment both calls are held; E311 lets its list be the
         # single held set (as the scenario prints it) or the pair's set (as the sample prints it).
@@ -745,8 +861,10 @@ class CallMachine(WireMachine):
     def single_step_transfer(self, index: int) -> None:
         leg, y = self.pick(self._transferable(), index)
         self.step(f"{self.name(leg)} SingleStepTransfer to {y}")
-        self.accepted(self.lines[leg.agent].op(leg.view, "SingleStepTransfer",
-                                               destination={"phoneNumber": self.number(y)}), "SingleStepTransfer")
+        self.accepted(
+            self.lines[leg.agent].op(leg.view, "SingleStepTransfer", destination={"phoneNumber": self.number(y)}),
+            "SingleStepTransfer",
+        )
         call = leg.call
         leg.state = "Released"
         self.emit(leg)
@@ -764,8 +882,10 @@ class CallMachine(WireMachine):
     def single_step_conference(self, index: int) -> None:
         leg, y = self.pick(self._transferable(), index)
         self.step(f"{self.name(leg)} SingleStepConference to {y}")
-        self.accepted(self.lines[leg.agent].op(leg.view, "SingleStepConference",
-                                               destination={"phoneNumber": self.number(y)}), "SingleStepConference")
+        self.accepted(
+            self.lines[leg.agent].op(leg.view, "SingleStepConference", destination={"phoneNumber": self.number(y)}),
+            "SingleStepConference",
+        )
         call = leg.call
         call.data.setdefault("FirstConferencePartyDN", self.number(leg.agent))  # E214
         call.owner = call.owner or leg.agent
@@ -792,10 +912,11 @@ class CallMachine(WireMachine):
         # advisory when it does not; GET (compare) checks the new mute value either way.
         line = self.lines[leg.agent]
         try:
-            message = line.cometd.await_message(lambda m: m.get("channel") == CALLS
-                                                and str(m["data"]["call"].get("id")) == leg.view,
-                                                min(2.0, line.cometd.inbox.timeout),
-                                                description=f"{line.name}: the {operation} notification")
+            message = line.cometd.await_message(
+                lambda m: m.get("channel") == CALLS and str(m["data"]["call"].get("id")) == leg.view,
+                min(2.0, line.cometd.inbox.timeout),
+                description=f"{line.name}: the {operation} notification",
+            )
         except ConformanceFailure:
             advise(f"{line.name}: no notification after {operation}", basis=MUTE_SILENT_BASIS)
         else:
@@ -805,17 +926,25 @@ class CallMachine(WireMachine):
         self.verify()
 
     def _removals(self) -> list[tuple[Leg, Leg]]:
-        return [(leg, victim) for leg in self._mutable() if leg.call.owner == leg.agent
-                for victim in leg.call.active if victim is not leg]
+        return [
+            (leg, victim)
+            for leg in self._mutable()
+            if leg.call.owner == leg.agent
+            for victim in leg.call.active
+            if victim is not leg
+        ]
 
     @precondition(lambda self: self._removals())
     @rule(index=st.integers(0, 5))
     def remove_participant(self, index: int) -> None:
         leg, victim = self.pick(self._removals(), index)
         self.step(f"{self.name(leg)} RemoveParticipantFromConference {victim.agent}")
-        self.accepted(self.lines[leg.agent].op(leg.view, "RemoveParticipantFromConference",
-                                               participant=self.number(victim.agent)),
-                      "RemoveParticipantFromConference")
+        self.accepted(
+            self.lines[leg.agent].op(
+                leg.view, "RemoveParticipantFromConference", participant=self.number(victim.agent)
+            ),
+            "RemoveParticipantFromConference",
+        )
         call = leg.call
         victim.state = "Released"
         self.emit(victim)
@@ -847,11 +976,14 @@ class CallMachine(WireMachine):
             "SwapCalls": {"otherCallUri": f"/api/v2/me/calls/{leg.view}"},
             "RemoveParticipantFromConference": {"participant": self.number(someone)},
             "InitiateTransfer": {"destination": {"phoneNumber": self.number(someone)}},
-            "SingleStepConference": {"destination": {"phoneNumber": self.number(someone)}}}
+            "SingleStepConference": {"destination": {"phoneNumber": self.number(someone)}},
+        }
         return members.get(operation, {})
 
-    @rule(agent=st.integers(0, 2),
-          operation=st.sampled_from(("Ready", "NotReady", "AuxWork", "AfterCallWork", "DoNotDisturb")))
+    @rule(
+        agent=st.integers(0, 2),
+        operation=st.sampled_from(("Ready", "NotReady", "AuxWork", "AfterCallWork", "DoNotDisturb")),
+    )
     def device_change(self, agent: int, operation: str) -> None:
         """An agent-state operation (any time, l.1165-1167) or the do-not-disturb toggle the device offers."""
         name = self.pick(list(self.lines), agent)
@@ -887,8 +1019,9 @@ class CallMachine(WireMachine):
             device = devices[0]
             user = device.get("userState") or {}
             if user_state(user.get("state")) != state or user.get("workMode") != work_mode:
-                return (f"userState is {user.get('state')}/{user.get('workMode')}, the model predicts "
-                        f"{state}/{work_mode}")
+                return (
+                    f"userState is {user.get('state')}/{user.get('workMode')}, the model predicts {state}/{work_mode}"
+                )
             if device.get("doNotDisturb") != ("On" if dnd else "Off"):
                 return f"doNotDisturb is {device.get('doNotDisturb')!r}, expected {'On' if dnd else 'Off'}"
             if not device_caps_ok(device.get("capabilities") or [], caps, "DeviceStateChangeMessage"):
@@ -930,8 +1063,12 @@ class DeviceMachine(WireMachine):
         self.step(f"agent {self.name}={self.line.number}, operations {sorted(self.operations)}")
 
     def caps(self) -> frozenset[str]:
-        return frozenset({"ForwardCallsOff" if self.forward else "ForwardCallsOn",
-                          "DoNotDisturbOff" if self.dnd else "DoNotDisturbOn"})
+        return frozenset(
+            {
+                "ForwardCallsOff" if self.forward else "ForwardCallsOn",
+                "DoNotDisturbOff" if self.dnd else "DoNotDisturbOn",
+            }
+        )
 
     def expect_change(self) -> None:
         user, dnd, forward, caps = self.user, self.dnd, self.forward, self.caps()
@@ -966,8 +1103,12 @@ class DeviceMachine(WireMachine):
         self.no_extra()
         state = device.get("userState") or {}
         if (user_state(state.get("state")), state.get("workMode")) != self.user[:2]:
-            raise failure(AGENT, f"GET shows userState {state.get('state')}/{state.get('workMode')}, the model "
-                          f"predicts {self.user[0]}/{self.user[1]}", "Wrong agent state")
+            raise failure(
+                AGENT,
+                f"GET shows userState {state.get('state')}/{state.get('workMode')}, the model "
+                f"predicts {self.user[0]}/{self.user[1]}",
+                "Wrong agent state",
+            )
         problem = self.device_problem(device, self.dnd, self.forward, self.caps())
         if problem:
             raise failure(CAPS, f"GET /api/v2/me/devices: {problem}", "Wrong device")
@@ -1013,8 +1154,11 @@ class DeviceMachine(WireMachine):
 
     @rule(which=st.integers(0, 1))
     def not_offered(self, which: int) -> None:
-        choices = [op for op in ("DoNotDisturbOn", "DoNotDisturbOff", "ForwardCallsOn", "ForwardCallsOff")
-                   if op not in self.caps()]
+        choices = [
+            op
+            for op in ("DoNotDisturbOn", "DoNotDisturbOff", "ForwardCallsOn", "ForwardCallsOff")
+            if op not in self.caps()
+        ]
         operation = self.pick(choices, which)
         self.step(f"{self.name} {operation} (not offered)")
         members = {"destination": self.target} if operation == "ForwardCallsOn" else {}
@@ -1036,8 +1180,15 @@ class DeviceMachine(WireMachine):
 
 # ---- running a machine -------------------------------------------------------------------------------------------
 def _settings(examples: int, steps: int) -> settings:
-    return settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                    print_blob=True, report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def run_machine(machine: type[WireMachine], world: World, examples: int, steps: int, test_name: str) -> None:
@@ -1063,20 +1214,23 @@ def run_machine(machine: type[WireMachine], world: World, examples: int, steps: 
                     print(" | ".join(log))
     except HypothesisException as exc:  # e.g. Flaky: the target answered a replay differently
         steps_text = world.last_log
-        raise failure(NOTIFY, f"replaying the failing sequence gave a different result ({type(exc).__name__}: "
-                      f"{str(exc)[:300]}); last sequence: {' → '.join(steps_text[1:])}",
-                      "Non-deterministic behaviour") from exc
+        raise failure(
+            NOTIFY,
+            f"replaying the failing sequence gave a different result ({type(exc).__name__}: "
+            f"{str(exc)[:300]}); last sequence: {' → '.join(steps_text[1:])}",
+            "Non-deterministic behaviour",
+        ) from exc
     except ConformanceFailure as exc:
         steps_text = world.last_log
         notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
         blob = next((m for n in notes for m in re.findall(r"reproduce_failure\('([^']+)', b'([^']+)'\)", n)), None)
         if blob:
             notes.append(f"replay it: VOICEKIT_STATEFUL_REPRODUCE={blob[0]}:{blob[1]}")
-        reproducer = "\n".join(["minimal sequence (as run on the wire):", *[f"  {s}" for s in steps_text],
-                                "hypothesis:", *notes])
+        reproducer = "\n".join(
+            ["minimal sequence (as run on the wire):", *[f"  {s}" for s in steps_text], "hypothesis:", *notes]
+        )
         attach(reproducer, f"{test_name}: minimal reproducer", "text")
-        exc.evidence.details = [*exc.evidence.details, "minimal sequence: " + " → ".join(steps_text[1:]),
-                                *notes[:20]]
+        exc.evidence.details = [*exc.evidence.details, "minimal sequence: " + " → ".join(steps_text[1:]), *notes[:20]]
         exc.message = f"{exc.message} — after: {' → '.join(steps_text[1:]) or 'nothing'}"
         exc.args = (exc.message,)
         raise
@@ -1103,35 +1257,68 @@ def world(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_c
     agents = vk_config.gws.agents[:3]
     if not agents:
         not_run("no GWS agent configured")
-    lines = {name: open_line(gws_client(user, f"agent {name}"), gws_notifications, vk_cleanup)
-             for name, user in zip("ABC", agents, strict=False)}
+    lines = {
+        name: open_line(gws_client(user, f"agent {name}"), gws_notifications, vk_cleanup)
+        for name, user in zip("ABC", agents, strict=False)
+    }
     vk_cleanup(_fresh, lines, description="agents back to their starting state")
     _fresh(lines)
     world = World(lines)
     voice = lines["A"].agent.get("/api/v2/settings/voice").json_or_none() or {}
     for setting in voice.get("settings") or []:
-        if isinstance(setting, dict) and setting.get("name") == "defaultWrapupTime" and str(setting.get("value")) \
-                not in ("", "0", "None"):
+        if (
+            isinstance(setting, dict)
+            and setting.get("name") == "defaultWrapupTime"
+            and str(setting.get("value")) not in ("", "0", "None")
+        ):
             world.ready_allowed = False  # a Ready agent would go to after-call work on its own
     states = lines["A"].agent.get("/api/v2/me/settings/agent-states").json_or_none() or {}
     if not isinstance(states, dict) or states.get("statusCode") != 0:  # E100: the path the sample uses
         states = lines["A"].agent.get("/api/v2/settings/agent-states").json_or_none() or {}
-    world.custom = [s for s in states.get("settings") or [] if isinstance(s, dict)
-                    and s.get("operationName") not in SYSTEM_STATES]
+    world.custom = [
+        s for s in states.get("settings") or [] if isinstance(s, dict) and s.get("operationName") not in SYSTEM_STATES
+    ]
     yield world
 
 
 @pytest.mark.profile("gws-voice-core")
-@pytest.mark.rule("GWS-STATE-001", document=DOC, lines=(1053, 1062),
-                  title="Random call sequences between the agents keep every documented invariant")
-@pytest.mark.operations("gws.Dial", "gws.Answer", "gws.Hold", "gws.Retrieve", "gws.Hangup", "gws.SendDtmf",
-                        "gws.AttachUserData", "gws.UpdateUserData", "gws.DeleteUserData", "gws.DeleteUserDataPair",
-                        "gws.InitiateTransfer", "gws.CompleteTransfer", "gws.InitiateConference",
-                        "gws.CompleteConference", "gws.SwapCalls", "gws.SingleStepTransfer",
-                        "gws.SingleStepConference", "gws.MuteCall", "gws.UnmuteCall",
-                        "gws.RemoveParticipantFromConference", "gws.Ready", "gws.NotReady", "gws.AuxWork",
-                        "gws.AfterCallWork", "gws.DoNotDisturbOn", "gws.DoNotDisturbOff", "gws.listMyCalls",
-                        "gws.cometd.CallStateChangeMessage", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.rule(
+    "GWS-STATE-001",
+    document=DOC,
+    lines=(1053, 1062),
+    title="Random call sequences between the agents keep every documented invariant",
+)
+@pytest.mark.operations(
+    "gws.Dial",
+    "gws.Answer",
+    "gws.Hold",
+    "gws.Retrieve",
+    "gws.Hangup",
+    "gws.SendDtmf",
+    "gws.AttachUserData",
+    "gws.UpdateUserData",
+    "gws.DeleteUserData",
+    "gws.DeleteUserDataPair",
+    "gws.InitiateTransfer",
+    "gws.CompleteTransfer",
+    "gws.InitiateConference",
+    "gws.CompleteConference",
+    "gws.SwapCalls",
+    "gws.SingleStepTransfer",
+    "gws.SingleStepConference",
+    "gws.MuteCall",
+    "gws.UnmuteCall",
+    "gws.RemoveParticipantFromConference",
+    "gws.Ready",
+    "gws.NotReady",
+    "gws.AuxWork",
+    "gws.AfterCallWork",
+    "gws.DoNotDisturbOn",
+    "gws.DoNotDisturbOff",
+    "gws.listMyCalls",
+    "gws.cometd.CallStateChangeMessage",
+    "gws.cometd.DeviceStateChangeMessage",
+)
 @pytest.mark.severity("critical")
 def test_call_state_machine(world: World) -> None:
     if len(world.lines) < 2:
@@ -1140,11 +1327,24 @@ def test_call_state_machine(world: World) -> None:
 
 
 @pytest.mark.profile("gws-agent-state")
-@pytest.mark.rule("GWS-STATE-002", document=DOC, lines=(1165, 1169),
-                  title="Random agent-state, do-not-disturb and forwarding sequences keep the documented "
-                        "invariants")
-@pytest.mark.operations("gws.Ready", "gws.NotReady", "gws.AuxWork", "gws.AfterCallWork", "gws.Offline",
-                        "gws.CustomAgentState", "gws.DoNotDisturbOn", "gws.DoNotDisturbOff", "gws.ForwardCallsOn",
-                        "gws.ForwardCallsOff", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.rule(
+    "GWS-STATE-002",
+    document=DOC,
+    lines=(1165, 1169),
+    title="Random agent-state, do-not-disturb and forwarding sequences keep the documented invariants",
+)
+@pytest.mark.operations(
+    "gws.Ready",
+    "gws.NotReady",
+    "gws.AuxWork",
+    "gws.AfterCallWork",
+    "gws.Offline",
+    "gws.CustomAgentState",
+    "gws.DoNotDisturbOn",
+    "gws.DoNotDisturbOff",
+    "gws.ForwardCallsOn",
+    "gws.ForwardCallsOff",
+    "gws.cometd.DeviceStateChangeMessage",
+)
 def test_device_state_machine(world: World) -> None:
     run_machine(DeviceMachine, world, EXAMPLES, max(10, STEPS // 2), "device state machine")

@@ -43,14 +43,16 @@ def _listen(text: str) -> tuple[str, int]:
 
 def run(options: ProxyOptions, *, echo: Callable[[str], None] = print) -> int:
     """Serve until interrupted or ``duration``; exit 1 when a violation was seen, else 0."""
-    observer = Observer(default_contracts(), notification_timeout=options.notification_timeout,
-                        on_line=None if options.quiet else echo)
+    observer = Observer(
+        default_contracts(), notification_timeout=options.notification_timeout, on_line=None if options.quiet else echo
+    )
     if options.record is not None:
         from conformance.proxy.recorder import Recorder
 
         observer.recorder = Recorder(options.record, options.upstream)
-    server = ProxyServer(_listen(options.listen), options.upstream, observer, system=options.system,
-                         verify=options.verify)
+    server = ProxyServer(
+        _listen(options.listen), options.upstream, observer, system=options.system, verify=options.verify
+    )
     stop = threading.Event()
 
     def report() -> list[Path]:
@@ -70,10 +72,14 @@ def run(options: ProxyOptions, *, echo: Callable[[str], None] = print) -> int:
     observer.finish(wait=min(options.notification_timeout, 2.0))
     paths = report()
     summary = observer.summary()
-    echo(f"{summary['exchanges']} exchanges, {summary['violations']} violations, {summary['advisories']} advisory "
-         f"findings; wrote {', '.join(str(p) for p in paths)}")
+    echo(
+        f"{summary['exchanges']} exchanges, {summary['violations']} violations, {summary['advisories']} advisory "
+        f"findings; wrote {', '.join(str(p) for p in paths)}"
+    )
     if observer.recorder is not None:
-        echo(f"recorded {observer.recorder.written} exchanges as fixtures in {options.record} "
-             f"({observer.recorder.skipped} undocumented ones not recorded)")
+        echo(
+            f"recorded {observer.recorder.written} exchanges as fixtures in {options.record} "
+            f"({observer.recorder.skipped} undocumented ones not recorded)"
+        )
     sys.stdout.flush()
     return 1 if summary["violations"] else 0

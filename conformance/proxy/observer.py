@@ -37,30 +37,45 @@ RULES: dict[str, tuple[str, str, tuple[int, int] | None]] = {
     "contract.response-body": ("Response body as documented", "specs/*.openapi.yaml", None),
     "contract.message": ("Notification or frame as documented", "specs/*.asyncapi.yaml", None),
     "BAYEUX-ID": ("Replies to /meta/* echo the request id", BAYEUX, None),
-    "BAYEUX-HANDSHAKE": ("A successful handshake reply carries clientId, version and supportedConnectionTypes",
-                         BAYEUX, None),
+    "BAYEUX-HANDSHAKE": (
+        "A successful handshake reply carries clientId, version and supportedConnectionTypes",
+        BAYEUX,
+        None,
+    ),
     "BAYEUX-SUBSCRIPTION": ("A subscribe reply names its subscription", BAYEUX, None),
-    "BAYEUX-UNKNOWN-CLIENT": ("A message from an unknown clientId is refused (402) with reconnect advice", BAYEUX,
-                              None),
+    "BAYEUX-UNKNOWN-CLIENT": (
+        "A message from an unknown clientId is refused (402) with reconnect advice",
+        BAYEUX,
+        None,
+    ),
     "GWS-CALL-STATES": ("A call's states follow the documented machine", GWS_DOC, (4876, 5499)),
     "GWS-CALL-CAPABILITIES": ("A call's capabilities fit its state", GWS_DOC, (5253, 5420)),
     "GWS-CALL-NOTIFIED": ("An accepted call operation is followed by its notification", GWS_DOC, (1494, 1500)),
-    "GWS-CALL-REFUSED": ("An operation refused as invalid in the state was not among the call's capabilities",
-                         GWS_DOC, (1109, 1115)),
+    "GWS-CALL-REFUSED": (
+        "An operation refused as invalid in the state was not among the call's capabilities",
+        GWS_DOC,
+        (1109, 1115),
+    ),
 }
 
 # Documented states and the moves between them (003 Dial/Answer/Hold/Retrieve/Hangup samples): any active state may
 # end Released; a released call never comes back.
-TRANSITIONS = {"Dialing": {"Dialing", "Established", "Released", "Held"},
-               "Ringing": {"Ringing", "Established", "Released"},
-               "Established": {"Established", "Held", "Released"},
-               "Held": {"Held", "Established", "Released"},
-               "Released": {"Released"}}
+TRANSITIONS = {
+    "Dialing": {"Dialing", "Established", "Released", "Held"},
+    "Ringing": {"Ringing", "Established", "Released"},
+    "Established": {"Established", "Held", "Released"},
+    "Held": {"Held", "Established", "Released"},
+    "Released": {"Released"},
+}
 # Members a state's capabilities must have / must not have (003 l.5253-5420 held and retrieved calls, l.5076-5150
 # the answered call); everything else about the set is left to the readings the errata accept.
 MUST = {"Established": {"Hangup"}, "Held": {"Retrieve"}}
-MUST_NOT = {"Ringing": {"Hold", "Retrieve"}, "Established": {"Answer", "Retrieve"}, "Held": {"Answer", "Hold"},
-            "Dialing": {"Answer", "Retrieve"}}
+MUST_NOT = {
+    "Ringing": {"Hold", "Retrieve"},
+    "Established": {"Answer", "Retrieve"},
+    "Held": {"Answer", "Hold"},
+    "Dialing": {"Answer", "Retrieve"},
+}
 #: The state each call operation's notification shows (003 Answer l.5076-5150, Hold l.5253-5326, Retrieve
 #: l.5345-5420, Hangup l.5439-5499).
 NOTIFIED_OPERATIONS = {"Answer": "Established", "Hold": "Held", "Retrieve": "Established", "Hangup": "Released"}
@@ -97,9 +112,16 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         title, document, lines = RULES.get(self.rule, (self.rule, "", None))
-        return {"rule": self.rule, "title": title, "level": self.level, "message": redact_text(self.message),
-                "exchange": self.exchange, "document": document, "lines": list(lines) if lines else None,
-                "sources": self.lines}
+        return {
+            "rule": self.rule,
+            "title": title,
+            "level": self.level,
+            "message": redact_text(self.message),
+            "exchange": self.exchange,
+            "document": document,
+            "lines": list(lines) if lines else None,
+            "sources": self.lines,
+        }
 
 
 @dataclass
@@ -112,8 +134,9 @@ class _Call:
 class Observer:
     """Thread-safe: the proxy's connection threads report to one observer."""
 
-    def __init__(self, contracts: Contracts, *, notification_timeout: float = 5.0,
-                 on_line: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, contracts: Contracts, *, notification_timeout: float = 5.0, on_line: Callable[[str], None] | None = None
+    ) -> None:
         self.judge = ExchangeJudge(contracts)
         self.recorder: Any = None  # a conformance.proxy.recorder.Recorder with --record
         self.notification_timeout = notification_timeout
@@ -152,17 +175,42 @@ class Observer:
         return _Busy()
 
     # ---- recording ---------------------------------------------------------------------------------------------
-    def _exchange(self, system: str, kind: str, method: str, path: str, status: int | None,
-                  duration_ms: float | None, operation: str | None) -> Exchange:
-        exchange = Exchange(next(self._ids), time.time(), system, kind, method, path, status,
-                            round(duration_ms, 2) if duration_ms is not None else None, operation, "ok")
+    def _exchange(
+        self,
+        system: str,
+        kind: str,
+        method: str,
+        path: str,
+        status: int | None,
+        duration_ms: float | None,
+        operation: str | None,
+    ) -> Exchange:
+        exchange = Exchange(
+            next(self._ids),
+            time.time(),
+            system,
+            kind,
+            method,
+            path,
+            status,
+            round(duration_ms, 2) if duration_ms is not None else None,
+            operation,
+            "ok",
+        )
         self.exchanges.append(exchange)
         if operation:
             self.operations[f"{system}.{operation}"] += 1
         return exchange
 
-    def _find(self, exchange: Exchange | None, rule: str, message: str, *, advisory: bool = False,
-              sources: Iterable[dict[str, Any]] = ()) -> None:
+    def _find(
+        self,
+        exchange: Exchange | None,
+        rule: str,
+        message: str,
+        *,
+        advisory: bool = False,
+        sources: Iterable[dict[str, Any]] = (),
+    ) -> None:
         level = "advisory" if advisory else "violation"
         self.findings.append(Finding(rule, level, message, exchange.id if exchange else None, list(sources)))
         if not advisory:
@@ -176,45 +224,92 @@ class Observer:
         for rule in {v.rule for v in verdict.violations} | {"contract"}:
             self.exercised[rule] += 1
         for violation in verdict.violations:
-            self._find(exchange, violation.rule, f"{violation.side} {violation.where}: {violation.message}",
-                       sources=violation.sources)
+            self._find(
+                exchange,
+                violation.rule,
+                f"{violation.side} {violation.where}: {violation.message}",
+                sources=violation.sources,
+            )
 
     def _print(self, exchange: Exchange) -> None:
         """One console line per exchange (called under the lock, so lines keep the exchanges' order)."""
         if self.on_line is not None:
             mark = {"ok": "✓", "violation": "✗", "advisory": "~"}[exchange.verdict]
-            self.on_line(f"{exchange.id:5d} {exchange.system:8s} {exchange.method:6s} {exchange.path[:70]:70s} "
-                         f"{exchange.status if exchange.status is not None else '':>3} {exchange.operation or '':28s} "
-                         f"{mark}")
+            self.on_line(
+                f"{exchange.id:5d} {exchange.system:8s} {exchange.method:6s} {exchange.path[:70]:70s} "
+                f"{exchange.status if exchange.status is not None else '':>3} {exchange.operation or '':28s} "
+                f"{mark}"
+            )
 
-    def http(self, *, system: str, method: str, path: str, query: dict[str, str], request_body: Any,
-             request_is_json: bool, request_type: str, status: int, response_body: Any, response_is_json: bool,
-             duration_ms: float, started: float | None = None) -> None:
+    def http(
+        self,
+        *,
+        system: str,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        request_body: Any,
+        request_is_json: bool,
+        request_type: str,
+        status: int,
+        response_body: Any,
+        response_is_json: bool,
+        duration_ms: float,
+        started: float | None = None,
+    ) -> None:
         """One REST exchange (``path`` as the contracts know it); ``started``: when the request arrived
         (``time.monotonic()``), so a notification relayed before this judgement still counts."""
-        verdict = self.judge.http(system, method, path, query=query, request_body=request_body,
-                                  request_is_json=request_is_json, request_type=request_type, status=status,
-                                  response_body=response_body, response_is_json=response_is_json)
+        verdict = self.judge.http(
+            system,
+            method,
+            path,
+            query=query,
+            request_body=request_body,
+            request_is_json=request_is_json,
+            request_type=request_type,
+            status=status,
+            response_body=response_body,
+            response_is_json=response_is_json,
+        )
         with self._lock:
             operation = verdict.operation_name or verdict.operation
             exchange = self._exchange(system, "http", method, path, status, duration_ms, operation)
             self._apply(exchange, verdict)
             if system == "gws":
-                self._gws_operation(exchange, path, request_body, status, response_body,
-                                    time.monotonic() if started is None else started)
+                self._gws_operation(
+                    exchange,
+                    path,
+                    request_body,
+                    status,
+                    response_body,
+                    time.monotonic() if started is None else started,
+                )
             if self.recorder is not None:
-                self.recorder.http(exchange=exchange.id, system=system, method=method, path=path,
-                                   query=urlencode(query), status=status, operation_id=verdict.operation,
-                                   operation_name=verdict.operation_name,
-                                   request_body=None if request_body is NO_BODY else request_body,
-                                   response_body=None if response_body is NO_BODY else response_body)
+                self.recorder.http(
+                    exchange=exchange.id,
+                    system=system,
+                    method=method,
+                    path=path,
+                    query=urlencode(query),
+                    status=status,
+                    operation_id=verdict.operation,
+                    operation_name=verdict.operation_name,
+                    request_body=None if request_body is NO_BODY else request_body,
+                    response_body=None if response_body is NO_BODY else response_body,
+                )
             self._expire()
             self._print(exchange)
 
     def bayeux(self, *, path: str, request: Any, status: int, reply: Any, duration_ms: float) -> None:
         """One Bayeux POST: the messages sent and the messages answered."""
-        verdict = self.judge.http("gws", "POST", path, request_body=request, status=status,
-                                  response_body=reply if reply is not None else NO_BODY)
+        verdict = self.judge.http(
+            "gws",
+            "POST",
+            path,
+            request_body=request,
+            status=status,
+            response_body=reply if reply is not None else NO_BODY,
+        )
         sent = [m for m in (request if isinstance(request, list) else [request]) if isinstance(m, dict)]
         got = [m for m in (reply if isinstance(reply, list) else [reply]) if isinstance(m, dict)]
         channels = ",".join(str(m.get("channel")) for m in sent[:5])
@@ -227,8 +322,7 @@ class Observer:
                 if not channel.startswith("/meta/") and isinstance(message.get("data"), dict):
                     self._notification(exchange, channel, message)
                     if self.recorder is not None:
-                        self.recorder.notification(exchange=exchange.id, system="gws", channel=channel,
-                                                   message=message)
+                        self.recorder.notification(exchange=exchange.id, system="gws", channel=channel, message=message)
             self._expire()
             self._print(exchange)
 
@@ -240,8 +334,15 @@ class Observer:
         verdict = self.judge.message(system, channel, message, side="request" if direction == "in" else "response")
         operation = message.get("subtopic") or message.get("topicName") if isinstance(message, dict) else None
         with self._lock:
-            exchange = self._exchange(system, "ws", "FRAME" if direction == "in" else "EVENT", path, None, None,
-                                      str(operation) if operation else None)
+            exchange = self._exchange(
+                system,
+                "ws",
+                "FRAME" if direction == "in" else "EVENT",
+                path,
+                None,
+                None,
+                str(operation) if operation else None,
+            )
             self._apply(exchange, verdict)
             self._print(exchange)
 
@@ -252,8 +353,14 @@ class Observer:
             channel = str(request.get("channel") or "")
             if not channel.startswith("/meta/"):
                 continue
-            reply = next((r for r in replies if r.get("channel") == channel
-                          and ("id" not in request or r.get("id") == request.get("id"))), None)
+            reply = next(
+                (
+                    r
+                    for r in replies
+                    if r.get("channel") == channel and ("id" not in request or r.get("id") == request.get("id"))
+                ),
+                None,
+            )
             if reply is None:
                 if channel != "/meta/connect":  # a held connect may be answered by a later POST
                     same = [r for r in replies if r.get("channel") == channel]
@@ -281,13 +388,23 @@ class Observer:
             if channel in ("/meta/connect", "/meta/subscribe") and client in self._ended_clients:
                 self.exercised["BAYEUX-UNKNOWN-CLIENT"] += 1
                 if successful:
-                    self._find(exchange, "BAYEUX-UNKNOWN-CLIENT", f"{channel} from the disconnected client "
-                               f"{client[:8]}… succeeded")
-                elif "402" not in str(reply.get("error", "")) or (reply.get("advice") or {}).get("reconnect") \
-                        != "handshake":
-                    self._find(exchange, "BAYEUX-UNKNOWN-CLIENT", f"{channel} from an unknown client refused "
-                               f"with {reply.get('error')!r} and advice {reply.get('advice')!r} (CometD: 402 "
-                               "with reconnect handshake)", advisory=True)
+                    self._find(
+                        exchange,
+                        "BAYEUX-UNKNOWN-CLIENT",
+                        f"{channel} from the disconnected client {client[:8]}… succeeded",
+                    )
+                elif (
+                    "402" not in str(reply.get("error", ""))
+                    or (reply.get("advice") or {}).get("reconnect") != "handshake"
+                ):
+                    self._find(
+                        exchange,
+                        "BAYEUX-UNKNOWN-CLIENT",
+                        f"{channel} from an unknown client refused "
+                        f"with {reply.get('error')!r} and advice {reply.get('advice')!r} (CometD: 402 "
+                        "with reconnect handshake)",
+                        advisory=True,
+                    )
 
     def _forget(self, client: str) -> None:
         self._clients.discard(client)
@@ -325,11 +442,17 @@ class Observer:
         missing = sorted(MUST.get(state, set()) - set(capabilities))
         extra = sorted(MUST_NOT.get(state, set()) & set(capabilities))
         if missing or extra:
-            self._find(exchange, "GWS-CALL-CAPABILITIES", f"call {call_id} {state}: capabilities "
-                       + (f"lack {missing} " if missing else "") + (f"offer {extra}" if extra else ""))
+            self._find(
+                exchange,
+                "GWS-CALL-CAPABILITIES",
+                f"call {call_id} {state}: capabilities "
+                + (f"lack {missing} " if missing else "")
+                + (f"offer {extra}" if extra else ""),
+            )
 
-    def _gws_operation(self, exchange: Exchange, path: str, body: Any, status: int, response: Any,
-                       started: float) -> None:
+    def _gws_operation(
+        self, exchange: Exchange, path: str, body: Any, status: int, response: Any, started: float
+    ) -> None:
         parts = path.rstrip("/").split("/")
         if len(parts) != 6 or parts[3:5] != ["me", "calls"] or not isinstance(body, dict):  # /api/v2/me/calls/{id}
             return
@@ -341,13 +464,24 @@ class Observer:
             if known is not None and any(t >= started and s == wanted for t, s in known.seen):
                 self.exercised["GWS-CALL-NOTIFIED"] += 1  # its notification was relayed before this judgement
                 return
-            self._expected.append((time.monotonic() + self.notification_timeout, call_id, operation, exchange.id,
-                                   NOTIFIED_OPERATIONS[operation]))
+            self._expected.append(
+                (
+                    time.monotonic() + self.notification_timeout,
+                    call_id,
+                    operation,
+                    exchange.id,
+                    NOTIFIED_OPERATIONS[operation],
+                )
+            )
         elif code == 2 and known is not None:
             self.exercised["GWS-CALL-REFUSED"] += 1
             if operation in known.capabilities:
-                self._find(exchange, "GWS-CALL-REFUSED", f"{operation} on call {call_id} was refused as invalid "
-                           f"in state {known.state}, whose capabilities offered it")
+                self._find(
+                    exchange,
+                    "GWS-CALL-REFUSED",
+                    f"{operation} on call {call_id} was refused as invalid "
+                    f"in state {known.state}, whose capabilities offered it",
+                )
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -363,9 +497,13 @@ class Observer:
             return
         exchange = next((x for x in self.exchanges if x.id == exchange_id), None)
         seen = self._calls.get(call_id)
-        self._find(exchange, "GWS-CALL-NOTIFIED", f"{operation} on call {call_id} was accepted but no "
-                   f"CallStateChangeMessage showed it {state} {when}"
-                   + (f" (last notified state: {seen.state})" if seen else ""))
+        self._find(
+            exchange,
+            "GWS-CALL-NOTIFIED",
+            f"{operation} on call {call_id} was accepted but no "
+            f"CallStateChangeMessage showed it {state} {when}"
+            + (f" (last notified state: {seen.state})" if seen else ""),
+        )
 
     def finish(self, wait: float = 0.0) -> None:
         """Settle what is still pending (expected notifications) at the end of a session."""
@@ -383,11 +521,20 @@ class Observer:
     def summary(self) -> dict[str, Any]:
         with self._lock:
             violations = [f for f in self.findings if f.level == "violation"]
-            return {"started": self.started, "exchanges": len(self.exchanges), "operations": dict(self.operations),
-                    "rules": {rule: {"exercised": self.exercised.get(rule, 0), "broken": self.broken.get(rule, 0),
-                                     "title": RULES.get(rule, (rule,))[0]}
-                              for rule in sorted(set(self.exercised) | set(self.broken))},
-                    "violations": len(violations),
-                    "advisories": len(self.findings) - len(violations),
-                    "findings": [f.as_dict() for f in self.findings],
-                    "evidence": [x.as_dict() for x in self.exchanges if x.verdict != "ok"][:500]}
+            return {
+                "started": self.started,
+                "exchanges": len(self.exchanges),
+                "operations": dict(self.operations),
+                "rules": {
+                    rule: {
+                        "exercised": self.exercised.get(rule, 0),
+                        "broken": self.broken.get(rule, 0),
+                        "title": RULES.get(rule, (rule,))[0],
+                    }
+                    for rule in sorted(set(self.exercised) | set(self.broken))
+                },
+                "violations": len(violations),
+                "advisories": len(self.findings) - len(violations),
+                "findings": [f.as_dict() for f in self.findings],
+                "evidence": [x.as_dict() for x in self.exchanges if x.verdict != "ok"][:500],
+            }

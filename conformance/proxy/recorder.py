@@ -75,8 +75,20 @@ class Recorder:
         at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         return {"recorded": {"at": at, "upstream": self.upstream, "exchange": exchange}}
 
-    def http(self, *, exchange: int, system: str, method: str, path: str, query: str, request_body: Any,
-             status: int, response_body: Any, operation_id: str | None, operation_name: str | None) -> Path | None:
+    def http(
+        self,
+        *,
+        exchange: int,
+        system: str,
+        method: str,
+        path: str,
+        query: str,
+        request_body: Any,
+        status: int,
+        response_body: Any,
+        operation_id: str | None,
+        operation_name: str | None,
+    ) -> Path | None:
         """Record one REST exchange (bodies already parsed; None when there was none or it was not JSON)."""
         operations = self._operations(system, operation_name, operation_id)
         if not operations:
@@ -92,8 +104,13 @@ class Recorder:
             response["body"] = redact_json(response_body)
         data: dict[str, Any] = {
             "title": f"{method} {path} — recorded ({operation_name or operation_id or 'unknown operation'})",
-            "system": system, "kind": "sample", "source": self._source(exchange), "operations": operations,
-            "request": request, "response": response}
+            "system": system,
+            "kind": "sample",
+            "source": self._source(exchange),
+            "operations": operations,
+            "request": request,
+            "response": response,
+        }
         return self._write(system, operation_name or operation_id or method, data)
 
     def notification(self, *, exchange: int, system: str, channel: str, message: Any) -> Path | None:
@@ -103,7 +120,12 @@ class Recorder:
         if not operations:
             self.skipped += 1
             return None
-        record = {"title": f"{kind or 'message'} on {channel} — recorded", "system": system, "kind": "notification",
-                  "source": self._source(exchange), "operations": operations,
-                  "notifications": [{"transport": "cometd", "channel": channel, "message": redact_json(message)}]}
+        record = {
+            "title": f"{kind or 'message'} on {channel} — recorded",
+            "system": system,
+            "kind": "notification",
+            "source": self._source(exchange),
+            "operations": operations,
+            "notifications": [{"transport": "cometd", "channel": channel, "message": redact_json(message)}],
+        }
         return self._write(system, f"{kind or 'message'}", record)

@@ -27,23 +27,40 @@ def _lines(finding: dict[str, Any]) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    out = [f"# voicekit proxy — observed traffic of {report['upstream']}", "",
-           f"Verdict: **{report['verdict']}** — {report['exchanges']} exchanges, {report['violations']} violations, "
-           f"{report['advisories']} advisory findings.", "", "## Operations seen", "",
-           "| operation | exchanges |", "|---|---|"]
+    out = [
+        f"# voicekit proxy — observed traffic of {report['upstream']}",
+        "",
+        f"Verdict: **{report['verdict']}** — {report['exchanges']} exchanges, {report['violations']} violations, "
+        f"{report['advisories']} advisory findings.",
+        "",
+        "## Operations seen",
+        "",
+        "| operation | exchanges |",
+        "|---|---|",
+    ]
     out += [f"| `{op}` | {n} |" for op, n in sorted(report["operations"].items())]
     out += ["", "## Rules", "", "| rule | title | exercised | broken |", "|---|---|---|---|"]
     out += [f"| {rule} | {r['title']} | {r['exercised']} | {r['broken']} |" for rule, r in report["rules"].items()]
     out += ["", "## Findings", ""]
     for finding in report["findings"]:
-        out.append(f"- **{finding['level']}** `{finding['rule']}` (exchange {finding['exchange']}, "
-                   f"{_lines(finding)}): {finding['message']}")
+        out.append(
+            f"- **{finding['level']}** `{finding['rule']}` (exchange {finding['exchange']}, "
+            f"{_lines(finding)}): {finding['message']}"
+        )
     if not report["findings"]:
         out.append("None.")
-    out += ["", "## Exchanges with findings (evidence)", "", "| # | system | request | status | operation | verdict |",
-            "|---|---|---|---|---|---|"]
-    out += [f"| {x['id']} | {x['system']} | {x['method']} `{x['path']}` | {x['status']} | {x['operation'] or ''} | "
-            f"{x['verdict']} |" for x in report["evidence"]]
+    out += [
+        "",
+        "## Exchanges with findings (evidence)",
+        "",
+        "| # | system | request | status | operation | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {x['id']} | {x['system']} | {x['method']} `{x['path']}` | {x['status']} | {x['operation'] or ''} | "
+        f"{x['verdict']} |"
+        for x in report["evidence"]
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -51,23 +68,35 @@ def render_html(report: dict[str, Any]) -> str:
     def esc(value: Any) -> str:
         return html.escape(str(value))
 
-    rows = "".join(f"<tr><td>{esc(r)}</td><td>{esc(v['title'])}</td><td>{v['exercised']}</td>"
-                   f"<td class='{'bad' if v['broken'] else ''}'>{v['broken']}</td></tr>"
-                   for r, v in report["rules"].items())
-    findings = "".join(f"<li class='{esc(f['level'])}'><b>{esc(f['rule'])}</b> (exchange {esc(f['exchange'])}, "
-                       f"{esc(_lines(f))}): {esc(f['message'])}</li>" for f in report["findings"]) or "<li>None.</li>"
-    operations = "".join(f"<tr><td><code>{esc(op)}</code></td><td>{n}</td></tr>"
-                         for op, n in sorted(report["operations"].items()))
-    evidence = "".join(f"<tr><td>{x['id']}</td><td>{esc(x['system'])}</td><td>{esc(x['method'])} "
-                       f"<code>{esc(x['path'])}</code></td><td>{esc(x['status'])}</td><td>{esc(x['operation'] or '')}"
-                       f"</td><td>{esc(x['verdict'])}</td></tr>" for x in report["evidence"])
+    rows = "".join(
+        f"<tr><td>{esc(r)}</td><td>{esc(v['title'])}</td><td>{v['exercised']}</td>"
+        f"<td class='{'bad' if v['broken'] else ''}'>{v['broken']}</td></tr>"
+        for r, v in report["rules"].items()
+    )
+    findings = (
+        "".join(
+            f"<li class='{esc(f['level'])}'><b>{esc(f['rule'])}</b> (exchange {esc(f['exchange'])}, "
+            f"{esc(_lines(f))}): {esc(f['message'])}</li>"
+            for f in report["findings"]
+        )
+        or "<li>None.</li>"
+    )
+    operations = "".join(
+        f"<tr><td><code>{esc(op)}</code></td><td>{n}</td></tr>" for op, n in sorted(report["operations"].items())
+    )
+    evidence = "".join(
+        f"<tr><td>{x['id']}</td><td>{esc(x['system'])}</td><td>{esc(x['method'])} "
+        f"<code>{esc(x['path'])}</code></td><td>{esc(x['status'])}</td><td>{esc(x['operation'] or '')}"
+        f"</td><td>{esc(x['verdict'])}</td></tr>"
+        for x in report["evidence"]
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>voicekit proxy report</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#1d2330}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left}}.bad,.violation{{color:#b42318}}
 .advisory{{color:#7a5b00}}code{{font-size:12px}}</style></head><body>
-<h1>voicekit proxy — observed traffic of {esc(report['upstream'])}</h1>
-<p>Verdict: <b class="{'bad' if report['violations'] else ''}">{esc(report['verdict'])}</b> — {report['exchanges']}
-exchanges, {report['violations']} violations, {report['advisories']} advisory findings.</p>
+<h1>voicekit proxy — observed traffic of {esc(report["upstream"])}</h1>
+<p>Verdict: <b class="{"bad" if report["violations"] else ""}">{esc(report["verdict"])}</b> — {report["exchanges"]}
+exchanges, {report["violations"]} violations, {report["advisories"]} advisory findings.</p>
 <h2>Operations seen</h2><table><tr><th>operation</th><th>exchanges</th></tr>{operations}</table>
 <h2>Rules</h2><table><tr><th>rule</th><th>title</th><th>exercised</th><th>broken</th></tr>{rows}</table>
 <h2>Findings</h2><ul>{findings}</ul>
@@ -77,8 +106,12 @@ exchanges, {report['violations']} violations, {report['advisories']} advisory fi
 
 
 def junit(report: dict[str, Any]) -> bytes:
-    suite = ET.Element("testsuite", name="voicekit-proxy", tests=str(len(report["rules"])),
-                       failures=str(sum(1 for r in report["rules"].values() if r["broken"])))
+    suite = ET.Element(
+        "testsuite",
+        name="voicekit-proxy",
+        tests=str(len(report["rules"])),
+        failures=str(sum(1 for r in report["rules"].values() if r["broken"])),
+    )
     for rule, info in report["rules"].items():
         case = ET.SubElement(suite, "testcase", classname="voicekit.proxy", name=f"{rule} {info['title']}")
         mine = [f for f in report["findings"] if f["rule"] == rule]
@@ -96,12 +129,20 @@ def junit(report: dict[str, Any]) -> bytes:
 
 def write(summary: dict[str, Any], directory: Path, *, upstream: str) -> list[Path]:
     """Write the four files; returns their paths."""
-    report = {"kit": "voicekit", "kind": "observed-traffic", "upstream": upstream,
-              "verdict": "violations found" if summary["violations"] else "no violation seen", **summary}
+    report = {
+        "kit": "voicekit",
+        "kind": "observed-traffic",
+        "upstream": upstream,
+        "verdict": "violations found" if summary["violations"] else "no violation seen",
+        **summary,
+    }
     report = json.loads(redact_text(json.dumps(report, default=str)))
     directory.mkdir(parents=True, exist_ok=True)
-    files = {"proxy-report.json": json.dumps(report, indent=2, ensure_ascii=False),
-             "proxy-report.md": markdown(report), "proxy-report.html": render_html(report)}
+    files = {
+        "proxy-report.json": json.dumps(report, indent=2, ensure_ascii=False),
+        "proxy-report.md": markdown(report),
+        "proxy-report.html": render_html(report),
+    }
     written = []
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")

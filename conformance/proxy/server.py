@@ -29,8 +29,17 @@ from voicekit.exchanges import NO_BODY
 
 __all__ = ["ProxyServer", "route"]
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "transfer-encoding", "upgrade", "proxy-connection"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+}
 #: Bodies larger than this are relayed but not judged.
 MAX_JUDGED = 8 * 1024 * 1024
 MAX_REQUEST = 64 * 1024 * 1024
@@ -40,7 +49,7 @@ def route(path: str, system: str | None) -> tuple[str, str]:
     """(system, API path as the contracts know it) of a request path. Without ``--system`` the layout of the
     voicekit mock is assumed (Platform under /platform, the bus under /connect, GWS at the root)."""
     if system == "platform" or (system is None and (path == "/platform" or path.startswith("/platform/"))):
-        return "platform", path[len("/platform"):] if path.startswith("/platform/") else path
+        return "platform", path[len("/platform") :] if path.startswith("/platform/") else path
     if system == "connect" or (system is None and path.startswith("/connect/")):
         return "connect", path
     return "gws", path
@@ -72,8 +81,16 @@ class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, listen: tuple[str, int], upstream: str, observer: Observer, *, system: str | None = None,
-                 timeout: float = 120.0, verify: bool | str = True) -> None:
+    def __init__(
+        self,
+        listen: tuple[str, int],
+        upstream: str,
+        observer: Observer,
+        *,
+        system: str | None = None,
+        timeout: float = 120.0,
+        verify: bool | str = True,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.observer = observer
         self.system = system
@@ -82,9 +99,13 @@ class ProxyServer(ThreadingHTTPServer):
         self.upstream_port = parts.port or (443 if parts.scheme == "https" else 80)
         self.upstream_tls = parts.scheme == "https"
         self.verify = verify
-        self.client = httpx.Client(base_url=self.upstream, timeout=httpx.Timeout(timeout, connect=10.0),
-                                   limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
-                                   verify=verify, follow_redirects=False)
+        self.client = httpx.Client(
+            base_url=self.upstream,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            verify=verify,
+            follow_redirects=False,
+        )
         super().__init__(listen, Handler)
 
     @property
@@ -157,8 +178,9 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             self._fail(413, "request body too large for the proxy")
             return
-        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
-                   and k.lower() != "content-length"]
+        headers = [
+            (k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"
+        ]
         try:
             request = self.server.client.build_request(self.command, self.path, headers=headers, content=body)
             response = self.server.client.send(request, stream=True)
@@ -198,14 +220,28 @@ class Handler(BaseHTTPRequestHandler):
         response_body, response_json = _json(decoded, response.headers.get("Content-Type", ""))
         observer = self.server.observer
         if system == "gws" and path.startswith("/api/v2/notifications") and self.command == "POST":
-            observer.bayeux(path=path, request=None if request_body is NO_BODY else request_body,
-                            status=response.status_code,
-                            reply=None if response_body is NO_BODY else response_body, duration_ms=duration_ms)
+            observer.bayeux(
+                path=path,
+                request=None if request_body is NO_BODY else request_body,
+                status=response.status_code,
+                reply=None if response_body is NO_BODY else response_body,
+                duration_ms=duration_ms,
+            )
             return
-        observer.http(system=system, method=self.command, path=path, query=dict(parse_qsl(parts.query)),
-                      request_body=request_body, request_is_json=request_json, request_type=request_type,
-                      status=response.status_code, response_body=response_body, response_is_json=response_json,
-                      duration_ms=duration_ms, started=arrived)
+        observer.http(
+            system=system,
+            method=self.command,
+            path=path,
+            query=dict(parse_qsl(parts.query)),
+            request_body=request_body,
+            request_is_json=request_json,
+            request_type=request_type,
+            status=response.status_code,
+            response_body=response_body,
+            response_is_json=response_json,
+            duration_ms=duration_ms,
+            started=arrived,
+        )
 
     # ---- WebSocket ---------------------------------------------------------------------------------------------
     def _tunnel(self) -> None:
@@ -239,15 +275,26 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         header_block, _, rest = answer.partition(b"\r\n\r\n")
-        extensions = next((line.split(b":", 1)[1].decode("latin-1").strip()
-                           for line in header_block.split(b"\r\n")[1:]
-                           if line.lower().startswith(b"sec-websocket-extensions:")), None)
+        extensions = next(
+            (
+                line.split(b":", 1)[1].decode("latin-1").strip()
+                for line in header_block.split(b"\r\n")[1:]
+                if line.lower().startswith(b"sec-websocket-extensions:")
+            ),
+            None,
+        )
         system, path = route(urlsplit(self.path).path, server.system)
         observe = server.observer.frame
-        down = FrameReader(**dict(zip(("compressed", "no_context_takeover"),
-                                      deflate_params(extensions, from_server=True), strict=True)))
-        up = FrameReader(**dict(zip(("compressed", "no_context_takeover"),
-                                    deflate_params(extensions, from_server=False), strict=True)))
+        down = FrameReader(
+            **dict(
+                zip(("compressed", "no_context_takeover"), deflate_params(extensions, from_server=True), strict=True)
+            )
+        )
+        up = FrameReader(
+            **dict(
+                zip(("compressed", "no_context_takeover"), deflate_params(extensions, from_server=False), strict=True)
+            )
+        )
 
         def report(reader: FrameReader, data: bytes, direction: str) -> None:
             with server.observer.judging():
@@ -261,12 +308,12 @@ class Handler(BaseHTTPRequestHandler):
         if rest:
             report(down, rest, "out")
         self.close_connection = True
-        _pump(self.connection, upstream, lambda data: report(up, data, "in"),
-              lambda data: report(down, data, "out"))
+        _pump(self.connection, upstream, lambda data: report(up, data, "in"), lambda data: report(down, data, "out"))
 
 
-def _pump(client: socket.socket, upstream: socket.socket, seen_up: Callable[[bytes], None],
-          seen_down: Callable[[bytes], None]) -> None:
+def _pump(
+    client: socket.socket, upstream: socket.socket, seen_up: Callable[[bytes], None], seen_down: Callable[[bytes], None]
+) -> None:
     """Relay bytes both ways until either side closes; each copy is shown to its observer after it is sent."""
     client.settimeout(None)
     upstream.settimeout(None)

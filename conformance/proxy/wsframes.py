@@ -80,14 +80,14 @@ class FrameReader:
         if masked:
             if len(buffer) < offset + 4:
                 return None
-            key, offset = bytes(buffer[offset:offset + 4]), offset + 4
+            key, offset = bytes(buffer[offset : offset + 4]), offset + 4
         if length > 4 * MAX_MESSAGE:
             self.broken = True  # not a stream this reader can follow; the relay goes on regardless
             return None
         if len(buffer) < offset + length:
             return None
-        payload = bytes(buffer[offset:offset + length])
-        del buffer[:offset + length]
+        payload = bytes(buffer[offset : offset + length])
+        del buffer[: offset + length]
         if masked and length:
             mask = (key * (length // 4 + 1))[:length]
             payload = (int.from_bytes(payload, "big") ^ int.from_bytes(mask, "big")).to_bytes(length, "big")

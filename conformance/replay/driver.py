@@ -36,9 +36,15 @@ class UserSession:
         self.login = login
         self.label = label
         config = driver.config
-        self.http = HttpClient(driver.base_url, auth=(login.username, login.password), csrf=config.gws.csrf,
-                               timeout=config.timeouts.request, verify=config.ssl_verify(), name=label,
-                               system="gws")
+        self.http = HttpClient(
+            driver.base_url,
+            auth=(login.username, login.password),
+            csrf=config.gws.csrf,
+            timeout=config.timeouts.request,
+            verify=config.ssl_verify(),
+            name=label,
+            system="gws",
+        )
         self._cometd: CometdClient | None = None
         self._me: dict[str, Any] | None = None
 
@@ -79,8 +85,12 @@ class UserSession:
         if self._cometd is None or self._cometd.inbox.broken is not None or self._cometd.client_id is None:
             if self._cometd is not None:
                 self._cometd.close()
-            client = CometdClient(f"{self.driver.base_url}/api/v2/notifications", http=self.http,
-                                  notification_timeout=self.driver.config.timeouts.notification, name=self.label)
+            client = CometdClient(
+                f"{self.driver.base_url}/api/v2/notifications",
+                http=self.http,
+                notification_timeout=self.driver.config.timeouts.notification,
+                name=self.label,
+            )
             client.open(CHANNELS)
             self._cometd = client
         return self._cometd
@@ -150,8 +160,14 @@ class ControlEvents:
     def reset(self) -> None:
         self._send("POST", "/reset")
 
-    def inbound_call(self, caller: str, *, to: str | None = None, queue: str | None = None,
-                     user_data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def inbound_call(
+        self,
+        caller: str,
+        *,
+        to: str | None = None,
+        queue: str | None = None,
+        user_data: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"from": caller}
         if to:
             body["to"] = to
@@ -167,8 +183,9 @@ class ControlEvents:
     def voice_service(self, state: str) -> None:
         self._send("PUT", "/gws/services/voice", {"state": state})
 
-    def fault(self, *, kind: str = "error", operation: str | None = None, user: str | None = None,
-              message: str | None = None) -> None:
+    def fault(
+        self, *, kind: str = "error", operation: str | None = None, user: str | None = None, message: str | None = None
+    ) -> None:
         body = {"kind": kind, "operation": operation, "user": user, "message": message}
         self._send("POST", "/gws/faults", {k: v for k, v in body.items() if v is not None})
 
@@ -190,11 +207,18 @@ class GwsDriver:
         self.quiet = quiet
         self.settle = settle
         self._sessions: dict[str, UserSession] = {}
-        self.anonymous = HttpClient(self.base_url, csrf="off", timeout=config.timeouts.request,
-                                    verify=config.ssl_verify(), name="anonymous", system="gws")
+        self.anonymous = HttpClient(
+            self.base_url,
+            csrf="off",
+            timeout=config.timeouts.request,
+            verify=config.ssl_verify(),
+            name="anonymous",
+            system="gws",
+        )
         self.event_source = EventSource(config)
-        self.events = (ControlEvents(config.events.control_url, config.events.control_token)
-                       if config.events.control_url else None)
+        self.events = (
+            ControlEvents(config.events.control_url, config.events.control_token) if config.events.control_url else None
+        )
 
     # ---- the cast -------------------------------------------------------------------------------------------------
     @property

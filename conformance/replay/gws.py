@@ -199,11 +199,13 @@ class Run:
             # An earlier exchange already differed (a refused create leaves a later {placeholder} unbound):
             # that is the verdict, not the step the difference made impossible.
             status = FAILED
-            reason = (f"{len(self.mismatches)} difference(s) from the documented exchange; "
-                      f"the rest could not run: {reason}")
+            reason = (
+                f"{len(self.mismatches)} difference(s) from the documented exchange; the rest could not run: {reason}"
+            )
         errata = sorted({*plan.rules.errata, *plan.given_errata})
-        return ReplayResult(plan.id, status, reason, list(self.mismatches), errata, list(self.bindings.items()),
-                            list(self.notes))
+        return ReplayResult(
+            plan.id, status, reason, list(self.mismatches), errata, list(self.bindings.items()), list(self.notes)
+        )
 
     # ---- casting ------------------------------------------------------------------------------------------------
     def _cast(self) -> Cast:
@@ -229,8 +231,9 @@ class Run:
         if role == "agent" and plan.actor_number:
             actor = next((a for a in free if a.number == plan.actor_number), None)
         if role == "agent" and actor is None and plan.actor_device:
-            actor = next((a for a in free if a.device_id == plan.actor_device and a.number not in
-                          plan.partner_numbers), None)
+            actor = next(
+                (a for a in free if a.device_id == plan.actor_device and a.number not in plan.partner_numbers), None
+            )
         for number in plan.partner_numbers:
             match = next((a for a in free if a.number == number and a is not actor and a not in chosen.values()), None)
             if match is not None:
@@ -246,8 +249,10 @@ class Run:
                 continue
             spare = [a for a in free if a is not actor and a not in chosen.values()]
             if not spare:
-                raise NotRunnable(f"the fixture needs {len(plan.partner_numbers)} partner agent(s) besides the actor; "
-                                  f"only {len([a for a in free if a is not actor])} configured")
+                raise NotRunnable(
+                    f"the fixture needs {len(plan.partner_numbers)} partner agent(s) besides the actor; "
+                    f"only {len([a for a in free if a is not actor])} configured"
+                )
             chosen[number] = spare[0]
         devices: dict[str, UserSession] = {}
         for device_id in plan.other_devices:
@@ -370,8 +375,9 @@ class Run:
             else:
                 session.post(path, {"operationName": "ForwardCallsOff"})
         if now.get("doNotDisturb") != view.get("doNotDisturb") and view.get("doNotDisturb") in ("On", "Off"):
-            session.post(path, {"operationName": "DoNotDisturbOn" if view["doNotDisturb"] == "On"
-                                else "DoNotDisturbOff"})
+            session.post(
+                path, {"operationName": "DoNotDisturbOn" if view["doNotDisturb"] == "On" else "DoNotDisturbOff"}
+            )
         if _state_key(now.get("userState")) != _state_key(view.get("userState")):
             op = self.agent_state_operation(session, view.get("userState") or {})
             if op:
@@ -385,8 +391,11 @@ class Run:
             if user_state.get("displayName") and op.get("displayName") == user_state.get("displayName"):
                 return str(op.get("operationName"))
         for op in ops:
-            if op.get("state") == wanted and op.get("workMode") == user_state.get("workMode") \
-                    and op.get("reason") == user_state.get("reason"):
+            if (
+                op.get("state") == wanted
+                and op.get("workMode") == user_state.get("workMode")
+                and op.get("reason") == user_state.get("reason")
+            ):
                 return str(op.get("operationName"))
         return {"Ready": "Ready", "NotReady": "NotReady", "Logout": "Offline"}.get(str(wanted))
 
@@ -395,26 +404,38 @@ class Run:
         body = response.json_or_none()
         code = body.get("statusCode") if isinstance(body, Mapping) else None
         if response.status != 200 or code not in (0, None):
-            raise SetupFailed(f"{what}: {response.method} {response.path} answered HTTP {response.status} "
-                              f"{response.text[:200]}")
+            raise SetupFailed(
+                f"{what}: {response.method} {response.path} answered HTTP {response.status} {response.text[:200]}"
+            )
         return response
 
     def post(self, session: UserSession, path: str, body: Any, what: str) -> HttpResponse:
         return self.ok(session.post(path, body), what)
 
-    def await_message(self, session: UserSession, what: str, *, channel: str | None = None,
-                      message_type: str | None = None, call_id: str | None = None, state: str | None = None,
-                      notification_type: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    def await_message(
+        self,
+        session: UserSession,
+        what: str,
+        *,
+        channel: str | None = None,
+        message_type: str | None = None,
+        call_id: str | None = None,
+        state: str | None = None,
+        notification_type: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """The next message on ``session`` matching the given members (recipes: not compared, only awaited)."""
 
         def wanted(message: Any) -> bool:
             data = message.get("data") or {}
             call = data.get("call") or {}
-            return ((channel is None or message.get("channel") == channel)
-                    and (message_type is None or data.get("messageType") == message_type)
-                    and (call_id is None or call.get("id") == call_id)
-                    and (state is None or call.get("state") == state)
-                    and (notification_type is None or data.get("notificationType") == notification_type))
+            return (
+                (channel is None or message.get("channel") == channel)
+                and (message_type is None or data.get("messageType") == message_type)
+                and (call_id is None or call.get("id") == call_id)
+                and (state is None or call.get("state") == state)
+                and (notification_type is None or data.get("notificationType") == notification_type)
+            )
 
         try:
             return dict(session.cometd.await_message(wanted, timeout, description=what))
@@ -465,8 +486,9 @@ class Run:
         message = body[0] if isinstance(body, list) and body and isinstance(body[0], Mapping) else {}
         channel = message.get("channel")
         if self.listing_cometd is None:
-            self.listing_cometd = CometdClient(f"{self.driver.base_url}/api/v2/notifications",
-                                               http=self.cast.sender, name="code listing")
+            self.listing_cometd = CometdClient(
+                f"{self.driver.base_url}/api/v2/notifications", http=self.cast.sender, name="code listing"
+            )
         client = self.listing_cometd
         if channel == "/meta/handshake":
             reply = client.handshake(check=False)
@@ -478,8 +500,16 @@ class Run:
             raise NotRunnable(f"the listing sends {channel}, which the replay does not know how to send")
         self.checks += 1
         if reply.get("successful") is not True:
-            self.mismatches.append(Mismatch("successful", True, reply.get("successful"), "Bayeux (003 l.1494-1567)",
-                                            f"{channel} was refused: {reply.get('error')}", f"{step.label} reply"))
+            self.mismatches.append(
+                Mismatch(
+                    "successful",
+                    True,
+                    reply.get("successful"),
+                    "Bayeux (003 l.1494-1567)",
+                    f"{channel} was refused: {reply.get('error')}",
+                    f"{step.label} reply",
+                )
+            )
 
     def check_response(self, step: Step, response: HttpResponse, *, where: str) -> None:
         self.checks += 1
@@ -493,29 +523,55 @@ class Run:
             expected_status = http_status_for(code if isinstance(code, int) else 0)
         found: list[Mismatch] = []
         if response.status != expected_status:
-            found.append(Mismatch("status", expected_status, response.status, "E001 HTTP status",
-                                  f"{response.method} {response.path} answered {response.status}: "
-                                  f"{response.text[:160]}"))
+            found.append(
+                Mismatch(
+                    "status",
+                    expected_status,
+                    response.status,
+                    "E001 HTTP status",
+                    f"{response.method} {response.path} answered {response.status}: {response.text[:160]}",
+                )
+            )
         if expected_body is not None:
             actual = body
             if step.unwrap is not None:
                 member, erratum = step.unwrap
                 if not isinstance(body, Mapping) or member not in body:
-                    found.append(Mismatch(f"body.{member}", "(the singular resource)", body,
-                                          f"unwrap ({erratum})", "the response has no such member"))
+                    found.append(
+                        Mismatch(
+                            f"body.{member}",
+                            "(the singular resource)",
+                            body,
+                            f"unwrap ({erratum})",
+                            "the response has no such member",
+                        )
+                    )
                     actual = None
                 else:
                     if body.get("statusCode") != 0:
                         found.append(Mismatch("body.statusCode", 0, body.get("statusCode"), "E001"))
                     actual = body[member]
             if actual is not None or step.unwrap is None:
-                body_found, _form = compare_forms(forms_of(documented, "body"), actual,
-                                                  match=str(documented.get("match") or "exact"),
-                                                  bindings=self.bindings, rules=step.rules, root="body", strategy=GWS)
+                body_found, _form = compare_forms(
+                    forms_of(documented, "body"),
+                    actual,
+                    match=str(documented.get("match") or "exact"),
+                    bindings=self.bindings,
+                    rules=step.rules,
+                    root="body",
+                    strategy=GWS,
+                )
                 found += body_found
         elif not (isinstance(body, Mapping) and body.get("statusCode") == 0):
-            found.append(Mismatch("body.statusCode", 0, body.get("statusCode") if isinstance(body, Mapping) else body,
-                                  "E001", "the documented request must be accepted (statusCode 0)"))
+            found.append(
+                Mismatch(
+                    "body.statusCode",
+                    0,
+                    body.get("statusCode") if isinstance(body, Mapping) else body,
+                    "E001",
+                    "the documented request must be accepted (statusCode 0)",
+                )
+            )
         for name, value in (documented.get("headers") or {}).items():
             if name.lower() not in ("x-csrf-header", "x-csrf-token"):
                 continue
@@ -546,17 +602,26 @@ class Run:
             message_type = data.get("messageType")
 
             def wanted(m: Any, channel: Any = channel, message_type: Any = message_type) -> bool:
-                return m.get("channel") == channel and (message_type is None or
-                                                        (m.get("data") or {}).get("messageType") == message_type)
+                return m.get("channel") == channel and (
+                    message_type is None or (m.get("data") or {}).get("messageType") == message_type
+                )
 
             try:
-                actual = session.cometd.await_message(wanted, 0.2 if missing else timeout,
-                                                      description=f"{where}: {channel} {message_type}")
+                actual = session.cometd.await_message(
+                    wanted, 0.2 if missing else timeout, description=f"{where}: {channel} {message_type}"
+                )
             except ConformanceFailure:
                 missing = True
-                self.mismatches.append(Mismatch("(message)", _summary(message), None, "notification missing",
-                                                f"no {message_type or 'message'} on {channel} within {timeout:g} s",
-                                                where))
+                self.mismatches.append(
+                    Mismatch(
+                        "(message)",
+                        _summary(message),
+                        None,
+                        "notification missing",
+                        f"no {message_type or 'message'} on {channel} within {timeout:g} s",
+                        where,
+                    )
+                )
                 continue
             mode = str(note.get("match") or "exact")
             self.checks += 1
@@ -565,8 +630,9 @@ class Run:
                 matched.append(id(note))
                 mode = str(note.get("match") or "exact")
             # Identities learned from a message that does not match are not trusted for what follows.
-            found, _form = compare_forms(forms_of(note, "message"), actual, match=mode, bindings=self.bindings,
-                                         rules=step.rules, strategy=GWS)
+            found, _form = compare_forms(
+                forms_of(note, "message"), actual, match=mode, bindings=self.bindings, rules=step.rules, strategy=GWS
+            )
             if found:
                 self.mismatches += [m.located(where) for m in found]
                 if not step.any_order:
@@ -577,8 +643,9 @@ class Run:
         if session is not None and session.has_cometd:
             session.drain()  # what is left is not the sample's (the quiet period judged what matters)
 
-    def _unmatched_counterpart(self, step: Step, matched: list[int], note: dict[str, Any],
-                               actual: Mapping[str, Any]) -> dict[str, Any]:
+    def _unmatched_counterpart(
+        self, step: Step, matched: list[int], note: dict[str, Any], actual: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """With ``any_order``: the first documented notification not yet matched that ``actual`` matches (trial
         bindings, so a failed trial teaches nothing); else the positional one, whose differences are reported."""
         for candidate in step.notifications:
@@ -586,8 +653,14 @@ class Run:
                 continue
             trial = Bindings()
             trial.restore(self.bindings.snapshot())
-            if not compare_forms(forms_of(candidate, "message"), actual, match=str(candidate.get("match") or "exact"),
-                                 bindings=trial, rules=step.rules, strategy=GWS)[0]:
+            if not compare_forms(
+                forms_of(candidate, "message"),
+                actual,
+                match=str(candidate.get("match") or "exact"),
+                bindings=trial,
+                rules=step.rules,
+                strategy=GWS,
+            )[0]:
                 return candidate
         return note
 
@@ -597,12 +670,24 @@ class Run:
                 continue
             trial = Bindings()
             trial.restore(self.bindings.snapshot())
-            if not compare_forms(forms_of(note, "message"), actual, match=str(note.get("match") or "exact"),
-                                 bindings=trial, rules=step.rules, strategy=GWS)[0]:
-                self.mismatches.append(Mismatch("(order)", f"notification {number}", f"notification {other}",
-                                                "order", f"received where notification {number} is documented; "
-                                                f"it is documented notification {other}",
-                                                f"{step.label} notification {number}"))
+            if not compare_forms(
+                forms_of(note, "message"),
+                actual,
+                match=str(note.get("match") or "exact"),
+                bindings=trial,
+                rules=step.rules,
+                strategy=GWS,
+            )[0]:
+                self.mismatches.append(
+                    Mismatch(
+                        "(order)",
+                        f"notification {number}",
+                        f"notification {other}",
+                        "order",
+                        f"received where notification {number} is documented; it is documented notification {other}",
+                        f"{step.label} notification {number}",
+                    )
+                )
                 return
 
     def quiet(self, step: Step, received: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
@@ -614,10 +699,16 @@ class Run:
         for message in self.cast.actor.cometd.inbox.pending:
             kind = (message.get("channel"), (message.get("data") or {}).get("messageType"))
             if kind in kinds and _subject(message) in subjects:
-                self.mismatches.append(Mismatch(
-                    "(message)", None, _summary(message), "extra notification",
-                    f"an undocumented {kind[1]} followed within {self.driver.quiet:g} s",
-                    f"{step.label} after the last notification"))
+                self.mismatches.append(
+                    Mismatch(
+                        "(message)",
+                        None,
+                        _summary(message),
+                        "extra notification",
+                        f"an undocumented {kind[1]} followed within {self.driver.quiet:g} s",
+                        f"{step.label} after the last notification",
+                    )
+                )
 
     def await_push(self, step: Step, note: dict[str, Any], where: str) -> None:
         """Push messages are read from the mock's outbox (GET /control/gws/push/{userId})."""
@@ -633,13 +724,21 @@ class Run:
                 break
             time.sleep(0.05)
         if len(messages) <= index:
-            self.mismatches.append(Mismatch("(push)", note["message"], None, "notification missing",
-                                            "no push message was delivered", where))
+            self.mismatches.append(
+                Mismatch(
+                    "(push)", note["message"], None, "notification missing", "no push message was delivered", where
+                )
+            )
             return
         self.checks += 1
-        found, _form = compare_forms(forms_of(note, "message"), messages[index],
-                                     match=str(note.get("match") or "exact"), bindings=self.bindings,
-                                     rules=step.rules, strategy=GWS)
+        found, _form = compare_forms(
+            forms_of(note, "message"),
+            messages[index],
+            match=str(note.get("match") or "exact"),
+            bindings=self.bindings,
+            rules=step.rules,
+            strategy=GWS,
+        )
         self.mismatches += [m.located(where) for m in found]
 
 

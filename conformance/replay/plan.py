@@ -21,15 +21,37 @@ from voicekit.replay.rules import CompareRules, FixtureRules, parse_path, rules_
 __all__ = ["CONFIG_OPERATIONS", "DocCall", "Plan", "Step", "build_plan", "main_operation"]
 
 #: Operations that change configuration (settings, provisioning, dispositions): their replays are destructive.
-CONFIG_OPERATIONS = frozenset({
-    "createSetting", "updateSetting", "deleteSetting", "createSettingsGroup", "deleteSettingsGroup",
-    "createUser", "deleteUsers", "assignUserSkills", "createUserDevice", "createGroup", "createSubGroup",
-    "deleteGroup", "createGroupDisposition", "deleteGroupDisposition",
-})
+CONFIG_OPERATIONS = frozenset(
+    {
+        "createSetting",
+        "updateSetting",
+        "deleteSetting",
+        "createSettingsGroup",
+        "deleteSettingsGroup",
+        "createUser",
+        "deleteUsers",
+        "assignUserSkills",
+        "createUserDevice",
+        "createGroup",
+        "createSubGroup",
+        "deleteGroup",
+        "createGroupDisposition",
+        "deleteGroupDisposition",
+    }
+)
 SUPERVISOR_DEVICE_CAPABILITIES = frozenset({"ListenIn", "Coach", "BargeIn", "CancelSupervisorMonitoring"})
 SUPERVISOR_CALL_CAPABILITIES = frozenset({"SwitchToListenIn", "SwitchToBargeIn"})
-ADMIN_PREFIXES = ("/api/v2/users", "/api/v2/devices", "/api/v2/skills", "/api/v2/queues", "/api/v2/system",
-                  "/api/v2/settings", "/api/v2/groups", "/api/v2/services", "/api/v2/features")
+ADMIN_PREFIXES = (
+    "/api/v2/users",
+    "/api/v2/devices",
+    "/api/v2/skills",
+    "/api/v2/queues",
+    "/api/v2/system",
+    "/api/v2/settings",
+    "/api/v2/groups",
+    "/api/v2/services",
+    "/api/v2/features",
+)
 
 
 @dataclass
@@ -211,9 +233,20 @@ def build_plan(fixture: Fixture, errata: Iterable[Mapping[str, Any]]) -> Plan:
         index = number if "steps" in data else None
         steps.append(_step(index, label, raw, rules))
     given, given_errata = rules.given()
-    plan = Plan(fixture=fixture, rules=rules, operation=main_operation(fixture), actor_role="agent",
-                actor_number=None, actor_device=None, partner_numbers=[], other_devices=[], calls={},
-                steps=steps, given=given, given_errata=given_errata)
+    plan = Plan(
+        fixture=fixture,
+        rules=rules,
+        operation=main_operation(fixture),
+        actor_role="agent",
+        actor_number=None,
+        actor_device=None,
+        partner_numbers=[],
+        other_devices=[],
+        calls={},
+        steps=steps,
+        given=given,
+        given_errata=given_errata,
+    )
     _analyse(plan)
     plan.not_run = _not_run(plan)
     plan.destructive = _destructive(plan)
@@ -251,7 +284,8 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
     if order is not None and notifications:
         positions = [int(p) - 1 for p in order[0]]
         notifications = [notifications[p] for p in positions] + [
-            n for i, n in enumerate(notifications) if i not in positions]
+            n for i, n in enumerate(notifications) if i not in positions
+        ]
         decided.append(order[1])
     any_order = rules.value("any_order", index)
     if any_order is not None and any_order[0]:
@@ -259,12 +293,20 @@ def _step(index: int | None, label: str, raw: Mapping[str, Any], rules: FixtureR
     also = rules.value("also", index)
     unwrap = rules.value("unwrap", index)
     lines = tuple(raw["lines"]) if raw.get("lines") else None
-    return Step(index=index, label=label, lines=lines, trigger=dict(raw["trigger"]) if raw.get("trigger") else None,
-                request=request, response=response, notifications=notifications,
-                rules=rules.compare_rules(index), decided=sorted(set(decided)),
-                also_paths=[str(a["path"]) for a in also[0]] if also else [],
-                unwrap=(str(unwrap[0]), unwrap[1]) if unwrap else None,
-                any_order=bool(any_order and any_order[0]))
+    return Step(
+        index=index,
+        label=label,
+        lines=lines,
+        trigger=dict(raw["trigger"]) if raw.get("trigger") else None,
+        request=request,
+        response=response,
+        notifications=notifications,
+        rules=rules.compare_rules(index),
+        decided=sorted(set(decided)),
+        also_paths=[str(a["path"]) for a in also[0]] if also else [],
+        unwrap=(str(unwrap[0]), unwrap[1]) if unwrap else None,
+        any_order=bool(any_order and any_order[0]),
+    )
 
 
 def _analyse(plan: Plan) -> None:

@@ -29,19 +29,58 @@ __all__ = ["prepare", "trigger"]
 
 DEVICES = "/v2/me/devices"
 AGENT_STATE_OPERATIONS = {"Ready", "NotReady", "AuxWork", "AfterCallWork", "Offline", "CustomAgentState"}
-ESTABLISHED_OPERATIONS = {"Hold", "Hangup", "SendDtmf", "SingleStepTransfer", "SingleStepConference",
-                          "InitiateTransfer", "InitiateConference", "AttachUserData", "UpdateUserData",
-                          "DeleteUserData", "DeleteUserDataPair", "getMyCall"}
-DEVICE_OPERATIONS = {"DoNotDisturbOn", "DoNotDisturbOff", "ForwardCallsOn", "ForwardCallsOff", "ListenIn",
-                     "Coach", "BargeIn", "CancelSupervisorMonitoring"}
-SUPERVISED_OPERATIONS = {"SwitchToBargeIn", "SwitchToListenIn", "MuteMonitoredUser", "UnmuteMonitoredUser",
-                         "SetCallDisposition"}
-SETTINGS_OPERATIONS = {"createSetting", "updateSetting", "deleteSetting", "createSettingsGroup",
-                       "deleteSettingsGroup", "getSettings", "listSettingsGroups", "getMyAgentStates"}
+ESTABLISHED_OPERATIONS = {
+    "Hold",
+    "Hangup",
+    "SendDtmf",
+    "SingleStepTransfer",
+    "SingleStepConference",
+    "InitiateTransfer",
+    "InitiateConference",
+    "AttachUserData",
+    "UpdateUserData",
+    "DeleteUserData",
+    "DeleteUserDataPair",
+    "getMyCall",
+}
+DEVICE_OPERATIONS = {
+    "DoNotDisturbOn",
+    "DoNotDisturbOff",
+    "ForwardCallsOn",
+    "ForwardCallsOff",
+    "ListenIn",
+    "Coach",
+    "BargeIn",
+    "CancelSupervisorMonitoring",
+}
+SUPERVISED_OPERATIONS = {
+    "SwitchToBargeIn",
+    "SwitchToListenIn",
+    "MuteMonitoredUser",
+    "UnmuteMonitoredUser",
+    "SetCallDisposition",
+}
+SETTINGS_OPERATIONS = {
+    "createSetting",
+    "updateSetting",
+    "deleteSetting",
+    "createSettingsGroup",
+    "deleteSettingsGroup",
+    "getSettings",
+    "listSettingsGroups",
+    "getMyAgentStates",
+}
 #: Group deletions whose documented {id} is a sub-group ("Delete sub-group", 003 l.11437-11451).
 SUB_GROUP_DELETIONS = frozenset({"gws.dispositions.delete-sub-group.example"})
-GROUP_OPERATIONS = {"getGroup", "listGroupDispositions", "createGroupDisposition", "createSubGroup", "createGroup",
-                    "deleteGroup", "deleteGroupDisposition"}
+GROUP_OPERATIONS = {
+    "getGroup",
+    "listGroupDispositions",
+    "createGroupDisposition",
+    "createSubGroup",
+    "createGroup",
+    "deleteGroup",
+    "deleteGroupDisposition",
+}
 #: A DN of the switch's numbering plan that no device has (the replay dials it to make T-Server refuse a call,
 #: "Invalid Called Dn"); the same setting as the call-control family's.
 UNKNOWN_DN = os.environ.get("VOICEKIT_GWS_UNKNOWN_DN", "59999")
@@ -88,8 +127,12 @@ def trigger(run: Run, step: Step) -> None:
         ringing = next((c for c in party.calls() if c.get("state") == "Ringing"), None)
         if ringing is None:
             raise SetupFailed(f"{party.label} has no ringing call to answer")
-        run.post(party, f"/api/v2/me/calls/{ringing['id']}", {"operationName": "Answer"},
-                 f"{party.label} answers (trigger remote-answer)")
+        run.post(
+            party,
+            f"/api/v2/me/calls/{ringing['id']}",
+            {"operationName": "Answer"},
+            f"{party.label} answers (trigger remote-answer)",
+        )
     else:
         raise NotRunnable(f"unknown trigger event {name!r}")
 
@@ -150,8 +193,9 @@ def _bind_call(run: Run, documented: str | None, actual: str) -> None:
 
 
 # ---- call building blocks --------------------------------------------------------------------------------------
-def _dial(run: Run, caller: UserSession, number: str, user_data: Mapping[str, Any] | None = None,
-          *, await_callee: bool = True) -> tuple[str, str | None, UserSession | None]:
+def _dial(
+    run: Run, caller: UserSession, number: str, user_data: Mapping[str, Any] | None = None, *, await_callee: bool = True
+) -> tuple[str, str | None, UserSession | None]:
     """``caller`` dials ``number``; returns (caller's call id, callee's call id, callee session)."""
     body: dict[str, Any] = {"operationName": "Dial", "destination": {"phoneNumber": number}}
     if user_data:
@@ -161,32 +205,44 @@ def _dial(run: Run, caller: UserSession, number: str, user_data: Mapping[str, An
         run.remember(callee)
         _ = callee.cometd  # subscribed before the call rings
     run.post(caller, f"/api/v2/me/devices/{caller.device_id}/calls", body, f"{caller.label} dials {number}")
-    dialing = run.await_message(caller, f"{caller.label}'s call to {number} is dialing",
-                                message_type="CallStateChangeMessage", state="Dialing")
+    dialing = run.await_message(
+        caller, f"{caller.label}'s call to {number} is dialing", message_type="CallStateChangeMessage", state="Dialing"
+    )
     callee_call = None
     if callee is not None and await_callee:
-        ringing = run.await_message(callee, f"the call from {caller.label} rings on {callee.label}",
-                                    message_type="CallStateChangeMessage", state="Ringing")
+        ringing = run.await_message(
+            callee,
+            f"the call from {caller.label} rings on {callee.label}",
+            message_type="CallStateChangeMessage",
+            state="Ringing",
+        )
         callee_call = _call_id(ringing)
     return _call_id(dialing), callee_call, callee
 
 
 def _answer(run: Run, session: UserSession, call_id: str) -> None:
     run.post(session, f"/api/v2/me/calls/{call_id}", {"operationName": "Answer"}, f"{session.label} answers")
-    run.await_message(session, f"{session.label}'s call is established", message_type="CallStateChangeMessage",
-                      call_id=call_id, state="Established")
+    run.await_message(
+        session,
+        f"{session.label}'s call is established",
+        message_type="CallStateChangeMessage",
+        call_id=call_id,
+        state="Established",
+    )
 
 
-def _call_op(run: Run, session: UserSession, call_id: str, body: Mapping[str, Any], state: str | None,
-             what: str) -> dict[str, Any] | None:
+def _call_op(
+    run: Run, session: UserSession, call_id: str, body: Mapping[str, Any], state: str | None, what: str
+) -> dict[str, Any] | None:
     run.post(session, f"/api/v2/me/calls/{call_id}", dict(body), what)
     if state is None:
         return None
     return run.await_message(session, what, message_type="CallStateChangeMessage", call_id=call_id, state=state)
 
 
-def _dial_actor(run: Run, partner_doc: str, user_data: Mapping[str, Any] | None, *,
-                await_actor: bool = True) -> str | None:
+def _dial_actor(
+    run: Run, partner_doc: str, user_data: Mapping[str, Any] | None, *, await_actor: bool = True
+) -> str | None:
     """The documented partner calls the actor: an agent dials, an external number comes through the events."""
     actor = _actor(run)
     partner = run.cast.partners.get(partner_doc) if run.cast else None
@@ -197,8 +253,9 @@ def _dial_actor(run: Run, partner_doc: str, user_data: Mapping[str, Any] | None,
     run.driver.event_source.inbound_call(str(actor.number), partner_doc, user_data=dict(user_data or {}) or None)
     if not await_actor:
         return None
-    ringing = run.await_message(actor, "the external call rings", message_type="CallStateChangeMessage",
-                                state="Ringing")
+    ringing = run.await_message(
+        actor, "the external call rings", message_type="CallStateChangeMessage", state="Ringing"
+    )
     return _call_id(ringing)
 
 
@@ -209,8 +266,9 @@ def _ringing(run: Run, documented: str | None, partner_doc: str, user_data: Mapp
     return actual
 
 
-def _established(run: Run, documented: str | None, partner_doc: str, direction: str,
-                 user_data: Mapping[str, Any] | None = None) -> str:
+def _established(
+    run: Run, documented: str | None, partner_doc: str, direction: str, user_data: Mapping[str, Any] | None = None
+) -> str:
     """An established call between the actor and the documented partner, dialed in the documented direction."""
     actor = _actor(run)
     if direction == "in":
@@ -224,8 +282,13 @@ def _established(run: Run, documented: str | None, partner_doc: str, direction: 
     if callee_call is None:
         raise SetupFailed(f"the call did not ring on {partner.label}")
     _answer(run, partner, callee_call)
-    run.await_message(actor, "the actor's call is established", message_type="CallStateChangeMessage",
-                      call_id=actual, state="Established")
+    run.await_message(
+        actor,
+        "the actor's call is established",
+        message_type="CallStateChangeMessage",
+        call_id=actual,
+        state="Established",
+    )
     return actual
 
 
@@ -243,21 +306,38 @@ def _conference(run: Run, documented: str | None, first: str, second: str, direc
     """A two-step conference owned by the actor: ``first`` on the call, ``second`` added (E214: no userData)."""
     actor = _actor(run)
     call = _established(run, documented, first, direction)
-    _call_op(run, actor, call, {"operationName": "InitiateConference",
-                                "destination": {"phoneNumber": _number(run, second)}}, "Held",
-             "the actor initiates the conference")
-    consult = _call_id(run.await_message(actor, "the consult call dials", message_type="CallStateChangeMessage",
-                                         state="Dialing"))
+    _call_op(
+        run,
+        actor,
+        call,
+        {"operationName": "InitiateConference", "destination": {"phoneNumber": _number(run, second)}},
+        "Held",
+        "the actor initiates the conference",
+    )
+    consult = _call_id(
+        run.await_message(actor, "the consult call dials", message_type="CallStateChangeMessage", state="Dialing")
+    )
     partner = run.cast.partner(second) if run.cast else None
     assert partner is not None
-    ringing = run.await_message(partner, "the consult call rings", message_type="CallStateChangeMessage",
-                                state="Ringing")
+    ringing = run.await_message(
+        partner, "the consult call rings", message_type="CallStateChangeMessage", state="Ringing"
+    )
     _answer(run, partner, _call_id(ringing))
-    run.await_message(actor, "the consult call is established", message_type="CallStateChangeMessage",
-                      call_id=consult, state="Established")
+    run.await_message(
+        actor,
+        "the consult call is established",
+        message_type="CallStateChangeMessage",
+        call_id=consult,
+        state="Established",
+    )
     _call_op(run, actor, consult, {"operationName": "CompleteConference"}, None, "the actor completes the conference")
-    run.await_message(actor, "the conference is complete", message_type="CallStateChangeMessage", call_id=call,
-                      notification_type="ParticipantsUpdated")
+    run.await_message(
+        actor,
+        "the conference is complete",
+        message_type="CallStateChangeMessage",
+        call_id=call,
+        notification_type="ParticipantsUpdated",
+    )
     return call
 
 
@@ -295,8 +375,7 @@ def _reject_recipe(run: Run) -> None:
     actor = _actor(run)
     partner_doc = _partners_of(run, call)[0]
     run.driver.event_source.inbound_call(str(actor.number), _number(run, partner_doc), queue=call.dnis)
-    ringing = run.await_message(actor, "the queued call rings", message_type="CallStateChangeMessage",
-                                state="Ringing")
+    ringing = run.await_message(actor, "the queued call rings", message_type="CallStateChangeMessage", state="Ringing")
     _bind_call(run, documented, _call_id(ringing))
 
 
@@ -350,18 +429,24 @@ def _complete_recipe(run: Run) -> None:
     actor = _actor(run)
     parent_actual = _established(run, consult.parent_id, parent_partner, _direction(run, parent))
     kind = "InitiateConference" if run.plan.operation == "CompleteConference" else "InitiateTransfer"
-    _call_op(run, actor, parent_actual, {"operationName": kind, "destination": {"phoneNumber": _number(run, target)}},
-             "Held", f"the actor runs {kind}")
-    dialing = run.await_message(actor, "the consult call dials", message_type="CallStateChangeMessage",
-                                state="Dialing")
+    _call_op(
+        run,
+        actor,
+        parent_actual,
+        {"operationName": kind, "destination": {"phoneNumber": _number(run, target)}},
+        "Held",
+        f"the actor runs {kind}",
+    )
+    dialing = run.await_message(actor, "the consult call dials", message_type="CallStateChangeMessage", state="Dialing")
     _bind_call(run, documented, _call_id(dialing))
     partner = run.cast.partner(target) if run.cast else None
     if partner is not None:
         run.await_message(partner, "the consult call rings", message_type="CallStateChangeMessage", state="Ringing")
 
 
-def _swap_pair(run: Run, held_doc: str | None, held: DocCall | None, active_doc: str | None,
-               active: DocCall | None) -> None:
+def _swap_pair(
+    run: Run, held_doc: str | None, held: DocCall | None, active_doc: str | None, active: DocCall | None
+) -> None:
     """One held call and one established call (E311/E312): the held one first, then the actor dials."""
     actor = _actor(run)
     used: set[str] = set()
@@ -445,25 +530,32 @@ def _supervised_recipe(run: Run) -> None:
     device_path = f"/api/v2/me/devices/{supervisor.device_id}"
     target = f"{run.driver.base_url}/api/v2/devices/{agent.device_id}"
     run.post(supervisor, device_path, {"operationName": mode, "targetDeviceUri": target}, f"the supervisor {mode}")
-    run.undo.append(("cancel monitoring", lambda: supervisor.post(device_path,
-                                                                   {"operationName": "CancelSupervisorMonitoring"})))
+    run.undo.append(
+        ("cancel monitoring", lambda: supervisor.post(device_path, {"operationName": "CancelSupervisorMonitoring"}))
+    )
     run.await_message(supervisor, "the supervisor's device shows the monitoring", channel=DEVICES)
     _caller_call, agent_call, _ = _dial(run, caller, str(agent.number))
     if agent_call is None:
         raise SetupFailed("the call to the monitored agent did not ring")
     _answer(run, agent, agent_call)
-    joined = run.await_message(supervisor, "the supervisor joins the call", message_type="CallStateChangeMessage",
-                               state="Established")
+    joined = run.await_message(
+        supervisor, "the supervisor joins the call", message_type="CallStateChangeMessage", state="Established"
+    )
     actual = _call_id(joined)
     _bind_call(run, documented, actual)
     uuid = joined["data"]["call"].get("callUuid")
     if call.uuid and uuid:
         run.bindings.check("uuid", call.uuid, str(uuid))
     if op == "UnmuteMonitoredUser":
-        run.post(supervisor, f"/api/v2/me/calls/{actual}", {"operationName": "MuteMonitoredUser"},
-                 "the supervisor mutes the agent")
-        run.await_message(supervisor, "the agent is muted", call_id=actual,
-                          notification_type="MonitoredUserMutedStateChange")
+        run.post(
+            supervisor,
+            f"/api/v2/me/calls/{actual}",
+            {"operationName": "MuteMonitoredUser"},
+            "the supervisor mutes the agent",
+        )
+        run.await_message(
+            supervisor, "the agent is muted", call_id=actual, notification_type="MonitoredUserMutedStateChange"
+        )
 
 
 # ---- device and agent state -----------------------------------------------------------------------------------
@@ -481,9 +573,16 @@ def _documented_device(run: Run) -> dict[str, Any] | None:
     return None
 
 
-def _set_device(run: Run, session: UserSession, *, user_state: Mapping[str, Any] | None = None,
-                operation: str | None = None, dnd: str | None = None, forward_to: str | bool | None = False,
-                monitoring: Mapping[str, Any] | bool | None = False) -> None:
+def _set_device(
+    run: Run,
+    session: UserSession,
+    *,
+    user_state: Mapping[str, Any] | None = None,
+    operation: str | None = None,
+    dnd: str | None = None,
+    forward_to: str | bool | None = False,
+    monitoring: Mapping[str, Any] | bool | None = False,
+) -> None:
     """Bring ``session``'s device to the given state; only changes are sent (duplicates are ignored by GWS)."""
     run.remember(session)
     view = session.device_view() or {}
@@ -498,8 +597,7 @@ def _set_device(run: Run, session: UserSession, *, user_state: Mapping[str, Any]
             run.post(session, path, dict(monitoring), f"start {monitoring.get('operationName')}")
     if forward_to is not False and view.get("forwardTo") != forward_to:
         if forward_to:
-            run.post(session, path, {"operationName": "ForwardCallsOn", "destination": forward_to},
-                     "forward calls")
+            run.post(session, path, {"operationName": "ForwardCallsOn", "destination": forward_to}, "forward calls")
         else:
             run.post(session, path, {"operationName": "ForwardCallsOff"}, "stop forwarding")
     if dnd in ("On", "Off") and view.get("doNotDisturb") != dnd:
@@ -514,8 +612,9 @@ def _set_device(run: Run, session: UserSession, *, user_state: Mapping[str, Any]
 
 def _same_state(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     if wanted.get("displayName") and current.get("displayName"):
-        return bool(current.get("displayName") == wanted.get("displayName")
-                    and current.get("state") == wanted.get("state"))
+        return bool(
+            current.get("displayName") == wanted.get("displayName") and current.get("state") == wanted.get("state")
+        )
     return bool(current.get("state") == wanted.get("state") and current.get("workMode") == wanted.get("workMode"))
 
 
@@ -553,15 +652,26 @@ def _device_recipe(run: Run) -> None:
             target = next((a for a in run.driver.agents if a is not actor), None)
         if target is None:
             raise NotRunnable("monitoring needs an agent to monitor")
-        monitoring = {"operationName": "ListenIn",
-                      "targetDeviceUri": f"{run.driver.base_url}/api/v2/devices/{target.device_id}"}
+        monitoring = {
+            "operationName": "ListenIn",
+            "targetDeviceUri": f"{run.driver.base_url}/api/v2/devices/{target.device_id}",
+        }
     operation = None
     if op in AGENT_STATE_OPERATIONS:
         operation = _other_state(user_state)
-        user_state = {"state": "Ready" if operation == "Ready" else "NotReady",
-                      "displayName": "Ready" if operation == "Ready" else "Not Ready"}
-    _set_device(run, actor, user_state=user_state or None, operation=operation, dnd=dnd, forward_to=forward,
-                monitoring=monitoring)
+        user_state = {
+            "state": "Ready" if operation == "Ready" else "NotReady",
+            "displayName": "Ready" if operation == "Ready" else "Not Ready",
+        }
+    _set_device(
+        run,
+        actor,
+        user_state=user_state or None,
+        operation=operation,
+        dnd=dnd,
+        forward_to=forward,
+        monitoring=monitoring,
+    )
 
 
 def _notification(run: Run) -> None:
@@ -602,8 +712,9 @@ def _call_notification(run: Run, data: Mapping[str, Any]) -> None:
         return
     if state == "Established" and direction == "in":
         actual = _ringing(run, documented, partner, user_data)
-        run.cause = lambda: run.post(actor, f"/api/v2/me/calls/{actual}", {"operationName": "Answer"},
-                                     "the actor answers") and None
+        run.cause = lambda: (
+            run.post(actor, f"/api/v2/me/calls/{actual}", {"operationName": "Answer"}, "the actor answers") and None
+        )
         return
     if state == "Established":
         partner_session = run.cast.partner(partner) if run.cast else None
@@ -612,8 +723,12 @@ def _call_notification(run: Run, data: Mapping[str, Any]) -> None:
         _bind_call(run, documented, actual)
         if callee_call is None:
             raise SetupFailed("the call did not ring on the partner")
-        run.cause = lambda: run.post(partner_session, f"/api/v2/me/calls/{callee_call}",
-                                     {"operationName": "Answer"}, "the partner answers") and None
+        run.cause = lambda: (
+            run.post(
+                partner_session, f"/api/v2/me/calls/{callee_call}", {"operationName": "Answer"}, "the partner answers"
+            )
+            and None
+        )
         return
     raise NotRunnable(f"no recipe produces a {state} call on its own")
 
@@ -641,8 +756,9 @@ def _device_notification(run: Run, device: Mapping[str, Any]) -> None:
         raise NotRunnable("the documented agent state has no operation")
     other = _other_state(user_state)
     _set_device(run, actor, operation=other, user_state={"state": other}, dnd=dnd, forward_to=None)
-    run.cause = lambda: run.post(actor, "/api/v2/me/channels/voice", {"operationName": target},
-                                 f"agent state {target}") and None
+    run.cause = lambda: (
+        run.post(actor, "/api/v2/me/channels/voice", {"operationName": target}, f"agent state {target}") and None
+    )
 
 
 def _error_notification(run: Run, data: Mapping[str, Any]) -> None:
@@ -654,14 +770,28 @@ def _error_notification(run: Run, data: Mapping[str, Any]) -> None:
         documented = str(data["callUri"]).rstrip("/").rsplit("/", 1)[-1]
         partner = _partners_of(run, None)[0]
         actual = _established(run, documented, partner, "out")
-        events.fault(kind="error", operation="Hold", user=actor.login.username,
-                     message=str(data.get("errorMessage") or "Incorrect object state"))
-        run.cause = lambda: run.post(actor, f"/api/v2/me/calls/{actual}", {"operationName": "Hold"},
-                                     "the actor holds (T-Server refuses)") and None
+        events.fault(
+            kind="error",
+            operation="Hold",
+            user=actor.login.username,
+            message=str(data.get("errorMessage") or "Incorrect object state"),
+        )
+        run.cause = lambda: (
+            run.post(
+                actor, f"/api/v2/me/calls/{actual}", {"operationName": "Hold"}, "the actor holds (T-Server refuses)"
+            )
+            and None
+        )
         return
-    run.cause = lambda: run.post(actor, f"/api/v2/me/devices/{actor.device_id}/calls",
-                                 {"operationName": "Dial", "destination": {"phoneNumber": UNKNOWN_DN}},
-                                 f"the actor dials the unknown DN {UNKNOWN_DN}") and None
+    run.cause = lambda: (
+        run.post(
+            actor,
+            f"/api/v2/me/devices/{actor.device_id}/calls",
+            {"operationName": "Dial", "destination": {"phoneNumber": UNKNOWN_DN}},
+            f"the actor dials the unknown DN {UNKNOWN_DN}",
+        )
+        and None
+    )
 
 
 def _service_notification(run: Run, data: Mapping[str, Any]) -> None:
@@ -690,11 +820,19 @@ def _push(run: Run, note: Mapping[str, Any]) -> None:
         raise NotRunnable("push notifications can only be observed through the mock's control API (E319)")
     actor = _actor(run)
     message = note["message"]
-    run.post(actor, "/api/v2/me", {"operationName": "StartContactCenterSession", "channels": ["voice"],
-                                   "mobileSession": {"mobileDeviceId": "voicekit-replay", "mobilePushType": "IOS"}},
-             "start a session with a mobile session")
-    run.undo.append(("end the mobile session", lambda: actor.post("/api/v2/me",
-                                                                   {"operationName": "EndContactCenterSession"})))
+    run.post(
+        actor,
+        "/api/v2/me",
+        {
+            "operationName": "StartContactCenterSession",
+            "channels": ["voice"],
+            "mobileSession": {"mobileDeviceId": "voicekit-replay", "mobilePushType": "IOS"},
+        },
+        "start a session with a mobile session",
+    )
+    run.undo.append(
+        ("end the mobile session", lambda: actor.post("/api/v2/me", {"operationName": "EndContactCenterSession"}))
+    )
     run.driver.settle_inboxes([actor])
     actor.close_cometd()
     if message.get("messageType") == "CallStateChangeMessage":
@@ -712,8 +850,13 @@ def _state_recipe(run: Run) -> None:
     actor = _actor(run)
     device = _documented_device(run)
     if device:
-        _set_device(run, actor, user_state=device.get("userState") or None, dnd=device.get("doNotDisturb"),
-                    forward_to=_number(run, str(device["forwardTo"])) if device.get("forwardTo") else None)
+        _set_device(
+            run,
+            actor,
+            user_state=device.get("userState") or None,
+            dnd=device.get("doNotDisturb"),
+            forward_to=_number(run, str(device["forwardTo"])) if device.get("forwardTo") else None,
+        )
     used: set[str] = set()
     for documented, call in run.plan.calls.items():
         if call.last.get("state") != "Established":
@@ -728,11 +871,14 @@ def _session_recipe(run: Run) -> None:
     actor = _actor(run)
     op = run.plan.operation
     if op == "EndContactCenterSession":
-        run.post(actor, "/api/v2/me", {"operationName": "StartContactCenterSession", "channels": ["voice"]},
-                 "start the session to end")
+        run.post(
+            actor,
+            "/api/v2/me",
+            {"operationName": "StartContactCenterSession", "channels": ["voice"]},
+            "start the session to end",
+        )
         return
-    run.undo.append(("end the session", lambda: actor.post("/api/v2/me",
-                                                            {"operationName": "EndContactCenterSession"})))
+    run.undo.append(("end the session", lambda: actor.post("/api/v2/me", {"operationName": "EndContactCenterSession"})))
 
 
 # ---- settings ----------------------------------------------------------------------------------------------------
@@ -822,8 +968,12 @@ def _documented_setting(run: Run, group: str, key: str, key_value: str) -> dict[
     for fixture in run.replayer.corpus.fixtures:
         request = fixture.data.get("request") or {}
         body = request.get("body")
-        if request.get("method") == "POST" and request.get("path") == f"/api/v2/settings/{group}" \
-                and isinstance(body, Mapping) and body.get(key) == key_value:
+        if (
+            request.get("method") == "POST"
+            and request.get("path") == f"/api/v2/settings/{group}"
+            and isinstance(body, Mapping)
+            and body.get(key) == key_value
+        ):
             return dict(body)
     return {key: key_value, "value": "voicekit-replay"}
 
@@ -832,8 +982,10 @@ def _ensure_group(run: Run, group: str, key: str = "name", display: str | None =
     if _read_group(run, group) is not None:
         return
     admin = _admin(run)
-    run.ok(admin.post("/api/v2/settings", json={"name": group, "displayName": display or group, "key": key}),
-           f"create settings group {group}")
+    run.ok(
+        admin.post("/api/v2/settings", json={"name": group, "displayName": display or group, "key": key}),
+        f"create settings group {group}",
+    )
     run.undo.append((f"delete settings group {group}", lambda: admin.delete(f"/api/v2/settings/{group}")))
 
 
@@ -851,8 +1003,9 @@ def _settings_recipe(run: Run) -> None:
                 _snapshot_whole_group(run, name)
                 run.ok(_admin(run).delete(f"/api/v2/settings/{name}"), f"delete settings group {name}")
             else:
-                run.undo.append((f"delete settings group {name}",
-                                 lambda: _admin(run).delete(f"/api/v2/settings/{name}")))
+                run.undo.append(
+                    (f"delete settings group {name}", lambda: _admin(run).delete(f"/api/v2/settings/{name}"))
+                )
         elif method == "GET":
             _ensure_listed_groups(run, step)
         return
@@ -889,8 +1042,12 @@ def _ensure_documented_group(run: Run, group: str) -> None:
     for fixture in run.replayer.corpus.fixtures:
         request = fixture.data.get("request") or {}
         body = request.get("body")
-        if request.get("method") == "POST" and request.get("path") == "/api/v2/settings" \
-                and isinstance(body, Mapping) and body.get("name") == group:
+        if (
+            request.get("method") == "POST"
+            and request.get("path") == "/api/v2/settings"
+            and isinstance(body, Mapping)
+            and body.get("name") == group
+        ):
             _ensure_group(run, group, str(body.get("key") or "name"), str(body.get("displayName") or group))
             return
 
@@ -989,8 +1146,11 @@ def _user_ids(admin: UserSession, names: Iterable[str]) -> dict[str, str]:
     """``userName → id`` of the target's users among ``names``."""
     wanted = set(names)
     listing = admin.get("/api/v2/users", params={"fields": "id,userName"}).json_or_none() or {}
-    return {str(u["userName"]): str(u["id"]) for u in listing.get("users") or []
-            if isinstance(u, Mapping) and u.get("userName") in wanted and u.get("id")}
+    return {
+        str(u["userName"]): str(u["id"])
+        for u in listing.get("users") or []
+        if isinstance(u, Mapping) and u.get("userName") in wanted and u.get("id")
+    }
 
 
 def _delete_users(admin: UserSession, names: Iterable[str]) -> list[str]:
@@ -1007,9 +1167,19 @@ def _delete_users_recipe(run: Run) -> None:
     created = []
     for index in (1, 2):
         name = f"voicekit-replay-{index}@example.com"
-        response = run.ok(admin.post("/api/v2/users", json={"userName": name, "password": "voicekit-replay",
-                                                             "firstName": "Replay", "lastName": str(index),
-                                                             "roles": ["ROLE_AGENT"]}), f"create {name}")
+        response = run.ok(
+            admin.post(
+                "/api/v2/users",
+                json={
+                    "userName": name,
+                    "password": "voicekit-replay",
+                    "firstName": "Replay",
+                    "lastName": str(index),
+                    "roles": ["ROLE_AGENT"],
+                },
+            ),
+            f"create {name}",
+        )
         created.append(str((response.json_or_none() or {}).get("uri")))
     tokens = {"uri1": created[0], "uri2": created[1], "uri3": "/users/voicekit-replay-missing"}
     run.rewrite = lambda body: _replace_tokens(body, tokens)
@@ -1076,8 +1246,10 @@ def _create_group(run: Run, name: str, parent: str | None = None) -> str:
 
 
 def _create_disposition(run: Run, group_id: str, name: str, display: str) -> str:
-    response = run.ok(_admin(run).post(f"/api/v2/groups/{group_id}/dispositions",
-                                       json={"name": name, "displayName": display}), f"create disposition {name}")
+    response = run.ok(
+        _admin(run).post(f"/api/v2/groups/{group_id}/dispositions", json={"name": name, "displayName": display}),
+        f"create disposition {name}",
+    )
     return str((response.json_or_none() or {}).get("id") or name)
 
 
@@ -1086,8 +1258,9 @@ def _build_tree(run: Run, node: Mapping[str, Any], parent: str | None, fallback:
     group_id = _create_group(run, name, parent)
     for disposition in node.get("dispositions") or []:
         if isinstance(disposition, Mapping) and disposition.get("name"):
-            _create_disposition(run, group_id, str(disposition["name"]),
-                                str(disposition.get("displayName") or disposition["name"]))
+            _create_disposition(
+                run, group_id, str(disposition["name"]), str(disposition.get("displayName") or disposition["name"])
+            )
     for index, child in enumerate(node.get("groups") or [], 1):
         if isinstance(child, Mapping):
             _build_tree(run, child, group_id, f"{name}-{index}")
@@ -1146,8 +1319,10 @@ def _csrf_on(run: Run) -> bool:
 
 def _require_csrf(run: Run) -> None:
     if not _csrf_on(run):
-        raise NotRunnable("given: CSRF protection is enabled — the target answers GET /api/v2/me without "
-                          "X-CSRF-HEADER/X-CSRF-TOKEN (E125)")
+        raise NotRunnable(
+            "given: CSRF protection is enabled — the target answers GET /api/v2/me without "
+            "X-CSRF-HEADER/X-CSRF-TOKEN (E125)"
+        )
 
 
 def _csrf_walkthrough(run: Run) -> None:
@@ -1157,21 +1332,28 @@ def _csrf_walkthrough(run: Run) -> None:
     for step in steps:
         request = step.request
         if request and str(request.get("path", "")).startswith("/api/v2/users/{user_id}"):
+
             def bind_user(response: Any) -> None:
                 created = (response.json_or_none() or {}).get("id")
                 if created and run.bindings.placeholder("user_id") is None:
                     run.bindings.bind_placeholder("user_id", str(created))
+
             run.on_response.append(bind_user)
     admin = _admin(run)
-    names = {str(((s.request or {}).get("body") or {}).get("userName")) for s in steps
-             if isinstance((s.request or {}).get("body"), Mapping) and ((s.request or {}).get("body") or {}).get(
-                 "userName")}
+    names = {
+        str(((s.request or {}).get("body") or {}).get("userName"))
+        for s in steps
+        if isinstance((s.request or {}).get("body"), Mapping) and ((s.request or {}).get("body") or {}).get("userName")
+    }
     existing = set(_user_ids(admin, names)) if names else set()  # the target's own users are left alone
 
     def delete_created() -> None:
         doomed = _delete_users(admin, names - existing)
-        if doomed and run.driver.events is not None and any("/devices" in str((s.request or {}).get("path"))
-                                                            for s in steps):
+        if (
+            doomed
+            and run.driver.events is not None
+            and any("/devices" in str((s.request or {}).get("path")) for s in steps)
+        ):
             # No documented request deletes a device: on the mock the created one goes with a reset.
             run.driver.reset_target()
             run.replayer.forget_agent_states()
@@ -1207,4 +1389,3 @@ _HANDLERS: dict[str, Callable[[Run], None]] = {
     **{op: _settings_recipe for op in SETTINGS_OPERATIONS},
     **{op: _groups_recipe for op in GROUP_OPERATIONS},
 }
-

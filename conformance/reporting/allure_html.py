@@ -27,13 +27,20 @@ def render(results: Path, output: Path, *, timeout: float = 300.0) -> str:
     """Run ``allure generate``; returns a one-line note for the summary."""
     cli = _find_cli()
     if cli is None:
-        return "Allure HTML not rendered: no `allure` command on PATH (the results are in " \
-               f"{results}; render them with `allure generate {results}`)"
+        return (
+            "Allure HTML not rendered: no `allure` command on PATH (the results are in "
+            f"{results}; render them with `allure generate {results}`)"
+        )
     if not results.is_dir():
         return f"Allure HTML not rendered: {results} does not exist"
     try:
-        done = subprocess.run([cli, "generate", str(results), "-o", str(output), "--clean"], capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [cli, "generate", str(results), "-o", str(output), "--clean"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"Allure HTML not rendered: {exc}"
     if done.returncode != 0:

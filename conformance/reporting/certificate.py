@@ -44,10 +44,21 @@ def _status_of(counts: Counter[str]) -> str:
     return "not-run"
 
 
-def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: list[str] | None = None,
-          health: dict[str, Any] | None = None, interrupted: str | None = None, fail_under: float = 0.0,
-          kit_version: str = "", spec_versions: dict[str, str] | None = None, catalog: Iterable[Any] = (),
-          date: str | None = None, notes: Iterable[str] = (), started: str | None = None) -> dict[str, Any]:
+def build(
+    results: Iterable[TestResult],
+    *,
+    target: dict[str, Any],
+    selected: list[str] | None = None,
+    health: dict[str, Any] | None = None,
+    interrupted: str | None = None,
+    fail_under: float = 0.0,
+    kit_version: str = "",
+    spec_versions: dict[str, str] | None = None,
+    catalog: Iterable[Any] = (),
+    date: str | None = None,
+    notes: Iterable[str] = (),
+    started: str | None = None,
+) -> dict[str, Any]:
     """The certificate as a JSON-ready dict."""
     results = list(results)
     by_profile: dict[str, list[TestResult]] = {}
@@ -60,10 +71,15 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
         tests = by_profile.get(profile.name, [])
         counts = Counter(t.outcome for t in tests)
         entry: dict[str, Any] = {
-            "name": profile.name, "system": profile.system, "required": profile.required,
+            "name": profile.name,
+            "system": profile.system,
+            "required": profile.required,
             "description": profile.description,
-            "passed": counts["passed"], "failed": counts["failed"], "errors": counts["error"],
-            "not_run": counts["not-run"], "tests": len([t for t in tests if t.outcome != "not-selected"]),
+            "passed": counts["passed"],
+            "failed": counts["failed"],
+            "errors": counts["error"],
+            "not_run": counts["not-run"],
+            "tests": len([t for t in tests if t.outcome != "not-selected"]),
             "advisories": sum(len(t.advisories) for t in tests),
         }
         if selected is not None and profile.name not in selected:
@@ -86,8 +102,9 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
             req_pass += counts["passed"]
             req_fail += failed
             if status == "failed":
-                reasons.append(f"required profile {profile.name} failed ({failed} of "
-                               f"{counts['passed'] + failed} tests)")
+                reasons.append(
+                    f"required profile {profile.name} failed ({failed} of {counts['passed'] + failed} tests)"
+                )
     overall = _score(all_pass, all_fail)
     required = _score(req_pass, req_fail)
     if overall is None:
@@ -101,7 +118,8 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
             reasons.append(f"{system} {state.get('verdict', 'health check failed')}: {state.get('detail')}")
     unprofiled = [t for t in results if not t.profile and t.outcome != "not-selected"]
     return {
-        "kit": "voicekit", "kit_version": kit_version,
+        "kit": "voicekit",
+        "kit_version": kit_version,
         "date": date or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "started": started,
         "target": target,
@@ -116,8 +134,9 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
         "profiles": profiles_out,
         "operations": _catalog_operations(results, catalog),
         "failures": [_failure(t) for t in results if t.outcome in ("failed", "error")],
-        "not_run": [{"test": t.nodeid, "profile": t.profile, "reason": t.reason} for t in results
-                    if t.outcome == "not-run"],
+        "not_run": [
+            {"test": t.nodeid, "profile": t.profile, "reason": t.reason} for t in results if t.outcome == "not-run"
+        ],
         "advisory_summary": _advisory_summary(results),
         "advisories": _advisories(results),
         "unprofiled_tests": [t.nodeid for t in unprofiled],
@@ -127,16 +146,30 @@ def build(results: Iterable[TestResult], *, target: dict[str, Any], selected: li
 
 def _advisories(results: list[TestResult]) -> list[dict[str, Any]]:
     """Every advisory finding, redacted, with the test and profile it came from (reported, never scored)."""
-    return [{"test": t.nodeid, "profile": t.profile, "outcome": t.outcome, "rule": a.get("rule") or t.rule,
-             "message": redact_text(str(a.get("message") or "")), "basis": redact_text(str(a.get("basis") or ""))}
-            for t in results for a in t.advisories]
+    return [
+        {
+            "test": t.nodeid,
+            "profile": t.profile,
+            "outcome": t.outcome,
+            "rule": a.get("rule") or t.rule,
+            "message": redact_text(str(a.get("message") or "")),
+            "basis": redact_text(str(a.get("basis") or "")),
+        }
+        for t in results
+        for a in t.advisories
+    ]
 
 
 def _advisory_summary(results: list[TestResult]) -> dict[str, Any]:
     with_findings = [t for t in results if t.advisories]
-    return {"findings": sum(len(t.advisories) for t in with_findings), "tests": len(with_findings),
-            "rules": sorted({str(a.get("rule") or t.rule) for t in with_findings for a in t.advisories
-                             if a.get("rule") or t.rule}), "scored": False}
+    return {
+        "findings": sum(len(t.advisories) for t in with_findings),
+        "tests": len(with_findings),
+        "rules": sorted(
+            {str(a.get("rule") or t.rule) for t in with_findings for a in t.advisories if a.get("rule") or t.rule}
+        ),
+        "scored": False,
+    }
 
 
 def _not_run_reason(tests: list[TestResult]) -> str:
@@ -158,8 +191,15 @@ def _operations(tests: list[TestResult]) -> dict[str, dict[str, Any]]:
     for test in tests:
         for op in test.operations:
             counts.setdefault(op, Counter())[test.outcome] += 1
-    return {op: {"status": _op_status(c), "passed": c["passed"], "failed": c["failed"] + c["error"],
-                 "not_run": c["not-run"]} for op, c in sorted(counts.items())}
+    return {
+        op: {
+            "status": _op_status(c),
+            "passed": c["passed"],
+            "failed": c["failed"] + c["error"],
+            "not_run": c["not-run"],
+        }
+        for op, c in sorted(counts.items())
+    }
 
 
 def _catalog_operations(results: list[TestResult], catalog: Iterable[Any]) -> list[dict[str, Any]]:
@@ -176,23 +216,49 @@ def _catalog_operations(results: list[TestResult], catalog: Iterable[Any]) -> li
         seen.add(op_id)
         c = counts.get(op_id, Counter())
         status = _op_status(c) if c else "not-run"
-        out.append({"id": op_id, "system": system, "status": status, "passed": c["passed"],
-                    "failed": c["failed"] + c["error"], "not_run": c["not-run"],
-                    **({} if c else {"reason": "no test covers it"})})
+        out.append(
+            {
+                "id": op_id,
+                "system": system,
+                "status": status,
+                "passed": c["passed"],
+                "failed": c["failed"] + c["error"],
+                "not_run": c["not-run"],
+                **({} if c else {"reason": "no test covers it"}),
+            }
+        )
     for op_id in sorted(set(counts) - seen):
         c = counts[op_id]
-        out.append({"id": op_id, "system": op_id.split(".", 1)[0], "status": _op_status(c), "passed": c["passed"],
-                    "failed": c["failed"] + c["error"], "not_run": c["not-run"], "reason": "not in the catalog"})
+        out.append(
+            {
+                "id": op_id,
+                "system": op_id.split(".", 1)[0],
+                "status": _op_status(c),
+                "passed": c["passed"],
+                "failed": c["failed"] + c["error"],
+                "not_run": c["not-run"],
+                "reason": "not in the catalog",
+            }
+        )
     return out
 
 
 def _failure(test: TestResult) -> dict[str, Any]:
     return {
-        "test": test.nodeid, "profile": test.profile, "outcome": test.outcome, "rule": test.rule,
-        "title": test.title, "severity": test.severity, "check": test.check,
+        "test": test.nodeid,
+        "profile": test.profile,
+        "outcome": test.outcome,
+        "rule": test.rule,
+        "title": test.title,
+        "severity": test.severity,
+        "check": test.check,
         "message": redact_text(test.message or test.reason or ""),
-        "evidence": {"fixture": test.fixture, "document": test.document, "lines": test.lines,
-                     "exchanges": [redact_text(line) for line in test.evidence]},
+        "evidence": {
+            "fixture": test.fixture,
+            "document": test.document,
+            "lines": test.lines,
+            "exchanges": [redact_text(line) for line in test.evidence],
+        },
     }
 
 
@@ -219,15 +285,21 @@ def summary_lines(certificate: dict[str, Any]) -> list[str]:
     """A short console table: one line per profile, then the scores and the verdict."""
     out = [f"{'profile':<28}{'req':<5}{'status':<14}{'pass':>5}{'fail':>5}{'err':>5}{'n/r':>5}  score"]
     for p in certificate["profiles"]:
-        out.append(f"{p['name']:<28}{'yes' if p['required'] else 'no':<5}{p['status']:<14}{p['passed']:>5}"
-                   f"{p['failed']:>5}{p['errors']:>5}{p['not_run']:>5}  {_pct(p['score'])}"
-                   + (f"  ({p['reason']})" if p.get("reason") and p["status"] == "not-run" else ""))
+        out.append(
+            f"{p['name']:<28}{'yes' if p['required'] else 'no':<5}{p['status']:<14}{p['passed']:>5}"
+            f"{p['failed']:>5}{p['errors']:>5}{p['not_run']:>5}  {_pct(p['score'])}"
+            + (f"  ({p['reason']})" if p.get("reason") and p["status"] == "not-run" else "")
+        )
     score = certificate["score"]
-    out.append(f"score: required {_pct(score['required'])}, overall {_pct(score['overall'])} "
-               f"(fail under {certificate['fail_under']:g}%)")
+    out.append(
+        f"score: required {_pct(score['required'])}, overall {_pct(score['overall'])} "
+        f"(fail under {certificate['fail_under']:g}%)"
+    )
     out.append(advisory_line(certificate))
-    out.append(f"certificate: {certificate['status'].upper()}"
-               + (": " + "; ".join(certificate["reasons"]) if certificate["reasons"] else ""))
+    out.append(
+        f"certificate: {certificate['status'].upper()}"
+        + (": " + "; ".join(certificate["reasons"]) if certificate["reasons"] else "")
+    )
     return out
 
 
@@ -235,54 +307,87 @@ def advisory_line(certificate: dict[str, Any]) -> str:
     """``N advisory findings in M tests (not scored)``: the one line the console and the reports share."""
     summary = certificate.get("advisory_summary") or {"findings": 0, "tests": 0}
     count = summary["findings"]
-    return (f"{count} advisory finding{'' if count == 1 else 's'} in {summary['tests']} "
-            f"test{'' if summary['tests'] == 1 else 's'} (reported, not scored)")
+    return (
+        f"{count} advisory finding{'' if count == 1 else 's'} in {summary['tests']} "
+        f"test{'' if summary['tests'] == 1 else 's'} (reported, not scored)"
+    )
 
 
 def render_markdown(c: dict[str, Any]) -> str:
     t = c["target"]
-    out = [f"# voicekit conformance certificate — {c['status'].upper()}", "",
-           f"- **Target:** {_md(t.get('name'))}",
-           *[f"- **{system.upper()}:** {_md(t.get(system) or 'not configured')}" for system in
-             ("gws", "platform", "connect")],
-           *([f"- **Mock variants:** {_md(', '.join(t['mock_variants']))}"] if t.get("mock_variants") else []),
-           f"- **Kit:** voicekit {c['kit_version']}",
-           "- **Specs:** " + ", ".join(f"{k} {v}" for k, v in c["spec_versions"].items()),
-           f"- **Date:** {c['date']}",
-           f"- **Score:** required {_pct(c['score']['required'])}, overall {_pct(c['score']['overall'])} "
-           f"(fail under {c['fail_under']:g}%)",
-           f"- **Advisory:** {advisory_line(c)}", ""]
+    out = [
+        f"# voicekit conformance certificate — {c['status'].upper()}",
+        "",
+        f"- **Target:** {_md(t.get('name'))}",
+        *[
+            f"- **{system.upper()}:** {_md(t.get(system) or 'not configured')}"
+            for system in ("gws", "platform", "connect")
+        ],
+        *([f"- **Mock variants:** {_md(', '.join(t['mock_variants']))}"] if t.get("mock_variants") else []),
+        f"- **Kit:** voicekit {c['kit_version']}",
+        "- **Specs:** " + ", ".join(f"{k} {v}" for k, v in c["spec_versions"].items()),
+        f"- **Date:** {c['date']}",
+        f"- **Score:** required {_pct(c['score']['required'])}, overall {_pct(c['score']['overall'])} "
+        f"(fail under {c['fail_under']:g}%)",
+        f"- **Advisory:** {advisory_line(c)}",
+        "",
+    ]
     if c["reasons"]:
         out += ["**Why it failed:**", "", *[f"- {_md(r)}" for r in c["reasons"]], ""]
-    out += ["## Profiles", "", "| profile | required | status | passed | failed | errors | not run | score | note |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "## Profiles",
+        "",
+        "| profile | required | status | passed | failed | errors | not run | score | note |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for p in c["profiles"]:
-        out.append(f"| {p['name']} | {'yes' if p['required'] else 'no'} | {p['status']} | {p['passed']} | "
-                   f"{p['failed']} | {p['errors']} | {p['not_run']} | {_pct(p['score'])} | "
-                   f"{_md(p.get('reason') or '')} |")
+        out.append(
+            f"| {p['name']} | {'yes' if p['required'] else 'no'} | {p['status']} | {p['passed']} | "
+            f"{p['failed']} | {p['errors']} | {p['not_run']} | {_pct(p['score'])} | "
+            f"{_md(p.get('reason') or '')} |"
+        )
     covered = [o for o in c["operations"] if o["status"] != "not-run" or o.get("not_run")]
-    out += ["", "## Operations", "", f"{len(covered)} of {len(c['operations'])} catalog operations were "
-            "exercised.", "", "| operation | status | passed | failed | not run |", "|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Operations",
+        "",
+        f"{len(covered)} of {len(c['operations'])} catalog operations were exercised.",
+        "",
+        "| operation | status | passed | failed | not run |",
+        "|---|---|---|---|---|",
+    ]
     for o in covered:
         out.append(f"| {o['id']} | {o['status']} | {o['passed']} | {o['failed']} | {o['not_run']} |")
     if c["failures"]:
         out += ["", "## Failures", ""]
         for f in c["failures"]:
             ev = f["evidence"]
-            out += [f"### {_md(f['test'])}", "",
-                    f"- **Rule:** {_md(f['rule'] or '—')} — {_md(f['title'] or '')} ({f['severity'] or 'n/a'}, "
-                    f"{f['outcome']})",
-                    f"- **Message:** {_md(f['message'])}",
-                    f"- **Evidence:** fixture {_md(ev['fixture'] or '—')}, document {_md(ev['document'] or '—')} "
-                    f"{_lines(ev['lines'])}"]
+            out += [
+                f"### {_md(f['test'])}",
+                "",
+                f"- **Rule:** {_md(f['rule'] or '—')} — {_md(f['title'] or '')} ({f['severity'] or 'n/a'}, "
+                f"{f['outcome']})",
+                f"- **Message:** {_md(f['message'])}",
+                f"- **Evidence:** fixture {_md(ev['fixture'] or '—')}, document {_md(ev['document'] or '—')} "
+                f"{_lines(ev['lines'])}",
+            ]
             if ev["exchanges"]:
                 out += ["", "```", *ev["exchanges"], "```"]
             out.append("")
     if c.get("advisories"):
-        out += ["", "## Advisory findings", "", "Beyond what the documents require: reported, never counted against "
-                "the score.", "", "| rule | test | message | basis |", "|---|---|---|---|"]
-        out += [f"| {_md(a['rule'] or '—')} | {_md(a['test'])} | {_md(a['message'])} | {_md(a['basis'])} |"
-                for a in c["advisories"]]
+        out += [
+            "",
+            "## Advisory findings",
+            "",
+            "Beyond what the documents require: reported, never counted against the score.",
+            "",
+            "| rule | test | message | basis |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {_md(a['rule'] or '—')} | {_md(a['test'])} | {_md(a['message'])} | {_md(a['basis'])} |"
+            for a in c["advisories"]
+        ]
     if c["not_run"]:
         out += ["", "## Not run", "", "| test | profile | reason |", "|---|---|---|"]
         out += [f"| {_md(n['test'])} | {n['profile']} | {_md(n['reason'] or '')} |" for n in c["not_run"]]
@@ -310,60 +415,81 @@ overflow-x:auto;font-size:.85em}dl{display:grid;grid-template-columns:max-conten
 def render_html(c: dict[str, Any]) -> str:
     e = html.escape
     t = c["target"]
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             f"<title>voicekit certificate — {e(str(t.get('name')))}</title><style>{_CSS}</style></head><body>",
-             f"<h1>voicekit conformance certificate <span class='verdict {e(c['status'])}'>"
-             f"{e(c['status'].upper())}</span></h1><dl>",
-             f"<dt>Target</dt><dd>{e(str(t.get('name')))}</dd>"]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>voicekit certificate — {e(str(t.get('name')))}</title><style>{_CSS}</style></head><body>",
+        f"<h1>voicekit conformance certificate <span class='verdict {e(c['status'])}'>"
+        f"{e(c['status'].upper())}</span></h1><dl>",
+        f"<dt>Target</dt><dd>{e(str(t.get('name')))}</dd>",
+    ]
     for system in ("gws", "platform", "connect"):
         parts.append(f"<dt>{system.upper()}</dt><dd>{e(str(t.get(system) or 'not configured'))}</dd>")
     if t.get("mock_variants"):
         parts.append(f"<dt>Mock variants</dt><dd>{e(', '.join(t['mock_variants']))}</dd>")
-    parts += [f"<dt>Kit</dt><dd>voicekit {e(c['kit_version'])}</dd>",
-              "<dt>Specs</dt><dd>" + e(", ".join(f"{k} {v}" for k, v in c["spec_versions"].items())) + "</dd>",
-              f"<dt>Date</dt><dd>{e(c['date'])}</dd>",
-              f"<dt>Score</dt><dd>required {_pct(c['score']['required'])}, overall {_pct(c['score']['overall'])} "
-              f"(fail under {c['fail_under']:g}%)</dd>",
-              f"<dt>Advisory</dt><dd>{e(advisory_line(c))}</dd></dl>"]
+    parts += [
+        f"<dt>Kit</dt><dd>voicekit {e(c['kit_version'])}</dd>",
+        "<dt>Specs</dt><dd>" + e(", ".join(f"{k} {v}" for k, v in c["spec_versions"].items())) + "</dd>",
+        f"<dt>Date</dt><dd>{e(c['date'])}</dd>",
+        f"<dt>Score</dt><dd>required {_pct(c['score']['required'])}, overall {_pct(c['score']['overall'])} "
+        f"(fail under {c['fail_under']:g}%)</dd>",
+        f"<dt>Advisory</dt><dd>{e(advisory_line(c))}</dd></dl>",
+    ]
     if c["reasons"]:
         parts.append("<h2>Why it failed</h2><ul>" + "".join(f"<li>{e(r)}</li>" for r in c["reasons"]) + "</ul>")
-    parts.append("<h2>Profiles</h2><table><tr><th>profile</th><th>required</th><th>status</th><th>passed</th>"
-                 "<th>failed</th><th>errors</th><th>not run</th><th>score</th><th>note</th></tr>")
+    parts.append(
+        "<h2>Profiles</h2><table><tr><th>profile</th><th>required</th><th>status</th><th>passed</th>"
+        "<th>failed</th><th>errors</th><th>not run</th><th>score</th><th>note</th></tr>"
+    )
     for p in c["profiles"]:
-        parts.append(f"<tr><td title='{e(p['description'])}'>{e(p['name'])}</td>"
-                     f"<td>{'yes' if p['required'] else 'no'}</td><td class='{e(p['status'])}'>{e(p['status'])}</td>"
-                     f"<td>{p['passed']}</td><td>{p['failed']}</td><td>{p['errors']}</td><td>{p['not_run']}</td>"
-                     f"<td>{_pct(p['score'])}</td><td>{e(p.get('reason') or '')}</td></tr>")
+        parts.append(
+            f"<tr><td title='{e(p['description'])}'>{e(p['name'])}</td>"
+            f"<td>{'yes' if p['required'] else 'no'}</td><td class='{e(p['status'])}'>{e(p['status'])}</td>"
+            f"<td>{p['passed']}</td><td>{p['failed']}</td><td>{p['errors']}</td><td>{p['not_run']}</td>"
+            f"<td>{_pct(p['score'])}</td><td>{e(p.get('reason') or '')}</td></tr>"
+        )
     parts.append("</table>")
     covered = [o for o in c["operations"] if o["status"] != "not-run" or o.get("not_run")]
-    parts.append(f"<h2>Operations</h2><p>{len(covered)} of {len(c['operations'])} catalog operations were "
-                 "exercised.</p><table><tr><th>operation</th><th>status</th><th>passed</th><th>failed</th>"
-                 "<th>not run</th></tr>")
+    parts.append(
+        f"<h2>Operations</h2><p>{len(covered)} of {len(c['operations'])} catalog operations were "
+        "exercised.</p><table><tr><th>operation</th><th>status</th><th>passed</th><th>failed</th>"
+        "<th>not run</th></tr>"
+    )
     for o in covered:
-        parts.append(f"<tr><td>{e(o['id'])}</td><td class='{e(o['status'])}'>{e(o['status'])}</td>"
-                     f"<td>{o['passed']}</td><td>{o['failed']}</td><td>{o['not_run']}</td></tr>")
+        parts.append(
+            f"<tr><td>{e(o['id'])}</td><td class='{e(o['status'])}'>{e(o['status'])}</td>"
+            f"<td>{o['passed']}</td><td>{o['failed']}</td><td>{o['not_run']}</td></tr>"
+        )
     parts.append("</table>")
     if c["failures"]:
         parts.append("<h2>Failures</h2>")
         for f in c["failures"]:
             ev = f["evidence"]
-            parts.append(f"<h3>{e(f['test'])}</h3><dl><dt>Rule</dt><dd>{e(f['rule'] or '—')} — "
-                         f"{e(f['title'] or '')}</dd><dt>Severity</dt><dd>{e(f['severity'] or 'n/a')} "
-                         f"({e(f['outcome'])})</dd><dt>Message</dt><dd>{e(f['message'])}</dd>"
-                         f"<dt>Evidence</dt><dd>fixture {e(ev['fixture'] or '—')}, document "
-                         f"{e(ev['document'] or '—')} {e(_lines(ev['lines']))}</dd></dl>")
+            parts.append(
+                f"<h3>{e(f['test'])}</h3><dl><dt>Rule</dt><dd>{e(f['rule'] or '—')} — "
+                f"{e(f['title'] or '')}</dd><dt>Severity</dt><dd>{e(f['severity'] or 'n/a')} "
+                f"({e(f['outcome'])})</dd><dt>Message</dt><dd>{e(f['message'])}</dd>"
+                f"<dt>Evidence</dt><dd>fixture {e(ev['fixture'] or '—')}, document "
+                f"{e(ev['document'] or '—')} {e(_lines(ev['lines']))}</dd></dl>"
+            )
             if ev["exchanges"]:
                 parts.append("<pre>" + e("\n".join(ev["exchanges"])) + "</pre>")
     if c.get("advisories"):
-        parts.append("<h2>Advisory findings</h2><p>Beyond what the documents require: reported, never counted "
-                     "against the score.</p><table><tr><th>rule</th><th>test</th><th>message</th><th>basis</th></tr>")
-        parts += [f"<tr><td>{e(a['rule'] or '—')}</td><td>{e(a['test'])}</td><td>{e(a['message'])}</td>"
-                  f"<td>{e(a['basis'])}</td></tr>" for a in c["advisories"]]
+        parts.append(
+            "<h2>Advisory findings</h2><p>Beyond what the documents require: reported, never counted "
+            "against the score.</p><table><tr><th>rule</th><th>test</th><th>message</th><th>basis</th></tr>"
+        )
+        parts += [
+            f"<tr><td>{e(a['rule'] or '—')}</td><td>{e(a['test'])}</td><td>{e(a['message'])}</td>"
+            f"<td>{e(a['basis'])}</td></tr>"
+            for a in c["advisories"]
+        ]
         parts.append("</table>")
     if c["not_run"]:
         parts.append("<h2>Not run</h2><table><tr><th>test</th><th>profile</th><th>reason</th></tr>")
-        parts += [f"<tr><td>{e(n['test'])}</td><td>{e(str(n['profile']))}</td><td>{e(n['reason'] or '')}</td></tr>"
-                  for n in c["not_run"]]
+        parts += [
+            f"<tr><td>{e(n['test'])}</td><td>{e(str(n['profile']))}</td><td>{e(n['reason'] or '')}</td></tr>"
+            for n in c["not_run"]
+        ]
         parts.append("</table>")
     if c["notes"]:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in c["notes"]) + "</ul>")
@@ -393,9 +519,17 @@ class CertificateReporter:
     def shutdown(self, event: SessionFinished) -> None:
         started = self.collector.started
         self.certificate = build(
-            self.collector.results, target=started.target if started else {},
-            selected=started.selected if started else None, health=event.health, interrupted=event.interrupted,
-            fail_under=self.fail_under, kit_version=self.kit_version, spec_versions=self.spec_versions,
-            catalog=self.catalog, date=event.finished, notes=event.notes,
-            started=started.started if started else None)
+            self.collector.results,
+            target=started.target if started else {},
+            selected=started.selected if started else None,
+            health=event.health,
+            interrupted=event.interrupted,
+            fail_under=self.fail_under,
+            kit_version=self.kit_version,
+            spec_versions=self.spec_versions,
+            catalog=self.catalog,
+            date=event.finished,
+            notes=event.notes,
+            started=started.started if started else None,
+        )
         write(self.certificate, self.directory)

@@ -74,10 +74,19 @@ class CometdClient:
         max_failures: Transport failures in a row after which the connect loop gives up.
     """
 
-    def __init__(self, url: str, *, http: HttpClient | None = None, headers: Mapping[str, str] | None = None,
-                 timeout: float | None = None, notification_timeout: float = 10.0,
-                 verify: bool | ssl.SSLContext | None = None, append_paths: bool = True,
-                 max_failures: int = 3, name: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        http: HttpClient | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        notification_timeout: float = 10.0,
+        verify: bool | ssl.SSLContext | None = None,
+        append_paths: bool = True,
+        max_failures: int = 3,
+        name: str = "",
+    ) -> None:
         self.url = url.rstrip("/")
         self.http = http
         self.headers = dict(headers or {})
@@ -103,8 +112,9 @@ class CometdClient:
         self._session_lock = threading.Lock()
 
     # ---- the await API ----------------------------------------------------------------------------------------
-    def await_message(self, predicate: Predicate = None, timeout: float | None = None,
-                      description: str | None = None) -> dict[str, Any]:
+    def await_message(
+        self, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> dict[str, Any]:
         """The first data message matching ``predicate`` (see :mod:`conformance.transport.inbox`).
 
         Raises:
@@ -113,15 +123,15 @@ class CometdClient:
         message: dict[str, Any] = self.inbox.await_message(predicate, timeout, description)
         return message
 
-    def await_messages(self, n: int, predicate: Predicate = None, timeout: float | None = None,
-                       description: str | None = None) -> list[dict[str, Any]]:
+    def await_messages(
+        self, n: int, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> list[dict[str, Any]]:
         return self.inbox.await_messages(n, predicate, timeout, description)
 
     def drain(self) -> list[dict[str, Any]]:
         return self.inbox.drain()
 
-    def expect_none(self, predicate: Predicate = None, quiet_for: float = 1.0,
-                    description: str | None = None) -> None:
+    def expect_none(self, predicate: Predicate = None, quiet_for: float = 1.0, description: str | None = None) -> None:
         self.inbox.expect_none(predicate, quiet_for, description)
 
     @property
@@ -145,9 +155,14 @@ class CometdClient:
         Raises:
             BayeuxError: the handshake was refused (when ``check``).
         """
-        message: dict[str, Any] = {"id": self._next_id(), "version": "1.0", "minimumVersion": "1.0",
-                                   "channel": "/meta/handshake", "supportedConnectionTypes": ["long-polling"],
-                                   "advice": {"timeout": 60000, "interval": 0}}
+        message: dict[str, Any] = {
+            "id": self._next_id(),
+            "version": "1.0",
+            "minimumVersion": "1.0",
+            "channel": "/meta/handshake",
+            "supportedConnectionTypes": ["long-polling"],
+            "advice": {"timeout": 60000, "interval": 0},
+        }
         if ext:
             message["ext"] = dict(ext)
         reply = self._meta_reply(self.send([message], path="handshake"), "/meta/handshake")
@@ -166,29 +181,35 @@ class CometdClient:
         Raises:
             BayeuxError: a subscription was refused (when ``check``).
         """
-        messages: list[dict[str, Any]] = [{"id": self._next_id(), "channel": "/meta/subscribe",
-                                           "clientId": self.client_id, "subscription": channel}
-                                          for channel in channels]
+        messages: list[dict[str, Any]] = [
+            {"id": self._next_id(), "channel": "/meta/subscribe", "clientId": self.client_id, "subscription": channel}
+            for channel in channels
+        ]
         replies = self.send(messages, path="")
         out = []
         for message in messages:
             reply = _reply_for(replies, message)
             if reply is None:
-                raise ProtocolViolation(f"no /meta/subscribe reply for {message['subscription']} "
-                                        f"(id {message['id']}) in {json.dumps(replies)[:300]}")
+                raise ProtocolViolation(
+                    f"no /meta/subscribe reply for {message['subscription']} "
+                    f"(id {message['id']}) in {json.dumps(replies)[:300]}"
+                )
             out.append(reply)
             if reply.get("successful") is True:
                 if message["subscription"] not in self.channels:
                     self.channels.append(message["subscription"])
             elif check:
-                raise BayeuxError(f"subscription to {message['subscription']} refused: {reply.get('error')}",
-                                  reply=reply)
+                raise BayeuxError(
+                    f"subscription to {message['subscription']} refused: {reply.get('error')}", reply=reply
+                )
         self._route_data(replies)
         return out
 
     def unsubscribe(self, *channels: str, check: bool = True) -> list[dict[str, Any]]:
-        messages = [{"id": self._next_id(), "channel": "/meta/unsubscribe", "clientId": self.client_id,
-                     "subscription": channel} for channel in channels]
+        messages = [
+            {"id": self._next_id(), "channel": "/meta/unsubscribe", "clientId": self.client_id, "subscription": channel}
+            for channel in channels
+        ]
         replies = self.send(messages, path="")
         out = []
         for message in messages:
@@ -197,8 +218,9 @@ class CometdClient:
             if reply.get("successful") is True and message["subscription"] in self.channels:
                 self.channels.remove(message["subscription"])
             elif check and reply.get("successful") is not True:
-                raise BayeuxError(f"unsubscribe from {message['subscription']} refused: {reply.get('error')}",
-                                  reply=reply)
+                raise BayeuxError(
+                    f"unsubscribe from {message['subscription']} refused: {reply.get('error')}", reply=reply
+                )
         return out
 
     def publish(self, channel: str, data: Any) -> dict[str, Any]:
@@ -212,8 +234,7 @@ class CometdClient:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"cometd-{self.name or self.client_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"cometd-{self.name or self.client_id}", daemon=True)
         self._thread.start()
 
     def disconnect(self) -> dict[str, Any] | None:
@@ -223,8 +244,9 @@ class CometdClient:
         client_id = self.client_id
         if client_id:
             try:
-                replies = self.send([{"id": self._next_id(), "channel": "/meta/disconnect", "clientId": client_id}],
-                                    path="disconnect")
+                replies = self.send(
+                    [{"id": self._next_id(), "channel": "/meta/disconnect", "clientId": client_id}], path="disconnect"
+                )
                 reply = _reply_for(replies, {"channel": "/meta/disconnect"})
             except ConformanceFailure:
                 reply = None
@@ -246,13 +268,21 @@ class CometdClient:
     def __enter__(self) -> CometdClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # ---- the wire ---------------------------------------------------------------------------------------------
-    def send(self, messages: Sequence[Any] | Any, *, path: str = "", timeout: float | None = None,
-             background: bool = False, raw: bytes | str | None = None) -> list[dict[str, Any]]:
+    def send(
+        self,
+        messages: Sequence[Any] | Any,
+        *,
+        path: str = "",
+        timeout: float | None = None,
+        background: bool = False,
+        raw: bytes | str | None = None,
+    ) -> list[dict[str, Any]]:
         """POST a Bayeux batch (or ``raw`` bytes) and return the reply array.
 
         Raises:
@@ -272,12 +302,19 @@ class CometdClient:
         limit = self.timeout if timeout is None else timeout
         client = self._poll if background else self._control
         request = client.build_request("POST", url, content=body, headers=headers, timeout=httpx.Timeout(limit))
-        response, content = send_bounded(client, request, timeout=limit, max_bytes=self.max_response_bytes,
-                                         record=lambda exchange: self._record(exchange, background))
+        response, content = send_bounded(
+            client,
+            request,
+            timeout=limit,
+            max_bytes=self.max_response_bytes,
+            record=lambda exchange: self._record(exchange, background),
+        )
         text = content.decode("utf-8", errors="replace")
         if response.status_code != 200:
-            raise ProtocolViolation(f"POST {url} answered HTTP {response.status_code} "
-                                    f"(a Bayeux endpoint answers 200 with a message array): {text[:200]!r}")
+            raise ProtocolViolation(
+                f"POST {url} answered HTTP {response.status_code} "
+                f"(a Bayeux endpoint answers 200 with a message array): {text[:200]!r}"
+            )
         try:
             data = safejson.loads(content)
         except safejson.JsonTooDeep as exc:
@@ -312,8 +349,12 @@ class CometdClient:
                 self.inbox.put(message)
 
     def _connect_once(self, hold_ms: int | None, *, background: bool) -> dict[str, Any]:
-        message: dict[str, Any] = {"id": self._next_id(), "channel": "/meta/connect", "clientId": self.client_id,
-                                   "connectionType": "long-polling"}
+        message: dict[str, Any] = {
+            "id": self._next_id(),
+            "channel": "/meta/connect",
+            "clientId": self.client_id,
+            "connectionType": "long-polling",
+        }
         if hold_ms is not None:
             message["advice"] = {"timeout": hold_ms}
         server_hold = float(self.advice.get("timeout", 30000) or 0) / 1000.0
@@ -351,8 +392,7 @@ class CometdClient:
                 continue
             if self.advice.get("reconnect") == "none":
                 if not self._stop.is_set():
-                    self.inbox.fail(BayeuxError("the server ended the session (advice reconnect: none)",
-                                                reply=reply))
+                    self.inbox.fail(BayeuxError("the server ended the session (advice reconnect: none)", reply=reply))
                 return
             interval = float(self.advice.get("interval", 0) or 0) / 1000.0
             if interval > 0:
@@ -381,10 +421,23 @@ class CometdClient:
     def _rehandshake(self) -> None:
         channels = list(self.channels)
         self.channels = []
-        reply = self._meta_reply(self.send([{
-            "id": self._next_id(), "version": "1.0", "minimumVersion": "1.0", "channel": "/meta/handshake",
-            "supportedConnectionTypes": ["long-polling"], "advice": {"timeout": 60000, "interval": 0}}],
-            path="handshake", background=True), "/meta/handshake")
+        reply = self._meta_reply(
+            self.send(
+                [
+                    {
+                        "id": self._next_id(),
+                        "version": "1.0",
+                        "minimumVersion": "1.0",
+                        "channel": "/meta/handshake",
+                        "supportedConnectionTypes": ["long-polling"],
+                        "advice": {"timeout": 60000, "interval": 0},
+                    }
+                ],
+                path="handshake",
+                background=True,
+            ),
+            "/meta/handshake",
+        )
         if reply.get("successful") is not True or not reply.get("clientId"):
             raise BayeuxError(f"re-handshake refused: {reply.get('error')}", reply=reply)
         with self._session_lock:
@@ -393,14 +446,22 @@ class CometdClient:
         self.rehandshakes += 1
         self._connect_once(_FIRST_CONNECT_TIMEOUT_MS, background=True)
         if channels:
-            messages = [{"id": self._next_id(), "channel": "/meta/subscribe", "clientId": self.client_id,
-                         "subscription": channel} for channel in channels]
+            messages = [
+                {
+                    "id": self._next_id(),
+                    "channel": "/meta/subscribe",
+                    "clientId": self.client_id,
+                    "subscription": channel,
+                }
+                for channel in channels
+            ]
             replies = self.send(messages, path="", background=True)
             for message in messages:
                 sub = _reply_for(replies, message) or {}
                 if sub.get("successful") is not True:
-                    raise BayeuxError(f"re-subscription to {message['subscription']} refused: {sub.get('error')}",
-                                      reply=sub)
+                    raise BayeuxError(
+                        f"re-subscription to {message['subscription']} refused: {sub.get('error')}", reply=sub
+                    )
                 self.channels.append(message["subscription"])
             self._route_data(replies)
 

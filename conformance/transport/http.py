@@ -38,8 +38,18 @@ from conformance import safejson
 from conformance.evidence import Exchange, report_exchange
 from conformance.failures import ConformanceFailure, ProtocolViolation, TargetUnreachable
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "UNSAFE_METHODS", "HttpClient", "HttpResponse", "ResponseTooLarge",
-           "build_exchange", "response_limit", "send_bounded", "set_response_limit", "transport_failure"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "UNSAFE_METHODS",
+    "HttpClient",
+    "HttpResponse",
+    "ResponseTooLarge",
+    "build_exchange",
+    "response_limit",
+    "send_bounded",
+    "set_response_limit",
+    "transport_failure",
+]
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -71,8 +81,14 @@ def over_limit(what: str, size: str, max_bytes: int) -> ResponseTooLarge:
 class HttpResponse:
     """A response as the suite sees it: status, headers, text, and the exchange that records it."""
 
-    def __init__(self, response: httpx.Response, exchange: Exchange, path: str, system: str | None = None,
-                 content: bytes | None = None) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        exchange: Exchange,
+        path: str,
+        system: str | None = None,
+        content: bytes | None = None,
+    ) -> None:
         self._response = response
         self._content = response.content if content is None else content
         self.system = system
@@ -118,7 +134,8 @@ class HttpResponse:
             snippet = self.text[:120].replace("\n", " ")
             raise ProtocolViolation(
                 f"{self.method} {self.path} answered {self.status} with a body that is not JSON "
-                f"(Content-Type {self.content_type or 'missing'}): {snippet!r}") from None
+                f"(Content-Type {self.content_type or 'missing'}): {snippet!r}"
+            ) from None
 
     def json_or_none(self) -> Any:
         try:
@@ -133,8 +150,9 @@ class HttpResponse:
 def transport_failure(exc: httpx.HTTPError, method: str, url: str, timeout: float) -> Exception:
     """The suite's reading of an httpx error: unreachable (refused, timeout) or a protocol violation."""
     if isinstance(exc, httpx.TimeoutException):
-        return TargetUnreachable(f"{method} {url}: no answer within {timeout:g} s ({type(exc).__name__})",
-                                 outage="hang")
+        return TargetUnreachable(
+            f"{method} {url}: no answer within {timeout:g} s ({type(exc).__name__})", outage="hang"
+        )
     if isinstance(exc, httpx.ConnectError):
         return TargetUnreachable(f"{method} {url}: cannot connect ({_reason(exc)})", outage="unreachable")
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -142,8 +160,14 @@ def transport_failure(exc: httpx.HTTPError, method: str, url: str, timeout: floa
     return TargetUnreachable(f"{method} {url}: {type(exc).__name__} ({_reason(exc)})", outage="unreachable")
 
 
-def send_bounded(client: httpx.Client, request: httpx.Request, *, timeout: float, record: Callable[[Exchange], None],
-                 max_bytes: int | None = None) -> tuple[httpx.Response, bytes]:
+def send_bounded(
+    client: httpx.Client,
+    request: httpx.Request,
+    *,
+    timeout: float,
+    record: Callable[[Exchange], None],
+    max_bytes: int | None = None,
+) -> tuple[httpx.Response, bytes]:
     """Send ``request`` and read its body within ``timeout`` seconds (a deadline for the whole exchange) and
     ``max_bytes`` (default :func:`response_limit`); the exchange is passed to ``record`` whatever happens.
 
@@ -185,8 +209,10 @@ def send_bounded(client: httpx.Client, request: httpx.Request, *, timeout: float
 
 def _check_deadline(deadline: float, method: str, url: str, timeout: float, received: int) -> None:
     if time.monotonic() > deadline:
-        raise TargetUnreachable(f"{method} {url}: the answer did not complete within {timeout:g} s "
-                                f"({received} bytes of the body received)", outage="hang")
+        raise TargetUnreachable(
+            f"{method} {url}: the answer did not complete within {timeout:g} s ({received} bytes of the body received)",
+            outage="hang",
+        )
 
 
 def _reason(exc: BaseException) -> str:
@@ -214,11 +240,23 @@ class HttpClient:
         max_response_bytes: The largest response body read (default: :func:`response_limit`).
     """
 
-    def __init__(self, base_url: str, *, auth: tuple[str, str] | None = None, token: str | None = None,
-                 csrf: str = "auto", csrf_prime_path: str = "/api/v2/me", timeout: float = 10.0,
-                 verify: bool | ssl.SSLContext = True, cookies: CookieJar | None = None,
-                 headers: Mapping[str, str] | None = None, name: str = "", record: bool = True,
-                 system: str | None = None, max_response_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        token: str | None = None,
+        csrf: str = "auto",
+        csrf_prime_path: str = "/api/v2/me",
+        timeout: float = 10.0,
+        verify: bool | ssl.SSLContext = True,
+        cookies: CookieJar | None = None,
+        headers: Mapping[str, str] | None = None,
+        name: str = "",
+        record: bool = True,
+        system: str | None = None,
+        max_response_bytes: int | None = None,
+    ) -> None:
         if csrf not in ("auto", "on", "off"):
             raise ValueError("csrf is auto, on or off")
         self.base_url = base_url.rstrip("/")
@@ -240,8 +278,13 @@ class HttpClient:
         self._primed = False
         self._lock = threading.Lock()
         self.last: HttpResponse | None = None
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), verify=verify, cookies=self.cookies,
-                                    headers=dict(headers or {}), follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            verify=verify,
+            cookies=self.cookies,
+            headers=dict(headers or {}),
+            follow_redirects=False,
+        )
 
     # ---- identity --------------------------------------------------------------------------------------------
     def auth_headers(self) -> dict[str, str]:
@@ -279,7 +322,7 @@ class HttpClient:
         """The request path as the contracts write it: relative to the base URL's own path."""
         prefix = urlsplit(self.base_url).path.rstrip("/")
         parts = urlsplit(url)
-        path = parts.path[len(prefix):] if prefix and parts.path.startswith(prefix) else parts.path
+        path = parts.path[len(prefix) :] if prefix and parts.path.startswith(prefix) else parts.path
         return path + (f"?{parts.query}" if parts.query else "")
 
     def url_for(self, path: str) -> str:
@@ -287,9 +330,20 @@ class HttpClient:
             return path
         return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
 
-    def request(self, method: str, path: str, *, json: Any = None, data: Any = None, content: Any = None,
-                params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
-                csrf: bool | None = None, auth: bool = True, timeout: float | None = None) -> HttpResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        content: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        csrf: bool | None = None,
+        auth: bool = True,
+        timeout: float | None = None,
+    ) -> HttpResponse:
         """Send one request and record it.
 
         Args:
@@ -320,16 +374,25 @@ class HttpClient:
         send_headers.update(headers or {})
         url = self.url_for(path)
         limit = self.timeout if timeout is None else timeout
-        request = self._client.build_request(method, url, json=json, data=data, content=content, params=params,
-                                             headers=send_headers, timeout=httpx.Timeout(limit))
+        request = self._client.build_request(
+            method,
+            url,
+            json=json,
+            data=data,
+            content=content,
+            params=params,
+            headers=send_headers,
+            timeout=httpx.Timeout(limit),
+        )
         exchanges: list[Exchange] = []
 
         def record(exchange: Exchange) -> None:
             exchanges.append(exchange)
             self._record(exchange)
 
-        response, content = send_bounded(self._client, request, timeout=limit, record=record,
-                                         max_bytes=self.max_response_bytes)
+        response, content = send_bounded(
+            self._client, request, timeout=limit, record=record, max_bytes=self.max_response_bytes
+        )
         if method == "GET":
             self._seen_get = True
             self._learn_csrf(response.headers)
@@ -390,8 +453,9 @@ class HttpClient:
     def __enter__(self) -> HttpClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -407,8 +471,13 @@ def _text(content: bytes | None) -> str | None:
         return f"<{len(content)} bytes of binary data>"
 
 
-def build_exchange(request: httpx.Request, response: httpx.Response | None, elapsed: float,
-                   error: str | None = None, content: bytes | None = None) -> Exchange:
+def build_exchange(
+    request: httpx.Request,
+    response: httpx.Response | None,
+    elapsed: float,
+    error: str | None = None,
+    content: bytes | None = None,
+) -> Exchange:
     """The evidence of one exchange; ``content`` is the response body read (None: not read, e.g. refused)."""
     body = None
     try:
@@ -416,10 +485,20 @@ def build_exchange(request: httpx.Request, response: httpx.Response | None, elap
     except httpx.RequestNotRead:  # pragma: no cover - streaming bodies are not used
         body = "<streamed body>"
     if response is None:
-        return Exchange(request.method, str(request.url), dict(request.headers.multi_items()), body,
-                        elapsed=elapsed, error=error)
-    return Exchange(request.method, str(request.url), dict(response.request.headers.multi_items()), body,
-                    response.status_code, _headers(response.headers), _text(content), elapsed, error=error)
+        return Exchange(
+            request.method, str(request.url), dict(request.headers.multi_items()), body, elapsed=elapsed, error=error
+        )
+    return Exchange(
+        request.method,
+        str(request.url),
+        dict(response.request.headers.multi_items()),
+        body,
+        response.status_code,
+        _headers(response.headers),
+        _text(content),
+        elapsed,
+        error=error,
+    )
 
 
 def _headers(headers: httpx.Headers) -> dict[str, str]:

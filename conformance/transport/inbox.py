@@ -31,7 +31,8 @@ def subset_matches(expected: Any, actual: Any) -> bool:
     """Every member of ``expected`` is in ``actual`` with a matching value (mappings recursively)."""
     if isinstance(expected, Mapping):
         return isinstance(actual, Mapping) and all(
-            key in actual and subset_matches(value, actual[key]) for key, value in expected.items())
+            key in actual and subset_matches(value, actual[key]) for key, value in expected.items()
+        )
     return bool(expected == actual)
 
 
@@ -60,8 +61,9 @@ class Inbox:
         channel_of: How to read a message's channel for the evidence.
     """
 
-    def __init__(self, transport: str, timeout: float = 10.0,
-                 channel_of: Callable[[Any], str | None] | None = None) -> None:
+    def __init__(
+        self, transport: str, timeout: float = 10.0, channel_of: Callable[[Any], str | None] | None = None
+    ) -> None:
         self.transport = transport
         self.timeout = timeout
         self._channel_of = channel_of or (lambda m: m.get("channel") if isinstance(m, Mapping) else None)
@@ -112,8 +114,9 @@ class Inbox:
             out, self._pending = self._pending, []
             return out
 
-    def await_message(self, predicate: Predicate = None, timeout: float | None = None,
-                      description: str | None = None) -> Any:
+    def await_message(
+        self, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> Any:
         """The first pending or future message matching ``predicate`` (removed from the inbox).
 
         Raises:
@@ -122,8 +125,9 @@ class Inbox:
         """
         return self.await_messages(1, predicate, timeout, description)[0]
 
-    def await_messages(self, count: int, predicate: Predicate = None, timeout: float | None = None,
-                       description: str | None = None) -> list[Any]:
+    def await_messages(
+        self, count: int, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> list[Any]:
         """``count`` matching messages, in arrival order, within one ``timeout``."""
         label = description or describe(predicate)
         if count > 1:
@@ -150,12 +154,13 @@ class Inbox:
                         raise self._not_received(label, limit, found, count)
                     self._cond.wait(remaining)
             for i, message in enumerate(found, 1):
-                attach(json.dumps(redact_json(message), indent=2, ensure_ascii=False),
-                       "notification" if count == 1 else f"notification {i}")
+                attach(
+                    json.dumps(redact_json(message), indent=2, ensure_ascii=False),
+                    "notification" if count == 1 else f"notification {i}",
+                )
         return found
 
-    def expect_none(self, predicate: Predicate = None, quiet_for: float = 1.0,
-                    description: str | None = None) -> None:
+    def expect_none(self, predicate: Predicate = None, quiet_for: float = 1.0, description: str | None = None) -> None:
         """Fail if a matching message is pending or arrives within ``quiet_for`` seconds.
 
         Raises:
@@ -170,24 +175,32 @@ class Inbox:
                 if hit is not None:
                     text = json.dumps(redact_json(hit), ensure_ascii=False)
                     attach(json.dumps(redact_json(hit), indent=2, ensure_ascii=False), "unexpected notification")
-                    raise ConformanceFailure(f"unexpected {self.transport} notification ({label}): {text[:500]}",
-                                             title="Unexpected notification")
+                    raise ConformanceFailure(
+                        f"unexpected {self.transport} notification ({label}): {text[:500]}",
+                        title="Unexpected notification",
+                    )
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
                 self._cond.wait(remaining)
 
-    def _not_received(self, label: str, limit: float, found: list[Any], count: int,
-                      broken: ConformanceFailure | None = None) -> ConformanceFailure:
+    def _not_received(
+        self, label: str, limit: float, found: list[Any], count: int, broken: ConformanceFailure | None = None
+    ) -> ConformanceFailure:
         seen = [_compact(m) for m in self._pending[-5:]]
         got = f" (got {len(found)} of {count})" if count > 1 else ""
         others = f"; pending meanwhile: {'; '.join(seen)}" if seen else "; nothing else was received"
         if broken is not None:
-            failure = type(broken)(f"no {self.transport} notification {label}{got}: the channel broke: "
-                                   f"{broken.message}", rule=broken.rule, title=broken.title)
+            failure = type(broken)(
+                f"no {self.transport} notification {label}{got}: the channel broke: {broken.message}",
+                rule=broken.rule,
+                title=broken.title,
+            )
             return failure
-        return ConformanceFailure(f"no {self.transport} notification {label} within {limit:g} s{got}{others}",
-                                  title="Notification not received")
+        return ConformanceFailure(
+            f"no {self.transport} notification {label} within {limit:g} s{got}{others}",
+            title="Notification not received",
+        )
 
 
 def _safe(test: Callable[[Any], bool], message: Any) -> bool:

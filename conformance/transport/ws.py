@@ -60,10 +60,19 @@ class WsClient:
         max_frame_bytes: The largest frame accepted (default: the response limit, ``--max-response-bytes``).
     """
 
-    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0,
-                 notification_timeout: float = 10.0, verify: bool | ssl.SSLContext = True,
-                 transport: str = "websocket", channel_key: str | None = None, name: str = "",
-                 max_frame_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        notification_timeout: float = 10.0,
+        verify: bool | ssl.SSLContext = True,
+        transport: str = "websocket",
+        channel_key: str | None = None,
+        name: str = "",
+        max_frame_bytes: int | None = None,
+    ) -> None:
         self.url = url
         self.max_frame_bytes = response_limit() if max_frame_bytes is None else max_frame_bytes
         self.headers = dict(headers or {})
@@ -110,21 +119,32 @@ class WsClient:
                     context.verify_mode = ssl.CERT_NONE
         with step(f"open WebSocket {shown}"):
             try:
-                self.connection = connect(self.url, additional_headers=self.headers, open_timeout=self.timeout,
-                                          close_timeout=self.timeout, ssl=context, proxy=None,
-                                          max_size=self.max_frame_bytes,
-                                          user_agent_header="voicekit", **_DIRECT)
+                self.connection = connect(
+                    self.url,
+                    additional_headers=self.headers,
+                    open_timeout=self.timeout,
+                    close_timeout=self.timeout,
+                    ssl=context,
+                    proxy=None,
+                    max_size=self.max_frame_bytes,
+                    user_agent_header="voicekit",
+                    **_DIRECT,
+                )
             except InvalidStatus as exc:
                 body = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
-                raise WsRejected(f"WebSocket {shown}: the upgrade was answered HTTP {exc.response.status_code}",
-                                 status=exc.response.status_code, body=body) from None
+                raise WsRejected(
+                    f"WebSocket {shown}: the upgrade was answered HTTP {exc.response.status_code}",
+                    status=exc.response.status_code,
+                    body=body,
+                ) from None
             except InvalidURI as exc:
                 raise ProtocolViolation(f"WebSocket {shown}: invalid URL ({exc})") from None
             except InvalidHandshake as exc:
                 raise ProtocolViolation(f"WebSocket {shown}: the upgrade failed ({exc})") from None
             except TimeoutError:
-                raise TargetUnreachable(f"WebSocket {shown}: no answer within {self.timeout:g} s",
-                                        outage="hang") from None
+                raise TargetUnreachable(
+                    f"WebSocket {shown}: no answer within {self.timeout:g} s", outage="hang"
+                ) from None
             except OSError as exc:
                 reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc)
                 raise TargetUnreachable(f"WebSocket {shown}: cannot connect ({reason})", outage="unreachable") from None
@@ -148,8 +168,7 @@ class WsClient:
                 self.inbox.put(message)
         except ConnectionClosed as exc:
             if exc.sent is not None and exc.sent.code == 1009:  # we refused a frame over max_size
-                self.inbox.fail(over_limit(f"{self.transport} {redact_url(self.url)}", "a frame",
-                                           self.max_frame_bytes))
+                self.inbox.fail(over_limit(f"{self.transport} {redact_url(self.url)}", "a frame", self.max_frame_bytes))
         except Exception as exc:  # never let the reader kill the test thread
             self.inbox.fail(TargetUnreachable(f"{self.transport}: reading failed: {exc!r}"))
         finally:
@@ -159,9 +178,13 @@ class WsClient:
                 self.close_reason = getattr(connection, "close_reason", None)
             self._closed.set()
             if not self._closing:
-                self.inbox.fail(TargetUnreachable(
-                    f"{self.transport}: the server closed the WebSocket (code {self.close_code}, "
-                    f"reason {self.close_reason!r})", title="WebSocket closed"))
+                self.inbox.fail(
+                    TargetUnreachable(
+                        f"{self.transport}: the server closed the WebSocket (code {self.close_code}, "
+                        f"reason {self.close_reason!r})",
+                        title="WebSocket closed",
+                    )
+                )
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         self._closing = True
@@ -184,8 +207,9 @@ class WsClient:
         limit = self.inbox.timeout if timeout is None else timeout
         with step(f"await WebSocket close ({self.transport})"):
             if not self._closed.wait(limit):
-                raise ConformanceFailure(f"{self.transport}: the WebSocket is still open after {limit:g} s",
-                                         title="WebSocket not closed")
+                raise ConformanceFailure(
+                    f"{self.transport}: the WebSocket is still open after {limit:g} s", title="WebSocket not closed"
+                )
         return self.close_code, self.close_reason
 
     def __enter__(self) -> WsClient:
@@ -193,8 +217,9 @@ class WsClient:
             self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # ---- sending and waiting ---------------------------------------------------------------------------------
@@ -216,25 +241,27 @@ class WsClient:
             except ConnectionClosed as exc:
                 raise TargetUnreachable(f"{self.transport}: cannot send, the WebSocket is closed ({exc})") from None
 
-    def request(self, message: Any, predicate: Predicate = None, timeout: float | None = None,
-                description: str | None = None) -> Any:
+    def request(
+        self, message: Any, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> Any:
         """Send ``message`` and wait for the first message matching ``predicate``."""
         self.send(message)
         return self.await_message(predicate, timeout, description)
 
-    def await_message(self, predicate: Predicate = None, timeout: float | None = None,
-                      description: str | None = None) -> Any:
+    def await_message(
+        self, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> Any:
         return self.inbox.await_message(predicate, timeout, description)
 
-    def await_messages(self, n: int, predicate: Predicate = None, timeout: float | None = None,
-                       description: str | None = None) -> list[Any]:
+    def await_messages(
+        self, n: int, predicate: Predicate = None, timeout: float | None = None, description: str | None = None
+    ) -> list[Any]:
         return self.inbox.await_messages(n, predicate, timeout, description)
 
     def drain(self) -> list[Any]:
         return self.inbox.drain()
 
-    def expect_none(self, predicate: Predicate = None, quiet_for: float = 1.0,
-                    description: str | None = None) -> None:
+    def expect_none(self, predicate: Predicate = None, quiet_for: float = 1.0, description: str | None = None) -> None:
         self.inbox.expect_none(predicate, quiet_for, description)
 
     @property

@@ -80,9 +80,7 @@ def is_valid_channel(name: object) -> bool:
 
 def is_valid_subscription(name: object) -> bool:
     """A channel name or a pattern with one trailing ``*`` or ``**`` segment."""
-    return isinstance(name, str) and (
-        _CHANNEL_RE.match(name) is not None or _PATTERN_RE.match(name) is not None
-    )
+    return isinstance(name, str) and (_CHANNEL_RE.match(name) is not None or _PATTERN_RE.match(name) is not None)
 
 
 def channel_matches(pattern: str, channel: str) -> bool:
@@ -577,9 +575,7 @@ class BayeuxServer:
                 )
         return Reply(events + [r for r in replies if r is not None])
 
-    def _connect(
-        self, client: _Client, message: Message, replies: list[Message | None], now: float
-    ) -> Hold | None:
+    def _connect(self, client: _Client, message: Message, replies: list[Message | None], now: float) -> Hold | None:
         previous = client.hold
         if previous is not None and not previous._completed:
             # One outstanding connect per client: the newer request is the live one, so the queued

@@ -68,9 +68,15 @@ def incoming_call(agent_id: str) -> Response:
     options: dict[str, Any] = {}
     if "ringTimeout" in body:
         options["ring_timeout"] = body["ringTimeout"]
-    view = _center().offer_call(agent_id, body.get("from"), body.get("to"), body.get("queue"),
-                                connection_id=body.get("connectionId"), contact_id=body.get("contactId"),
-                                **options)
+    view = _center().offer_call(
+        agent_id,
+        body.get("from"),
+        body.get("to"),
+        body.get("queue"),
+        connection_id=body.get("connectionId"),
+        contact_id=body.get("contactId"),
+        **options,
+    )
     return _reply(view, 201)
 
 

@@ -50,12 +50,17 @@ class Request:
     source: str
 
 
-def voicekit_error(subtopic: str, message: str, received: Any = None, errors: list[str] | None = None,
-                   *, with_received: bool = True) -> dict[str, Any]:
+def voicekit_error(
+    subtopic: str, message: str, received: Any = None, errors: list[str] | None = None, *, with_received: bool = True
+) -> dict[str, Any]:
     """The VoicekitError message (schemas/connect/VoicekitError.json)."""
     error_type = _KINDS[subtopic]
-    body: dict[str, Any] = {"errorType": error_type, "code": error_type, "message": message,
-                            "description": ERROR_DESCRIPTION}
+    body: dict[str, Any] = {
+        "errorType": error_type,
+        "code": error_type,
+        "message": message,
+        "description": ERROR_DESCRIPTION,
+    }
     if with_received:
         body["received"] = received
     if errors:
@@ -79,9 +84,11 @@ class FrameReader:
     def read(self, frame: str | bytes) -> Request | dict[str, Any]:
         """A :class:`Request`, or the VoicekitError message to send back."""
         if isinstance(frame, bytes | bytearray):
-            return voicekit_error("MalformedMessage",
-                                  "Binary frame; the bus carries one JSON message per text frame.",
-                                  _clip(bytes(frame).decode("utf-8", errors="replace")))
+            return voicekit_error(
+                "MalformedMessage",
+                "Binary frame; the bus carries one JSON message per text frame.",
+                _clip(bytes(frame).decode("utf-8", errors="replace")),
+            )
         size = len(frame.encode("utf-8", errors="replace"))
         if size > self.max_bytes:
             limit = f"Frame of {size} bytes exceeds the {self.max_bytes}-byte limit; not parsed."
@@ -89,22 +96,19 @@ class FrameReader:
         try:
             value = jsonsafe.loads(frame)
         except jsonsafe.JsonRefused as exc:
-            return voicekit_error("MalformedMessage", f"Frame is not JSON: {_reason(exc)}.",
-                                  _clip(frame))
+            return voicekit_error("MalformedMessage", f"Frame is not JSON: {_reason(exc)}.", _clip(frame))
         received = _echo(value, frame)
         if not isinstance(value, dict):
             return voicekit_error("MalformedMessage", "Frame is not a JSON object.", received)
         problems = self.contracts.errors(self.envelope_ref, value)
         if problems:
-            return voicekit_error("InvalidMessage", "Frame is not a valid bus request envelope.", received,
-                                  problems)
+            return voicekit_error("InvalidMessage", "Frame is not a valid bus request envelope.", received, problems)
         key = (value["topic"], value["subtopic"])
         if key not in self.request_refs:
             return voicekit_error("UnknownMessage", f"No message {key[0]}/{key[1]} on this bus.", received)
         problems = self.contracts.errors(self.request_refs[key], value)
         if problems:
-            return voicekit_error("InvalidMessage", f"Invalid {key[0]}/{key[1]} request.", received,
-                                  problems)
+            return voicekit_error("InvalidMessage", f"Invalid {key[0]}/{key[1]} request.", received, problems)
         return Request(topic=key[0], subtopic=key[1], data=value.get("data"), source=value["source"])
 
 

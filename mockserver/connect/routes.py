@@ -128,11 +128,16 @@ def handle_frame(context: ConnectContext, connection: BusConnection, frame: str 
     try:
         outcome = context.reader.read(frame)
         if isinstance(outcome, Request):
-            refusal = context.center.request(connection.agent_id, outcome.topic, outcome.subtopic,
-                                             outcome.data)
+            refusal = context.center.request(connection.agent_id, outcome.topic, outcome.subtopic, outcome.data)
             if refusal is not None:
-                log.info("%s/%s from %s on %s refused: %s", outcome.topic, outcome.subtopic, outcome.source,
-                         connection.agent_id, refusal.detail)
+                log.info(
+                    "%s/%s from %s on %s refused: %s",
+                    outcome.topic,
+                    outcome.subtopic,
+                    outcome.source,
+                    connection.agent_id,
+                    refusal.detail,
+                )
         else:
             connection.deliver(outcome)
     except Exception:
@@ -145,8 +150,7 @@ def handle_frame(context: ConnectContext, connection: BusConnection, frame: str 
 def agents() -> Response:
     """Debugging aid: every agent with its state, contact and number of bus sockets."""
     context = ctx()
-    return jsonify({"agents": [dict(view, sockets=context.hub.count(view["id"]))
-                               for view in context.center.views()]})
+    return jsonify({"agents": [dict(view, sockets=context.hub.count(view["id"])) for view in context.center.views()]})
 
 
 @bp.get("/agents/<agent_id>")

@@ -28,8 +28,11 @@ def refusal(config: MockConfig) -> Response | None:
         return _reply(403, f"Origin {origin} may not use the control API")
     has_body = request.method in ("POST", "PUT", "DELETE", "PATCH") and (request.content_length or request.mimetype)
     if has_body and (request.mimetype or "").lower() in SIMPLE_TYPES:
-        return _reply(415, "The control API takes application/json bodies (application/yaml for a scenario), "
-                           f"not {request.mimetype or 'a body without a Content-Type'}")
+        return _reply(
+            415,
+            "The control API takes application/json bodies (application/yaml for a scenario), "
+            f"not {request.mimetype or 'a body without a Content-Type'}",
+        )
     return None
 
 

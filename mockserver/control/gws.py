@@ -33,15 +33,19 @@ def inbound_call(world: World, body: dict[str, Any]) -> dict[str, Any]:
             queue = str(body["queue"])
             from mockserver.domain.gws.model import Call
 
-            call = Call(id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(),
-                        user_data=dict(user_data), queue=queue)
+            call = Call(
+                id=world.new_conn_id(),
+                uuid=world.new_call_uuid(),
+                created=world.scheduler.now(),
+                user_data=dict(user_data),
+                queue=queue,
+            )
             world.calls[call.id] = call
             calls.caller_party(world, call, ani, str(body.get("dnis") or queue))
             world.queued_calls.setdefault(queue, []).append(call.id)
             if device is not None:
                 world.queued_calls[queue].remove(call.id)
-                calls.deliver_inbound(world, device, ani=ani, dnis=queue, queue=queue, call_id=call.id,
-                                      announce=True)
+                calls.deliver_inbound(world, device, ani=ani, dnis=queue, queue=queue, call_id=call.id, announce=True)
             else:
                 calls.announce_caller(world, call)  # it waits in the queue: nobody else is there yet
                 calls.route_queued(world, queue)
@@ -73,8 +77,14 @@ def set_voice_service(world: World, state: str) -> None:
         if service.state == state:
             return
         service.state = state
-        world.publish("/notifications/services", {"messageType": "ServiceStateChangeMessage", "service": {
-            "id": service.id, "name": service.name, "type": service.type, "state": state}}, None)
+        world.publish(
+            "/notifications/services",
+            {
+                "messageType": "ServiceStateChangeMessage",
+                "service": {"id": service.id, "name": service.name, "type": service.type, "state": state},
+            },
+            None,
+        )
 
 
 def inject_fault(world: World, body: dict[str, Any]) -> None:
@@ -94,8 +104,15 @@ def inject_fault(world: World, body: dict[str, Any]) -> None:
             if user is None:
                 raise NotFound(f"No user {body['user']}")
             user_id = user.id
-        world.faults.append(Fault(kind=kind, operation=body.get("operation"), user_id=user_id,
-                                  message=str(body.get("message") or "Incorrect object state"), delay=delay))
+        world.faults.append(
+            Fault(
+                kind=kind,
+                operation=body.get("operation"),
+                user_id=user_id,
+                message=str(body.get("message") or "Incorrect object state"),
+                delay=delay,
+            )
+        )
 
 
 def create_agent(world: World, body: dict[str, Any]) -> dict[str, Any]:
@@ -103,16 +120,28 @@ def create_agent(world: World, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("userState", "NotReady") not in ("Ready", "NotReady", "LoggedOut"):
         raise ValidationFailed("userState is Ready, NotReady or LoggedOut")
     with world.all_or_nothing():
-        admin = next((u for u in world.users.values() if u.is_admin), None) or User("control", "control", "",
-                                                                                       roles=["ROLE_ADMIN"])
-        user = provisioning.create_user(world, admin, {
-            "userName": body.get("userName"), "password": body.get("password", "password"),
-            "firstName": body.get("firstName", ""), "lastName": body.get("lastName", ""),
-            "roles": body.get("roles", ["ROLE_AGENT"])})
+        admin = next((u for u in world.users.values() if u.is_admin), None) or User(
+            "control", "control", "", roles=["ROLE_ADMIN"]
+        )
+        user = provisioning.create_user(
+            world,
+            admin,
+            {
+                "userName": body.get("userName"),
+                "password": body.get("password", "password"),
+                "firstName": body.get("firstName", ""),
+                "lastName": body.get("lastName", ""),
+                "roles": body.get("roles", ["ROLE_AGENT"]),
+            },
+        )
         result: dict[str, Any] = {"userId": user.id}
         if body.get("phoneNumber"):
-            device = provisioning.create_user_device(world, admin, user.id, {
-                "phoneNumber": str(body["phoneNumber"]), "telephonyNetwork": body.get("telephonyNetwork")})
+            device = provisioning.create_user_device(
+                world,
+                admin,
+                user.id,
+                {"phoneNumber": str(body["phoneNumber"]), "telephonyNetwork": body.get("telephonyNetwork")},
+            )
             if body.get("userState", "NotReady") != "LoggedOut":
                 from mockserver.domain.gws.model import UserState
 

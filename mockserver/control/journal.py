@@ -58,8 +58,15 @@ def _listing(filters: dict[str, Any], limit: int) -> Response:
     journal = _journal()
     found = journal.find({k: v for k, v in filters.items() if k != "limit"})
     newest = list(reversed(found))[:limit]
-    return jsonify({"total": len(found), "returned": len(newest), "dropped": journal.dropped,
-                    "size": journal.size, "entries": [e.as_dict() for e in newest]})
+    return jsonify(
+        {
+            "total": len(found),
+            "returned": len(newest),
+            "dropped": journal.dropped,
+            "size": journal.size,
+            "entries": [e.as_dict() for e in newest],
+        }
+    )
 
 
 @bp.get("")
@@ -110,7 +117,7 @@ def _where(path: str) -> tuple[str, str, str] | None:
     if path.startswith(config.control_prefix) or path.startswith(config.connect_prefix):
         return None
     if platform and (path == platform or path.startswith(platform + "/")):
-        return "platform", "http", path[len(platform):] or "/"
+        return "platform", "http", path[len(platform) :] or "/"
     if path.startswith("/api/v2/notifications"):
         return "gws", "bayeux", path
     if path.startswith("/api/"):
@@ -164,12 +171,22 @@ def _record(response: Response) -> Response:
         user = _user(system)
     except Exception:  # the journal never breaks a response
         user = None
-    journal.record_http(system=system, method=request.method, path=request.path, api_path=api_path,
-                        query=request.args.to_dict(), user=user, request_bytes=request_bytes,
-                        request_type=request.content_type or "", status=response.status_code,
-                        response_bytes=response.get_data(), response_type=response.content_type or "",
-                        duration_ms=(time.perf_counter() - started) * 1000.0, kind=kind,
-                        operation=_bayeux_channels(request_bytes) if kind == "bayeux" else None)
+    journal.record_http(
+        system=system,
+        method=request.method,
+        path=request.path,
+        api_path=api_path,
+        query=request.args.to_dict(),
+        user=user,
+        request_bytes=request_bytes,
+        request_type=request.content_type or "",
+        status=response.status_code,
+        response_bytes=response.get_data(),
+        response_type=response.content_type or "",
+        duration_ms=(time.perf_counter() - started) * 1000.0,
+        kind=kind,
+        operation=_bayeux_channels(request_bytes) if kind == "bayeux" else None,
+    )
     return response
 
 
@@ -184,8 +201,15 @@ def journal_frame(app: Flask, agent_id: str, frame: str | bytes, path: str) -> N
     except (ValueError, RecursionError):
         message = frame[:512] if isinstance(frame, str) else frame[:512].decode("utf-8", "replace")
     subtopic = message.get("subtopic") if isinstance(message, dict) else None
-    journal.record_message(system="connect", channel=None, message=message, user=agent_id,
-                           operation=str(subtopic) if subtopic is not None else None, direction="in", path=path)
+    journal.record_message(
+        system="connect",
+        channel=None,
+        message=message,
+        user=agent_id,
+        operation=str(subtopic) if subtopic is not None else None,
+        direction="in",
+        path=path,
+    )
 
 
 def init_app(app: Flask) -> Journal:

@@ -87,7 +87,7 @@ def put_variants() -> Response:
 
     body = _json()
     if "variants" not in body or not isinstance(body["variants"], list | str):
-        raise VoicekitError("The body must be {\"variants\": [names]}")
+        raise VoicekitError('The body must be {"variants": [names]}')
     try:
         names = parse(body["variants"])
     except ValueError as exc:

@@ -76,8 +76,11 @@ def load_file(path: str) -> Any:
 def init_app(app: Flask) -> ScenarioRunner:
     config = app.config["VOICEKIT"]
     connect = app.extensions.get("voicekit.connect")
-    runner = ScenarioRunner(app.extensions["voicekit.gws"].world, app.extensions["voicekit.scheduler"],
-                            connect.center if connect is not None else None)
+    runner = ScenarioRunner(
+        app.extensions["voicekit.gws"].world,
+        app.extensions["voicekit.scheduler"],
+        connect.center if connect is not None else None,
+    )
     app.extensions["voicekit.scenario"] = runner
     app.extensions.setdefault("voicekit.reset_hooks", []).append(runner.restart)
     app.register_blueprint(bp, url_prefix=f"{config.control_prefix}/scenario")

@@ -35,8 +35,20 @@ def import_snapshot(world: World, contracts: Contracts, body: Any) -> None:
 
 def consistency_problems(data: dict[str, Any]) -> list[str]:
     problems: list[str] = []
-    for kind in ("users", "devices", "calls", "agent_states", "settings", "features", "services", "skills",
-                 "queues", "routing_templates", "phone_numbers", "groups"):
+    for kind in (
+        "users",
+        "devices",
+        "calls",
+        "agent_states",
+        "settings",
+        "features",
+        "services",
+        "skills",
+        "queues",
+        "routing_templates",
+        "phone_numbers",
+        "groups",
+    ):
         key = "name" if kind == "settings" else "id"
         seen = [item[key] for item in data[kind]]
         if len(seen) != len(set(seen)):
@@ -55,11 +67,18 @@ def consistency_problems(data: dict[str, Any]) -> list[str]:
         if monitoring is not None and monitoring["target_device_id"] not in devices:
             problems.append(f"device {device['id']}: monitors no device {monitoring['target_device_id']}")
     for call in data["calls"]:
-        problems += [f"call {call['id']}: no device {p['device_id']}" for p in call["parties"]
-                     if p["device_id"] is not None and p["device_id"] not in devices]
-    problems += [f"place {name}: no device {device}" for name, device in data["places"].items()
-                 if device not in devices]
+        problems += [
+            f"call {call['id']}: no device {p['device_id']}"
+            for p in call["parties"]
+            if p["device_id"] is not None and p["device_id"] not in devices
+        ]
+    problems += [
+        f"place {name}: no device {device}" for name, device in data["places"].items() if device not in devices
+    ]
     groups = {g["id"] for g in data["groups"]}
-    problems += [f"group {g['id']}: no parent {g['parent_id']}" for g in data["groups"]
-                 if g["parent_id"] is not None and g["parent_id"] not in groups]
+    problems += [
+        f"group {g['id']}: no parent {g['parent_id']}"
+        for g in data["groups"]
+        if g["parent_id"] is not None and g["parent_id"] not in groups
+    ]
     return problems

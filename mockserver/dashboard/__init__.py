@@ -153,8 +153,10 @@ def init_app(app: Flask) -> Pages:
     app.extensions["voicekit.dashboard"] = pages
 
     def on_notification(note: Notification) -> None:
-        pages.send("notification", {"system": note.system, "channel": note.channel, "audience": note.audience,
-                                    "data": note.data})
+        pages.send(
+            "notification",
+            {"system": note.system, "channel": note.channel, "audience": note.audience, "data": note.data},
+        )
 
     app.extensions["voicekit.bus"].subscribe(on_notification)
     journal = app.extensions.get("voicekit.journal")
@@ -164,11 +166,23 @@ def init_app(app: Flask) -> Pages:
             if not pages.open_count:
                 return  # judging costs time: only when someone is watching
             verdict = entry.verdict
-            pages.send("journal", {"id": entry.id, "time": entry.time, "system": entry.system, "kind": entry.kind,
-                                   "method": entry.method, "path": entry.path, "status": entry.status,
-                                   "user": entry.user, "operation": entry.operation or verdict.operation,
-                                   "operationName": verdict.operation_name, "ok": verdict.ok,
-                                   "violations": [v.as_dict() for v in verdict.violations[:3]]})
+            pages.send(
+                "journal",
+                {
+                    "id": entry.id,
+                    "time": entry.time,
+                    "system": entry.system,
+                    "kind": entry.kind,
+                    "method": entry.method,
+                    "path": entry.path,
+                    "status": entry.status,
+                    "user": entry.user,
+                    "operation": entry.operation or verdict.operation,
+                    "operationName": verdict.operation_name,
+                    "ok": verdict.ok,
+                    "violations": [v.as_dict() for v in verdict.violations[:3]],
+                },
+            )
 
         journal.listeners.append(on_entry)
     app.register_blueprint(bp, url_prefix="/dashboard")

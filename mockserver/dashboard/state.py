@@ -17,9 +17,15 @@ def _gws(context: Any) -> dict[str, Any]:
         agents = []
         for user in world.users.values():
             devices = [device_view(world, world.devices[d]) for d in user.device_ids if d in world.devices]
-            agents.append({"id": user.id, "userName": user.user_name,
-                           "name": f"{user.first_name} {user.last_name}".strip(), "roles": list(user.roles),
-                           "devices": devices})
+            agents.append(
+                {
+                    "id": user.id,
+                    "userName": user.user_name,
+                    "name": f"{user.first_name} {user.last_name}".strip(),
+                    "roles": list(user.roles),
+                    "devices": devices,
+                }
+            )
         calls = []
         for call in world.calls.values():
             for party in call.parties:
@@ -30,8 +36,12 @@ def _gws(context: Any) -> dict[str, Any]:
                 view["connId"] = call.id  # what the control API's answer/hangup of the far end take
                 view["external"] = [p.number for p in call.parties if p.device_id is None and p.state != "Released"]
                 calls.append(view)
-        return {"agents": agents, "calls": calls, "voiceService": world.voice_service.state,
-                "queues": [q.get("number") or q.get("id") for q in world.queues.values() if isinstance(q, dict)]}
+        return {
+            "agents": agents,
+            "calls": calls,
+            "voiceService": world.voice_service.state,
+            "queues": [q.get("number") or q.get("id") for q in world.queues.values() if isinstance(q, dict)],
+        }
 
 
 def _connect(context: Any) -> list[dict[str, Any]]:
@@ -41,10 +51,16 @@ def _connect(context: Any) -> list[dict[str, Any]]:
 def _platform(context: Any) -> list[dict[str, Any]]:
     world = context.world
     with world.lock:
-        return [{"id": conv.id, "participants": [{"purpose": p.purpose, "state": p.state,
-                                                  "address": getattr(p, "address", None)}
-                                                 for p in conv.participants]}
-                for conv in world.conversations.values()]
+        return [
+            {
+                "id": conv.id,
+                "participants": [
+                    {"purpose": p.purpose, "state": p.state, "address": getattr(p, "address", None)}
+                    for p in conv.participants
+                ],
+            }
+            for conv in world.conversations.values()
+        ]
 
 
 def build(extensions: dict[str, Any]) -> dict[str, Any]:

@@ -23,5 +23,6 @@ def error(status_code: int, message: str, http_status: int | None = None) -> Res
 
 
 def from_exception(exc: GwsError) -> Response:
-    return error(exc.status_code, exc.message,
-                 gws_http_status(exc.status_code, unavailable=isinstance(exc, ServiceUnavailable)))
+    return error(
+        exc.status_code, exc.message, gws_http_status(exc.status_code, unavailable=isinstance(exc, ServiceUnavailable))
+    )

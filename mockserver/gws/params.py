@@ -42,8 +42,9 @@ def project(item: dict[str, Any], fields: list[str] | None, keep: Iterable[str] 
     return out
 
 
-def resolve(item: dict[str, Any], names: list[str] | None, lookup: Callable[[str], dict[str, Any] | None]
-            ) -> dict[str, Any]:
+def resolve(
+    item: dict[str, Any], names: list[str] | None, lookup: Callable[[str], dict[str, Any] | None]
+) -> dict[str, Any]:
     """resolveUris=* or a list of *Uri properties: add the referenced object under the name without Uri."""
     if not names:
         return item
@@ -75,8 +76,9 @@ def _value(item: dict[str, Any], dotted: str) -> list[Any]:
     return flat
 
 
-def filter_items(items: list[T], query: dict[str, str], allowed: set[str],
-                 view: Callable[[T], dict[str, Any]] = _identity) -> list[T]:
+def filter_items(
+    items: list[T], query: dict[str, str], allowed: set[str], view: Callable[[T], dict[str, Any]] = _identity
+) -> list[T]:
     """Every non-reserved parameter filters by the field of that exact name; a list means any of.
     ``view`` gives the dict to look at (it may hold subresources the answer will not show)."""
     out = items
@@ -90,8 +92,13 @@ def filter_items(items: list[T], query: dict[str, str], allowed: set[str],
     return out
 
 
-def sort_items(items: list[T], sort_by: str | None, order: str | None, allowed: set[str],
-               view: Callable[[T], dict[str, Any]] = _identity) -> list[T]:
+def sort_items(
+    items: list[T],
+    sort_by: str | None,
+    order: str | None,
+    allowed: set[str],
+    view: Callable[[T], dict[str, Any]] = _identity,
+) -> list[T]:
     if order not in (None, "Ascending", "Descending"):
         raise ValidationFailed("order must be Ascending or Descending")
     keys = csv(sort_by)
@@ -107,8 +114,9 @@ def sort_items(items: list[T], sort_by: str | None, order: str | None, allowed: 
     # and items without a value go last in either order (E131) — so the order is not one reversed sort.
     for k in reversed(keys):
         firsts = [(item, _first(view(item), k)) for item in result]
-        present = sorted(((i, v) for i, v in firsts if v is not None), key=lambda pair: _sort_key(pair[1]),
-                         reverse=descending)
+        present = sorted(
+            ((i, v) for i, v in firsts if v is not None), key=lambda pair: _sort_key(pair[1]), reverse=descending
+        )
         result = [i for i, _ in present] + [i for i, v in firsts if v is None]
     return result
 
@@ -138,4 +146,4 @@ def paginate(items: list[T], offset: str | None, limit: str | None) -> tuple[lis
         raise ValidationFailed("offset and limit must be integers") from None
     if start < 0 or count < 1 or count > MAX_LIMIT:
         raise ValidationFailed(f"offset must be ≥ 0 and limit between 1 and {MAX_LIMIT}")
-    return items[start:start + count], len(items)
+    return items[start : start + count], len(items)

@@ -20,11 +20,28 @@ from voicekit.contracts import Contracts
 
 API = "/api/v2"
 VOICE_PREFIXES = ("/api/v2/me/calls", "/api/v2/me/devices", "/api/v2/me/channels")
-PROVISIONING_PREFIXES = ("/api/v2/users", "/api/v2/devices", "/api/v2/skills", "/api/v2/queues",
-                         "/api/v2/system/routing-templates", "/api/v2/contacts")
-USER_SORT_FIELDS = {"userName", "firstName", "lastName", "enabled", "roles", "devices.phoneNumber", "skills.name",
-                    "skills.level", "statistics.channels.voice.state", "statistics.channels.voice.activity",
-                    "statistics.channels.voice.displayName", "statistics.channels.voice.workMode"}
+PROVISIONING_PREFIXES = (
+    "/api/v2/users",
+    "/api/v2/devices",
+    "/api/v2/skills",
+    "/api/v2/queues",
+    "/api/v2/system/routing-templates",
+    "/api/v2/contacts",
+)
+USER_SORT_FIELDS = {
+    "userName",
+    "firstName",
+    "lastName",
+    "enabled",
+    "roles",
+    "devices.phoneNumber",
+    "skills.name",
+    "skills.level",
+    "statistics.channels.voice.state",
+    "statistics.channels.voice.activity",
+    "statistics.channels.voice.displayName",
+    "statistics.channels.voice.workMode",
+}
 USER_FILTER_FIELDS = USER_SORT_FIELDS | {"id"}
 
 
@@ -135,9 +152,15 @@ def body(required: bool = True) -> Any:
 
 
 # ---- collections -------------------------------------------------------------------------------------------
-def collection(plural: str, items: list[tuple[str, dict[str, Any]]], *, filterable: set[str] | None = None,
-               sortable: set[str] | None = None, paged: bool = False,
-               resolver: Callable[[str], dict[str, Any] | None] | None = None) -> Response:
+def collection(
+    plural: str,
+    items: list[tuple[str, dict[str, Any]]],
+    *,
+    filterable: set[str] | None = None,
+    sortable: set[str] | None = None,
+    paged: bool = False,
+    resolver: Callable[[str], dict[str, Any] | None] | None = None,
+) -> Response:
     """``items`` are (path relative to /api/v2, resource) pairs."""
     query = {k: v for k, v in request.args.items()}
     fields = params.csv(query.get("fields"))
@@ -157,15 +180,17 @@ def collection(plural: str, items: list[tuple[str, dict[str, Any]]], *, filterab
         members["uris"] = [f"{base_url()}{API}{path}" for path, _ in pairs]
         members["paths"] = [path for path, _ in pairs]
     else:
-        members[plural] = [params.project(params.resolve(r, resolve_names, resolver or (lambda _: None)), fields)
-                           for _, r in pairs]
+        members[plural] = [
+            params.project(params.resolve(r, resolve_names, resolver or (lambda _: None)), fields) for _, r in pairs
+        ]
     if total is not None:
         members["totalCount"] = total
     return respond(**members)
 
 
-def single(singular: str, resource: dict[str, Any],
-           resolver: Callable[[str], dict[str, Any] | None] | None = None) -> Response:
+def single(
+    singular: str, resource: dict[str, Any], resolver: Callable[[str], dict[str, Any] | None] | None = None
+) -> Response:
     fields = params.csv(request.args.get("fields"))
     resolved = params.resolve(resource, params.csv(request.args.get("resolveUris")), resolver or (lambda _: None))
     return respond(**{singular: params.project(resolved, fields)})
@@ -346,8 +371,7 @@ def _user_rows(w: World, users: list[User]) -> list[UserRow]:
         unknown = [n for n in names if n not in extra]
         if unknown:
             raise ValidationFailed(f"Unknown subresource: {', '.join(unknown)}")
-        rows.append(UserRow(f"/users/{user.id}", {**resource, **{n: extra[n] for n in names}},
-                            {**resource, **extra}))
+        rows.append(UserRow(f"/users/{user.id}", {**resource, **{n: extra[n] for n in names}}, {**resource, **extra}))
     return rows
 
 
@@ -506,9 +530,12 @@ def list_queues() -> Response:
     w = ctx().world
     with w.lock:
         queues = [provisioning.queue_resource(w, q) for q in w.queues.values()]
-        return collection("queues", [(f"/queues/{q['id']}", q) for q in queues],
-                          filterable=_fields_of(queues) | {"channel"},
-                          resolver=lambda uri: provisioning.resolve_uri(w, uri))
+        return collection(
+            "queues",
+            [(f"/queues/{q['id']}", q) for q in queues],
+            filterable=_fields_of(queues) | {"channel"},
+            resolver=lambda uri: provisioning.resolve_uri(w, uri),
+        )
 
 
 @bp.get("/queues/<queue_id>")
@@ -517,8 +544,9 @@ def get_queue(queue_id: str) -> Response:
     with w.lock:
         if queue_id not in w.queues:
             raise NotFound(f"Queue {queue_id} not found")
-        return single("queue", provisioning.queue_resource(w, w.queues[queue_id]),
-                      lambda uri: provisioning.resolve_uri(w, uri))
+        return single(
+            "queue", provisioning.queue_resource(w, w.queues[queue_id]), lambda uri: provisioning.resolve_uri(w, uri)
+        )
 
 
 @bp.get("/system/routing-templates")
@@ -526,8 +554,11 @@ def list_routing_templates() -> Response:
     w = ctx().world
     with w.lock:
         templates = [dict(t) for t in w.routing_templates]
-    return collection("routingTemplates", [(f"/system/routing-templates/{t['id']}", t) for t in templates],
-                      filterable=_fields_of(templates) | {"channel", "version"})
+    return collection(
+        "routingTemplates",
+        [(f"/system/routing-templates/{t['id']}", t) for t in templates],
+        filterable=_fields_of(templates) | {"channel", "version"},
+    )
 
 
 @bp.get("/groups/<group_id>/users")
@@ -583,8 +614,11 @@ def delete_feature(feature_id: str) -> Response:
 def list_services() -> Response:
     w = ctx().world
     with w.lock:
-        items = [{"id": s.id, "name": s.name, "type": s.type, "state": s.state} for s in w.services.values()
-                 if s.type != "Voice" or w.feature_enabled("api-voice")]
+        items = [
+            {"id": s.id, "name": s.name, "type": s.type, "state": s.state}
+            for s in w.services.values()
+            if s.type != "Voice" or w.feature_enabled("api-voice")
+        ]
     return collection("services", [(f"/services/{s['id']}", s) for s in items])
 
 
@@ -595,8 +629,7 @@ def get_service(service_id: str) -> Response:
         service = w.services.get(service_id)
         if service is None:
             raise NotFound(f"Service {service_id} not found")
-        return single("service", {"id": service.id, "name": service.name, "type": service.type,
-                                  "state": service.state})
+        return single("service", {"id": service.id, "name": service.name, "type": service.type, "state": service.state})
 
 
 # ---- hierarchical dispositions -----------------------------------------------------------------------------

@@ -34,8 +34,7 @@ class HttpSession:
 class Sessions:
     """HTTP sessions; the CSRF token shares the session's life (003 l.4406-4407)."""
 
-    def __init__(self, throttle: FailureThrottle | None = None, idle_timeout: float = 0,
-                 max_sessions: int = 0) -> None:
+    def __init__(self, throttle: FailureThrottle | None = None, idle_timeout: float = 0, max_sessions: int = 0) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, HttpSession] = {}  # least recently used first
         self.throttle = throttle or FailureThrottle()  # wrong passwords per user name
@@ -151,8 +150,9 @@ def own_origins(environ: dict) -> set[str]:
     client writes, so a forged Host would make any Origin "our own")."""
     port = environ.get("SERVER_PORT", "")
     names = {"localhost", "127.0.0.1", environ.get("SERVER_NAME", "")}
-    return {f"http://{name}:{port}" for name in names if name} | {f"http://{name}" for name in names
-                                                                   if name and port == "80"}
+    return {f"http://{name}:{port}" for name in names if name} | {
+        f"http://{name}" for name in names if name and port == "80"
+    }
 
 
 def origin_allowed(world: World, global_origins: list[str], origin: str, own: set[str]) -> bool:

@@ -41,12 +41,17 @@ def init_app(app: Flask) -> PlatformContext:
     seed = app.extensions.get("voicekit.seed") or {}
     bus: EventBus = app.extensions["voicekit.bus"]
     scheduler = app.extensions["voicekit.scheduler"]
-    world = build(seed.get("platform"), scheduler, bus,
-                  Settings(token_lifetime=config.token_lifetime, rate_limit=config.rate_limit))
+    world = build(
+        seed.get("platform"),
+        scheduler,
+        bus,
+        Settings(token_lifetime=config.token_lifetime, rate_limit=config.rate_limit),
+    )
     world.auth_failures = FailureThrottle(config.auth_failure_limit, config.auth_failure_window)
     world.max_tokens = config.max_tokens
-    context = PlatformContext(world=world, contracts=shared_contracts(), config=config,
-                              hub=NotificationHub(_subscribed(world)))
+    context = PlatformContext(
+        world=world, contracts=shared_contracts(), config=config, hub=NotificationHub(_subscribed(world))
+    )
     bus.subscribe(context.hub.on_notification)
     app.extensions["voicekit.platform"] = context
 
@@ -55,8 +60,9 @@ def init_app(app: Flask) -> PlatformContext:
         world.reset()
 
     app.extensions.setdefault("voicekit.reset_hooks", []).append(reset)
-    app.extensions.setdefault("voicekit.housekeeping", []).extend([
-        lambda: oauth.prune_expired(world), lambda: world.forget_ended(config.history_limit)])
+    app.extensions.setdefault("voicekit.housekeeping", []).extend(
+        [lambda: oauth.prune_expired(world), lambda: world.forget_ended(config.history_limit)]
+    )
     assert socket.sock is not None  # the WebSocket route is registered on bp by importing the module
     app.register_blueprint(bp, url_prefix=config.platform_prefix.rstrip("/"))
     app.register_blueprint(control.bp, url_prefix=f"{config.control_prefix}/platform")

@@ -49,20 +49,33 @@ def invalid(exc: ValueError) -> Response:
 def _user_view(user: User) -> dict[str, Any]:
     world = ctx().world
     phone = user.phone
-    return {"id": user.id, "name": user.name, "email": user.email, "extension": user.extension,
-            "presence": world.presence_of(user).system_presence,
-            "phone": {"type": phone.type, "address": phone.address, "persistentConnection": phone.persistent_connection,
-                      "allowPlacingCalls": phone.allow_placing_calls, "persistentActive": phone.persistent_active,
-                      "canAnswerRemotely": calls.phones.can_answer_remotely(phone),
-                      "makeCallLeg": calls.phones.make_call_leg(phone)},
-            "conversations": [c.id for c in calls.active_for(world, user.id, calls_only=False)]}
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "extension": user.extension,
+        "presence": world.presence_of(user).system_presence,
+        "phone": {
+            "type": phone.type,
+            "address": phone.address,
+            "persistentConnection": phone.persistent_connection,
+            "allowPlacingCalls": phone.allow_placing_calls,
+            "persistentActive": phone.persistent_active,
+            "canAnswerRemotely": calls.phones.can_answer_remotely(phone),
+            "makeCallLeg": calls.phones.make_call_leg(phone),
+        },
+        "conversations": [c.id for c in calls.active_for(world, user.id, calls_only=False)],
+    }
 
 
 def _conversation_view(conversation_id: str) -> dict[str, Any]:
     world = ctx().world
     conv = world.conversation(conversation_id)
-    return {"conversationId": conv.id, "conversation": views.conversation(world, conv),
-            "call": views.call_conversation(world, conv)}
+    return {
+        "conversationId": conv.id,
+        "conversation": views.conversation(world, conv),
+        "call": views.call_conversation(world, conv),
+    }
 
 
 def _flag(data: dict[str, Any], key: str) -> bool:
@@ -105,9 +118,16 @@ def post_client() -> Response:
     world = ctx().world
     with world.lock:
         client = seed.add_client(world, _body())
-        return _reply({"id": client.id, "name": client.name, "grants": sorted(client.grants),
-                       "redirectUris": list(client.redirect_uris),
-                       "scopes": None if client.scopes is None else sorted(client.scopes)}, 201)
+        return _reply(
+            {
+                "id": client.id,
+                "name": client.name,
+                "grants": sorted(client.grants),
+                "redirectUris": list(client.redirect_uris),
+                "scopes": None if client.scopes is None else sorted(client.scopes),
+            },
+            201,
+        )
 
 
 @bp.post("/tokens")
@@ -130,11 +150,23 @@ def post_token() -> Response:
         lifetime = data.get("expiresIn")
         if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, int | float)):
             raise BadBody("expiresIn must be a number of seconds")
-        token = oauth.issue(world, client, user.id if user else None,
-                            "implicit" if user else "client_credentials",
-                            None if scopes is None else frozenset(scopes), lifetime)
-        return _reply({"access_token": token.value, "token_type": "bearer",
-                       "expires_in": max(0, round(token.expires - token.issued)), "userId": token.user_id}, 201)
+        token = oauth.issue(
+            world,
+            client,
+            user.id if user else None,
+            "implicit" if user else "client_credentials",
+            None if scopes is None else frozenset(scopes),
+            lifetime,
+        )
+        return _reply(
+            {
+                "access_token": token.value,
+                "token_type": "bearer",
+                "expires_in": max(0, round(token.expires - token.issued)),
+                "userId": token.user_id,
+            },
+            201,
+        )
 
 
 @bp.get("/rate-limit")
@@ -188,8 +220,9 @@ def put_presence(user_id: str) -> Response:
     definition_id, system_presence = data.get("presenceDefinitionId"), data.get("systemPresence")
     if definition_id is None and system_presence is None:
         raise BadBody("Name systemPresence (e.g. Available, Offline, Meal, Break, OnQueue) or presenceDefinitionId")
-    user = presence.set_presence(world, user_id, definition_id=definition_id, system_presence=system_presence,
-                                 message=data.get("message"))
+    user = presence.set_presence(
+        world, user_id, definition_id=definition_id, system_presence=system_presence, message=data.get("message")
+    )
     with world.lock:
         return _reply(_user_view(user))
 
@@ -204,9 +237,15 @@ def _inbound(user_id: str | None, queue_id: str | None) -> Response:
     attributes = data.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise BadBody("attributes must be an object")
-    conv = calls.deliver_call(world, ani=ani, user_id=user_id or data.get("userId"), queue_id=queue_id,
-                              dnis=data.get("dnis"), name=data.get("name"),
-                              attributes={str(k): str(v) for k, v in attributes.items()})
+    conv = calls.deliver_call(
+        world,
+        ani=ani,
+        user_id=user_id or data.get("userId"),
+        queue_id=queue_id,
+        dnis=data.get("dnis"),
+        name=data.get("name"),
+        attributes={str(k): str(v) for k, v in attributes.items()},
+    )
     with world.lock:
         view = _conversation_view(conv.id)
         alerting = next((p.id for p in conv.participants if p.user_id and p.state == "alerting"), None)

@@ -73,8 +73,9 @@ def _validate(context: PlatformContext, ref: str, value: Any) -> None:
     if not found:
         return
     if any(e.validator == "anyOf" and not e.absolute_path for e in found):  # only CreateCallRequest has one
-        raise errors.BadRequest("The request names no destination: phoneNumber, callUserId, callQueueId, "
-                                "participants or conversationIds")
+        raise errors.BadRequest(
+            "The request names no destination: phoneNumber, callUserId, callQueueId, participants or conversationIds"
+        )
     error = best_match(found)
     where = ".".join(str(p) for p in error.absolute_path) or None
     problems = context.contracts.errors(ref, value)
@@ -98,8 +99,9 @@ def check_query(context: PlatformContext, op: Operation) -> None:
         value = _coerce(schema, raw)
         problems = [] if value is _INVALID else context.contracts.errors(f"{where}/schema", value)
         if value is _INVALID or problems:
-            raise errors.InvalidValue(f"Invalid value for query parameter {param['name']}: {', '.join(raw)}",
-                                      field=param["name"])
+            raise errors.InvalidValue(
+                f"Invalid value for query parameter {param['name']}: {', '.join(raw)}", field=param["name"]
+            )
         checked[param["name"]] = value
     g.platform_query = checked
 

@@ -36,7 +36,7 @@ FORM = "application/x-www-form-urlencoded"
 def guard() -> Response | None:
     g.platform_correlation_id = str(uuid.uuid4())
     context = ctx()
-    path = request.path[len(context.config.platform_prefix.rstrip("/")):]
+    path = request.path[len(context.config.platform_prefix.rstrip("/")) :]
     if request.endpoint == "voicekit_platform.socket":
         channel_id = (request.view_args or {}).get("channel_id", "")
         if not notifications.is_open(context.world, channel_id):
@@ -54,8 +54,9 @@ def guard() -> Response | None:
     if op.operation_id in MAKE_CALL:
         with context.world.lock:
             settings = context.world.settings
-            context.world.rate_limiter.hit(token.value, settings.rate_limit, settings.rate_limit_window,
-                                           settings.retry_after)
+            context.world.rate_limiter.hit(
+                token.value, settings.rate_limit, settings.rate_limit_window, settings.retry_after
+            )
     if context.requires_user(op) and token.user_id is None:
         raise errors.UserContextRequired()
     oauth.require_scope(token, context.required_scopes(op))
@@ -239,11 +240,13 @@ def get_users_me() -> Response:
         me = world.user(user_id())
         current = token()
         client = world.clients.get(current.client_id)
-        info = {"organization": {"id": world.org["id"], "name": world.org["name"]},
-                "homeOrganization": {"id": world.org["id"], "name": world.org["name"]},
-                "authorizedScope": sorted(current.scopes) if current.scopes is not None else ["*"],
-                "OAuthClient": {"id": current.client_id, "name": client.name if client else current.client_id},
-                "expiresAt": views.iso(world.wall() + (current.expires - world.now()))}
+        info = {
+            "organization": {"id": world.org["id"], "name": world.org["name"]},
+            "homeOrganization": {"id": world.org["id"], "name": world.org["name"]},
+            "authorizedScope": sorted(current.scopes) if current.scopes is not None else ["*"],
+            "OAuthClient": {"id": current.client_id, "name": client.name if client else current.client_id},
+            "expiresAt": views.iso(world.wall() + (current.expires - world.now())),
+        }
         return respond(views.user_me(world, me, expand(), info))
 
 
@@ -309,8 +312,11 @@ def patch_user_presence(uid: str, source_id: str) -> Response:
 def get_presence_definitions() -> Response:
     world = ctx().world
     with world.lock:
-        entities = [] if query("deactivated") == "true" else \
-            [views.organization_presence_definition(d) for d in world.presences.values()]
+        entities = (
+            []
+            if query("deactivated") == "true"
+            else [views.organization_presence_definition(d) for d in world.presences.values()]
+        )
         return respond({"total": len(entities), "entities": entities, "selfUri": "/api/v2/presence/definitions"})
 
 
@@ -320,10 +326,12 @@ def get_presencedefinitions() -> Response:
     page_size = query("pageSize", 25)
     page_number = query("pageNumber", 1)
     with world.lock:
-        entities = [] if query("deleted") == "true" else \
-            [views.organization_presence(d) for d in world.presences.values()]
-        return respond(views.listing(entities, "/api/v2/presencedefinitions", page_size=page_size,
-                                     page_number=page_number))
+        entities = (
+            [] if query("deleted") == "true" else [views.organization_presence(d) for d in world.presences.values()]
+        )
+        return respond(
+            views.listing(entities, "/api/v2/presencedefinitions", page_size=page_size, page_number=page_number)
+        )
 
 
 # ---- notifications -------------------------------------------------------------------------------------------

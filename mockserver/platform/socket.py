@@ -31,8 +31,9 @@ RECEIVE_POLL = 1.0  # seconds between checks that the server side has not closed
 def channel_socket(ws: Any, channel_id: str) -> None:
     context = ctx()
     world = context.world
-    connection = ChannelSocket(channel_id, ws, lambda: world.settings.heartbeat_seconds,
-                               current_app.config["VOICEKIT"].outbox_limit)
+    connection = ChannelSocket(
+        channel_id, ws, lambda: world.settings.heartbeat_seconds, current_app.config["VOICEKIT"].outbox_limit
+    )
     context.hub.attach(connection)
     try:
         while connection.open:

@@ -87,8 +87,10 @@ class BadServer:
     then hangs").
     """
 
-    HEALTHY = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 35\r\nConnection: close\r\n\r\n'
-               b'{"statusCode": 0, "version": "8.5"}')
+    HEALTHY = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 35\r\nConnection: close\r\n\r\n"
+        b'{"statusCode": 0, "version": "8.5"}'
+    )
 
     def __init__(self, mode: str, *, healthy_probe: bool = False) -> None:
         self.mode = mode
@@ -140,8 +142,14 @@ class BadServer:
                 return data
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
         while len(body) < length:
             chunk = conn.recv(65536)
             if not chunk:
@@ -156,8 +164,9 @@ class BadServer:
         elif self.mode == "html":
             conn.sendall(ok + b"Content-Type: text/html\r\n\r\n<!DOCTYPE html><html><body>Welcome</body></html>")
         elif self.mode == "redirect":
-            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + path
-                         + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 302 Found\r\nLocation: " + path + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
         elif self.mode == "deep":
             body = b"[" * 100_000 + b"]" * 100_000
             conn.sendall(ok + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)

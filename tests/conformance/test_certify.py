@@ -38,8 +38,9 @@ sys.exit(child.wait())
 """
 
 
-def run_certify(*args: str, fast: bool = True, timeout: float = 120,
-                peak_rss: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_certify(
+    *args: str, fast: bool = True, timeout: float = 120, peak_rss: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """``voicekit certify ARGS``; with ``peak_rss``, the kit process's peak RSS (KiB) is written to that file."""
     env = dict(os.environ)
     if fast:  # load only the plugins a certification needs (autoloading every installed one costs seconds)
@@ -52,8 +53,7 @@ def run_certify(*args: str, fast: bool = True, timeout: float = 120,
 
 def test_certify_the_mock_end_to_end(tmp_path: Path) -> None:
     report = tmp_path / "reports"
-    done = run_certify("--target", "mock", "--profile", "gws-notifications", "--report-dir", str(report),
-                       fast=False)
+    done = run_certify("--target", "mock", "--profile", "gws-notifications", "--report-dir", str(report), fast=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     for name in ("certificate.json", "certificate.md", "certificate.html", "junit.xml", "results.ndjson"):
@@ -78,20 +78,30 @@ def test_certify_the_mock_end_to_end(tmp_path: Path) -> None:
 
 def dead_config(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "target.toml"
-    path.write_text(f'[target]\nname = "broken lab"\n[gws]\nurl = "{url}"\n'
-                    'agents = [{username = "a", password = "b"}, {username = "c", password = "d"}]\n'
-                    "[timeouts]\nrequest = 1\nnotification = 1\nrun = 120\n", encoding="utf-8")
+    path.write_text(
+        f'[target]\nname = "broken lab"\n[gws]\nurl = "{url}"\n'
+        'agents = [{username = "a", password = "b"}, {username = "c", password = "d"}]\n'
+        "[timeouts]\nrequest = 1\nnotification = 1\nrun = 120\n",
+        encoding="utf-8",
+    )
     return path
 
 
 @pytest.mark.parametrize("kind", ["closed", "hang", "garbage"])
-def test_broken_targets_end_with_a_failed_certificate(tmp_path: Path, kind: str, closed_port_url: str,
-                                                      bad_server: Callable[[str], Any]) -> None:
+def test_broken_targets_end_with_a_failed_certificate(
+    tmp_path: Path, kind: str, closed_port_url: str, bad_server: Callable[[str], Any]
+) -> None:
     url = closed_port_url if kind == "closed" else bad_server(kind).url
     report = tmp_path / "reports"
     started = time.monotonic()
-    done = run_certify("--config", str(dead_config(tmp_path, url)), "--report-dir", str(report),
-                       "--profile", "gws-notifications,gws-security")
+    done = run_certify(
+        "--config",
+        str(dead_config(tmp_path, url)),
+        "--report-dir",
+        str(report),
+        "--profile",
+        "gws-notifications,gws-security",
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stderr and done.stderr.strip() == ""
@@ -122,8 +132,9 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
-def test_hostile_targets_end_within_their_timeouts_with_bounded_memory(tmp_path: Path, kind: str,
-                                                                        bad_server: Callable[..., Any]) -> None:
+def test_hostile_targets_end_within_their_timeouts_with_bounded_memory(
+    tmp_path: Path, kind: str, bad_server: Callable[..., Any]
+) -> None:
     """Never answers after the probe, answers endlessly or by the byte, HTML, a redirect loop, 100k-deep JSON,
     a connection closed mid-headers: the run ends within its timeouts (generous margin: these are deadline
     checks, not timings), the kit's RSS stays bounded, exit 1, and the certificate names the cause."""
@@ -131,9 +142,17 @@ def test_hostile_targets_end_within_their_timeouts_with_bounded_memory(tmp_path:
     server = bad_server(mode, healthy_probe=kind.endswith("-after-probe"))
     report, rss = tmp_path / "reports", tmp_path / "rss"
     started = time.monotonic()
-    done = run_certify("--config", str(dead_config(tmp_path, server.url)), "--report-dir", str(report),
-                       "--profile", "gws-notifications,gws-security", "--max-response-bytes", "1048576",
-                       peak_rss=rss)
+    done = run_certify(
+        "--config",
+        str(dead_config(tmp_path, server.url)),
+        "--report-dir",
+        str(report),
+        "--profile",
+        "gws-notifications,gws-security",
+        "--max-response-bytes",
+        "1048576",
+        peak_rss=rss,
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stderr + done.stdout and "RecursionError" not in done.stdout
@@ -141,8 +160,9 @@ def test_hostile_targets_end_within_their_timeouts_with_bounded_memory(tmp_path:
     assert 0 < int(rss.read_text()) < 300 * 1024, f"peak RSS {int(rss.read_text()) // 1024} MiB"
     cert = json.loads((report / "certificate.json").read_text())
     assert cert["status"] == "failed" and cert["failures"]
-    assert all(f["outcome"] == "failed" for f in cert["failures"]), [f for f in cert["failures"]
-                                                                       if f["outcome"] != "failed"][:1]
+    assert all(f["outcome"] == "failed" for f in cert["failures"]), [
+        f for f in cert["failures"] if f["outcome"] != "failed"
+    ][:1]
     where, expected = HOSTILE[kind]
     summary = next(line for line in done.stdout.splitlines() if line.startswith("certificate: FAILED"))
     if where == "health":
@@ -179,13 +199,28 @@ def test_a_pytest_usage_error_still_leaves_a_failed_certificate(tmp_path: Path) 
 
 
 def test_pytest_arguments() -> None:
-    options = CertifyOptions(config="t.toml", profile="gws-*", allow_destructive=True, fail_under=90,
-                             report_dir=Path("out"), junit=False, timeout=3, overrides=["gws.csrf=on"],
-                             pytest_args=["-x"])
+    options = CertifyOptions(
+        config="t.toml",
+        profile="gws-*",
+        allow_destructive=True,
+        fail_under=90,
+        report_dir=Path("out"),
+        junit=False,
+        timeout=3,
+        overrides=["gws.csrf=on"],
+        pytest_args=["-x"],
+    )
     args = pytest_arguments(options)
     assert args[0].endswith("conformance/families")
-    for expected in (["--vk-config", "t.toml"], ["--vk-profile", "gws-*"], ["--vk-allow-destructive"],
-                     ["--vk-fail-under", "90"], ["--vk-request-timeout", "3"], ["--vk-set", "gws.csrf=on"],
-                     ["--alluredir", str(Path("out") / "allure-results")], ["--vk-report-dir", "out"]):
-        assert any(args[i:i + len(expected)] == expected for i in range(len(args))), expected
+    for expected in (
+        ["--vk-config", "t.toml"],
+        ["--vk-profile", "gws-*"],
+        ["--vk-allow-destructive"],
+        ["--vk-fail-under", "90"],
+        ["--vk-request-timeout", "3"],
+        ["--vk-set", "gws.csrf=on"],
+        ["--alluredir", str(Path("out") / "allure-results")],
+        ["--vk-report-dir", "out"],
+    ):
+        assert any(args[i : i + len(expected)] == expected for i in range(len(args))), expected
     assert "--junitxml" not in args and "--vk-target" not in args and args[-1] == "-x"

@@ -20,13 +20,23 @@ from conformance.checks import (
 )
 from conformance.evidence import Exchange
 
-ME = {"statusCode": 0, "user": {"id": "8eb52b0724344f67a44389db5aa5f192", "userName": "jsmith@uppercape.ca",
-                                "firstName": "John", "lastName": "Smith", "roles": ["ROLE_AGENT"], "enabled": True,
-                                "changePasswordOnFirstLogin": False}}
+ME = {
+    "statusCode": 0,
+    "user": {
+        "id": "8eb52b0724344f67a44389db5aa5f192",
+        "userName": "jsmith@uppercape.ca",
+        "firstName": "John",
+        "lastName": "Smith",
+        "roles": ["ROLE_AGENT"],
+        "enabled": True,
+        "changePasswordOnFirstLogin": False,
+    },
+}
 
 
-def exchange(status: int, body: Any, path: str = "/api/v2/me", method: str = "GET",
-             content_type: str = "application/json") -> Exchange:
+def exchange(
+    status: int, body: Any, path: str = "/api/v2/me", method: str = "GET", content_type: str = "application/json"
+) -> Exchange:
     text = body if isinstance(body, str) else json.dumps(body)
     return Exchange(method, f"http://gws{path}", {}, None, status, {"Content-Type": content_type}, text, 0.01)
 
@@ -46,19 +56,24 @@ def test_response_schema_reports_the_member() -> None:
 
 
 def test_unknown_operation_and_undeclared_status() -> None:
-    assert "not an operation of the gws contract" in failures(exchange(200, ME, "/api/v2/nothing"),
-                                                              "response_schema", system="gws")[0]
+    assert (
+        "not an operation of the gws contract"
+        in failures(exchange(200, ME, "/api/v2/nothing"), "response_schema", system="gws")[0]
+    )
     assert "status 418 is not declared" in failures(exchange(418, ME), "status_declared", system="gws")[0]
 
 
-@pytest.mark.parametrize(("status", "body", "message"), [
-    (404, {"statusCode": 6, "statusMessage": "Not found", "extra": 1}, "exactly {statusCode, statusMessage}"),
-    (404, {"statusCode": 6}, "missing: ['statusMessage']"),
-    (400, {"statusCode": 0, "statusMessage": "ok?"}, "HTTP error with statusCode 0"),
-    (200, {"status": 0}, "statusCode is missing"),
-    (200, {"statusCode": True}, "not an integer"),
-    (200, [1, 2], "not an object"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (404, {"statusCode": 6, "statusMessage": "Not found", "extra": 1}, "exactly {statusCode, statusMessage}"),
+        (404, {"statusCode": 6}, "missing: ['statusMessage']"),
+        (400, {"statusCode": 0, "statusMessage": "ok?"}, "HTTP error with statusCode 0"),
+        (200, {"status": 0}, "statusCode is missing"),
+        (200, {"statusCode": True}, "not an integer"),
+        (200, [1, 2], "not an object"),
+    ],
+)
 def test_gws_envelope(status: int, body: Any, message: str) -> None:
     [problem] = failures(exchange(status, body), "gws_envelope", system="gws")
     assert message in problem
@@ -75,10 +90,19 @@ def test_not_json_is_a_protocol_violation() -> None:
     assert "Content-Type is text/plain" in problem
 
 
-@pytest.mark.parametrize(("expected", "status", "ok"), [
-    (200, 200, True), (200, 201, False), ("2xx", 204, True), ("4xx", 500, False), (4, 404, True),
-    ((400, 404), 404, True), (None, 302, False), ("404", 404, True),
-])
+@pytest.mark.parametrize(
+    ("expected", "status", "ok"),
+    [
+        (200, 200, True),
+        (200, 201, False),
+        ("2xx", 204, True),
+        ("4xx", 500, False),
+        (4, 404, True),
+        ((400, 404), 404, True),
+        (None, 302, False),
+        ("404", 404, True),
+    ],
+)
 def test_status_class(expected: Any, status: int, ok: bool) -> None:
     assert (failures(exchange(status, ME), "status_class", status=expected) == []) is ok
 
@@ -106,14 +130,29 @@ def test_expect_raises_the_first_failure_and_lists_the_others() -> None:
 
 
 def test_notification_schema() -> None:
-    ready = {"channel": "/v2/me/devices", "data": {
-        "messageType": "DeviceStateChangeMessage",
-        "devices": [{"id": "9c14cad7-17c4-48d0-8492-7cf0ff92c224", "deviceState": "Active",
-                     "userState": {"id": "9430250E-0A1B-421F-B372-F29E69366DED", "displayName": "Ready",
-                                   "state": "Ready"},
-                     "phoneNumber": "5001", "e164Number": "5001", "telephonyNetwork": "Private",
-                     "doNotDisturb": "Off", "voiceEnvironmentUri": "http://h/api/v2/voice-environments/x",
-                     "capabilities": ["ForwardCallsOn", "DoNotDisturbOn"]}]}}
+    ready = {
+        "channel": "/v2/me/devices",
+        "data": {
+            "messageType": "DeviceStateChangeMessage",
+            "devices": [
+                {
+                    "id": "9c14cad7-17c4-48d0-8492-7cf0ff92c224",
+                    "deviceState": "Active",
+                    "userState": {
+                        "id": "9430250E-0A1B-421F-B372-F29E69366DED",
+                        "displayName": "Ready",
+                        "state": "Ready",
+                    },
+                    "phoneNumber": "5001",
+                    "e164Number": "5001",
+                    "telephonyNetwork": "Private",
+                    "doNotDisturb": "Off",
+                    "voiceEnvironmentUri": "http://h/api/v2/voice-environments/x",
+                    "capabilities": ["ForwardCallsOn", "DoNotDisturbOn"],
+                }
+            ],
+        },
+    }
     expect_notification(ready)
     broken = json.loads(json.dumps(ready))
     broken["data"]["devices"][0]["userState"]["state"] = "Sleeping"
@@ -143,8 +182,7 @@ def test_profiles_table_and_selection() -> None:
     required = {p.name for p in profiles.PROFILES.values() if p.required}
     assert {"gws-voice-core", "gws-notifications", "platform-calls", "connect-bus"} <= required
     assert not profiles.get("gws-fuzz").required and profiles.get("gws-settings-provisioning").destructive
-    assert profiles.parse_selection("gws-voice-core, connect-*") == ["gws-voice-core", "connect-bus",
-                                                                      "connect-samples"]
+    assert profiles.parse_selection("gws-voice-core, connect-*") == ["gws-voice-core", "connect-bus", "connect-samples"]
     assert profiles.parse_selection(" ") is None
     with pytest.raises(ValueError, match="unknown profile 'gws-nope'"):
         profiles.parse_selection("gws-nope")

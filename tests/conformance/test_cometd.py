@@ -105,8 +105,10 @@ def test_refused_subscription_and_unauthenticated_handshake(agent_a: GwsAgent, f
         assert caught.value.error and caught.value.error.startswith("403")
         replies = cometd.subscribe("/v2/me/calls", "/v2/nope", check=False)
         assert [r["successful"] for r in replies] == [True, False]
-    with CometdClient(f"{fresh_mock}/api/v2/notifications") as anonymous, \
-            pytest.raises(ProtocolViolation, match="answered HTTP 401"):
+    with (
+        CometdClient(f"{fresh_mock}/api/v2/notifications") as anonymous,
+        pytest.raises(ProtocolViolation, match="answered HTTP 401"),
+    ):
         anonymous.handshake()
 
 
@@ -122,8 +124,10 @@ def test_rehandshake_after_the_server_forgets_the_client(agent_a: GwsAgent, fres
 
 
 def test_unreachable_endpoint(closed_port_url: str) -> None:
-    with CometdClient(f"{closed_port_url}/api/v2/notifications", timeout=2) as cometd, \
-            pytest.raises(TargetUnreachable, match="cannot connect"):
+    with (
+        CometdClient(f"{closed_port_url}/api/v2/notifications", timeout=2) as cometd,
+        pytest.raises(TargetUnreachable, match="cannot connect"),
+    ):
         cometd.handshake()
 
 
@@ -185,20 +189,48 @@ class ScriptedBayeux:
             if channel == "/meta/handshake":
                 self.handshakes += 1
                 self.client_id = f"client-{self.handshakes}"
-                out.append({"channel": channel, "id": message["id"], "successful": True, "version": "1.0",
-                            "clientId": self.client_id, "supportedConnectionTypes": ["long-polling"],
-                            "advice": {"reconnect": "retry", "interval": 0, "timeout": 1000}})
+                out.append(
+                    {
+                        "channel": channel,
+                        "id": message["id"],
+                        "successful": True,
+                        "version": "1.0",
+                        "clientId": self.client_id,
+                        "supportedConnectionTypes": ["long-polling"],
+                        "advice": {"reconnect": "retry", "interval": 0, "timeout": 1000},
+                    }
+                )
             elif message.get("clientId") != self.client_id:
-                out.append({"channel": channel, "id": message.get("id"), "successful": False,
-                            "error": "402::Unknown client", "advice": {"reconnect": "handshake", "interval": 0}})
+                out.append(
+                    {
+                        "channel": channel,
+                        "id": message.get("id"),
+                        "successful": False,
+                        "error": "402::Unknown client",
+                        "advice": {"reconnect": "handshake", "interval": 0},
+                    }
+                )
             elif channel == "/meta/subscribe":
                 self.subscriptions.append(message["subscription"])
-                out.append({"channel": channel, "id": message["id"], "successful": True,
-                            "subscription": message["subscription"]})
+                out.append(
+                    {
+                        "channel": channel,
+                        "id": message["id"],
+                        "successful": True,
+                        "subscription": message["subscription"],
+                    }
+                )
             elif channel == "/meta/connect":
                 if self.refuse_connects:
-                    out.append({"channel": channel, "id": message["id"], "successful": False,
-                                "error": "500::going away", "advice": {"reconnect": "none"}})
+                    out.append(
+                        {
+                            "channel": channel,
+                            "id": message["id"],
+                            "successful": False,
+                            "error": "500::going away",
+                            "advice": {"reconnect": "none"},
+                        }
+                    )
                     continue
                 timeout = (message.get("advice") or {}).get("timeout", 1000) / 1000
                 if not self.queue and timeout:

@@ -117,8 +117,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 
 def test_environment_json_values_and_overrides_win_over_environment(tmp_path: Path) -> None:
     env = {"VOICEKIT_GWS_AGENTS": '[{"username": "j", "password": "k"}]', "VOICEKIT_TIMEOUTS_RUN": "60"}
-    config = TargetConfig.load(write(tmp_path, TOML), environ=env,
-                               overrides={"timeouts.run": 30, "gws.csrf": "off"})
+    config = TargetConfig.load(write(tmp_path, TOML), environ=env, overrides={"timeouts.run": 30, "gws.csrf": "off"})
     assert config.gws.agents == [GwsUser("j", "k")]
     assert config.timeouts.run == 30.0
     assert config.gws.csrf == "off"
@@ -133,25 +132,28 @@ def test_parse_override() -> None:
         parse_override("gws.csrf")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[gws]\nurl = "ftp://gws.example"', "gws.url: 'ftp://gws.example' is not a http/https URL"),
-    ('[gws]\nurl = "http://"', "is not a http/https URL"),
-    ('[gws]\nurl = "http://host:99999"', "invalid port"),
-    ('[gws]\nurll = "http://x"', "unknown key 'urll'"),
-    ('[gws]\nagents = [{username = "a"}]', "gws.agents[0].password is required"),
-    ('[gws]\ncsrf = "maybe"', "gws.csrf must be one of on, off, auto"),
-    ('[timeouts]\nrequest = 0', "timeouts.request must be > 0"),
-    ('[timeouts]\nrequest = "soon"', "timeouts.request must be a number"),
-    ('[platform]\nclient_credentials = {client_id = "x"}', "client_secret is required"),
-    ('[platform]\ncode_client = {client_id = "x"}', "redirect_uri is required"),
-    ('[platform]\nusers = [{username = "x"}]', "needs username and password, or a token"),
-    ('[connect]\nurl = "tcp://bus"', "connect.url"),
-    ('[events]\ndriver_command = "./driver"', "must contain {event}"),
-    ('[target]\ntls_verify = "/no/such/ca.pem"', "CA bundle '/no/such/ca.pem' not found"),
-    ('[target]\nallow_destructive = "perhaps"', "must be true or false"),
-    ("[nosuch]\nx = 1", "unknown key 'nosuch'"),
-    ("not toml at all [", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[gws]\nurl = "ftp://gws.example"', "gws.url: 'ftp://gws.example' is not a http/https URL"),
+        ('[gws]\nurl = "http://"', "is not a http/https URL"),
+        ('[gws]\nurl = "http://host:99999"', "invalid port"),
+        ('[gws]\nurll = "http://x"', "unknown key 'urll'"),
+        ('[gws]\nagents = [{username = "a"}]', "gws.agents[0].password is required"),
+        ('[gws]\ncsrf = "maybe"', "gws.csrf must be one of on, off, auto"),
+        ("[timeouts]\nrequest = 0", "timeouts.request must be > 0"),
+        ('[timeouts]\nrequest = "soon"', "timeouts.request must be a number"),
+        ('[platform]\nclient_credentials = {client_id = "x"}', "client_secret is required"),
+        ('[platform]\ncode_client = {client_id = "x"}', "redirect_uri is required"),
+        ('[platform]\nusers = [{username = "x"}]', "needs username and password, or a token"),
+        ('[connect]\nurl = "tcp://bus"', "connect.url"),
+        ('[events]\ndriver_command = "./driver"', "must contain {event}"),
+        ('[target]\ntls_verify = "/no/such/ca.pem"', "CA bundle '/no/such/ca.pem' not found"),
+        ('[target]\nallow_destructive = "perhaps"', "must be true or false"),
+        ("[nosuch]\nx = 1", "unknown key 'nosuch'"),
+        ("not toml at all [", "is not valid TOML"),
+    ],
+)
 def test_validation_errors_are_clear(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         TargetConfig.load(write(tmp_path, text), environ={})
@@ -200,7 +202,9 @@ def test_for_mock_reads_the_seed_users() -> None:
 
 
 def test_for_mock_platform_and_connect_are_just_data(tmp_path: Path) -> None:
-    seed = write(tmp_path, """
+    seed = write(
+        tmp_path,
+        """
 gws: {users: [], devices: []}
 platform:
   clients:
@@ -210,7 +214,9 @@ platform:
     - {id: u-1, email: agent@example.com, password: pw}
 connect:
   agents: [{agentId: ca-1}, ca-2]
-""", "seed.yaml")
+""",
+        "seed.yaml",
+    )
     tree = mock_data("http://localhost:5000", seed)
     config = TargetConfig.from_mapping(tree)
     assert config.platform.url == "http://localhost:5000/platform"

@@ -32,9 +32,14 @@ print(json.dumps({"callId": "drv-1"}))
 
 
 def config(**events: Any) -> TargetConfig:
-    tree: dict[str, Any] = {"gws": {"url": "http://gws.example", "agents": [
-        {"username": "a", "password": "p"}, {"username": "b", "password": "p"}]}, "events": events,
-        "timeouts": {"request": 5, "notification": 5}}
+    tree: dict[str, Any] = {
+        "gws": {
+            "url": "http://gws.example",
+            "agents": [{"username": "a", "password": "p"}, {"username": "b", "password": "p"}],
+        },
+        "events": events,
+        "timeouts": {"request": 5, "notification": 5},
+    }
     return TargetConfig.from_mapping(tree)
 
 
@@ -55,8 +60,11 @@ def test_control_api_of_the_mock(fresh_mock: str) -> None:
     source = EventSource(base)
     assert source.source_for("inbound-call") == "control"
     with GwsAgent(fresh_mock, base.gws.agents[0], role="agent A") as agent:
-        call = source.inbound_call(agent.phone_number, "+15550001111",
-                                   expect=lambda timeout: agent.wait_for_call({"state": "Ringing"}, timeout))
+        call = source.inbound_call(
+            agent.phone_number,
+            "+15550001111",
+            expect=lambda timeout: agent.wait_for_call({"state": "Ringing"}, timeout),
+        )
         assert call.source == "control" and call.call_id
         assert call.observed["participants"] == ["+15550001111"]
         agent.call_operation(call.observed["id"], "Answer")
@@ -76,8 +84,10 @@ def test_control_api_of_the_mock(fresh_mock: str) -> None:
 def test_internal_call_on_any_gws(fresh_mock: str) -> None:
     base = TargetConfig.for_mock(fresh_mock)
     source = EventSource(base)
-    with GwsAgent(fresh_mock, base.gws.agents[1], role="agent B") as b, \
-            GwsAgent(fresh_mock, base.gws.agents[0], role="agent A") as a:
+    with (
+        GwsAgent(fresh_mock, base.gws.agents[1], role="agent B") as b,
+        GwsAgent(fresh_mock, base.gws.agents[0], role="agent A") as a,
+    ):
         call = source.internal_call(b, a)
         assert call.callee_call["state"] == "Ringing" and call.callee_call["participants"] == [b.phone_number]
         assert call.caller_call["state"] in ("Dialing", "Established") and call.caller_call_id

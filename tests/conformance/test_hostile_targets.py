@@ -103,13 +103,17 @@ def test_a_response_within_the_limit_is_read_whole(mock_url: str) -> None:
     assert response.text == response.exchange.response_body
 
 
-@pytest.mark.parametrize(("kind", "expected", "text"), [
-    ("endless", ResponseTooLarge, "POST {url}/connect: the response body exceeds the limit of 1048576 bytes"),
-    ("trickle", TargetUnreachable, "the answer did not complete within 1 s"),
-    ("deep", ProtocolViolation, "the reply is JSON nested deeper than 100 levels"),
-])
-def test_cometd_requests_are_bounded_the_same_way(kind: str, expected: type, text: str,
-                                                  bad_server: Callable[..., Any]) -> None:
+@pytest.mark.parametrize(
+    ("kind", "expected", "text"),
+    [
+        ("endless", ResponseTooLarge, "POST {url}/connect: the response body exceeds the limit of 1048576 bytes"),
+        ("trickle", TargetUnreachable, "the answer did not complete within 1 s"),
+        ("deep", ProtocolViolation, "the reply is JSON nested deeper than 100 levels"),
+    ],
+)
+def test_cometd_requests_are_bounded_the_same_way(
+    kind: str, expected: type, text: str, bad_server: Callable[..., Any]
+) -> None:
     server = bad_server(kind)
     with HttpClient(server.url, timeout=TIMEOUT, max_response_bytes=CAP) as http:
         client = CometdClient(server.url, http=http)
@@ -150,12 +154,14 @@ def ws_server() -> Iterator[Callable[[bytes | str], str]]:
         server.shutdown()
 
 
-@pytest.mark.parametrize(("frame", "expected", "text"), [
-    ("x" * 70_000, ResponseTooLarge, "a frame exceeds the limit of 65536 bytes (--max-response-bytes)"),
-    ("[" * 30_000 + "]" * 30_000, ProtocolViolation, "a frame is JSON nested deeper than 100 levels"),
-])
-def test_websocket_frames_are_bounded(frame: str, expected: type, text: str,
-                                      ws_server: Callable[[str], str]) -> None:
+@pytest.mark.parametrize(
+    ("frame", "expected", "text"),
+    [
+        ("x" * 70_000, ResponseTooLarge, "a frame exceeds the limit of 65536 bytes (--max-response-bytes)"),
+        ("[" * 30_000 + "]" * 30_000, ProtocolViolation, "a frame is JSON nested deeper than 100 levels"),
+    ],
+)
+def test_websocket_frames_are_bounded(frame: str, expected: type, text: str, ws_server: Callable[[str], str]) -> None:
     client = WsClient(ws_server(frame), timeout=5, notification_timeout=5, max_frame_bytes=65536).open()
     try:
         outcome, _ = bounded(lambda: client.await_message())
@@ -177,13 +183,17 @@ def test_websocket_frames_default_to_the_response_limit(ws_server: Callable[[str
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_the_health_probe_names_the_cause(kind: str, bad_server: Callable[..., Any]) -> None:
     server = bad_server(kind)
-    config = TargetConfig.from_mapping({"gws": {"url": server.url}, "platform": {"url": server.url},
-                                        "timeouts": {"request": TIMEOUT}})
+    config = TargetConfig.from_mapping(
+        {"gws": {"url": server.url}, "platform": {"url": server.url}, "timeouts": {"request": TIMEOUT}}
+    )
     health, elapsed = bounded(lambda: check_health(config, ["gws", "platform"]))
     assert not isinstance(health, BaseException), repr(health)
-    text = {"endless": "exceeds the limit of 16777216 bytes", "redirect": "answered 302",
-            "trickle-1g": "Content-Length 1000000000 exceeds the limit of 16777216 bytes",
-            "deep": "JSON nested deeper than 100 levels"}.get(kind, HOSTILE[kind][1])
+    text = {
+        "endless": "exceeds the limit of 16777216 bytes",
+        "redirect": "answered 302",
+        "trickle-1g": "Content-Length 1000000000 exceeds the limit of 16777216 bytes",
+        "deep": "JSON nested deeper than 100 levels",
+    }.get(kind, HOSTILE[kind][1])
     for system in ("gws", "platform"):
         assert not health[system]["ok"] and text in health[system]["detail"], health[system]
     assert elapsed < 2 * BOUND
@@ -202,8 +212,10 @@ def test_a_system_seen_down_twice_in_a_row_fails_its_remaining_tests_at_once() -
     assert target.unhealthy_reason("gws") is None
     target.observe("gws", hang)
     reason = target.unhealthy_reason("gws")
-    assert reason == ("gws stopped answering during the run: GET http://gws/api/v2/me: no answer within 1 s "
-                      "(ReadTimeout) (2 tests in a row)")
+    assert reason == (
+        "gws stopped answering during the run: GET http://gws/api/v2/me: no answer within 1 s "
+        "(ReadTimeout) (2 tests in a row)"
+    )
     assert target.unhealthy_reason("platform") is None
     cert = build([], target={"name": "t"}, health=target.health)
     assert f"{reason}" in cert["reasons"]
@@ -223,10 +235,12 @@ def test_json_nesting_is_bounded() -> None:
 def test_the_limit_is_configured_like_the_timeouts() -> None:
     config = TargetConfig.load(None, environ={"VOICEKIT_LIMITS_MAX_RESPONSE_BYTES": "2048"})
     assert config.limits.max_response_bytes == 2048 and config.describe()["limits"] == {"max_response_bytes": 2048}
-    assert TargetConfig.load(None, environ={}, overrides={"limits.max_response_bytes": 4096}
-                             ).limits.max_response_bytes == 4096
+    assert (
+        TargetConfig.load(None, environ={}, overrides={"limits.max_response_bytes": 4096}).limits.max_response_bytes
+        == 4096
+    )
     for bad in (0, "lots", 1.5, True):
         with pytest.raises(ConfigError, match=r"limits\.max_response_bytes must be a whole number of bytes"):
             TargetConfig.from_mapping({"limits": {"max_response_bytes": bad}})
     args = pytest_arguments(CertifyOptions(config="t.toml", max_response_bytes=65536))
-    assert any(args[i:i + 2] == ["--vk-set", "limits.max_response_bytes=65536"] for i in range(len(args)))
+    assert any(args[i : i + 2] == ["--vk-set", "limits.max_response_bytes=65536"] for i in range(len(args)))

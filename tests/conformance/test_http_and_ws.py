@@ -26,8 +26,9 @@ def fresh_evidence() -> Iterator[evidence.EvidenceLog]:
     evidence.end()
 
 
-def test_exchanges_are_recorded_raw_and_reported_redacted(fresh_mock: str, fresh_evidence: evidence.EvidenceLog
-                                                          ) -> None:
+def test_exchanges_are_recorded_raw_and_reported_redacted(
+    fresh_mock: str, fresh_evidence: evidence.EvidenceLog
+) -> None:
     with HttpClient(fresh_mock, auth=("jsmith@uppercape.ca", "password"), system="gws", name="A") as client:
         response = client.get("/api/v2/me", params={"fields": "*"})
     assert response.status == 200 and response.path == "/api/v2/me?fields=%2A"
@@ -89,8 +90,10 @@ def test_gws_agent_discovers_its_device(fresh_mock: str) -> None:
         assert client.phone_number == "5000"
         assert client.device_id == "74152ed8-858f-4a33-9e96-36213a678d30"
     assert "paveld@redwings.com" in cache
-    with GwsAgent(fresh_mock, GwsUser("paveld@redwings.com", "password", "9999")) as wrong, \
-            pytest.raises(ConformanceFailure, match="no device with phone number 9999"):
+    with (
+        GwsAgent(fresh_mock, GwsUser("paveld@redwings.com", "password", "9999")) as wrong,
+        pytest.raises(ConformanceFailure, match="no device with phone number 9999"),
+    ):
         wrong.discover_device()
 
 
@@ -136,8 +139,7 @@ def ws_server() -> Iterator[str]:
 
 def test_ws_request_reply_and_evidence(ws_server: str, fresh_evidence: evidence.EvidenceLog) -> None:
     with WsClient(f"{ws_server}/bus", notification_timeout=5, transport="connect-bus") as ws:
-        reply = ws.request({"topic": "Agent", "subtopic": "Update", "data": {"password": "hunter2"}},
-                           {"topic": "Echo"})
+        reply = ws.request({"topic": "Agent", "subtopic": "Update", "data": {"password": "hunter2"}}, {"topic": "Echo"})
         assert reply["data"]["data"] == {"password": "hunter2"}
     summaries = " ".join(fresh_evidence.summaries())
     assert "connect-bus Agent/Update →" in summaries and "Echo/Reply ←" in summaries

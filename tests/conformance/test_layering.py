@@ -23,8 +23,12 @@ def imported_modules(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
-                "import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.add(str(node.args[0].value))
     return found
 
@@ -42,8 +46,11 @@ def test_no_module_imports_mockserver(path: Path) -> None:
 
 def test_the_checker_catches_an_import(tmp_path: Path) -> None:
     sample = tmp_path / "m.py"
-    sample.write_text("def f():\n    from mockserver.app import create_app\n    import importlib\n"
-                      "    importlib.import_module('mockserver.serve')\n", encoding="utf-8")
+    sample.write_text(
+        "def f():\n    from mockserver.app import create_app\n    import importlib\n"
+        "    importlib.import_module('mockserver.serve')\n",
+        encoding="utf-8",
+    )
     assert {"mockserver.app", "mockserver.serve"} <= imported_modules(sample)
 
 
@@ -65,6 +72,5 @@ def test_voicekit_imports_neither_the_suite_nor_the_mock(path: Path) -> None:
     import neither — except the command, which launches them (``voicekit.cli``)."""
     if path.name == "cli.py":
         return
-    bad = sorted(m for m in imported_modules(path)
-                 if m.split(".")[0] in ("conformance", "mockserver"))
+    bad = sorted(m for m in imported_modules(path) if m.split(".")[0] in ("conformance", "mockserver"))
     assert not bad, f"voicekit/{path.relative_to(VOICEKIT_ROOT)} imports {bad}"

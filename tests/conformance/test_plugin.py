@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-FAMILY = '''
+FAMILY = """
 import time
 import pytest
 from conformance.outcomes import not_run
@@ -52,7 +52,7 @@ def test_not_selected():
 
 def test_plain():
     pass
-'''
+"""
 
 SELECTED = "--vk-profile=gws-security,gws-agent-state,gws-settings-provisioning,gws-voice-core"
 
@@ -62,8 +62,9 @@ PLUGINS = ("-p", "conformance.plugin", "-p", "allure_pytest.plugin", "-p", "no:c
 
 
 @pytest.fixture
-def run(vk_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-        ) -> Callable[..., tuple[pytest.RunResult, dict[str, Any] | None]]:
+def run(
+    vk_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[pytest.RunResult, dict[str, Any] | None]]:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
     def run(*args: str) -> tuple[pytest.RunResult, dict[str, Any] | None]:
@@ -84,16 +85,22 @@ def profile(certificate: dict[str, Any], name: str) -> dict[str, Any]:
     return next(p for p in certificate["profiles"] if p["name"] == name)
 
 
-def test_selection_not_run_failures_and_certificate(vk_pytester: pytest.Pytester, run: Any,
-                                                    mock_config_file: Callable[..., Path]) -> None:
+def test_selection_not_run_failures_and_certificate(
+    vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]
+) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
     config = mock_config_file(events={"control_url": None})
     result, cert = run(f"--vk-config={config}", SELECTED)
     result.assert_outcomes(passed=1, failed=2, skipped=3, errors=0, deselected=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert cert is not None and cert["status"] == "failed"
-    assert outcomes(cert) == {"test_fail": "failed", "test_kit_error": "error", "test_not_run": "not-run",
-                              "test_destructive": "not-run", "test_needs_event": "not-run"}
+    assert outcomes(cert) == {
+        "test_fail": "failed",
+        "test_kit_error": "error",
+        "test_not_run": "not-run",
+        "test_destructive": "not-run",
+        "test_needs_event": "not-run",
+    }
     reasons = {n["test"].split("::")[-1]: n["reason"] for n in cert["not_run"]}
     assert reasons["test_not_run"] == "feature X is absent"
     assert reasons["test_destructive"] == "destructive tests need --allow-destructive"
@@ -114,13 +121,18 @@ def test_selection_not_run_failures_and_certificate(vk_pytester: pytest.Pytester
     ops = {o["id"]: o["status"] for o in cert["operations"]}
     assert ops["gws.getVersion"] == "passed" and ops["gws.getMe"] == "failed"
     report = vk_pytester.path / "report"
-    assert {p.name for p in report.iterdir()} >= {"certificate.json", "certificate.md", "certificate.html",
-                                                 "results.ndjson"}
+    assert {p.name for p in report.iterdir()} >= {
+        "certificate.json",
+        "certificate.md",
+        "certificate.html",
+        "results.ndjson",
+    }
     result.stdout.fnmatch_lines(["*= voicekit =*", "certificate: FAILED*"])
 
 
-def test_allow_destructive_runs_them(vk_pytester: pytest.Pytester, run: Any,
-                                     mock_config_file: Callable[..., Path]) -> None:
+def test_allow_destructive_runs_them(
+    vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]
+) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
     """Through the ini twins of the options, this time."""
     vk_pytester.makeini("[pytest]\nvk_profile = gws-settings-provisioning\nvk_allow_destructive = true\n")
@@ -131,16 +143,19 @@ def test_allow_destructive_runs_them(vk_pytester: pytest.Pytester, run: Any,
     assert cert["status"] == "passed"
 
 
-def test_fail_under_changes_the_exit_code(vk_pytester: pytest.Pytester, run: Any,
-                                          mock_config_file: Callable[..., Path]) -> None:
-    vk_pytester.makepyfile(test_only_not_run='''
+def test_fail_under_changes_the_exit_code(
+    vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]
+) -> None:
+    vk_pytester.makepyfile(
+        test_only_not_run="""
 import pytest
 from conformance.outcomes import not_run
 
 @pytest.mark.profile("gws-agent-state")
 def test_a():
     not_run("nothing to do here")
-''')
+"""
+    )
     config = mock_config_file()
     plain, cert = run(f"--vk-config={config}")
     assert plain.ret == pytest.ExitCode.OK and cert is not None and cert["reasons"] == ["no test ran"]
@@ -148,14 +163,18 @@ def test_a():
     assert strict.ret == pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.mark.parametrize(("marker", "message"), [
-    ('profile("gws-nope")', "unknown profile 'gws-nope'"),
-    ('profile("gws-security")\n@pytest.mark.operations("gws.NoSuchOp")', "unknown catalog operations"),
-    ('profile("gws-security")\n@pytest.mark.needs_event("earthquake")', "needs_event takes one of"),
-    ('profile("gws-security")\n@pytest.mark.severity("huge")', "severity is one of"),
-])
-def test_marker_mistakes_are_usage_errors(vk_pytester: pytest.Pytester, run: Any,
-                                          mock_config_file: Callable[..., Path], marker: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ('profile("gws-nope")', "unknown profile 'gws-nope'"),
+        ('profile("gws-security")\n@pytest.mark.operations("gws.NoSuchOp")', "unknown catalog operations"),
+        ('profile("gws-security")\n@pytest.mark.needs_event("earthquake")', "needs_event takes one of"),
+        ('profile("gws-security")\n@pytest.mark.severity("huge")', "severity is one of"),
+    ],
+)
+def test_marker_mistakes_are_usage_errors(
+    vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path], marker: str, message: str
+) -> None:
     vk_pytester.makepyfile(test_bad=f"import pytest\n\n@pytest.mark.{marker}\ndef test_x():\n    pass\n")
     result, cert = run(f"--vk-config={mock_config_file()}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -163,19 +182,23 @@ def test_marker_mistakes_are_usage_errors(vk_pytester: pytest.Pytester, run: Any
     assert cert is None
 
 
-def test_a_selected_profile_without_credentials_is_a_usage_error(vk_pytester: pytest.Pytester, run: Any,
-                                                                  tmp_path: Path) -> None:
+def test_a_selected_profile_without_credentials_is_a_usage_error(
+    vk_pytester: pytest.Pytester, run: Any, tmp_path: Path
+) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
     config = tmp_path / "t.toml"
-    config.write_text('[gws]\nurl = "http://127.0.0.1:9"\nagents = [{username = "a", password = "b"}, '
-                      '{username = "c", password = "d"}]\n')
+    config.write_text(
+        '[gws]\nurl = "http://127.0.0.1:9"\nagents = [{username = "a", password = "b"}, '
+        '{username = "c", password = "d"}]\n'
+    )
     result, _ = run(f"--vk-config={config}", "--vk-profile=gws-supervisor")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*profile gws-supervisor cannot run: no GWS supervisor credentials*"])
 
 
-def test_parallel_workers_are_refused(vk_pytester: pytest.Pytester, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_workers_are_refused(
+    vk_pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """xdist workers would share the target's agents and truncate each other's reports (a results.ndjson with
     interleaved lines was seen): -n with --vk-* options is a usage error, and without them the conformance tests
     are not run, with the reason, while plain tests still run."""
@@ -196,20 +219,32 @@ def test_inert_without_profile_markers(vk_pytester: pytest.Pytester, tmp_path: P
     vk_pytester.makepyfile(test_plain="def test_one():\n    pass\n")
     broken = tmp_path / "broken.toml"
     broken.write_text("this is [not toml")
-    result = vk_pytester.runpytest_subprocess("-p", "conformance.plugin", "-p", "no:cacheprovider",
-                                              "-p", "no:hypothesispytest", "-p", "no:schemathesis",
-                                              f"--vk-config={broken}", "--vk-report-dir=report", timeout=60)
+    result = vk_pytester.runpytest_subprocess(
+        "-p",
+        "conformance.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:schemathesis",
+        f"--vk-config={broken}",
+        "--vk-report-dir=report",
+        timeout=60,
+    )
     result.assert_outcomes(passed=1)
     assert "voicekit" not in result.stdout.str()
     assert not (vk_pytester.path / "report").exists(), "nothing loaded, nothing started, nothing written"
 
 
-def test_unhealthy_target_fails_every_test_fast(vk_pytester: pytest.Pytester, run: Any, tmp_path: Path,
-                                               closed_port_url: str) -> None:
+def test_unhealthy_target_fails_every_test_fast(
+    vk_pytester: pytest.Pytester, run: Any, tmp_path: Path, closed_port_url: str
+) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
     config = tmp_path / "dead.toml"
-    config.write_text(f'[gws]\nurl = "{closed_port_url}"\nagents = [{{username = "a", password = "b"}}]\n'
-                      "[timeouts]\nrequest = 2\n")
+    config.write_text(
+        f'[gws]\nurl = "{closed_port_url}"\nagents = [{{username = "a", password = "b"}}]\n[timeouts]\nrequest = 2\n'
+    )
     result, cert = run(f"--vk-config={config}", "--vk-profile=gws-security")
     result.assert_outcomes(errors=2, deselected=6)
     assert cert is not None and cert["status"] == "failed"
@@ -218,9 +253,8 @@ def test_unhealthy_target_fails_every_test_fast(vk_pytester: pytest.Pytester, ru
     assert cert["health"]["gws"]["ok"] is False
 
 
-def test_reset_between_modules(vk_pytester: pytest.Pytester, run: Any,
-                               mock_config_file: Callable[..., Path]) -> None:
-    state = '''
+def test_reset_between_modules(vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]) -> None:
+    state = """
 import pytest
 
 def state(agent):
@@ -230,12 +264,15 @@ def state(agent):
 @pytest.mark.profile("gws-agent-state")
 def test_STEP(gws_agent):
     ACTION
-'''
+"""
     vk_pytester.makepyfile(
         test_1=state.replace("STEP", "make_ready").replace(
-            "ACTION", 'gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"})\n'
-                      '    assert state(gws_agent) == "Ready"'),
-        test_2=state.replace("STEP", "after").replace("ACTION", 'print("STATE", state(gws_agent))'))
+            "ACTION",
+            'gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"})\n'
+            '    assert state(gws_agent) == "Ready"',
+        ),
+        test_2=state.replace("STEP", "after").replace("ACTION", 'print("STATE", state(gws_agent))'),
+    )
     config = mock_config_file()
     result, _ = run(f"--vk-config={config}", "-s")
     result.assert_outcomes(passed=2)
@@ -244,9 +281,11 @@ def test_STEP(gws_agent):
     result.stdout.fnmatch_lines(["*STATE Ready*"])
 
 
-def test_whole_run_timeout_stops_the_run(vk_pytester: pytest.Pytester, run: Any,
-                                         mock_config_file: Callable[..., Path]) -> None:
-    vk_pytester.makepyfile(test_slow='''
+def test_whole_run_timeout_stops_the_run(
+    vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]
+) -> None:
+    vk_pytester.makepyfile(
+        test_slow="""
 import time
 import pytest
 
@@ -261,7 +300,8 @@ def test_second():
 @pytest.mark.profile("gws-agent-state")
 def test_third():
     pass
-''')
+"""
+    )
     _, cert = run(f"--vk-config={mock_config_file()}", "--vk-run-timeout=0.5")
     assert cert is not None and cert["status"] == "failed"
     assert any("whole-run timeout" in r for r in cert["reasons"])
@@ -270,15 +310,19 @@ def test_third():
     assert reasons["test_third"].startswith("the run stopped before this test")
 
 
-def test_allure_labels_and_links(vk_pytester: pytest.Pytester, run: Any,
-                                 mock_config_file: Callable[..., Path]) -> None:
+def test_allure_labels_and_links(vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]) -> None:
     vk_pytester.makepyfile(test_family=FAMILY)
     run(f"--vk-config={mock_config_file()}", "--vk-profile=gws-security", "--alluredir=allure")
     results = [json.loads(p.read_text()) for p in (vk_pytester.path / "allure").glob("*-result.json")]
     passed = next(r for r in results if r["name"] == "test_pass")
     labels = {(label["name"], label["value"]) for label in passed["labels"]}
-    assert {("epic", "gws"), ("feature", "gws-security"), ("story", "T-PASS"), ("severity", "critical"),
-            ("tag", "required")} <= labels
+    assert {
+        ("epic", "gws"),
+        ("feature", "gws-security"),
+        ("story", "T-PASS"),
+        ("severity", "critical"),
+        ("tag", "required"),
+    } <= labels
     assert passed["links"][0]["name"] == "003 l.97-221" and passed["links"][0]["url"].endswith("#L97")
     attachments = [p.read_text() for p in (vk_pytester.path / "allure").glob("*-attachment*")]
     failed = next(r for r in results if r["name"] == "test_fail")
@@ -286,7 +330,7 @@ def test_allure_labels_and_links(vk_pytester: pytest.Pytester, run: Any,
     assert attachments and not any("cGFzc3dvcmQ" in a for a in attachments), "no credentials in attachments"
 
 
-ADVISORY_FAMILY = '''
+ADVISORY_FAMILY = """
 import pytest
 from conformance.advisory import advise, lenient
 
@@ -297,21 +341,25 @@ def test_advised(gws_anonymous):
     advise("the message text is 'Bad'", basis="000 l.96-98 give the status only")
     with lenient(rule="T-OTHER", basis="no order is documented"):
         assert False, "the notifications came in another order"
-'''
+"""
 
 
-def test_advisories_reported_never_scored(vk_pytester: pytest.Pytester, run: Any,
-                                          mock_config_file: Callable[..., Path]) -> None:
+def test_advisories_reported_never_scored(
+    vk_pytester: pytest.Pytester, run: Any, mock_config_file: Callable[..., Path]
+) -> None:
     """An advisory finding passes the test and the certificate, and is reported in the certificate (json, md,
     html), JUnit (a property and a <system-out> line), Allure (an attachment) and the terminal summary."""
     vk_pytester.makepyfile(test_family=ADVISORY_FAMILY)
-    result, cert = run(f"--vk-config={mock_config_file()}", "--vk-profile=gws-security", "--alluredir=allure",
-                       "--junitxml=junit.xml")
+    result, cert = run(
+        f"--vk-config={mock_config_file()}", "--vk-profile=gws-security", "--alluredir=allure", "--junitxml=junit.xml"
+    )
     result.assert_outcomes(passed=1)
     assert cert is not None and cert["status"] == "passed" and cert["score"]["overall"] == 100.0
     assert cert["advisory_summary"] == {"findings": 2, "tests": 1, "rules": ["T-ADV", "T-OTHER"], "scored": False}
     assert [(a["rule"], a["basis"]) for a in cert["advisories"]] == [
-        ("T-ADV", "000 l.96-98 give the status only"), ("T-OTHER", "no order is documented")]
+        ("T-ADV", "000 l.96-98 give the status only"),
+        ("T-OTHER", "no order is documented"),
+    ]
     assert profile(cert, "gws-security")["advisories"] == 2
     report = vk_pytester.path / "report"
     assert "## Advisory findings" in (report / "certificate.md").read_text()

@@ -34,9 +34,17 @@ CALLER = ("paveld@redwings.com", "password")  # device 5000
 CALLEE = ("jsmith@uppercape.ca", "password")  # device 5001
 CALLER_DEVICE = "74152ed8-858f-4a33-9e96-36213a678d30"
 #: Every documented alternative the mock implements (mockserver/variants.py), all at once.
-VARIANTS = ("device-capabilities-as-printed", "mute-silent", "merge-as-printed", "swap-retrieved-first",
-            "notready-display-name", "mute-on-two-party", "offline-logout", "no-me-agent-states",
-            "platform-error-texts")
+VARIANTS = (
+    "device-capabilities-as-printed",
+    "mute-silent",
+    "merge-as-printed",
+    "swap-retrieved-first",
+    "notready-display-name",
+    "mute-on-two-party",
+    "offline-logout",
+    "no-me-agent-states",
+    "platform-error-texts",
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +81,11 @@ def proxy(mock: str) -> Iterator[Proxy]:
 
 def dial_answer_hold_hangup(base: str) -> str:
     with httpx.Client(base_url=base, timeout=10) as client:
-        assert client.post(f"/api/v2/me/devices/{CALLER_DEVICE}/calls", auth=CALLER,
-                           json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}}).json() == \
-            {"statusCode": 0}
+        assert client.post(
+            f"/api/v2/me/devices/{CALLER_DEVICE}/calls",
+            auth=CALLER,
+            json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+        ).json() == {"statusCode": 0}
         call_id = client.get("/api/v2/me/calls?fields=*", auth=CALLEE).json()["calls"][0]["id"]
         for user, operation in ((CALLEE, "Answer"), (CALLEE, "Hold"), (CALLEE, "Retrieve"), (CALLER, "Hangup")):
             answer = client.post(f"/api/v2/me/calls/{call_id}", auth=user, json={"operationName": operation})
@@ -101,9 +111,12 @@ def watch_calls_while(url: str, action: Any, count: int = 5) -> list[dict[str, A
     async def scenario() -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         received: list[dict[str, Any]] = []
-        async with aiocometd.Client(f"{url}/api/v2/notifications",
-                                    connection_types=[aiocometd.ConnectionType.LONG_POLLING],
-                                    extensions=[BasicAuth()], connection_timeout=0) as client:
+        async with aiocometd.Client(
+            f"{url}/api/v2/notifications",
+            connection_types=[aiocometd.ConnectionType.LONG_POLLING],
+            extensions=[BasicAuth()],
+            connection_timeout=0,
+        ) as client:
             await client.subscribe("/v2/me/calls")
             await loop.run_in_executor(None, action, url)
             async for message in client:
@@ -117,30 +130,42 @@ def watch_calls_while(url: str, action: Any, count: int = 5) -> list[dict[str, A
 
 def test_rest_traffic_passes_unchanged(mock: str, proxy: Proxy) -> None:
     host = httpx.URL(mock).netloc.decode()
-    requests = [("GET", "/api/v2/diagnostics/version", None), ("GET", "/api/v2/me", None),
-                ("GET", "/api/v2/me/devices?fields=*", None), ("GET", "/api/v2/nowhere", None),
-                ("POST", "/api/v2/me/channels/voice", {"operationName": "NotReady"}),
-                ("POST", "/api/v2/me/channels/voice", {"operationName": 7})]
+    requests = [
+        ("GET", "/api/v2/diagnostics/version", None),
+        ("GET", "/api/v2/me", None),
+        ("GET", "/api/v2/me/devices?fields=*", None),
+        ("GET", "/api/v2/nowhere", None),
+        ("POST", "/api/v2/me/channels/voice", {"operationName": "NotReady"}),
+        ("POST", "/api/v2/me/channels/voice", {"operationName": 7}),
+    ]
     for method, path, body in requests:
         direct = httpx.request(method, f"{mock}{path}", json=body, auth=CALLER, timeout=10)
-        relayed = httpx.request(method, f"{proxy.url}{path}", json=body, auth=CALLER, headers={"Host": host},
-                                timeout=10)
+        relayed = httpx.request(
+            method, f"{proxy.url}{path}", json=body, auth=CALLER, headers={"Host": host}, timeout=10
+        )
         assert (relayed.status_code, relayed.content) == (direct.status_code, direct.content), path
         assert relayed.headers.get("content-type") == direct.headers.get("content-type")
     summary = proxy.close()
-    assert {"gws.getVersion", "gws.getMe", "gws.listMyDevices", "gws.NotReady"} <= set(summary["operations"]), \
-        summary["operations"]
+    assert {"gws.getVersion", "gws.getMe", "gws.listMyDevices", "gws.NotReady"} <= set(summary["operations"]), summary[
+        "operations"
+    ]
     rules = {f["rule"] for f in summary["findings"] if f["level"] == "violation"}
     assert rules == {"contract.operation", "contract.request-body"}, summary["findings"]
     assert any("✗" in line for line in proxy.lines) and any("✓" in line for line in proxy.lines)
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "node_modules" / "cometd").is_dir(),
-                    reason="the official CometD client needs Node and `make setup` (node_modules/cometd)")
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules" / "cometd").is_dir(),
+    reason="the official CometD client needs Node and `make setup` (node_modules/cometd)",
+)
 def test_official_cometd_client_through_the_proxy(proxy: Proxy) -> None:
-    process = subprocess.Popen(["node", str(JS_CLIENT), f"{proxy.url}/api/v2/notifications", ":".join(CALLEE),
-                                "/v2/me/calls", "5", "30000"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        ["node", str(JS_CLIENT), f"{proxy.url}/api/v2/notifications", ":".join(CALLEE), "/v2/me/calls", "5", "30000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stderr is not None
     for line in process.stderr:
         if "subscribe" in line and "true" in line.lower():
@@ -162,8 +187,13 @@ def test_official_cometd_client_through_the_proxy(proxy: Proxy) -> None:
 
 def test_aiocometd_ng_through_the_proxy(proxy: Proxy) -> None:
     messages = watch_calls_while(proxy.url, dial_answer_hold_hangup)
-    assert [m["data"]["call"]["state"] for m in messages] == ["Ringing", "Established", "Held", "Established",
-                                                              "Released"]
+    assert [m["data"]["call"]["state"] for m in messages] == [
+        "Ringing",
+        "Established",
+        "Held",
+        "Established",
+        "Released",
+    ]
     summary = proxy.close()
     assert summary["violations"] == 0, summary["findings"]
 
@@ -183,8 +213,9 @@ def test_genesys_cloud_sdk_through_the_proxy(mock: str, proxy: Proxy) -> None:
     assert refused.value.status == 400
     summary = proxy.close()
     seen = set(summary["operations"])
-    assert {"platform.postOauthToken", "platform.getPresencedefinitions", "platform.postConversationsCalls"} <= seen, \
+    assert {"platform.postOauthToken", "platform.getPresencedefinitions", "platform.postConversationsCalls"} <= seen, (
         seen
+    )
     assert summary["violations"] == 0, summary["findings"]
     assert "data-action-secret" not in json.dumps(summary)
 
@@ -192,13 +223,21 @@ def test_genesys_cloud_sdk_through_the_proxy(mock: str, proxy: Proxy) -> None:
 def test_bus_frames_through_the_proxy(mock: str, proxy: Proxy) -> None:
     from websockets.sync.client import connect
 
-    request = {"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "app",
-               "data": {"ReasonCodeId": "1"}}
+    request = {
+        "channel": "Amazon",
+        "topic": "Agent",
+        "subtopic": "SetNotReady",
+        "source": "app",
+        "data": {"ReasonCodeId": "1"},
+    }
     answers = {}
     for name, base in (("direct", mock), ("proxy", proxy.url)):
         httpx.post(f"{mock}/control/reset", timeout=10)
-        with connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus", open_timeout=10,
-                     additional_headers={"Authorization": "Bearer jsmith-bus-token"}) as socket:
+        with connect(
+            base.replace("http", "ws") + "/connect/agents/jsmith/bus",
+            open_timeout=10,
+            additional_headers={"Authorization": "Bearer jsmith-bus-token"},
+        ) as socket:
             socket.send(json.dumps(request))
             answers[name] = json.loads(socket.recv(timeout=10))
     assert answers["proxy"] == answers["direct"]
@@ -224,8 +263,9 @@ def test_a_seeded_deviation_is_named_with_its_exchange(mock: str, tmp_path: Path
     paths = write(summary, tmp_path, upstream=faulty.url)
     text = (tmp_path / "proxy-report.md").read_text(encoding="utf-8")
     assert "GWS-CALL-NOTIFIED" in text and "violations found" in text
-    assert 'failures="1"' in (tmp_path / "junit.xml").read_text(encoding="utf-8") or \
-        "failure" in (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    assert 'failures="1"' in (tmp_path / "junit.xml").read_text(encoding="utf-8") or "failure" in (
+        tmp_path / "junit.xml"
+    ).read_text(encoding="utf-8")
     assert len(paths) == 4
 
 
@@ -255,8 +295,7 @@ def test_an_error_sent_with_http_200_is_caught(mock: str) -> None:
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     try:
         wrong = Proxy(f"http://127.0.0.1:{upstream.server_address[1]}")
-        answer = httpx.post(f"{wrong.url}/api/v2/me/calls/abc", auth=CALLER, json={"operationName": "Hold"},
-                            timeout=10)
+        answer = httpx.post(f"{wrong.url}/api/v2/me/calls/abc", auth=CALLER, json={"operationName": "Hold"}, timeout=10)
         assert answer.status_code == 200 and answer.json()["statusCode"] == 2, "relayed unchanged"
         summary = wrong.close()
     finally:
@@ -277,8 +316,7 @@ def test_recorded_exchanges_validate_and_replay(mock: str, tmp_path: Path) -> No
     with httpx.Client(base_url=running.url, timeout=10) as client:
         assert client.get("/api/v2/diagnostics/version").status_code == 200
         assert client.get("/api/v2/me", auth=CALLER).status_code == 200
-        assert client.post("/api/v2/me/channels/voice", auth=CALLER, json={"operationName": "Ready"}).status_code \
-            == 200
+        assert client.post("/api/v2/me/channels/voice", auth=CALLER, json={"operationName": "Ready"}).status_code == 200
         client.post("/api/v2/me/channels/voice", auth=CALLER, json={"operationName": "NotReady"})
         client.get("/api/v2/nowhere", auth=CALLER)  # undocumented: not recorded
     running.close()
@@ -287,18 +325,48 @@ def test_recorded_exchanges_validate_and_replay(mock: str, tmp_path: Path) -> No
     files = sorted((tmp_path / "recorded" / "gws").glob("*.yaml"))
     text = "\n".join(f.read_text(encoding="utf-8") for f in files)
     assert "recorded:" in text and "password" not in text
-    validate = subprocess.run([sys.executable, "-m", "voicekit", "validate", "--fixtures", str(tmp_path / "recorded")],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    validate = subprocess.run(
+        [sys.executable, "-m", "voicekit", "validate", "--fixtures", str(tmp_path / "recorded")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert validate.returncode == 0, validate.stdout[-2000:]
     assert "fixtures: 196 " in validate.stdout and "problems: 0" in validate.stdout, validate.stdout[-500:]
     # A recording that expects a member the target does not send must fail its replay.
-    tampered = files[1].read_text(encoding="utf-8").replace("-getme", "-tampered").replace(
-        "    statusCode: 0\n", "    statusCode: 0\n    notSentByAnyone: 1\n", 1)
+    tampered = (
+        files[1]
+        .read_text(encoding="utf-8")
+        .replace("-getme", "-tampered")
+        .replace("    statusCode: 0\n", "    statusCode: 0\n    notSentByAnyone: 1\n", 1)
+    )
     (tmp_path / "recorded" / "gws" / "99999-tampered.yaml").write_text(tampered, encoding="utf-8")
-    replay = subprocess.run([sys.executable, "-m", "voicekit", "certify", "--target", "mock", "--profile",
-                             "gws-samples", "--replay", str(tmp_path / "recorded"), "--report-dir",
-                             str(tmp_path / "report"), "--", "-k", "recorded"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600, check=False)
+    replay = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voicekit",
+            "certify",
+            "--target",
+            "mock",
+            "--profile",
+            "gws-samples",
+            "--replay",
+            str(tmp_path / "recorded"),
+            "--report-dir",
+            str(tmp_path / "report"),
+            "--",
+            "-k",
+            "recorded",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     certificate = json.loads((tmp_path / "report" / "certificate.json").read_text(encoding="utf-8"))
     assert certificate["totals"].get("passed") == 4, (certificate["totals"], replay.stdout[-3000:])
     assert certificate["totals"].get("failed") == 1 and "tampered" in json.dumps(certificate["failures"])

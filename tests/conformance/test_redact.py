@@ -23,17 +23,20 @@ from conformance.redact import (
 SECRET = "s3cr3t-V4lue"
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("Authorization", "Basic amFuZTpwYXNzd29yZA==", "Basic ***"),
-    ("authorization", "Bearer eyJhbGciOi.x.y", "Bearer ***"),
-    ("Proxy-Authorization", "Digest username=x, response=abc", "Digest ***"),
-    ("Authorization", "token-without-scheme", MASK),
-    ("X-CSRF-TOKEN", "2f4c1d0e-1111-2222-3333-444455556666", MASK),
-    ("Cookie", "JSESSIONID=abc123; theme=dark", "JSESSIONID=***; theme=***"),
-    ("Set-Cookie", "JSESSIONID=abc123; HttpOnly; Path=/", "JSESSIONID=***; HttpOnly; Path=/"),
-    ("Content-Type", "application/json", "application/json"),
-    ("X-CSRF-HEADER", "X-CSRF-TOKEN", "X-CSRF-TOKEN"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("Authorization", "Basic amFuZTpwYXNzd29yZA==", "Basic ***"),
+        ("authorization", "Bearer eyJhbGciOi.x.y", "Bearer ***"),
+        ("Proxy-Authorization", "Digest username=x, response=abc", "Digest ***"),
+        ("Authorization", "token-without-scheme", MASK),
+        ("X-CSRF-TOKEN", "2f4c1d0e-1111-2222-3333-444455556666", MASK),
+        ("Cookie", "JSESSIONID=abc123; theme=dark", "JSESSIONID=***; theme=***"),
+        ("Set-Cookie", "JSESSIONID=abc123; HttpOnly; Path=/", "JSESSIONID=***; HttpOnly; Path=/"),
+        ("Content-Type", "application/json", "application/json"),
+        ("X-CSRF-HEADER", "X-CSRF-TOKEN", "X-CSRF-TOKEN"),
+    ],
+)
 def test_headers_keep_the_scheme_and_the_names(name: str, value: str, expected: str) -> None:
     assert redact_header(name, value) == expected
 
@@ -49,8 +52,10 @@ def test_location_header_query_is_redacted() -> None:
     assert "AUTHCODE123" not in value and "state=xyz" in value
 
 
-@pytest.mark.parametrize("key", ["access_token", "refresh_token", "id_token", "code", "code_verifier",
-                                 "client_secret", "password", "assertion"])
+@pytest.mark.parametrize(
+    "key",
+    ["access_token", "refresh_token", "id_token", "code", "code_verifier", "client_secret", "password", "assertion"],
+)
 def test_url_query_and_fragment(key: str) -> None:
     url = f"https://login.example.com/oauth/authorize?client_id=abc&{key}={SECRET}&x=1#{key}={SECRET}&t=bearer"
     out = redact_url(url)
@@ -65,9 +70,12 @@ def test_url_user_info_and_encoded_keys() -> None:
 
 
 def test_nested_json_at_any_depth() -> None:
-    body = {"operationName": "CreateUser", "user": {"userName": "x", "password": SECRET,
-                                                   "tokens": [{"access_token": SECRET, "kind": "a"}]},
-            "list": [[{"client_secret": SECRET}]], "note": f"Bearer {SECRET}"}
+    body = {
+        "operationName": "CreateUser",
+        "user": {"userName": "x", "password": SECRET, "tokens": [{"access_token": SECRET, "kind": "a"}]},
+        "list": [[{"client_secret": SECRET}]],
+        "note": f"Bearer {SECRET}",
+    }
     out = redact_json(body)
     text = json.dumps(out)
     assert SECRET not in text
@@ -90,8 +98,10 @@ def test_null_secret_stays_null_and_keys_are_case_insensitive() -> None:
 
 
 def test_form_bodies() -> None:
-    form = f"grant_type=authorization_code&code={SECRET}&code_verifier={SECRET}&client_id=app&redirect_uri=" \
-           "http%3A%2F%2Flocalhost%2Fcb"
+    form = (
+        f"grant_type=authorization_code&code={SECRET}&code_verifier={SECRET}&client_id=app&redirect_uri="
+        "http%3A%2F%2Flocalhost%2Fcb"
+    )
     out = redact_form(form)
     assert SECRET not in out
     assert "grant_type=authorization_code" in out and "client_id=app" in out and "code=***" in out
@@ -109,21 +119,30 @@ def test_body_dispatch_by_content_type_and_shape() -> None:
 
 
 def test_free_text() -> None:
-    text = (f"login with Authorization: Basic {SECRET} then token access_token={SECRET}; "
-            f'and {{"client_secret": "{SECRET}", "id_token": 42}} at https://u:{SECRET}@host/x')
+    text = (
+        f"login with Authorization: Basic {SECRET} then token access_token={SECRET}; "
+        f'and {{"client_secret": "{SECRET}", "id_token": 42}} at https://u:{SECRET}@host/x'
+    )
     out = redact_text(text)
     assert SECRET not in out and "42" not in out
     assert "Basic ***" in out and "access_token=***" in out and "https://u:***@host/x" in out
-    assert redact_text("nothing secret here: code review, passwordless") == "nothing secret here: code review, " \
-                                                                         "passwordless"
+    assert (
+        redact_text("nothing secret here: code review, passwordless") == "nothing secret here: code review, "
+        "passwordless"
+    )
 
 
 def test_exchange_redacted_and_summary() -> None:
-    exchange = Exchange("POST", f"http://gws/platform/oauth/token?code={SECRET}",
-                        {"Authorization": f"Basic {SECRET}", "Content-Type": "application/x-www-form-urlencoded"},
-                        f"grant_type=client_credentials&client_secret={SECRET}", 200,
-                        {"Content-Type": "application/json", "Set-Cookie": f"JSESSIONID={SECRET}; Path=/"},
-                        json.dumps({"access_token": SECRET, "token_type": "bearer"}), 0.012)
+    exchange = Exchange(
+        "POST",
+        f"http://gws/platform/oauth/token?code={SECRET}",
+        {"Authorization": f"Basic {SECRET}", "Content-Type": "application/x-www-form-urlencoded"},
+        f"grant_type=client_credentials&client_secret={SECRET}",
+        200,
+        {"Content-Type": "application/json", "Set-Cookie": f"JSESSIONID={SECRET}; Path=/"},
+        json.dumps({"access_token": SECRET, "token_type": "bearer"}),
+        0.012,
+    )
     data = exchange.redacted()
     assert SECRET not in json.dumps(data)
     assert data["request"]["headers"]["Authorization"] == "Basic ***"

@@ -28,9 +28,14 @@ def test_unconfigured_systems_are_not_probed() -> None:
 
 def test_broken_targets(closed_port_url: str, bad_server: Callable[[str], Any]) -> None:
     def probe(url: str) -> dict[str, Any]:
-        config = TargetConfig.from_mapping({"gws": {"url": url}, "platform": {"url": url},
-                                            "connect": {"url": url.replace("http", "ws"), "agents": ["a"]},
-                                            "timeouts": {"request": 0.5}})
+        config = TargetConfig.from_mapping(
+            {
+                "gws": {"url": url},
+                "platform": {"url": url},
+                "connect": {"url": url.replace("http", "ws"), "agents": ["a"]},
+                "timeouts": {"request": 0.5},
+            }
+        )
         return check_health(config, ["gws", "platform", "connect"])
 
     dead = probe(closed_port_url)
@@ -43,10 +48,12 @@ def test_broken_targets(closed_port_url: str, bad_server: Callable[[str], Any]) 
     assert garbage["connect"]["ok"], "the bus probe only needs an HTTP answer"
 
 
-@pytest.mark.parametrize(("overrides", "protected"), [(None, True), ({"gws.csrf": "on"}, True),
-                                                      ({"gws.csrf": "off"}, False)])
-def test_the_mock_target_starts_with_csrf_unless_the_kit_turns_it_off(overrides: dict[str, str] | None,
-                                                                      protected: bool) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "protected"), [(None, True), ({"gws.csrf": "on"}, True), ({"gws.csrf": "off"}, False)]
+)
+def test_the_mock_target_starts_with_csrf_unless_the_kit_turns_it_off(
+    overrides: dict[str, str] | None, protected: bool
+) -> None:
     """``--target mock`` certifies the CSRF rules too (auto/on), and ``gws.csrf = off`` still gets a bare mock."""
     running = open_target(MOCK, None, overrides=overrides, systems=("gws",))
     try:

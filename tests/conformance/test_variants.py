@@ -30,8 +30,12 @@ VOICEKIT = str(Path(sys.executable).with_name("voicekit"))
 REQUIRED = [p.name for p in profiles.PROFILES.values() if p.required]
 #: The stateful machines at a CI budget (a fixed seed, so a failure replays); the variants change single
 #: operations, which the rule families exercise directly.
-STATEFUL = {"VOICEKIT_STATEFUL_EXAMPLES": "3", "VOICEKIT_STATEFUL_STEPS": "10", "VOICEKIT_STATEFUL_SEED": "1",
-            "VOICEKIT_STATEFUL_SHRINK_SECONDS": "10"}
+STATEFUL = {
+    "VOICEKIT_STATEFUL_EXAMPLES": "3",
+    "VOICEKIT_STATEFUL_STEPS": "10",
+    "VOICEKIT_STATEFUL_SEED": "1",
+    "VOICEKIT_STATEFUL_SHRINK_SECONDS": "10",
+}
 
 
 def _env() -> dict[str, str]:
@@ -87,9 +91,26 @@ def test_all_variants_together_pass_every_required_profile(tmp_path: Path) -> No
     profile: exit 0, 100% on each; what the variants change shows up as advisory findings, never as failures."""
     report = tmp_path / "reports"
     names = list(VARIANTS)
-    done = subprocess.run([VOICEKIT, "certify", "--target", "mock", "--profile", ",".join(REQUIRED),
-                           "--set", f"mock.variants={','.join(names)}", "--report-dir", str(report)],
-                          capture_output=True, text=True, timeout=900, env=_env(), check=False, cwd=ROOT)
+    done = subprocess.run(
+        [
+            VOICEKIT,
+            "certify",
+            "--target",
+            "mock",
+            "--profile",
+            ",".join(REQUIRED),
+            "--set",
+            f"mock.variants={','.join(names)}",
+            "--report-dir",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+        check=False,
+        cwd=ROOT,
+    )
     output = done.stdout + done.stderr
     cert = _verdict(report, output)
     _check(cert, REQUIRED, names, output)
@@ -103,11 +124,23 @@ def test_each_variant_passes_its_affected_profiles(name: str, tmp_path: Path) ->
     """The variant alone (so no other variant masks it), on the required profiles its entry declares."""
     variant = VARIANTS[name]
     report = tmp_path / "reports"
-    options = CertifyOptions(target="mock", profile=",".join(variant.profiles), report_dir=report, junit=False,
-                             overrides=[f"mock.variants={name}"])
+    options = CertifyOptions(
+        target="mock",
+        profile=",".join(variant.profiles),
+        report_dir=report,
+        junit=False,
+        overrides=[f"mock.variants={name}"],
+    )
     args = _without_allure(pytest_arguments(options))
-    done = subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "conformance.plugin", "-q"],
-                          capture_output=True, text=True, timeout=900, env=_env(), check=False, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "-p", "conformance.plugin", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+        check=False,
+        cwd=ROOT,
+    )
     output = done.stdout + done.stderr
     cert = _verdict(report, output)
     _check(cert, list(variant.profiles), [name], output)

@@ -32,8 +32,9 @@ WORK = Path(os.environ.get("VOICEKIT_CONTAINER_WORK", "/var/tmp/voicekit-contain
 def _run(*args: str, timeout: float = 900, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload]
     if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args[:4])}… exited {done.returncode}:\n{done.stdout[-2000:]}\n"
-                             f"{done.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(args[:4])}… exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 
@@ -75,8 +76,15 @@ def image(docker: None) -> str:
         rootfs = WORK / "rootfs"
         shutil.rmtree(rootfs, ignore_errors=True)
         rootfs.mkdir(parents=True)
-        _run("debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", "bookworm",
-             str(rootfs), "http://deb.debian.org/debian", timeout=1800)
+        _run(
+            "debootstrap",
+            "--variant=minbase",
+            "--include=python3,python3-venv,ca-certificates",
+            "bookworm",
+            str(rootfs),
+            "http://deb.debian.org/debian",
+            timeout=1800,
+        )
         # The base trusts what this machine trusts (a TLS-intercepting egress is common in CI), for pip.
         shutil.copy("/etc/ssl/certs/ca-certificates.crt", rootfs / "etc/ssl/certs/ca-certificates.crt")
         (rootfs / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
@@ -84,8 +92,19 @@ def image(docker: None) -> str:
         _run("docker", "import", "-", BASE, stdin=tar.stdout, timeout=600)
         tar.wait(timeout=60)
         shutil.rmtree(rootfs, ignore_errors=True)
-    _run("docker", "build", "--network", "host", "-q", "-t", IMAGE, "--build-arg", f"BASE_IMAGE={BASE}", str(ROOT),
-         timeout=1800)
+    _run(
+        "docker",
+        "build",
+        "--network",
+        "host",
+        "-q",
+        "-t",
+        IMAGE,
+        "--build-arg",
+        f"BASE_IMAGE={BASE}",
+        str(ROOT),
+        timeout=1800,
+    )
     return IMAGE
 
 
@@ -99,8 +118,21 @@ def _free_port() -> int:
 def container(image: str) -> Iterator[str]:
     port = _free_port()
     name = f"voicekit-test-{port}"
-    _run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"VOICEKIT_PORT={port}",
-         "-e", "VOICEKIT_CONTROL_TOKEN=container-token", image, timeout=120)
+    _run(
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "-e",
+        f"VOICEKIT_PORT={port}",
+        "-e",
+        "VOICEKIT_CONTROL_TOKEN=container-token",
+        image,
+        timeout=120,
+    )
     try:
         yield f"http://localhost:{port}"
     finally:
@@ -130,9 +162,27 @@ def test_the_kit_in_the_image_certifies_the_container(container: str, image: str
     reports = tmp_path / "reports"
     reports.mkdir()
     reports.chmod(0o777)
-    done = _run("docker", "run", "--rm", "--network", "host", "-v", f"{tmp_path / 'target.json'}:/work/target.json:ro",
-                "-v", f"{reports}:/work/reports", image, "certify", "--config", "/work/target.json", "--profile",
-                "gws-voice-core", "--report-dir", "/work/reports", check=False, timeout=900)
+    done = _run(
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-v",
+        f"{tmp_path / 'target.json'}:/work/target.json:ro",
+        "-v",
+        f"{reports}:/work/reports",
+        image,
+        "certify",
+        "--config",
+        "/work/target.json",
+        "--profile",
+        "gws-voice-core",
+        "--report-dir",
+        "/work/reports",
+        check=False,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     certificate = json.loads((reports / "certificate.json").read_text(encoding="utf-8"))
     assert certificate["status"] == "passed" and certificate["totals"].get("passed", 0) > 0

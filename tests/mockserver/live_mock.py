@@ -18,9 +18,12 @@ def running_mock(*args: str, timeout: float = 20.0) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
         log = open(Path(tmp) / "log", "w+")  # noqa: SIM115 - closed below, after the process
-        process = subprocess.Popen([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file",
-                                    str(ready), *args], stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(ready), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
             deadline = time.monotonic() + timeout
             while not ready.exists() or not ready.read_text():

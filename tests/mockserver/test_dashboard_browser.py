@@ -49,8 +49,14 @@ def driver() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or ""
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                 "--disable-gpu", "--no-first-run"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-gpu",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
     browser.set_page_load_timeout(30)
@@ -85,8 +91,11 @@ def test_offer_answer_and_watch_the_call_live(driver: Any) -> None:
     with running_mock() as base:
         driver.get(f"{base}/dashboard")
         _wait(driver, lambda d: d.find_element(By.ID, "connection").text == "live", "the live stream connected")
-        _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'#offer-to option[value="{PHONE}"]'),
-              "the agents as call targets")
+        _wait(
+            driver,
+            lambda d: d.find_elements(By.CSS_SELECTOR, f'#offer-to option[value="{PHONE}"]'),
+            "the agents as call targets",
+        )
         driver.execute_script("window.__voicekitNoReload = 42;")  # gone if the page reloads
         _shot(driver, "1-dashboard")
 
@@ -96,21 +105,28 @@ def test_offer_answer_and_watch_the_call_live(driver: Any) -> None:
         driver.find_element(By.ID, "offer").click()
         ringing = _wait(driver, lambda d: _row(d, "Ringing"), "the offered call ringing on 5000")
         assert "Answer" in ringing.get_attribute("data-capabilities").split(",")
-        _wait(driver, lambda d: "Ringing" in d.find_element(By.ID, "notifications").text,
-              "the Ringing notification in the stream")
+        _wait(
+            driver,
+            lambda d: "Ringing" in d.find_element(By.ID, "notifications").text,
+            "the Ringing notification in the stream",
+        )
         _shot(driver, "2-ringing")
 
         calls = httpx.get(f"{base}/api/v2/me/calls", params={"fields": "*"}, auth=AGENT, timeout=10).json()
         call_id = next(c["id"] for c in calls["calls"] if c["state"] == "Ringing")
-        answered = httpx.post(f"{base}/api/v2/me/calls/{call_id}", json={"operationName": "Answer"}, auth=AGENT,
-                              timeout=10)
+        answered = httpx.post(
+            f"{base}/api/v2/me/calls/{call_id}", json={"operationName": "Answer"}, auth=AGENT, timeout=10
+        )
         assert answered.status_code == 200, answered.text
 
         established = _wait(driver, lambda d: _row(d, "Established"), "the call established after Answer")
         capabilities = established.get_attribute("data-capabilities").split(",")
         assert "Hold" in capabilities and "Answer" not in capabilities, capabilities
-        _wait(driver, lambda d: "Established" in d.find_element(By.ID, "notifications").text,
-              "the Established notification in the stream")
+        _wait(
+            driver,
+            lambda d: "Established" in d.find_element(By.ID, "notifications").text,
+            "the Established notification in the stream",
+        )
         _wait(driver, lambda d: "Answer" in d.find_element(By.ID, "journal").text, "the Answer request journaled")
         assert driver.execute_script("return window.__voicekitNoReload;") == 42, "the page reloaded"
         _shot(driver, "3-established")

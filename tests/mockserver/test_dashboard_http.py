@@ -54,8 +54,12 @@ def test_the_stream_carries_notifications_and_journal_entries(base: str) -> None
     reader = threading.Thread(target=listen, daemon=True)
     reader.start()
     assert opened.wait(10), "no hello event"
-    ready = httpx.post(f"{base}/api/v2/me/channels/voice", json={"operationName": "Ready"},
-                       auth=("paveld@redwings.com", "password"), timeout=10)
+    ready = httpx.post(
+        f"{base}/api/v2/me/channels/voice",
+        json={"operationName": "Ready"},
+        auth=("paveld@redwings.com", "password"),
+        timeout=10,
+    )
     assert ready.status_code == 200
     reader.join(15)
     names = [n for n, _ in events]

@@ -61,8 +61,10 @@ def deep(levels: int) -> str:
 
 
 def gws_state(base: str) -> tuple[requests.Response, requests.Response]:
-    return (requests.get(f"{base}/api/v2/me/calls?fields=*", headers=AGENT, timeout=10),
-            requests.get(f"{base}/control/state", timeout=10))
+    return (
+        requests.get(f"{base}/api/v2/me/calls?fields=*", headers=AGENT, timeout=10),
+        requests.get(f"{base}/control/state", timeout=10),
+    )
 
 
 def assert_gws_refused(response: requests.Response, status: int = 400, code: int = 10) -> None:
@@ -72,8 +74,7 @@ def assert_gws_refused(response: requests.Response, status: int = 400, code: int
 
 def dial(base: str, user_data: str) -> requests.Response:
     body = '{"operationName": "Dial", "destination": {"phoneNumber": "5001"}, "userData": ' + user_data + "}"
-    return requests.post(f"{base}/api/v2/me/devices/{DEVICE_A}/calls", data=body, headers={**AGENT, **JSON},
-                         timeout=10)
+    return requests.post(f"{base}/api/v2/me/devices/{DEVICE_A}/calls", data=body, headers={**AGENT, **JSON}, timeout=10)
 
 
 # ---- 1. limits: validated whole before anything changes -------------------------------------------------------
@@ -103,8 +104,7 @@ def test_attach_user_data_too_deep_changes_nothing(base: str) -> None:
     assert dial(base, "{}").status_code == 200
     call = gws_state(base)[0].json()["calls"][0]
     body = '{"operationName": "AttachUserData", "userData": ' + deep(600) + "}"
-    response = requests.post(f"{base}/api/v2/me/calls/{call['id']}", data=body, headers={**AGENT, **JSON},
-                             timeout=10)
+    response = requests.post(f"{base}/api/v2/me/calls/{call['id']}", data=body, headers={**AGENT, **JSON}, timeout=10)
     assert_gws_refused(response)
     assert gws_state(base)[0].json()["calls"][0].get("userData", {}) == call.get("userData", {})
 
@@ -116,13 +116,16 @@ def test_control_inbound_call_too_deep_is_refused(base: str) -> None:
     assert gws_state(base)[0].json()["calls"] == []
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/control/gws/calls", {"from": "+15550001111", "queue": "9000", "to": "no-such-device"}),
-    ("/control/gws/agents", {"userName": "new.agent@redwings.com", "phoneNumber": "5000"}),
-    ("/control/gws/agents", {"userName": "new.agent@redwings.com", "phoneNumber": "5099", "userState": "Dancing"}),
-    ("/control/gws/faults", {"kind": "latency", "delayMs": "abc"}),
-    ("/control/gws/faults", {"kind": "latency", "delayMs": 10**12}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/control/gws/calls", {"from": "+15550001111", "queue": "9000", "to": "no-such-device"}),
+        ("/control/gws/agents", {"userName": "new.agent@redwings.com", "phoneNumber": "5000"}),
+        ("/control/gws/agents", {"userName": "new.agent@redwings.com", "phoneNumber": "5099", "userState": "Dancing"}),
+        ("/control/gws/faults", {"kind": "latency", "delayMs": "abc"}),
+        ("/control/gws/faults", {"kind": "latency", "delayMs": 10**12}),
+    ],
+)
 def test_refused_control_operations_change_nothing(base: str, path: str, body: dict[str, object]) -> None:
     before = requests.get(f"{base}/control/state", timeout=10).json()
     response = requests.post(base + path, json=body, timeout=10)
@@ -131,12 +134,17 @@ def test_refused_control_operations_change_nothing(base: str, path: str, body: d
 
 
 def test_bayeux_and_platform_and_bus_limits(base: str) -> None:
-    bayeux = requests.post(f"{base}/api/v2/notifications", data="[" + deep(600) + "]", headers={**AGENT, **JSON},
-                           timeout=10)
+    bayeux = requests.post(
+        f"{base}/api/v2/notifications", data="[" + deep(600) + "]", headers={**AGENT, **JSON}, timeout=10
+    )
     assert bayeux.status_code == 400 and bayeux.json()[0]["successful"] is False
     token = platform_token(base)
-    response = requests.post(f"{base}/platform/api/v2/conversations/calls", data=deep(600),
-                             headers={"Authorization": f"Bearer {token}", **JSON}, timeout=10)
+    response = requests.post(
+        f"{base}/platform/api/v2/conversations/calls",
+        data=deep(600),
+        headers={"Authorization": f"Bearer {token}", **JSON},
+        timeout=10,
+    )
     assert response.status_code == 400 and response.json()["code"] == "bad.request"
     assert ph.error_problems("/api/v2/conversations/calls", response.json()) == []
 
@@ -156,8 +164,9 @@ def test_websocket_messages_far_over_the_limit_close_the_socket(base: str) -> No
     from mockserver.limits import websocket_message_cap
 
     url = base.replace("http://", "ws://") + "/connect/agents/jsmith/bus"
-    with connect(url, open_timeout=10, max_size=None,
-                 additional_headers={"Authorization": "Bearer jsmith-bus-token"}) as ws:  # the seed's (E516)
+    with connect(
+        url, open_timeout=10, max_size=None, additional_headers={"Authorization": "Bearer jsmith-bus-token"}
+    ) as ws:  # the seed's (E516)
         ws.send("x" * (LIMITS.max_body_bytes + 10))  # over the limit: refused, the socket stays open
         assert "MalformedMessage" in ws.recv(timeout=10)
         ws.send("x" * (websocket_message_cap(LIMITS.max_body_bytes) + 10))
@@ -170,11 +179,19 @@ def test_websocket_messages_far_over_the_limit_close_the_socket(base: str) -> No
 @pytest.mark.parametrize("value", ["NaN", "-Infinity", "Infinity", "1e999", "-1e999"])
 def test_nan_and_infinity_are_refused_everywhere(base: str, value: str) -> None:
     assert_gws_refused(dial(base, '{"x": ' + value + "}"))
-    control = requests.post(f"{base}/control/gws/calls", data='{"from": "+1555", "to": "5000", "userData": {"x": '
-                            + value + "}}", headers=JSON, timeout=10)
+    control = requests.post(
+        f"{base}/control/gws/calls",
+        data='{"from": "+1555", "to": "5000", "userData": {"x": ' + value + "}}",
+        headers=JSON,
+        timeout=10,
+    )
     assert control.status_code == 400
-    bayeux = requests.post(f"{base}/api/v2/notifications", data='[{"channel": "/meta/handshake", "x": ' + value
-                           + "}]", headers={**AGENT, **JSON}, timeout=10)
+    bayeux = requests.post(
+        f"{base}/api/v2/notifications",
+        data='[{"channel": "/meta/handshake", "x": ' + value + "}]",
+        headers={**AGENT, **JSON},
+        timeout=10,
+    )
     assert bayeux.status_code == 400
     calls, state = gws_state(base)
     assert calls.json()["calls"] == [] and "NaN" not in state.text and "Infinity" not in state.text
@@ -190,14 +207,23 @@ def refuse(constant: str) -> None:
 SCENARIO = "name: x\nsteps:\n  - {action: offer-call, queue: '9000', at: 3600, userData: %s}\n"
 
 
-@pytest.mark.parametrize("document", [
-    SCENARIO % "{x: .inf}", SCENARIO % "{x: .nan}", SCENARIO % ("{x: " + "[" * 40 + "]" * 40 + "}"),
-    SCENARIO % ("{a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a], "
-                "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b], x: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}"),
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        SCENARIO % "{x: .inf}",
+        SCENARIO % "{x: .nan}",
+        SCENARIO % ("{x: " + "[" * 40 + "]" * 40 + "}"),
+        SCENARIO
+        % (
+            "{a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a], "
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b], x: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}"
+        ),
+    ],
+)
 def test_scenario_yaml_beyond_json_is_refused(base: str, document: str) -> None:
-    response = requests.put(f"{base}/control/scenario", data=document.encode(),
-                            headers={"Content-Type": "application/yaml"}, timeout=10)
+    response = requests.put(
+        f"{base}/control/scenario", data=document.encode(), headers={"Content-Type": "application/yaml"}, timeout=10
+    )
     assert response.status_code == 400 and response.json()["status"] == 400
 
 
@@ -217,28 +243,41 @@ def test_non_ascii_csrf_and_control_tokens_are_refused(locked: str) -> None:
     session.headers.update(basic("paveld@redwings.com"))
     assert session.get(f"{locked}/api/v2/me", timeout=10).status_code == 200
     forged = "tökén".encode().decode("latin-1")  # requests sends str headers as latin-1: raw UTF-8 bytes
-    response = session.post(f"{locked}/api/v2/me", json={"operationName": "Ready"},
-                            headers={"X-CSRF-TOKEN": forged}, timeout=10)
+    response = session.post(
+        f"{locked}/api/v2/me", json={"operationName": "Ready"}, headers={"X-CSRF-TOKEN": forged}, timeout=10
+    )
     assert_gws_refused(response, 403, 3)
     control = requests.post(f"{locked}/control/reset", headers={"Authorization": f"Bearer {forged}"}, timeout=10)
     assert control.status_code == 401 and control.json()["status"] == 401
 
 
 def test_non_ascii_client_secret_and_plain_pkce_verifier(base: str) -> None:
-    secret = requests.post(f"{base}/platform/oauth/token", data={"grant_type": "client_credentials"},
-                           headers={"Authorization": "Basic " + base64.b64encode(
-                               f"{ph.CC_CLIENT}:sécret".encode()).decode()}, timeout=10)
+    secret = requests.post(
+        f"{base}/platform/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(f"{ph.CC_CLIENT}:sécret".encode()).decode()},
+        timeout=10,
+    )
     assert secret.status_code == 401 and secret.json()["error"] == "invalid_client"
     code = authorization_code(base, challenge="plain-challenge-plain-challenge-plain-challenge", method="plain")
-    response = requests.post(f"{base}/platform/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": "plain-chällenge-plain-challenge-plain-ch",
-        "client_id": ph.APP_CLIENT, "redirect_uri": ph.REDIRECT}, timeout=10)
+    response = requests.post(
+        f"{base}/platform/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": "plain-chällenge-plain-challenge-plain-ch",
+            "client_id": ph.APP_CLIENT,
+            "redirect_uri": ph.REDIRECT,
+        },
+        timeout=10,
+    )
     assert response.status_code == 400 and response.json()["error"] in ("invalid_request", "invalid_grant")
 
 
 # ---- 4. state import: all or nothing ---------------------------------------------------------------------------
-@pytest.mark.parametrize("snapshot", [{"gws": {"users": []}}, {"gws": {"users": "x"}}, {"gws": []}, {"nope": 1},
-                                      "not-an-object"])
+@pytest.mark.parametrize(
+    "snapshot", [{"gws": {"users": []}}, {"gws": {"users": "x"}}, {"gws": []}, {"nope": 1}, "not-an-object"]
+)
 def test_invalid_snapshot_is_400_and_the_world_intact(base: str, snapshot: object) -> None:
     before = requests.get(f"{base}/control/state", timeout=10).json()
     response = requests.put(f"{base}/control/state", json=snapshot, timeout=10)
@@ -256,8 +295,19 @@ def test_the_snapshot_schema_names_every_field_of_the_world() -> None:
     from voicekit.contracts import shared_contracts
 
     defs = shared_contracts().document("schemas/control/Snapshot.json")["$defs"]
-    for cls in (model.User, model.Device, model.UserState, model.Monitoring, model.Call, model.Party,
-                model.AgentStateOperation, world.SettingsGroup, world.Feature, world.Service, world.DispositionGroup):
+    for cls in (
+        model.User,
+        model.Device,
+        model.UserState,
+        model.Monitoring,
+        model.Call,
+        model.Party,
+        model.AgentStateOperation,
+        world.SettingsGroup,
+        world.Feature,
+        world.Service,
+        world.DispositionGroup,
+    ):
         assert set(defs[cls.__name__]["properties"]) == {f.name for f in dataclasses.fields(cls)}, cls.__name__
 
 
@@ -268,8 +318,17 @@ def test_inconsistent_snapshot_is_refused(base: str) -> None:
 
 
 def test_snapshot_round_trip_with_a_call_and_reads_change_nothing(base: str) -> None:
-    session = requests.post(f"{base}/api/v2/me", headers=AGENT, timeout=10, json={
-        "operationName": "StartContactCenterSession", "channels": ["voice"], "loginCode": "1234", "queue": "9000"})
+    session = requests.post(
+        f"{base}/api/v2/me",
+        headers=AGENT,
+        timeout=10,
+        json={
+            "operationName": "StartContactCenterSession",
+            "channels": ["voice"],
+            "loginCode": "1234",
+            "queue": "9000",
+        },
+    )
     assert session.status_code == 200
     assert dial(base, '{"k": {"n": [1, 2.5, "s"]}}').status_code == 200
     first = requests.get(f"{base}/control/state", timeout=10).json()
@@ -288,9 +347,13 @@ def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
     yield b'"}'
 
 
-ROUTES = [("/api/v2/me", "gws", basic("paveld@redwings.com")), ("/platform/api/v2/conversations/calls", "platform", {}),
-          ("/platform/oauth/token", "oauth", {}), ("/control/gws/calls", "control", {}),
-          ("/api/v2/notifications", "bayeux", basic("paveld@redwings.com"))]
+ROUTES = [
+    ("/api/v2/me", "gws", basic("paveld@redwings.com")),
+    ("/platform/api/v2/conversations/calls", "platform", {}),
+    ("/platform/oauth/token", "oauth", {}),
+    ("/control/gws/calls", "control", {}),
+    ("/api/v2/notifications", "bayeux", basic("paveld@redwings.com")),
+]
 
 
 def assert_413(response: requests.Response, kind: str) -> None:
@@ -309,18 +372,20 @@ def assert_413(response: requests.Response, kind: str) -> None:
 
 
 @pytest.mark.parametrize(("path", "kind", "headers"), ROUTES)
-def test_chunked_body_over_the_limit_is_413_in_the_route_format(base: str, path: str, kind: str,
-                                                                 headers: dict[str, str]) -> None:
-    response = requests.post(base + path, data=chunks(LIMITS.max_body_bytes + 256 * 1024),
-                             headers={**headers, **JSON}, timeout=60)
+def test_chunked_body_over_the_limit_is_413_in_the_route_format(
+    base: str, path: str, kind: str, headers: dict[str, str]
+) -> None:
+    response = requests.post(
+        base + path, data=chunks(LIMITS.max_body_bytes + 256 * 1024), headers={**headers, **JSON}, timeout=60
+    )
     assert_413(response, kind)
 
 
 @pytest.mark.parametrize(("path", "kind", "headers"), ROUTES)
-def test_declared_length_over_the_limit_is_413_before_reading(base: str, path: str, kind: str,
-                                                               headers: dict[str, str]) -> None:
-    response = raw_request(base, f"POST {path} HTTP/1.1", {**headers, **JSON,
-                                                          "Content-Length": str(50 * 1024 * 1024)})
+def test_declared_length_over_the_limit_is_413_before_reading(
+    base: str, path: str, kind: str, headers: dict[str, str]
+) -> None:
+    response = raw_request(base, f"POST {path} HTTP/1.1", {**headers, **JSON, "Content-Length": str(50 * 1024 * 1024)})
     status, body = response
     assert status == 413, body[:200]
     fake = requests.models.Response()
@@ -331,30 +396,50 @@ def test_declared_length_over_the_limit_is_413_before_reading(base: str, path: s
 # ---- 8. smaller holes -------------------------------------------------------------------------------------------
 def test_control_token_requires_the_bearer_scheme(locked: str) -> None:
     assert requests.post(f"{locked}/control/reset", headers={"Authorization": TOKEN}, timeout=10).status_code == 401
-    assert requests.post(f"{locked}/control/reset", headers={"Authorization": f"Bearer {TOKEN}"},
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(f"{locked}/control/reset", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).status_code
+        == 200
+    )
 
 
 def test_control_api_refuses_cross_site_requests(base: str) -> None:
     foreign = requests.post(f"{base}/control/reset", headers={"Origin": "https://evil.example"}, timeout=10)
     assert foreign.status_code == 403 and foreign.json()["status"] == 403
-    form = requests.post(f"{base}/control/gws/calls", data="from=%2B1555&to=5000",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    form = requests.post(
+        f"{base}/control/gws/calls",
+        data="from=%2B1555&to=5000",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
     assert form.status_code == 415
-    text = requests.post(f"{base}/control/gws/calls", data='{"from": "+1555", "to": "5000"}',
-                         headers={"Content-Type": "text/plain"}, timeout=10)
+    text = requests.post(
+        f"{base}/control/gws/calls",
+        data='{"from": "+1555", "to": "5000"}',
+        headers={"Content-Type": "text/plain"},
+        timeout=10,
+    )
     assert text.status_code == 415 and gws_state(base)[0].json()["calls"] == []
 
 
 def test_a_forged_host_does_not_make_an_origin_our_own(base: str) -> None:
-    response = requests.get(f"{base}/api/v2/me", headers={**AGENT, "Host": "evil.example",
-                                                          "Origin": "http://evil.example"}, timeout=10)
+    response = requests.get(
+        f"{base}/api/v2/me", headers={**AGENT, "Host": "evil.example", "Origin": "http://evil.example"}, timeout=10
+    )
     assert_gws_refused(response, 403, 3)
     assert "Access-Control-Allow-Origin" not in response.headers
-    bus = requests.get(f"{base}/connect/agents/jsmith/bus", timeout=10, headers={
-        "Host": "evil.example", "Origin": "http://evil.example", "Authorization": "Bearer jsmith-bus-token",
-        "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    bus = requests.get(
+        f"{base}/connect/agents/jsmith/bus",
+        timeout=10,
+        headers={
+            "Host": "evil.example",
+            "Origin": "http://evil.example",
+            "Authorization": "Bearer jsmith-bus-token",
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert bus.status_code == 403  # the bus's Origin check (E516) uses the same own origins
 
 
@@ -376,8 +461,7 @@ def test_over_long_request_line_is_414_in_the_envelope(base: str) -> None:
 def test_malformed_requests_get_the_envelope_and_the_connection_closes(base: str) -> None:
     status, body = raw_request(base, "GARBAGE", {})
     assert status == 400 and json.loads(body)["statusCode"] == 10
-    status, body = raw_request(base, "POST /control/reset HTTP/1.1", {"Transfer-Encoding": "chunked"},
-                               body=b"zz\r\n")
+    status, body = raw_request(base, "POST /control/reset HTTP/1.1", {"Transfer-Encoding": "chunked"}, body=b"zz\r\n")
     assert status == 400 and json.loads(body)["status"] == 400  # one answer, then the connection ends
 
 
@@ -401,49 +485,82 @@ def test_an_unexpected_error_logs_a_bounded_traceback(caplog: pytest.LogCaptureF
 
 def test_a_reused_code_revokes_its_tokens(base: str) -> None:
     code = authorization_code(base)
-    form = {"grant_type": "authorization_code", "code": code, "code_verifier": ph.VERIFIER,
-            "client_id": ph.APP_CLIENT, "redirect_uri": ph.REDIRECT}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": ph.VERIFIER,
+        "client_id": ph.APP_CLIENT,
+        "redirect_uri": ph.REDIRECT,
+    }
     first = requests.post(f"{base}/platform/oauth/token", data=form, timeout=10).json()
     me = f"{base}/platform/api/v2/users/me"
     assert requests.get(me, headers={"Authorization": f"Bearer {first['access_token']}"}, timeout=10).ok
     again = requests.post(f"{base}/platform/oauth/token", data=form, timeout=10)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    assert requests.get(me, headers={"Authorization": f"Bearer {first['access_token']}"},
-                        timeout=10).status_code == 401
-    refresh = requests.post(f"{base}/platform/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-        headers={"Authorization": ph.basic(ph.APP_CLIENT, ph.APP_SECRET)}, timeout=10)
+    assert requests.get(me, headers={"Authorization": f"Bearer {first['access_token']}"}, timeout=10).status_code == 401
+    refresh = requests.post(
+        f"{base}/platform/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        headers={"Authorization": ph.basic(ph.APP_CLIENT, ph.APP_SECRET)},
+        timeout=10,
+    )
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
 
 
 def test_wrong_passwords_lock_the_name_out_for_a_while(locked: str) -> None:
     for _ in range(5):
-        assert requests.get(f"{locked}/api/v2/me", headers=basic("hzetterberg@redwings.com", "wrong"),
-                            timeout=10).status_code == 401
+        assert (
+            requests.get(
+                f"{locked}/api/v2/me", headers=basic("hzetterberg@redwings.com", "wrong"), timeout=10
+            ).status_code
+            == 401
+        )
     right = requests.get(f"{locked}/api/v2/me", headers=basic("hzetterberg@redwings.com"), timeout=10)
     assert_gws_refused(right, 401, 20)
     assert requests.get(f"{locked}/api/v2/me", headers=basic("paveld@redwings.com"), timeout=10).status_code == 200
     for _ in range(5):
-        requests.post(f"{locked}/platform/oauth/token", data={"grant_type": "client_credentials"},
-                      headers={"Authorization": ph.basic(ph.CC_CLIENT, "wrong")}, timeout=10)
-    right = requests.post(f"{locked}/platform/oauth/token", data={"grant_type": "client_credentials"},
-                          headers={"Authorization": ph.basic(ph.CC_CLIENT, ph.CC_SECRET)}, timeout=10)
+        requests.post(
+            f"{locked}/platform/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": ph.basic(ph.CC_CLIENT, "wrong")},
+            timeout=10,
+        )
+    right = requests.post(
+        f"{locked}/platform/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": ph.basic(ph.CC_CLIENT, ph.CC_SECRET)},
+        timeout=10,
+    )
     assert right.status_code == 401 and right.json()["error"] == "invalid_client"
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
 def platform_token(base: str) -> str:
-    response = requests.post(f"{base}/platform/oauth/token", data={"grant_type": "client_credentials"},
-                             headers={"Authorization": ph.basic(ph.CC_CLIENT, ph.CC_SECRET)}, timeout=10)
+    response = requests.post(
+        f"{base}/platform/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": ph.basic(ph.CC_CLIENT, ph.CC_SECRET)},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()["access_token"]
 
 
 def authorization_code(base: str, challenge: str = ph.CHALLENGE, method: str = "S256") -> str:
-    response = requests.get(f"{base}/platform/oauth/authorize", params={
-        "response_type": "code", "client_id": ph.APP_CLIENT, "redirect_uri": ph.REDIRECT, "state": "st",
-        "code_challenge": challenge, "code_challenge_method": method, "login_hint": "dave@voicekit.example"},
-        allow_redirects=False, timeout=10)
+    response = requests.get(
+        f"{base}/platform/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": ph.APP_CLIENT,
+            "redirect_uri": ph.REDIRECT,
+            "state": "st",
+            "code_challenge": challenge,
+            "code_challenge_method": method,
+            "login_hint": "dave@voicekit.example",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 302, response.text[:200]
     return ph.location_params(response.headers["Location"])["code"]
 
@@ -476,7 +593,7 @@ def dechunk(data: bytes) -> bytes:
         if size == 0:
             break
         out += rest[:size]
-        data = rest[size + 2:]
+        data = rest[size + 2 :]
     return out
 
 
@@ -574,8 +691,12 @@ def test_cometd_sessions_expire_on_a_timer_and_silent_clients_are_cut_off(monkey
     monkeypatch.setenv("VOICEKIT_HOUSEKEEPING_INTERVAL", "1")
     monkeypatch.setenv("VOICEKIT_HEADER_TIMEOUT", "1")
     with running_mock() as url:
-        handshake = requests.post(f"{url}/api/v2/notifications", headers={**AGENT, **JSON}, timeout=10, json=[
-            {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}])
+        handshake = requests.post(
+            f"{url}/api/v2/notifications",
+            headers={**AGENT, **JSON},
+            timeout=10,
+            json=[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}],
+        )
         assert handshake.json()[0]["successful"] is True
         stats = f"{url}/control/stats"
         assert requests.get(stats, timeout=10).json()["cometd"]["clients"] == 1
@@ -598,13 +719,30 @@ def test_a_non_ascii_plain_pkce_verifier_is_a_mismatch_not_an_error() -> None:
 
     world, _, _ = ph.make_world()
     challenge = "plain-challenge-plain-challenge-plain-challenge"
-    location = oauth.authorize(world, {
-        "response_type": "code", "client_id": ph.APP_CLIENT, "redirect_uri": ph.REDIRECT,
-        "login_hint": "dave@voicekit.example", "code_challenge": challenge, "code_challenge_method": "plain"})
+    location = oauth.authorize(
+        world,
+        {
+            "response_type": "code",
+            "client_id": ph.APP_CLIENT,
+            "redirect_uri": ph.REDIRECT,
+            "login_hint": "dave@voicekit.example",
+            "code_challenge": challenge,
+            "code_challenge_method": "plain",
+        },
+    )
     code = ph.location_params(location)["code"]
     with pytest.raises(errors.OAuthFailure) as refused:
-        oauth.token_request(world, {"grant_type": "authorization_code", "code": code, "client_id": ph.APP_CLIENT,
-                                    "redirect_uri": ph.REDIRECT, "code_verifier": challenge.replace("a", "ä")}, None)
+        oauth.token_request(
+            world,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": ph.APP_CLIENT,
+                "redirect_uri": ph.REDIRECT,
+                "code_verifier": challenge.replace("a", "ä"),
+            },
+            None,
+        )
     assert refused.value.error == "invalid_grant"
 
 
@@ -622,8 +760,14 @@ def test_sessions_and_tokens_are_capped() -> None:
     sessions = app.extensions["voicekit.gws"].sessions
     assert len(sessions._by_id) == 5
     secret = base64.b64encode(b"3b2f8a1c-5d6e-4f70-8a9b-0c1d2e3f4a01:data-action-secret").decode()
-    tokens = [client.post("/platform/oauth/token", data={"grant_type": "client_credentials"},
-                          headers={"Authorization": f"Basic {secret}"}).get_json()["access_token"] for _ in range(5)]
+    tokens = [
+        client.post(
+            "/platform/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {secret}"},
+        ).get_json()["access_token"]
+        for _ in range(5)
+    ]
     world = app.extensions["voicekit.platform"].world
     assert len(world.tokens) == 3 and tokens[0] not in world.tokens and tokens[-1] in world.tokens
     refused = client.get("/platform/api/v2/presencedefinitions", headers={"Authorization": f"Bearer {tokens[0]}"})

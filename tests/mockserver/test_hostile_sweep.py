@@ -79,8 +79,9 @@ def check(response: httpx.Response, label: str, *, system: str) -> None:
         if system == "gws":
             assert isinstance(body, dict) and isinstance(body.get("statusCode"), int), f"{label}: {body!r}"
         elif system == "platform":
-            assert isinstance(body, dict) and (body.get("status") == response.status_code or "error" in body), \
+            assert isinstance(body, dict) and (body.get("status") == response.status_code or "error" in body), (
                 f"{label}: {body!r}"
+            )
         else:
             assert isinstance(body, dict) and "error" in body, f"{label}: {body!r}"
     try:
@@ -111,24 +112,35 @@ def _bodies(op: Any) -> list[tuple[str, bytes]]:
 
 
 def _path(template: str) -> str:
-    return (template.replace("{id}", DEVICE if "devices/{id}" in template else "no-such-id")
-            .replace("{group}", "voice").replace("{transport}", "connect").replace("{dispositionId}", "none")
-            .replace("{userId}", "no-such-user").replace("{conversationId}", "no-such-conv")
-            .replace("{participantId}", "no-such-part").replace("{channelId}", "no-such-channel")
-            .replace("{sourceId}", "purecloud"))
+    return (
+        template.replace("{id}", DEVICE if "devices/{id}" in template else "no-such-id")
+        .replace("{group}", "voice")
+        .replace("{transport}", "connect")
+        .replace("{dispositionId}", "none")
+        .replace("{userId}", "no-such-user")
+        .replace("{conversationId}", "no-such-conv")
+        .replace("{participantId}", "no-such-part")
+        .replace("{channelId}", "no-such-channel")
+        .replace("{sourceId}", "purecloud")
+    )
 
 
 def _systems() -> list[tuple[str, Any]]:
-    return [(system, op) for system in ("gws", "platform") for op in CONTRACTS.operations.get(system, [])
-            if op.method in ("POST", "PUT", "PATCH") and not op.template.startswith("/api/v2/notifications")]
+    return [
+        (system, op)
+        for system in ("gws", "platform")
+        for op in CONTRACTS.operations.get(system, [])
+        if op.method in ("POST", "PUT", "PATCH") and not op.template.startswith("/api/v2/notifications")
+    ]
 
 
-@pytest.mark.parametrize("system,op", _systems(), ids=lambda v: v if isinstance(v, str) else
-                         f"{v.method} {v.template}")
+@pytest.mark.parametrize("system,op", _systems(), ids=lambda v: v if isinstance(v, str) else f"{v.method} {v.template}")
 def test_rest_operations_survive_hostile_bodies(http: httpx.Client, system: str, op: Any) -> None:
     prefix = "/platform" if system == "platform" else ""
-    headers = {"Authorization": ADMIN if system == "gws" and not op.template.startswith("/api/v2/me") else AGENT,
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": ADMIN if system == "gws" and not op.template.startswith("/api/v2/me") else AGENT,
+        "Content-Type": "application/json",
+    }
     if system == "platform":
         headers["Authorization"] = "Bearer no-such-token"
     for kind, raw in _bodies(op):
@@ -139,21 +151,39 @@ def test_rest_operations_survive_hostile_bodies(http: httpx.Client, system: str,
             assert world(http) == before, f"{op.method} {op.template} {kind}: refused, yet the world changed"
 
 
-@pytest.mark.parametrize("system,op", [(s, o) for s in ("gws", "platform") for o in CONTRACTS.operations.get(s, [])
-                                       if "{" in o.template and not o.template.startswith("/api/v2/notifications")],
-                         ids=lambda v: v if isinstance(v, str) else f"{v.method} {v.template}")
+@pytest.mark.parametrize(
+    "system,op",
+    [
+        (s, o)
+        for s in ("gws", "platform")
+        for o in CONTRACTS.operations.get(s, [])
+        if "{" in o.template and not o.template.startswith("/api/v2/notifications")
+    ],
+    ids=lambda v: v if isinstance(v, str) else f"{v.method} {v.template}",
+)
 def test_hostile_ids_in_paths(http: httpx.Client, system: str, op: Any) -> None:
     prefix = "/platform" if system == "platform" else ""
     auth = AGENT if system == "gws" else "Bearer no-such-token"
     for hostile in PATH_IDS:
         path = op.template
-        for name in ("{id}", "{dispositionId}", "{userId}", "{conversationId}", "{participantId}", "{channelId}",
-                     "{sourceId}"):
+        for name in (
+            "{id}",
+            "{dispositionId}",
+            "{userId}",
+            "{conversationId}",
+            "{participantId}",
+            "{channelId}",
+            "{sourceId}",
+        ):
             path = path.replace(name, hostile)
         path = path.replace("{group}", hostile).replace("{transport}", hostile)
         before = world(http)
-        response = http.request(op.method, prefix + path, headers={"Authorization": auth},
-                                json={"operationName": "Hold"} if op.method != "GET" else None)
+        response = http.request(
+            op.method,
+            prefix + path,
+            headers={"Authorization": auth},
+            json={"operationName": "Hold"} if op.method != "GET" else None,
+        )
         check(response, f"{op.method} {path[:80]}", system=system)
         assert world(http) == before
 
@@ -182,13 +212,20 @@ def test_bayeux_messages_survive_hostile_values(http: httpx.Client) -> None:
 def test_bus_frames_survive_hostile_values(base: str, http: httpx.Client) -> None:
     from websockets.sync.client import connect
 
-    with connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus", open_timeout=10, max_size=None,
-                 additional_headers={"Authorization": "Bearer jsmith-bus-token"}) as socket:
+    with connect(
+        base.replace("http", "ws") + "/connect/agents/jsmith/bus",
+        open_timeout=10,
+        max_size=None,
+        additional_headers={"Authorization": "Bearer jsmith-bus-token"},
+    ) as socket:
         for kind, raw in HOSTILE.items():
             value = raw.decode("latin-1")
-            for frame in (raw, f'{{"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", '
-                               f'"source": "app", "data": {value}}}'.encode("latin-1"),
-                          f'{{"channel": {value}, "topic": "InboundCall", "subtopic": "Answer"}}'.encode("latin-1")):
+            for frame in (
+                raw,
+                f'{{"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", '
+                f'"source": "app", "data": {value}}}'.encode("latin-1"),
+                f'{{"channel": {value}, "topic": "InboundCall", "subtopic": "Answer"}}'.encode("latin-1"),
+            ):
                 before = world(http)
                 try:
                     socket.send(frame.decode("utf-8", "surrogateescape") if kind != "invalid-utf8" else frame)
@@ -200,11 +237,20 @@ def test_bus_frames_survive_hostile_values(base: str, http: httpx.Client) -> Non
                 assert world(http) == before, f"bus {kind}: refused, yet the world changed"
 
 
-CONTROL = [("POST", "/control/gws/calls"), ("POST", "/control/gws/faults"), ("POST", "/control/gws/agents"),
-           ("PUT", "/control/gws/services/voice"), ("PUT", "/control/state"), ("POST", "/control/journal/count"),
-           ("PUT", "/control/scenario"), ("POST", "/control/connect/agents"),
-           ("POST", "/control/connect/agents/jsmith/calls"), ("PUT", "/control/connect/agents/jsmith/state"),
-           ("PUT", "/control/platform/settings"), ("POST", "/control/platform/users")]
+CONTROL = [
+    ("POST", "/control/gws/calls"),
+    ("POST", "/control/gws/faults"),
+    ("POST", "/control/gws/agents"),
+    ("PUT", "/control/gws/services/voice"),
+    ("PUT", "/control/state"),
+    ("POST", "/control/journal/count"),
+    ("PUT", "/control/scenario"),
+    ("POST", "/control/connect/agents"),
+    ("POST", "/control/connect/agents/jsmith/calls"),
+    ("PUT", "/control/connect/agents/jsmith/state"),
+    ("PUT", "/control/platform/settings"),
+    ("POST", "/control/platform/users"),
+]
 
 
 @pytest.mark.parametrize("method,path", CONTROL, ids=[f"{m} {p}" for m, p in CONTROL])

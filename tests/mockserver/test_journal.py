@@ -44,8 +44,12 @@ def test_a_malformed_request_shows_its_violated_rule_and_document_lines(base: st
     request broke and where the operation is documented."""
     me = httpx.get(f"{base}/api/v2/me/devices", params={"fields": "*"}, auth=AGENT, timeout=10).json()
     device = me["devices"][0]["id"]
-    refused = httpx.post(f"{base}/api/v2/me/devices/{device}/calls", auth=AGENT, timeout=10,
-                         json={"operationName": "Dial", "destination": {"phoneNumber": 5001}})
+    refused = httpx.post(
+        f"{base}/api/v2/me/devices/{device}/calls",
+        auth=AGENT,
+        timeout=10,
+        json={"operationName": "Dial", "destination": {"phoneNumber": 5001}},
+    )
     assert refused.status_code == 400
     entry = _journal(base, verdict="violation")["entries"][0]
     assert entry["path"] == f"/api/v2/me/devices/{device}/calls"
@@ -58,8 +62,9 @@ def test_a_malformed_request_shows_its_violated_rule_and_document_lines(base: st
 
 def test_well_formed_requests_are_ok_and_counted(base: str) -> None:
     for operation in ("Ready", "NotReady", "Ready"):
-        answer = httpx.post(f"{base}/api/v2/me/channels/voice", auth=AGENT, json={"operationName": operation},
-                            timeout=10)
+        answer = httpx.post(
+            f"{base}/api/v2/me/channels/voice", auth=AGENT, json={"operationName": operation}, timeout=10
+        )
         assert answer.status_code == 200, answer.text
     assert _count(base, operationName="Ready") == 2
     assert _count(base, operationName="NotReady", user=AGENT[0], verdict="ok") == 1
@@ -75,8 +80,12 @@ def test_unknown_paths_and_bad_filters(base: str) -> None:
     assert _count(base, rule="contract.operation") == 1
     bad = httpx.post(f"{base}/control/journal/count", json={"colour": "red"}, timeout=10)
     assert bad.status_code == 400 and "colour" in bad.json()["error"]
-    assert httpx.post(f"{base}/control/journal/count", content=b"[", headers={"Content-Type": "application/json"},
-                      timeout=10).status_code == 400
+    assert (
+        httpx.post(
+            f"{base}/control/journal/count", content=b"[", headers={"Content-Type": "application/json"}, timeout=10
+        ).status_code
+        == 400
+    )
     assert httpx.get(f"{base}/control/journal", params={"limit": "x"}, timeout=10).status_code == 400
 
 
@@ -88,17 +97,29 @@ def test_the_journal_stays_bounded(base: str) -> None:
 
 
 def test_no_credential_or_token_appears_in_it(base: str) -> None:
-    token = httpx.post(f"{base}/platform/oauth/token", data={"grant_type": "client_credentials"},
-                       auth=DATA_ACTION, timeout=10)
+    token = httpx.post(
+        f"{base}/platform/oauth/token", data={"grant_type": "client_credentials"}, auth=DATA_ACTION, timeout=10
+    )
     assert token.status_code == 200, token.text
     access = token.json()["access_token"]
     httpx.get(f"{base}/platform/api/v2/users/me", headers={"Authorization": f"Bearer {access}"}, timeout=10)
     httpx.get(f"{base}/api/v2/me", auth=AGENT, timeout=10)
     httpx.get(f"{base}/api/v2/me", auth=("paveld@redwings.com", "wrong-password"), timeout=10)
-    with ws_connect(base.replace("http", "ws") + "/connect/agents/jsmith/bus?access_token=jsmith-bus-token",
-                    open_timeout=10) as socket:
-        socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "app",
-                                "data": {"ReasonCodeId": "1"}, "password": "in-a-frame"}))
+    with ws_connect(
+        base.replace("http", "ws") + "/connect/agents/jsmith/bus?access_token=jsmith-bus-token", open_timeout=10
+    ) as socket:
+        socket.send(
+            json.dumps(
+                {
+                    "channel": "Amazon",
+                    "topic": "Agent",
+                    "subtopic": "SetNotReady",
+                    "source": "app",
+                    "data": {"ReasonCodeId": "1"},
+                    "password": "in-a-frame",
+                }
+            )
+        )
     text = json.dumps(_journal(base, limit="1000"))
     basic = base64.b64encode(f"{AGENT[0]}:{AGENT[1]}".encode()).decode()
     for secret in (access, DATA_ACTION[1], "wrong-password", basic, "in-a-frame", "jsmith-bus-token"):
@@ -108,10 +129,22 @@ def test_no_credential_or_token_appears_in_it(base: str) -> None:
 
 def test_bus_frames_are_journaled_with_their_verdict(base: str) -> None:
     agent = httpx.get(f"{base}/connect/agents", timeout=10).json()["agents"][0]["id"]
-    with ws_connect(base.replace("http", "ws") + f"/connect/agents/{agent}/bus", open_timeout=10,
-                    additional_headers={"Authorization": f"Bearer {agent}-bus-token"}) as socket:
-        socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "app",
-                                "data": {"ReasonCodeId": "1"}}))
+    with ws_connect(
+        base.replace("http", "ws") + f"/connect/agents/{agent}/bus",
+        open_timeout=10,
+        additional_headers={"Authorization": f"Bearer {agent}-bus-token"},
+    ) as socket:
+        socket.send(
+            json.dumps(
+                {
+                    "channel": "Amazon",
+                    "topic": "Agent",
+                    "subtopic": "SetNotReady",
+                    "source": "app",
+                    "data": {"ReasonCodeId": "1"},
+                }
+            )
+        )
         socket.send(json.dumps({"channel": "Amazon", "topic": "Agent"}))
     entries = _journal(base, system="connect")["entries"]
     assert {e["operation"] for e in entries} >= {"SetNotReady"}

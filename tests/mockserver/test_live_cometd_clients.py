@@ -23,8 +23,10 @@ CALLER = ("paveld@redwings.com", "password")  # device 5000
 CALLEE = ("jsmith@uppercape.ca", "password")  # device 5001
 CALLER_DEVICE = "74152ed8-858f-4a33-9e96-36213a678d30"
 
-needs_node = pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "node_modules" / "cometd").is_dir(),
-                                reason="the official CometD client needs Node and `make setup` (node_modules/cometd)")
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules" / "cometd").is_dir(),
+    reason="the official CometD client needs Node and `make setup` (node_modules/cometd)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +37,28 @@ def base() -> Iterator[str]:
 
 def dial_and_answer(base: str) -> str:
     with httpx.Client(base_url=base, timeout=10) as client:
-        assert client.post(f"/api/v2/me/devices/{CALLER_DEVICE}/calls", auth=CALLER,
-                           json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}}).json() == \
-            {"statusCode": 0}
+        assert client.post(
+            f"/api/v2/me/devices/{CALLER_DEVICE}/calls",
+            auth=CALLER,
+            json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+        ).json() == {"statusCode": 0}
         calls = client.get("/api/v2/me/calls?fields=*", auth=CALLEE).json()["calls"]
         call_id = calls[0]["id"]
-        assert client.post(f"/api/v2/me/calls/{call_id}", auth=CALLEE, json={"operationName": "Answer"}).json() == \
-            {"statusCode": 0}
+        assert client.post(f"/api/v2/me/calls/{call_id}", auth=CALLEE, json={"operationName": "Answer"}).json() == {
+            "statusCode": 0
+        }
         client.post(f"/api/v2/me/calls/{call_id}", auth=CALLER, json={"operationName": "Hangup"})
         return call_id
 
 
 def start_js(base: str, count: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(["node", str(JS_CLIENT), f"{base}/api/v2/notifications", ":".join(CALLER),
-                             "/v2/me/calls", str(count), "20000"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["node", str(JS_CLIENT), f"{base}/api/v2/notifications", ":".join(CALLER), "/v2/me/calls", str(count), "20000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_subscribed(process: subprocess.Popen[str]) -> None:
@@ -68,11 +77,14 @@ def test_official_js_client_receives_the_call_state_changes_of_a_dial(base: str)
     out, _ = process.communicate(timeout=30)
     assert process.returncode == 0, out
     messages = [json.loads(line) for line in out.splitlines() if line.strip()]
-    states = [(m["channel"], m["data"]["messageType"], m["data"]["call"]["id"], m["data"]["call"]["state"])
-              for m in messages]
-    assert states == [("/v2/me/calls", "CallStateChangeMessage", call_id, "Dialing"),
-                      ("/v2/me/calls", "CallStateChangeMessage", call_id, "Established"),
-                      ("/v2/me/calls", "CallStateChangeMessage", call_id, "Released")]
+    states = [
+        (m["channel"], m["data"]["messageType"], m["data"]["call"]["id"], m["data"]["call"]["state"]) for m in messages
+    ]
+    assert states == [
+        ("/v2/me/calls", "CallStateChangeMessage", call_id, "Dialing"),
+        ("/v2/me/calls", "CallStateChangeMessage", call_id, "Established"),
+        ("/v2/me/calls", "CallStateChangeMessage", call_id, "Released"),
+    ]
     assert messages[0]["data"]["call"]["uri"] == f"{base}/api/v2/me/calls/{call_id}"
 
 
@@ -110,14 +122,19 @@ def test_aiocometd_ng_receives_the_call_state_changes_of_a_dial(base: str) -> No
 
     async def scenario() -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda lp, ctx: None if isinstance(ctx.get("exception"),
-                                                                       asyncio.CancelledError)
-                                   else lp.default_exception_handler(ctx))
+        loop.set_exception_handler(
+            lambda lp, ctx: (
+                None if isinstance(ctx.get("exception"), asyncio.CancelledError) else lp.default_exception_handler(ctx)
+            )
+        )
         received: list[dict[str, Any]] = []
         # connection_timeout=0: its reconnection watchdog uses an asyncio API removed in Python 3.10.
-        async with aiocometd.Client(f"{base}/api/v2/notifications",
-                                    connection_types=[aiocometd.ConnectionType.LONG_POLLING],
-                                    extensions=[BasicAuth()], connection_timeout=0) as client:
+        async with aiocometd.Client(
+            f"{base}/api/v2/notifications",
+            connection_types=[aiocometd.ConnectionType.LONG_POLLING],
+            extensions=[BasicAuth()],
+            connection_timeout=0,
+        ) as client:
             await client.subscribe("/v2/me/calls")
             await loop.run_in_executor(None, dial_and_answer, base)
             async for message in client:

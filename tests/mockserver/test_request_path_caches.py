@@ -41,13 +41,25 @@ def test_the_memo_is_bounded(contracts: Contracts, monkeypatch: pytest.MonkeyPat
 
 
 def _record(journal: Journal, body: bytes, response: bytes = b'{"statusCode":0}') -> Entry | None:
-    return journal.record_http(system="gws", method="POST", path=CALL, api_path=CALL, query={}, user="u",
-                               request_bytes=body, request_type="application/json", status=200,
-                               response_bytes=response, response_type="application/json", duration_ms=1.0)
+    return journal.record_http(
+        system="gws",
+        method="POST",
+        path=CALL,
+        api_path=CALL,
+        query={},
+        user="u",
+        request_bytes=body,
+        request_type="application/json",
+        status=200,
+        response_bytes=response,
+        response_type="application/json",
+        duration_ms=1.0,
+    )
 
 
-@pytest.mark.parametrize("body", [b'{"operationName":"Login","password":"s3cret"}',
-                                  b'{"operationName":"Login","p\\u0061ssword":"s3cret"}'])
+@pytest.mark.parametrize(
+    "body", [b'{"operationName":"Login","password":"s3cret"}', b'{"operationName":"Login","p\\u0061ssword":"s3cret"}']
+)
 def test_a_body_that_may_hold_a_secret_is_redacted_at_once(contracts: Contracts, body: bytes) -> None:
     entry = _record(Journal(ExchangeJudge(contracts)), body)
     assert entry is not None and entry.bodies is None  # shaped now: the raw bytes are not kept

@@ -59,8 +59,11 @@ class Lab:
         repeats collapsed."""
         states: list[str] = []
         for note in self.notes:
-            if note.channel == "/v2/me/calls" and note.audience == user_id \
-                    and call_id in (None, note.data["call"]["id"]):
+            if (
+                note.channel == "/v2/me/calls"
+                and note.audience == user_id
+                and call_id in (None, note.data["call"]["id"])
+            ):
                 state = note.data["call"]["state"]
                 if not states or states[-1] != state:
                     states.append(state)
@@ -125,8 +128,11 @@ def test_supervisor_monitoring_example() -> None:
     lab = Lab()
     agent, supervisor = lab.user_id(JSMITH), lab.user_id(SUPERVISOR)
     target = lab.device_id(JSMITH)
-    lab.post(SUPERVISOR, f"/api/v2/me/devices/{lab.device_id(SUPERVISOR)}",
-             {"operationName": "ListenIn", "targetDeviceUri": f"http://localhost/api/v2/devices/{target}"})
+    lab.post(
+        SUPERVISOR,
+        f"/api/v2/me/devices/{lab.device_id(SUPERVISOR)}",
+        {"operationName": "ListenIn", "targetDeviceUri": f"http://localhost/api/v2/devices/{target}"},
+    )
     lab.runner.start(_example("supervisor-monitoring.yaml"))
     lab.clock.advance(5.1)
     assert lab.call_states(agent) == ["Ringing"]
@@ -144,15 +150,18 @@ def test_supervisor_monitoring_example() -> None:
     assert lab.call_states(agent)[-1] == "Ringing", "the next call arrives 45 s after the first"
 
 
-@pytest.mark.parametrize("doc, problem", [
-    ({"steps": [{"action": "offer-call", "queue": "9000"}]}, "name"),
-    ({"name": "x", "steps": [{"action": "offer-call"}]}, "to"),
-    ({"name": "x", "steps": [{"action": "offer-call", "queue": "9000", "every": 0}]}, "every"),
-    ({"name": "x", "steps": [{"action": "teleport"}]}, "teleport"),
-    ({"name": "x", "steps": [{"action": "voice-service", "state": "Active", "at": "25:00"}]}, "at"),
-    ({"name": "x", "steps": []}, "steps"),
-    ([1, 2], "object"),
-])
+@pytest.mark.parametrize(
+    "doc, problem",
+    [
+        ({"steps": [{"action": "offer-call", "queue": "9000"}]}, "name"),
+        ({"name": "x", "steps": [{"action": "offer-call"}]}, "to"),
+        ({"name": "x", "steps": [{"action": "offer-call", "queue": "9000", "every": 0}]}, "every"),
+        ({"name": "x", "steps": [{"action": "teleport"}]}, "teleport"),
+        ({"name": "x", "steps": [{"action": "voice-service", "state": "Active", "at": "25:00"}]}, "at"),
+        ({"name": "x", "steps": []}, "steps"),
+        ([1, 2], "object"),
+    ],
+)
 def test_invalid_scenarios_are_refused_whole(doc: Any, problem: str) -> None:
     with pytest.raises(ScenarioError) as refused:
         validate(doc)
@@ -168,8 +177,22 @@ def test_scenario_over_the_wire(tmp_path: Path) -> None:
     """``--scenario`` runs from the start; the control API reports it, refuses a bad one without touching the
     running one, replaces and stops it."""
     scenario = tmp_path / "fast.yaml"
-    scenario.write_text(yaml.safe_dump({"name": "fast", "steps": [
-        {"action": "offer-call", "to": "5000", "from": "+14155550111", "at": 0.2, "hangupAfterAnswered": 0.5}]}))
+    scenario.write_text(
+        yaml.safe_dump(
+            {
+                "name": "fast",
+                "steps": [
+                    {
+                        "action": "offer-call",
+                        "to": "5000",
+                        "from": "+14155550111",
+                        "at": 0.2,
+                        "hangupAfterAnswered": 0.5,
+                    }
+                ],
+            }
+        )
+    )
     with running_mock("--scenario", str(scenario)) as base:
         deadline = time.monotonic() + 10
         calls: list[dict[str, Any]] = []
@@ -178,16 +201,20 @@ def test_scenario_over_the_wire(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert calls and calls[0]["state"] == "Ringing", calls
         assert httpx.get(f"{base}/control/scenario", timeout=10).json()["name"] == "fast"
-        bad = httpx.put(f"{base}/control/scenario", content=b"name: [", headers={"Content-Type": "application/yaml"},
-                        timeout=10)
+        bad = httpx.put(
+            f"{base}/control/scenario", content=b"name: [", headers={"Content-Type": "application/yaml"}, timeout=10
+        )
         assert bad.status_code == 400
-        invalid = httpx.put(f"{base}/control/scenario", json={"name": "x", "steps": [{"action": "nope"}]},
-                            timeout=10)
+        invalid = httpx.put(f"{base}/control/scenario", json={"name": "x", "steps": [{"action": "nope"}]}, timeout=10)
         assert invalid.status_code == 400 and invalid.json()["problems"]
         assert httpx.get(f"{base}/control/scenario", timeout=10).json()["name"] == "fast", "the running one stays"
         other = {"name": "other", "steps": [{"action": "voice-service", "state": "Inactive", "at": 3600}]}
-        replaced = httpx.put(f"{base}/control/scenario", content=json.dumps(other),
-                             headers={"Content-Type": "application/json"}, timeout=10)
+        replaced = httpx.put(
+            f"{base}/control/scenario",
+            content=json.dumps(other),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
         assert replaced.status_code == 200 and replaced.json()["name"] == "other"
         stopped = httpx.delete(f"{base}/control/scenario", timeout=10).json()
         assert stopped["running"] is False
@@ -199,6 +226,11 @@ def test_a_bad_scenario_file_stops_the_mock_with_exit_2(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsteps: [{action: offer-call}]\n")
-    done = subprocess.run([sys.executable, "-m", "mockserver.serve", "--port", "0", "--scenario", str(bad)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver.serve", "--port", "0", "--scenario", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2 and "not a valid scenario" in done.stderr

@@ -39,8 +39,9 @@ def test_coverage_command_reports_complete() -> None:
 def test_operation_check_rejects_an_operation_absent_from_the_specs(contracts: Contracts, corpus: Corpus) -> None:
     from voicekit.corpus import CatalogEntry
 
-    ghost = CatalogEntry("gws", {"id": "gws.Teleport", "method": "POST", "path": "/api/v2/me/calls/{id}",
-                                 "operationName": "Teleport"})
+    ghost = CatalogEntry(
+        "gws", {"id": "gws.Teleport", "method": "POST", "path": "/api/v2/me/calls/{id}", "operationName": "Teleport"}
+    )
     assert not operation_in_spec(contracts, ghost)
 
 

@@ -34,8 +34,13 @@ def test_corpus_is_consistent(contracts: Contracts, corpus: Corpus) -> None:
 
 def test_there_are_fixtures_for_every_document(corpus: Corpus) -> None:
     documents = {f.document for f in corpus.fixtures}
-    assert documents == {"000_93daa2df7fee66d1.txt", "001_cc58f66bf961a7d3.txt", "002_e914de9a8382a115.txt",
-                         "003_ca6f4272dc604134.txt", "004_2c8d8f76980482e0.txt"}
+    assert documents == {
+        "000_93daa2df7fee66d1.txt",
+        "001_cc58f66bf961a7d3.txt",
+        "002_e914de9a8382a115.txt",
+        "003_ca6f4272dc604134.txt",
+        "004_2c8d8f76980482e0.txt",
+    }
 
 
 @pytest.mark.parametrize("fixture", CORPUS.fixtures, ids=_ids(CORPUS.fixtures))
@@ -58,7 +63,7 @@ def test_fixture_cites_lines_that_hold_its_values(fixture: Fixture, seeds: Path)
     lines = _seed_lines(seeds, fixture.document)
     first, last = fixture.lines
     assert 1 <= first <= last <= len(lines), f"lines {first}-{last} outside {fixture.document} ({len(lines)})"
-    text = re.sub(r"\s+", "", "".join(lines[first - 1:last]))
+    text = re.sub(r"\s+", "", "".join(lines[first - 1 : last]))
     missing = [v for v in _documented_strings(fixture) if re.sub(r"\s+", "", v)[:10] not in text]
     assert missing == [], f"values not found in {fixture.document} l.{first}-{last}"
 
@@ -95,8 +100,13 @@ def _first(kind: str, contracts: Contracts, predicate: Any) -> Fixture:
 
 
 def test_validation_catches_a_wrong_call_state(contracts: Contracts) -> None:
-    fixture = _first("call state", contracts, lambda f: any(
-        n["message"].get("data", {}).get("call") for _, s in f.exchanges() for n in s.get("notifications") or []))
+    fixture = _first(
+        "call state",
+        contracts,
+        lambda f: any(
+            n["message"].get("data", {}).get("call") for _, s in f.exchanges() for n in s.get("notifications") or []
+        ),
+    )
     data = copy.deepcopy(fixture.data)
     for _, step in Fixture(fixture.path, data).exchanges():
         for note in step.get("notifications") or []:
@@ -106,9 +116,15 @@ def test_validation_catches_a_wrong_call_state(contracts: Contracts) -> None:
 
 
 def test_validation_catches_an_unknown_operation_name(contracts: Contracts) -> None:
-    fixture = _first("operationName", contracts, lambda f: isinstance(
-        f.data.get("request", {}).get("body"), dict) and "operationName" in f.data["request"]["body"]
-        and "/me/calls/" in f.data["request"]["path"])
+    fixture = _first(
+        "operationName",
+        contracts,
+        lambda f: (
+            isinstance(f.data.get("request", {}).get("body"), dict)
+            and "operationName" in f.data["request"]["body"]
+            and "/me/calls/" in f.data["request"]["path"]
+        ),
+    )
     data = copy.deepcopy(fixture.data)
     data["request"]["body"]["operationName"] = "Teleport"
     assert check_fixture(contracts, Fixture(fixture.path, data)).problems

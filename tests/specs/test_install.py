@@ -33,7 +33,8 @@ def test_shipped_asyncapi_meta_schema_is_the_official_one() -> None:
     if not NPM_COPY.is_file():
         pytest.skip("node_modules/@asyncapi/specs is not installed (make setup installs it); nothing to compare")
     assert json.loads(asyncapi_meta_schema().read_text(encoding="utf-8")) == json.loads(
-        NPM_COPY.read_text(encoding="utf-8"))
+        NPM_COPY.read_text(encoding="utf-8")
+    )
 
 
 def test_a_checkout_is_recognised_by_its_own_project_file() -> None:
@@ -44,13 +45,22 @@ def test_a_checkout_is_recognised_by_its_own_project_file() -> None:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A fresh virtualenv outside the checkout with the built wheel and the ``fixtures`` distribution."""
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(work / "dist")],
-                   check=True, timeout=300, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(work / "dist")],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     wheel = next((work / "dist").glob("voicekit-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel), "fixtures"],
-                          timeout=900, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel), "fixtures"],
+        timeout=900,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
@@ -61,17 +71,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _voicekit(installed: tuple[Path, dict[str, str]], *args: str,
-              timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _voicekit(
+    installed: tuple[Path, dict[str, str]], *args: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     cwd, env = installed
-    return subprocess.run(["voicekit", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        ["voicekit", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_installed_package_runs_from_elsewhere(installed: tuple[Path, dict[str, str]]) -> None:
     cwd, env = installed
-    probe = subprocess.run(["python", "-c", "import voicekit, fixtures; print(voicekit.__file__, fixtures.__file__)"],
-                           cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    probe = subprocess.run(
+        ["python", "-c", "import voicekit, fixtures; print(voicekit.__file__, fixtures.__file__)"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert probe.returncode == 0 and str(ROOT) not in probe.stdout, probe.stdout + probe.stderr
 
     validate = _voicekit(installed, "validate")
@@ -88,8 +107,13 @@ def test_installed_package_runs_from_elsewhere(installed: tuple[Path, dict[str, 
 def test_installed_mock_answers(installed: tuple[Path, dict[str, str]]) -> None:
     cwd, env = installed
     ready = cwd / "ready"
-    process = subprocess.Popen(["voicekit", "mock", "--port", "0", "--ready-file", str(ready)], cwd=cwd, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        ["voicekit", "mock", "--port", "0", "--ready-file", str(ready)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while not ready.is_file() or not ready.read_text().strip():
@@ -106,8 +130,17 @@ def test_installed_mock_answers(installed: tuple[Path, dict[str, str]]) -> None:
 
 def test_installed_certify_passes_on_the_mock(installed: tuple[Path, dict[str, str]]) -> None:
     cwd, _ = installed
-    done = _voicekit(installed, "certify", "--target", "mock", "--profile", "gws-voice-core", "--report-dir",
-                     str(cwd / "reports"), timeout=900)
+    done = _voicekit(
+        installed,
+        "certify",
+        "--target",
+        "mock",
+        "--profile",
+        "gws-voice-core",
+        "--report-dir",
+        str(cwd / "reports"),
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     certificate = json.loads((cwd / "reports" / "certificate.json").read_text(encoding="utf-8"))
     assert certificate["status"] == "passed", certificate.get("reasons")
@@ -134,8 +167,15 @@ def _stop_background(marker: Path) -> None:
 
 
 def _bash(script: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -147,10 +187,14 @@ def staging(installed: tuple[Path, dict[str, str]]) -> Iterator[dict[str, str]]:
     with MockProcess(csrf=False) as mock:
         assert mock.base_url is not None
         tree = mock_data(mock.base_url)
-        yield {"STAGING_GWS_URL": tree["gws"]["url"], "STAGING_GWS_AGENTS": json.dumps(tree["gws"]["agents"]),
-               "STAGING_GWS_SUPERVISOR": json.dumps(tree["gws"]["supervisor"]),
-               "STAGING_CONTROL_URL": tree["events"]["control_url"], "STAGING_CONTROL_TOKEN": "",
-               "VOICEKIT_PROFILES": "gws-voice-core"}
+        yield {
+            "STAGING_GWS_URL": tree["gws"]["url"],
+            "STAGING_GWS_AGENTS": json.dumps(tree["gws"]["agents"]),
+            "STAGING_GWS_SUPERVISOR": json.dumps(tree["gws"]["supervisor"]),
+            "STAGING_CONTROL_URL": tree["events"]["control_url"],
+            "STAGING_CONTROL_TOKEN": "",
+            "VOICEKIT_PROFILES": "gws-voice-core",
+        }
 
 
 def _work(installed: tuple[Path, dict[str, str]], name: str) -> Path:
@@ -183,13 +227,19 @@ def test_github_actions_recipe_runs(installed: tuple[Path, dict[str, str]], stag
                     for path in step["with"]["path"].split():
                         assert (work / path).is_file(), f"{name}: {path} is not there to upload"
                 continue
-            env = {**installed[1], **exported, "RUNNER_TEMP": str(runner_temp), "GITHUB_ENV": str(github_env),
-                   "VOICEKIT_MOCK_PORT": "0"}
+            env = {
+                **installed[1],
+                **exported,
+                "RUNNER_TEMP": str(runner_temp),
+                "GITHUB_ENV": str(github_env),
+                "VOICEKIT_MOCK_PORT": "0",
+            }
             env.update({k: _expand(str(v), values) for k, v in (step.get("env") or {}).items()})
             done = _bash(step["run"], work, env)
             ran += 1
-            assert done.returncode == 0, f"{name} / {step.get('name')}: exit {done.returncode}\n" \
-                                         f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            assert done.returncode == 0, (
+                f"{name} / {step.get('name')}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            )
             for line in github_env.read_text().splitlines():
                 key, _, value = line.partition("=")
                 exported[key] = value
@@ -205,8 +255,7 @@ def test_gitlab_ci_recipe_runs(installed: tuple[Path, dict[str, str]], staging: 
 
     pipeline = yaml.safe_load((CI / "gitlab-ci.yml").read_text(encoding="utf-8"))
     work = _work(installed, "gitlab")
-    variables = {("VOICEKIT_" + k[len("STAGING_"):] if k.startswith("STAGING_") else k): v
-                 for k, v in staging.items()}
+    variables = {("VOICEKIT_" + k[len("STAGING_") :] if k.startswith("STAGING_") else k): v for k, v in staging.items()}
     variables["VOICEKIT_EVENTS_CONTROL_URL"] = variables.pop("VOICEKIT_CONTROL_URL")
     variables["VOICEKIT_EVENTS_CONTROL_TOKEN"] = variables.pop("VOICEKIT_CONTROL_TOKEN")
     jobs = {name: job for name, job in pipeline.items() if isinstance(job, dict) and "script" in job}

@@ -14,5 +14,18 @@ from voicekit.replay.compare import Mismatch, Strategy, compare, describe_mismat
 from voicekit.replay.forms import Form, apply_patch, compare_forms, forms_of
 from voicekit.replay.strategies import GWS, PLATFORM, connect, for_system
 
-__all__ = ["GWS", "PLATFORM", "Bindings", "Form", "Mismatch", "Strategy", "apply_patch", "compare",
-           "compare_forms", "connect", "describe_mismatches", "for_system", "forms_of"]
+__all__ = [
+    "GWS",
+    "PLATFORM",
+    "Bindings",
+    "Form",
+    "Mismatch",
+    "Strategy",
+    "apply_patch",
+    "compare",
+    "compare_forms",
+    "connect",
+    "describe_mismatches",
+    "for_system",
+    "forms_of",
+]

@@ -41,17 +41,52 @@ __all__ = [
 ]
 
 #: Members whose (string) value is a phone number / DN.
-NUMBER_KEYS = frozenset({"dnis", "phoneNumber", "digits", "e164Number", "formattedPhoneNumber", "forwardTo", "ani",
-                         "E164digits", "localPhoneNumber", "participant", "FirstConferencePartyDN"})
+NUMBER_KEYS = frozenset(
+    {
+        "dnis",
+        "phoneNumber",
+        "digits",
+        "e164Number",
+        "formattedPhoneNumber",
+        "forwardTo",
+        "ani",
+        "E164digits",
+        "localPhoneNumber",
+        "participant",
+        "FirstConferencePartyDN",
+    }
+)
 #: Members whose value is a URI (compared by path only, E002).
-URI_KEYS = frozenset({"uri", "deviceUri", "parentCallUri", "callUri", "otherCallUri", "consultCallUri",
-                      "targetDeviceUri", "voiceEnvironmentUri", "phoneNumberUri", "routingTemplateUri", "parentUri"})
+URI_KEYS = frozenset(
+    {
+        "uri",
+        "deviceUri",
+        "parentCallUri",
+        "callUri",
+        "otherCallUri",
+        "consultCallUri",
+        "targetDeviceUri",
+        "voiceEnvironmentUri",
+        "phoneNumberUri",
+        "routingTemplateUri",
+        "parentUri",
+    }
+)
 #: Path segments followed by a resource id, and the binding kind of that id.
 ID_COLLECTIONS: dict[str, str] = {
-    "calls": "call", "devices": "device", "users": "user", "skills": "id:skills", "queues": "id:queues",
-    "voice-environments": "id:voice-environments", "groups": "id:groups", "dispositions": "id:dispositions",
-    "services": "id:services", "routing-templates": "id:routing-templates", "phone-numbers": "id:phone-numbers",
-    "features": "id:features", "contacts": "id:contacts",
+    "calls": "call",
+    "devices": "device",
+    "users": "user",
+    "skills": "id:skills",
+    "queues": "id:queues",
+    "voice-environments": "id:voice-environments",
+    "groups": "id:groups",
+    "dispositions": "id:dispositions",
+    "services": "id:services",
+    "routing-templates": "id:routing-templates",
+    "phone-numbers": "id:phone-numbers",
+    "features": "id:features",
+    "contacts": "id:contacts",
 }
 _PLACEHOLDER = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -82,10 +117,14 @@ class BindingConflict:
 
     def describe(self) -> str:
         if self.bound_to is not None:
-            return (f"documented {self.kind} {self.documented!r} was already bound to {self.bound_to!r}, "
-                    f"now it is {self.actual!r}")
-        return (f"actual {self.kind} {self.actual!r} already stands for documented {self.bound_from!r}, "
-                f"so it cannot also be documented {self.documented!r}")
+            return (
+                f"documented {self.kind} {self.documented!r} was already bound to {self.bound_to!r}, "
+                f"now it is {self.actual!r}"
+            )
+        return (
+            f"actual {self.kind} {self.actual!r} already stands for documented {self.bound_from!r}, "
+            f"so it cannot also be documented {self.documented!r}"
+        )
 
 
 class Bindings:

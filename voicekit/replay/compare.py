@@ -47,13 +47,32 @@ from voicekit.replay.engine import (
 from voicekit.replay.rules import CompareRules
 from voicekit.replay.strategies import GWS
 
-__all__ = ["ISO8601", "MATCH_MODES", "MISSING", "Comparer", "Mismatch", "Strategy", "compare", "describe_mismatches",
-           "is_placeholder", "json_type", "last_key"]
+__all__ = [
+    "ISO8601",
+    "MATCH_MODES",
+    "MISSING",
+    "Comparer",
+    "Mismatch",
+    "Strategy",
+    "compare",
+    "describe_mismatches",
+    "is_placeholder",
+    "json_type",
+    "last_key",
+]
 
 
-def compare(expected: Any, actual: Any, *, match: str = "exact", bindings: Bindings | None = None,
-            rules: CompareRules | None = None, root: str | None = None, strategy: Strategy | None = None,
-            closed: bool = False) -> list[Mismatch]:
+def compare(
+    expected: Any,
+    actual: Any,
+    *,
+    match: str = "exact",
+    bindings: Bindings | None = None,
+    rules: CompareRules | None = None,
+    root: str | None = None,
+    strategy: Strategy | None = None,
+    closed: bool = False,
+) -> list[Mismatch]:
     """Compare ``expected`` (documented) with ``actual`` (received).
 
     Args:
@@ -71,7 +90,8 @@ def compare(expected: Any, actual: Any, *, match: str = "exact", bindings: Bindi
         expected, actual = {root: expected}, {root: actual}
     if strategy is None:
         strategy = GWS
-    comparer = Comparer(bindings if bindings is not None else Bindings(), rules or CompareRules(), expected,
-                        strategy, closed)
+    comparer = Comparer(
+        bindings if bindings is not None else Bindings(), rules or CompareRules(), expected, strategy, closed
+    )
     comparer.value(expected, actual, (), match)
     return comparer.mismatches

@@ -14,8 +14,18 @@ from typing import Any
 from voicekit.replay.bindings import Bindings
 from voicekit.replay.rules import CompareRules, Path, path_matches, render_path
 
-__all__ = ["ISO8601", "MATCH_MODES", "MISSING", "Comparer", "Mismatch", "Strategy", "describe_mismatches",
-           "is_placeholder", "json_type", "last_key"]
+__all__ = [
+    "ISO8601",
+    "MATCH_MODES",
+    "MISSING",
+    "Comparer",
+    "Mismatch",
+    "Strategy",
+    "describe_mismatches",
+    "is_placeholder",
+    "json_type",
+    "last_key",
+]
 
 MATCH_MODES = ("exact", "subset", "shape")
 _ISO8601 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -50,8 +60,6 @@ class Strategy:
         return False
 
 
-
-
 @dataclass(frozen=True)
 class Mismatch:
     """One difference: where (JSON path), what was documented, what came, and which rule says it is wrong."""
@@ -68,8 +76,10 @@ class Mismatch:
 
     def __str__(self) -> str:
         head = f"{self.where}: " if self.where else ""
-        return (f"{head}{self.path}: {self.message or 'differs'} [{self.rule}]; "
-                f"expected {_short(self.expected)}, actual {_short(self.actual)}")
+        return (
+            f"{head}{self.path}: {self.message or 'differs'} [{self.rule}]; "
+            f"expected {_short(self.expected)}, actual {_short(self.actual)}"
+        )
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -94,8 +104,9 @@ def is_placeholder(value: Any) -> bool:
 class Comparer:
     """One comparison's state: bindings learned, mismatches found (strategies record theirs with :meth:`fail`)."""
 
-    def __init__(self, bindings: Bindings, rules: CompareRules, document: Any, strategy: Strategy,
-                 closed: bool = False) -> None:
+    def __init__(
+        self, bindings: Bindings, rules: CompareRules, document: Any, strategy: Strategy, closed: bool = False
+    ) -> None:
         self.bindings = bindings
         self.rules = rules
         self.document = document
@@ -220,8 +231,13 @@ class Comparer:
                     found = index
                     break
             if found is None:
-                self.fail((*path, e_index), element, _MISSING, f"ordered subset ({erratum})",
-                          "no later element matches this documented element (missing or out of order)")
+                self.fail(
+                    (*path, e_index),
+                    element,
+                    _MISSING,
+                    f"ordered subset ({erratum})",
+                    "no later element matches this documented element (missing or out of order)",
+                )
                 continue
             start = found + 1
 

@@ -73,17 +73,26 @@ def forms_of(entry: Mapping[str, Any], member: str) -> list[Form]:
     return found
 
 
-def compare_forms(forms: Sequence[Form], actual: Any, *, match: str = "exact", bindings: Bindings | None = None,
-                  rules: CompareRules | None = None, root: str | None = None, strategy: Strategy | None = None,
-                  closed: bool = False) -> tuple[list[Mismatch], Form]:
+def compare_forms(
+    forms: Sequence[Form],
+    actual: Any,
+    *,
+    match: str = "exact",
+    bindings: Bindings | None = None,
+    rules: CompareRules | None = None,
+    root: str | None = None,
+    strategy: Strategy | None = None,
+    closed: bool = False,
+) -> tuple[list[Mismatch], Form]:
     """Compare ``actual`` with each form; the first that matches (its bindings kept), else the fixture's own
     form's mismatches (bindings as before: what a form that does not match taught is not trusted)."""
     bindings = bindings if bindings is not None else Bindings()
     saved = bindings.snapshot()
     first: list[Mismatch] | None = None
     for form in forms:
-        found = compare(form.value, actual, match=match, bindings=bindings, rules=rules, root=root,
-                        strategy=strategy, closed=closed)
+        found = compare(
+            form.value, actual, match=match, bindings=bindings, rules=rules, root=root, strategy=strategy, closed=closed
+        )
         if not found:
             return [], form
         bindings.restore(saved)
@@ -92,6 +101,15 @@ def compare_forms(forms: Sequence[Form], actual: Any, *, match: str = "exact", b
     assert first is not None, "no form to compare with"
     if len(forms) > 1:
         readings = "; ".join(str(f.reading) for f in forms[1:])
-        first = [Mismatch(m.path, m.expected, m.actual, m.rule, f"{m.message or 'differs'} (nor the other "
-                          f"reading: {readings})" if i == 0 else m.message, m.where) for i, m in enumerate(first)]
+        first = [
+            Mismatch(
+                m.path,
+                m.expected,
+                m.actual,
+                m.rule,
+                f"{m.message or 'differs'} (nor the other reading: {readings})" if i == 0 else m.message,
+                m.where,
+            )
+            for i, m in enumerate(first)
+        ]
     return first, forms[0]

@@ -129,10 +129,17 @@ class CompareRules:
         return values, errata
 
     def merged(self, other: CompareRules) -> CompareRules:
-        return CompareRules(self.ignore + other.ignore, self.absent + other.absent, self.subset + other.subset,
-                            self.unordered + other.unordered, self.allow_extra + other.allow_extra,
-                            self.formats + other.formats, self.uri_aliases + other.uri_aliases,
-                            self.elided + other.elided, self.ordered_subset + other.ordered_subset)
+        return CompareRules(
+            self.ignore + other.ignore,
+            self.absent + other.absent,
+            self.subset + other.subset,
+            self.unordered + other.unordered,
+            self.allow_extra + other.allow_extra,
+            self.formats + other.formats,
+            self.uri_aliases + other.uri_aliases,
+            self.elided + other.elided,
+            self.ordered_subset + other.ordered_subset,
+        )
 
 
 def _get(document: Any, pattern: tuple[str, ...]) -> Any:
@@ -167,9 +174,15 @@ class ReplayEntry:
             absent=[(parse_path(p), e) for p in d.get("absent", [])],
             subset=[(parse_path(p), e) for p in d.get("subset", [])],
             unordered=[(parse_path(p), e) for p in d.get("unordered", [])],
-            allow_extra=[AllowExtra(parse_path(a["path"]), frozenset(a["values"]),
-                                    tuple((parse_path(k), v) for k, v in (a.get("where") or {}).items()), e)
-                         for a in d.get("allow_extra", [])],
+            allow_extra=[
+                AllowExtra(
+                    parse_path(a["path"]),
+                    frozenset(a["values"]),
+                    tuple((parse_path(k), v) for k, v in (a.get("where") or {}).items()),
+                    e,
+                )
+                for a in d.get("allow_extra", [])
+            ],
             formats=[(parse_path(p), str(f), e) for p, f in (d.get("formats") or {}).items()],
             uri_aliases=[(str(a), str(b), e) for a, b in (d.get("uri_aliases") or {}).items()],
             elided=[(parse_path(p), e) for p in d.get("elided", [])],
@@ -224,8 +237,14 @@ def entries_of(erratum: Mapping[str, Any]) -> list[ReplayEntry]:
     out = []
     for item in items:
         fixtures = item.get("fixtures") or erratum.get("fixtures") or []
-        out.append(ReplayEntry(str(erratum["id"]), frozenset(fixtures), item.get("step"),
-                               {k: v for k, v in item.items() if k not in ("fixtures", "step")}))
+        out.append(
+            ReplayEntry(
+                str(erratum["id"]),
+                frozenset(fixtures),
+                item.get("step"),
+                {k: v for k, v in item.items() if k not in ("fixtures", "step")},
+            )
+        )
     return out
 
 

@@ -26,8 +26,18 @@ from voicekit.replay.bindings import ID_COLLECTIONS, NUMBER_KEYS, URI_KEYS, coll
 from voicekit.replay.engine import ISO8601, Comparer, Strategy, last_key
 from voicekit.replay.rules import Path
 
-__all__ = ["CONNECT_CALL_TYPES", "GWS", "PLATFORM", "ConnectStrategy", "GwsStrategy", "PlatformStrategy",
-           "compare_location", "connect", "for_system", "placeholder_pattern"]
+__all__ = [
+    "CONNECT_CALL_TYPES",
+    "GWS",
+    "PLATFORM",
+    "ConnectStrategy",
+    "GwsStrategy",
+    "PlatformStrategy",
+    "compare_location",
+    "connect",
+    "for_system",
+    "placeholder_pattern",
+]
 
 
 class GwsStrategy(Strategy):
@@ -115,7 +125,7 @@ class GwsStrategy(Strategy):
     def _alias(self, c: Comparer, path: str) -> str:
         for prefix, canonical, _erratum in c.rules.uri_aliases:
             if path.startswith(prefix):
-                return canonical + path[len(prefix):]
+                return canonical + path[len(prefix) :]
         return path
 
 
@@ -142,6 +152,7 @@ _ANY = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
 def placeholder_pattern(template: str, c_or_values: Comparer | Mapping[str, str]) -> re.Pattern[str]:
     """``/api/v2/conversations/calls/{conversationId}`` as a pattern: bound placeholders literal, others any
     run of characters without ``/ & # ?``."""
+
     def bound(name: str) -> str | None:
         if isinstance(c_or_values, Comparer):
             return c_or_values.bindings.named.get(name)
@@ -214,8 +225,9 @@ def compare_location(template: str, actual: str, values: Mapping[str, str]) -> l
 CONNECT_TIMESTAMPS = frozenset({"statusTimestamp", "queueTimestamp", "CurrentStateTime"})
 CONNECT_NULLABLE = frozenset({"ActionsAllowed", "phoneNumber", "ExtendedCallVariables", "fromAddress"})  # E505
 CONNECT_CALL_TYPES = frozenset({"agent", "inbound", "outbound"})  # E507
-_CALL_TYPE_MEMBERS = frozenset({("ResponseFields", "Type"), ("MediaProperties", "callType"),
-                                ("ResponseActual", "type")})
+_CALL_TYPE_MEMBERS = frozenset(
+    {("ResponseFields", "Type"), ("MediaProperties", "callType"), ("ResponseActual", "type")}
+)
 _BUTTON_BLOCKS = frozenset({"ButtonStates", "buttonStates"})  # E504
 
 
@@ -283,4 +295,3 @@ def for_system(system: str, errata: frozenset[str] | set[str] | list[str] = froz
     if system == "connect":
         return connect(errata)
     raise ValueError(f"no comparison strategy for system {system!r}")
-

@@ -60,8 +60,16 @@ SYSTEM = "connect"
 BUS_CHANNEL = "bus"
 
 # The bus requests the domain handles, by (topic, subtopic): the `send` operations of the contract.
-REQUESTS = frozenset({("InboundCall", "Answer"), ("InboundCall", "Hold"), ("InboundCall", "Resume"),
-                      ("InboundCall", "Disconnect"), ("Agent", "SetNotReady"), ("Agent", "Update")})
+REQUESTS = frozenset(
+    {
+        ("InboundCall", "Answer"),
+        ("InboundCall", "Hold"),
+        ("InboundCall", "Resume"),
+        ("InboundCall", "Disconnect"),
+        ("Agent", "SetNotReady"),
+        ("Agent", "Update"),
+    }
+)
 
 # Which refusal a request gets when the agent itself is unknown (a socket outliving a reset).
 _REQUEST_REFUSAL: dict[tuple[str, str], type[BusRefusal]] = {
@@ -79,8 +87,14 @@ _UNSET: Any = object()
 class ConnectCenter:
     """All state of the Connect bus mock. ``lock`` is an RLock (greenlet-aware once gevent patches)."""
 
-    def __init__(self, seed: dict[str, Any] | None = None, scheduler: Scheduler | None = None,
-                 bus: EventBus | None = None, *, new_id: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        seed: dict[str, Any] | None = None,
+        scheduler: Scheduler | None = None,
+        bus: EventBus | None = None,
+        *,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
         self.lock = threading.RLock()
         self.scheduler: Scheduler = scheduler or RealScheduler()
         self.bus = bus or EventBus()
@@ -125,8 +139,9 @@ class ConnectCenter:
             expected = agent.token if agent is not None else None
         if expected is None:
             return agent is not None
-        return given is not None and hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
-                                                         expected.encode("utf-8"))
+        return given is not None and hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
+        )
 
     def has_agent(self, agent_id: str) -> bool:
         with self.lock:
@@ -197,8 +212,7 @@ class ConnectCenter:
             if contact is None or contact.status != HOLD:
                 raise ResumeCallFailed(f"agent {agent_id} has no call on hold")
             if connection_id is not None and connection_id != contact.connection_id:
-                raise ResumeCallFailed(f"agent {agent_id} has no held call with connection id "
-                                       f"{connection_id!r}")
+                raise ResumeCallFailed(f"agent {agent_id} has no held call with connection id {connection_id!r}")
             self._move(contact, CONNECTED)
             self._publish(agent.id, messages.call_event(contact, "connected"))
 
@@ -212,8 +226,7 @@ class ConnectCenter:
                 state = "no call" if contact is None else f"a {contact.status} call"
                 raise DisconnectCallFailed(f"agent {agent_id} has {state}, nothing connected or held")
             if connection_id is not None and connection_id != contact.connection_id:
-                raise DisconnectCallFailed(f"agent {agent_id} has no call with connection id "
-                                           f"{connection_id!r}")
+                raise DisconnectCallFailed(f"agent {agent_id} has no call with connection id {connection_id!r}")
             self._end(contact, "agent", acw=True)
             self._publish(agent.id, messages.call_event(contact, "ACW"))
 
@@ -231,48 +244,59 @@ class ConnectCenter:
         """Agent Update {label, code, type} (family): the configured state equal in all three members."""
         with self.lock:
             agent = self._agent(agent_id, UpdateAgentStateFailed)
-            state = next((s for s in self.setup.states
-                          if (s.label, s.code, s.type) == (label, code, type_)), None)
+            state = next((s for s in self.setup.states if (s.label, s.code, s.type) == (label, code, type_)), None)
             if state is None:
-                raise AgentStateNotFound(f"no agent state {{label: {label!r}, code: {code!r}, "
-                                         f"type: {type_!r}}}")
+                raise AgentStateNotFound(f"no agent state {{label: {label!r}, code: {code!r}, type: {type_!r}}}")
             self._change_state(agent, state, UpdateAgentStateFailed)
             return state
 
     # ---- control (what no bus client can cause) -------------------------------------------------
-    def offer_call(self, agent_id: str, ani: str, dnis: str | None = None, queue: str | None = None, *,
-                   connection_id: str | None = None, contact_id: str | None = None,
-                   ring_timeout: float | None = _UNSET) -> dict[str, Any]:
+    def offer_call(
+        self,
+        agent_id: str,
+        ani: str,
+        dnis: str | None = None,
+        queue: str | None = None,
+        *,
+        connection_id: str | None = None,
+        contact_id: str | None = None,
+        ring_timeout: float | None = _UNSET,
+    ) -> dict[str, Any]:
         """An inbound call from ``ani`` reaches the agent: connection connecting, agent PendingBusy,
         event connecting (E514). Only a Routable agent without a contact is offered calls. Unless answered
         within ``ring_timeout`` seconds (the seed's by default; None = never) the call is missed."""
         if not isinstance(ani, str) or not ani:
             raise InvalidArgument("from (the caller's number, ANI) is required")
-        for name, value in (("to", dnis), ("queue", queue), ("connectionId", connection_id),
-                            ("contactId", contact_id)):
+        for name, value in (("to", dnis), ("queue", queue), ("connectionId", connection_id), ("contactId", contact_id)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise InvalidArgument(f"{name} must be a non-empty string")
         timeout = self.setup.ring_timeout if ring_timeout is _UNSET else ring_timeout
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-                                    or timeout <= 0):
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
             raise InvalidArgument("ringTimeout must be a positive number of seconds, or null for never")
         with self.lock:
             agent = self._known(agent_id)
             if agent.contact is not None:
                 raise Conflict(f"agent {agent_id} already has a contact (agent {agent.status})")
             if agent.state.type != ROUTABLE:
-                raise Conflict(f"agent {agent_id} is {agent.state.label} ({agent.state.type}); "
-                               "only Routable agents are offered calls")
+                raise Conflict(
+                    f"agent {agent_id} is {agent.state.label} ({agent.state.type}); "
+                    "only Routable agents are offered calls"
+                )
             now = self.scheduler.wall()
-            contact = Contact(contact_id=contact_id or self._new_id(),
-                              connection_id=connection_id or self._new_id(),
-                              ani=ani, dnis=dnis or self.setup.default_dnis,
-                              queue=queue or self.setup.default_queue,
-                              queued_at=now, status=CONNECTING, previous_status=INIT, status_at=now)
+            contact = Contact(
+                contact_id=contact_id or self._new_id(),
+                connection_id=connection_id or self._new_id(),
+                ani=ani,
+                dnis=dnis or self.setup.default_dnis,
+                queue=queue or self.setup.default_queue,
+                queued_at=now,
+                status=CONNECTING,
+                previous_status=INIT,
+                status_at=now,
+            )
             agent.contact = contact
             if timeout is not None:
-                contact.ring_timer = self.scheduler.call_later(
-                    timeout, lambda: self._ring_expired(agent_id, contact))
+                contact.ring_timer = self.scheduler.call_later(timeout, lambda: self._ring_expired(agent_id, contact))
             self._publish(agent.id, messages.call_event(contact, "connecting"))
             return agent.view(messages.iso)
 
@@ -314,8 +338,9 @@ class ConnectCenter:
             self._change_state(agent, found[0], Conflict)
             return agent.view(messages.iso)
 
-    def create_agent(self, agent_id: str, name: str | None = None,
-                     state_code: str | None = None, token: str | None = None) -> dict[str, Any]:
+    def create_agent(
+        self, agent_id: str, name: str | None = None, state_code: str | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         """Add an agent (Offline unless ``state_code`` names another configured state), with its bus credential."""
         if not isinstance(agent_id, str) or not agent_id or "/" in agent_id:
             raise InvalidArgument("id must be a non-empty string without '/'")

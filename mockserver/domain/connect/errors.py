@@ -33,8 +33,12 @@ class BusRefusal(VoicekitError):
 
     def body(self) -> dict[str, str]:
         """The failure body of E502/E503: errorType, code (= the error type), message, description."""
-        return {"errorType": self.error_type, "code": self.error_type, "message": self.text,
-                "description": FAILURE_DESCRIPTION}
+        return {
+            "errorType": self.error_type,
+            "code": self.error_type,
+            "message": self.text,
+            "description": FAILURE_DESCRIPTION,
+        }
 
 
 class AnswerCallFailed(BusRefusal):

@@ -21,8 +21,19 @@ from mockserver.domain.connect.model import CONNECTED, CONNECTING, HOLD, AgentSt
 CHANNEL = "Amazon"
 
 # The buttons of 004 l.131-141, in the printed order.
-BUTTONS = ("answer", "reject", "disconnect", "hold", "resume", "clearContact", "consult", "numberpad", "swap",
-           "transfer", "conference")
+BUTTONS = (
+    "answer",
+    "reject",
+    "disconnect",
+    "hold",
+    "resume",
+    "clearContact",
+    "consult",
+    "numberpad",
+    "swap",
+    "transfer",
+    "conference",
+)
 
 # E504: which buttons are enabled in each call state; every other button is hidden.
 _ENABLED = {
@@ -82,8 +93,11 @@ def call_event(contact: Contact, event: str) -> dict[str, Any]:
                 "ExtendedCallVariables": None,
                 "ResponseFields": {
                     "Participants": [],
-                    "MediaProperties": {"callType": contact.call_type, "queueName": contact.queue,
-                                        "queueTimestamp": iso(contact.queued_at)},
+                    "MediaProperties": {
+                        "callType": contact.call_type,
+                        "queueName": contact.queue,
+                        "queueTimestamp": iso(contact.queued_at),
+                    },
                     "fromAddress": None,
                     "CallState": contact.status,
                     "Type": contact.call_type,

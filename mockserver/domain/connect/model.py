@@ -116,8 +116,15 @@ class Agent:
         contact = None
         if self.contact is not None:
             c = self.contact
-            contact = {"contactId": c.contact_id, "connectionId": c.connection_id, "status": c.status,
-                       "previousStatus": c.previous_status, "statusTimestamp": iso(c.status_at),
-                       "ani": c.ani, "dnis": c.dnis, "queue": c.queue, "endedBy": c.ended_by}
-        return {"id": self.id, "name": self.name, "status": self.status, "state": self.state.wire(),
-                "contact": contact}
+            contact = {
+                "contactId": c.contact_id,
+                "connectionId": c.connection_id,
+                "status": c.status,
+                "previousStatus": c.previous_status,
+                "statusTimestamp": iso(c.status_at),
+                "ani": c.ani,
+                "dnis": c.dnis,
+                "queue": c.queue,
+                "endedBy": c.ended_by,
+            }
+        return {"id": self.id, "name": self.name, "status": self.status, "state": self.state.wire(), "contact": contact}

@@ -46,15 +46,18 @@ def parse(section: dict[str, Any] | None) -> Setup:
         token = raw.get("token")
         if token is not None and (not isinstance(token, str) or not token):
             raise ValueError(f"connect.agents[{i}].token must be a non-empty string")
-        agents.append(Agent(id=str(raw["id"]), name=str(raw.get("name", raw["id"])), state=by_code[code],
-                            token=token))
+        agents.append(Agent(id=str(raw["id"]), name=str(raw.get("name", raw["id"])), state=by_code[code], token=token))
     _unique([a.id for a in agents], "agents id")
     timeout = section.get("ringTimeoutSeconds", 30)
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
         raise ValueError("connect.ringTimeoutSeconds must be a positive number or null (never missed)")
-    return Setup(states=states, agents=agents, ring_timeout=None if timeout is None else float(timeout),
-                 default_dnis=str(section.get("defaultDnis", "+16013261548")),
-                 default_queue=str(section.get("defaultQueue", "InboundTest")))
+    return Setup(
+        states=states,
+        agents=agents,
+        ring_timeout=None if timeout is None else float(timeout),
+        default_dnis=str(section.get("defaultDnis", "+16013261548")),
+        default_queue=str(section.get("defaultQueue", "InboundTest")),
+    )
 
 
 def _state(raw: Any, index: int) -> AgentState:

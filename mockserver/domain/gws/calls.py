@@ -32,16 +32,21 @@ def notify_call(world: World, call: Call, party: Party, notification_type: str) 
     device = world.devices[party.device_id]
     if device.user_id is None:
         return
-    data = {"messageType": "CallStateChangeMessage", "notificationType": notification_type,
-            "call": call_view(world, call, party), "phoneNumber": device.phone_number}
+    data = {
+        "messageType": "CallStateChangeMessage",
+        "notificationType": notification_type,
+        "call": call_view(world, call, party),
+        "phoneNumber": device.phone_number,
+    }
     world.publish(CALLS, data, device.user_id)
 
 
 def notify_device(world: World, device: Device) -> None:
     if device.user_id is None:
         return
-    world.publish(DEVICES, {"messageType": "DeviceStateChangeMessage", "devices": [device_view(world, device)]},
-                  device.user_id)
+    world.publish(
+        DEVICES, {"messageType": "DeviceStateChangeMessage", "devices": [device_view(world, device)]}, device.user_id
+    )
 
 
 def notify_error(world: World, device: Device, message: str, view_id: str | None = None) -> None:
@@ -89,19 +94,40 @@ def route_target(world: World, number: str) -> Device | None:
     return device
 
 
-def new_party(world: World, call: Call, *, device: Device | None, number: str, state: str, call_type: str,
-              dnis: str, view_id: str | None = None, **extra: Any) -> Party:
-    party = Party(key=device.id if device else f"ext:{number}:{len(call.parties)}", number=number,
-                  device_id=device.id if device else None, view_id=view_id or call.id, state=state,  # type: ignore[arg-type]
-                  call_type=call_type, dnis=dnis, started=world.scheduler.now(), **extra)  # type: ignore[arg-type]
+def new_party(
+    world: World,
+    call: Call,
+    *,
+    device: Device | None,
+    number: str,
+    state: str,
+    call_type: str,
+    dnis: str,
+    view_id: str | None = None,
+    **extra: Any,
+) -> Party:
+    party = Party(
+        key=device.id if device else f"ext:{number}:{len(call.parties)}",
+        number=number,
+        device_id=device.id if device else None,
+        view_id=view_id or call.id,
+        state=state,  # type: ignore[arg-type]
+        call_type=call_type,  # type: ignore[arg-type]
+        dnis=dnis,
+        started=world.scheduler.now(),
+        **extra,
+    )
     call.parties.append(party)
     return party
 
 
 def release(world: World, call: Call, party: Party) -> None:
     """Mark one party released and remember what it saw, for its Released notification."""
-    party.final_participants = [p.number for p in call.others(party)] or party.final_participants \
+    party.final_participants = (
+        [p.number for p in call.others(party)]
+        or party.final_participants
         or [p.number for p in call.parties if p is not party and not p.silent][:1]
+    )
     party.state = "Released"
     world.released[f"{party.key}:{party.view_id}"] = (call, party)
     if party.device_id:
@@ -161,8 +187,12 @@ def _end_monitoring_after(world: World, party: Party) -> None:
     """NextCall monitoring stops once the monitored call is over (003 l.9743-9752)."""
     for device in world.devices.values():
         monitoring = device.monitoring
-        if monitoring and monitoring.repeat == "NextCall" and monitoring.target_device_id == party.device_id \
-                and party.supervisor_mode is None:
+        if (
+            monitoring
+            and monitoring.repeat == "NextCall"
+            and monitoring.target_device_id == party.device_id
+            and party.supervisor_mode is None
+        ):
             device.monitoring = None
             notify_device(world, device)
 
@@ -197,10 +227,19 @@ def join_supervisors(world: World, call: Call, agent_device_id: str) -> None:
         monitoring = device.monitoring
         if not monitoring or monitoring.target_device_id != agent_device_id or call.party(device.id):
             continue
-        supervisor = new_party(world, call, device=device, number=device.phone_number, state="Established",
-                               call_type=agent.call_type, dnis=agent.dnis, supervisor_mode=monitoring.mode,
-                               supervised_device_id=agent_device_id, monitoring_scope=monitoring.scope,
-                               mute=monitoring.mode == "ListenIn")
+        supervisor = new_party(
+            world,
+            call,
+            device=device,
+            number=device.phone_number,
+            state="Established",
+            call_type=agent.call_type,
+            dnis=agent.dnis,
+            supervisor_mode=monitoring.mode,
+            supervised_device_id=agent_device_id,
+            monitoring_scope=monitoring.scope,
+            mute=monitoring.mode == "ListenIn",
+        )
         notify_call(world, call, supervisor, "StatusChange")
         if monitoring.mode == "BargeIn":
             for other in call.active_parties():
@@ -244,8 +283,16 @@ def dial(world: World, user: User, device: Device, params: dict[str, Any]) -> No
     place_call(world, device, number, user_data)
 
 
-def place_call(world: World, device: Device, number: str, user_data: dict[str, Any], *,
-               call_type: str | None = None, parent: Party | None = None, consult: str | None = None) -> Call | None:
+def place_call(
+    world: World,
+    device: Device,
+    number: str,
+    user_data: dict[str, Any],
+    *,
+    call_type: str | None = None,
+    parent: Party | None = None,
+    consult: str | None = None,
+) -> Call | None:
     """Create a call from ``device`` to ``number``; T-Server refuses unknown DNs asynchronously."""
     target = route_target(world, number)
     if target is None and is_internal_number(number):
@@ -254,12 +301,22 @@ def place_call(world: World, device: Device, number: str, user_data: dict[str, A
     if target is not None and target.id == device.id:
         notify_error(world, device, "Invalid Called Dn")
         return None
-    call = Call(id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(),
-                user_data=dict(user_data))
+    call = Call(
+        id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(), user_data=dict(user_data)
+    )
     world.calls[call.id] = call
     kind = call_type or ("Internal" if target is not None else "Outbound")
-    caller = new_party(world, call, device=device, number=device.phone_number, state="Dialing", call_type=kind,
-                       dnis=number, parent_view_id=parent.view_id if parent else None, consult=consult)
+    caller = new_party(
+        world,
+        call,
+        device=device,
+        number=device.phone_number,
+        state="Dialing",
+        call_type=kind,
+        dnis=number,
+        parent_view_id=parent.view_id if parent else None,
+        consult=consult,
+    )
     if target is not None and target.dnd:
         # A device in do-not-disturb takes no calls: T-Server refuses the dial (voicekit decision, ERRATA).
         world.calls.pop(call.id, None)
@@ -269,8 +326,15 @@ def place_call(world: World, device: Device, number: str, user_data: dict[str, A
         new_party(world, call, device=None, number=number, state="Ringing", call_type="Inbound", dnis=number)
         notify_call(world, call, caller, "StatusChange")
         return call
-    callee = new_party(world, call, device=target, number=target.phone_number, state="Ringing",
-                       call_type=kind if kind == "Consult" else "Internal", dnis=target.phone_number)
+    callee = new_party(
+        world,
+        call,
+        device=target,
+        number=target.phone_number,
+        state="Ringing",
+        call_type=kind if kind == "Consult" else "Internal",
+        dnis=target.phone_number,
+    )
     notify_call(world, call, caller, "StatusChange")
     notify_call(world, call, callee, "StatusChange")
     return call
@@ -283,8 +347,9 @@ def caller_party(world: World, call: Call, ani: str, dnis: str) -> Party:
     device = world.device_by_number(ani) if is_internal_number(ani) else None
     if device is None:
         return new_party(world, call, device=None, number=ani, state="Dialing", call_type="Outbound", dnis=dnis)
-    return new_party(world, call, device=device, number=device.phone_number, state="Dialing",
-                     call_type="Internal", dnis=dnis)
+    return new_party(
+        world, call, device=device, number=device.phone_number, state="Dialing", call_type="Internal", dnis=dnis
+    )
 
 
 def announce_caller(world: World, call: Call) -> None:
@@ -296,23 +361,44 @@ def announce_caller(world: World, call: Call) -> None:
             notify_call(world, call, party, "StatusChange")
 
 
-def deliver_inbound(world: World, device: Device, *, ani: str, dnis: str | None = None,
-                    user_data: dict[str, Any] | None = None, queue: str | None = None,
-                    call_id: str | None = None, announce: bool = False) -> Call:
+def deliver_inbound(
+    world: World,
+    device: Device,
+    *,
+    ani: str,
+    dnis: str | None = None,
+    user_data: dict[str, Any] | None = None,
+    queue: str | None = None,
+    call_id: str | None = None,
+    announce: bool = False,
+) -> Call:
     """A caller reaches ``device`` (control API): the device rings — callType Inbound from an external caller,
     Internal from a DN of this switch (E213: also when the call comes through a queue). A new call, or one
     with ``announce``, also tells a caller of this switch about its Dialing call (``announce_caller``)."""
     call = world.calls.get(call_id) if call_id else None
     announce = announce or call is None
     if call is None:
-        call = Call(id=world.new_conn_id(), uuid=world.new_call_uuid(), created=world.scheduler.now(),
-                    user_data=dict(user_data or {}), queue=queue)
+        call = Call(
+            id=world.new_conn_id(),
+            uuid=world.new_call_uuid(),
+            created=world.scheduler.now(),
+            user_data=dict(user_data or {}),
+            queue=queue,
+        )
         world.calls[call.id] = call
         caller_party(world, call, ani, dnis or device.phone_number)
     internal = any(p.internal and p.state == "Dialing" for p in call.active_parties())
-    callee = new_party(world, call, device=device, number=device.phone_number, state="Ringing",
-                       call_type="Internal" if internal else "Inbound", dnis=dnis or queue or device.phone_number,
-                       ani=None if internal else ani, via_queue=queue)
+    callee = new_party(
+        world,
+        call,
+        device=device,
+        number=device.phone_number,
+        state="Ringing",
+        call_type="Internal" if internal else "Inbound",
+        dnis=dnis or queue or device.phone_number,
+        ani=None if internal else ani,
+        via_queue=queue,
+    )
     if announce:
         announce_caller(world, call)
     notify_call(world, call, callee, "StatusChange")
@@ -389,13 +475,19 @@ def route_queued(world: World, queue: str, exclude: set[str] = frozenset()) -> N
             return
         caller = next((p for p in call.active_parties() if p.state == "Dialing"), None)
         waiting.remove(call_id)
-        deliver_inbound(world, device, ani=caller.number if caller else "", dnis=queue, queue=queue,
-                        call_id=call.id)
+        deliver_inbound(world, device, ani=caller.number if caller else "", dnis=queue, queue=queue, call_id=call.id)
 
 
 def pick_agent(world: World, queue: str, exclude: set[str]) -> Device | None:
-    ready = [d for d in world.devices.values() if d.user_state.state == "Ready" and d.user_id
-             and d.id not in exclude and not world.calls_of(d.id) and not d.dnd]
+    ready = [
+        d
+        for d in world.devices.values()
+        if d.user_state.state == "Ready"
+        and d.user_id
+        and d.id not in exclude
+        and not world.calls_of(d.id)
+        and not d.dnd
+    ]
     in_queue = [d for d in ready if queue in d.queues]
     chosen = in_queue or ready
     return chosen[0] if chosen else None
@@ -459,11 +551,19 @@ def single_step_conference(world: World, call: Call, party: Party, params: dict[
     call.user_data.setdefault("FirstConferencePartyDN", party.number)
     call.conference_owner = call.conference_owner or party.device_id
     if target is not None:
-        joined = new_party(world, call, device=target, number=target.phone_number, state="Ringing",
-                           call_type="Internal", dnis=target.phone_number)
+        joined = new_party(
+            world,
+            call,
+            device=target,
+            number=target.phone_number,
+            state="Ringing",
+            call_type="Internal",
+            dnis=target.phone_number,
+        )
     else:
-        joined = new_party(world, call, device=None, number=number, state="Established", call_type="Inbound",
-                           dnis=number)
+        joined = new_party(
+            world, call, device=None, number=number, state="Established", call_type="Inbound", dnis=number
+        )
     notify_call(world, call, party, "ParticipantsUpdated")
     for other in call.active_parties():
         if other is party:
@@ -488,15 +588,17 @@ def initiate(world: World, call: Call, party: Party, params: dict[str, Any], kin
         notify_call(world, call, party, "StatusChange")
 
 
-def _pair(world: World, user: User, call: Call, party: Party, params: dict[str, Any], key: str
-          ) -> tuple[Call, Party, Call, Party]:
+def _pair(
+    world: World, user: User, call: Call, party: Party, params: dict[str, Any], key: str
+) -> tuple[Call, Party, Call, Party]:
     """(held call, its party, active call, its party) for the two-step completions."""
     if params.get(key):
         other_call, other = _other_call(world, user, party, params[key])
     else:
         candidates = [(c, p) for c, p in world.calls_of(party.device_id or "") if p is not party]
-        linked = [(c, p) for c, p in candidates
-                  if p.view_id == party.parent_view_id or p.parent_view_id == party.view_id]
+        linked = [
+            (c, p) for c, p in candidates if p.view_id == party.parent_view_id or p.parent_view_id == party.view_id
+        ]
         chosen = linked or candidates
         if len(chosen) != 1:
             raise InvalidState("There is no related call to complete with")
@@ -575,8 +677,11 @@ def _move_parties(world: World, source: Call, target: Call, parties: list[Party]
 def _release_agent_scoped_supervisors(world: World, call: Call, agent_device_id: str | None) -> None:
     """Scope Agent: the supervisor leaves with the agent; scope Call: stays (003 l.9726-9741)."""
     for party in list(call.active_parties()):
-        if party.supervisor_mode and party.supervised_device_id == agent_device_id \
-                and party.monitoring_scope == "Agent":
+        if (
+            party.supervisor_mode
+            and party.supervised_device_id == agent_device_id
+            and party.monitoring_scope == "Agent"
+        ):
             release(world, call, party)
             notify_call(world, call, party, "StatusChange")
 
@@ -594,8 +699,15 @@ def single_step_transfer(world: World, call: Call, party: Party, params: dict[st
     notify_call(world, call, party, "StatusChange")
     _release_agent_scoped_supervisors(world, call, party.device_id)
     if target is not None:
-        joined = new_party(world, call, device=target, number=target.phone_number, state="Ringing",
-                           call_type="Internal", dnis=target.phone_number)
+        joined = new_party(
+            world,
+            call,
+            device=target,
+            number=target.phone_number,
+            state="Ringing",
+            call_type="Internal",
+            dnis=target.phone_number,
+        )
         notify_call(world, call, joined, "StatusChange")
     else:
         new_party(world, call, device=None, number=number, state="Ringing", call_type="Inbound", dnis=number)
@@ -727,7 +839,14 @@ def set_call_disposition(world: World, user: User, device: Device, params: dict[
             return
     for call, party in world.released.values():
         if party.device_id == device.id and ((view_id and party.view_id == view_id) or (uuid and call.uuid == uuid)):
-            world.reporting_events.append({"event": "EventUserEvent", "callUuid": call.uuid, "key": key,
-                                           "disposition": disposition, "deviceId": device.id})
+            world.reporting_events.append(
+                {
+                    "event": "EventUserEvent",
+                    "callUuid": call.uuid,
+                    "key": key,
+                    "disposition": disposition,
+                    "deviceId": device.id,
+                }
+            )
             return
     raise NotFound("The call to disposition was not found")

@@ -10,18 +10,27 @@ from __future__ import annotations
 from mockserver.domain.gws.model import Call, Device, Party, User
 
 USER_DATA = ["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"]
-ESTABLISHED = ["Hangup", "Hold", "SendDtmf", "InitiateConference", "InitiateTransfer",
-               "SingleStepConference", "SingleStepTransfer"]
-HELD = ["Retrieve", "Hangup", "InitiateConference", "InitiateTransfer", "SingleStepConference",
-        "SingleStepTransfer"]
-SECOND_CALL = {"Dialing": ["SwapCalls", "CompleteTransfer"],
-               "Established": ["SwapCalls", "CompleteTransfer", "CompleteConference"],
-               "Held": ["SwapCalls", "CompleteTransfer", "CompleteConference"]}
+ESTABLISHED = [
+    "Hangup",
+    "Hold",
+    "SendDtmf",
+    "InitiateConference",
+    "InitiateTransfer",
+    "SingleStepConference",
+    "SingleStepTransfer",
+]
+HELD = ["Retrieve", "Hangup", "InitiateConference", "InitiateTransfer", "SingleStepConference", "SingleStepTransfer"]
+SECOND_CALL = {
+    "Dialing": ["SwapCalls", "CompleteTransfer"],
+    "Established": ["SwapCalls", "CompleteTransfer", "CompleteConference"],
+    "Held": ["SwapCalls", "CompleteTransfer", "CompleteConference"],
+}
 NOT_CAPABILITY_GOVERNED = {"MuteMonitoredUser", "UnmuteMonitoredUser", "MergeWithOtherCall", "SetCallDisposition"}
 
 
-def call_capabilities(call: Call, party: Party, device: Device | None, other_calls: list[Party], *,
-                      mute_two_party: bool = False) -> list[str]:
+def call_capabilities(
+    call: Call, party: Party, device: Device | None, other_calls: list[Party], *, mute_two_party: bool = False
+) -> list[str]:
     """``other_calls``: the device's other active parties (for swap/complete on two calls); ``mute_two_party``:
     the ``mute-on-two-party`` variant (MuteCall on every established call, not only conferences)."""
     state = party.state
@@ -62,16 +71,22 @@ def _has_second_call(party: Party, others: list[Party]) -> bool:
     return any(o.state == "Held" for o in others)
 
 
-def device_capabilities(device: Device, user: User | None, supervision_enabled: bool, *,
-                        as_printed: bool = False) -> list[str]:
+def device_capabilities(
+    device: Device, user: User | None, supervision_enabled: bool, *, as_printed: bool = False
+) -> list[str]:
     """``as_printed``: the ``device-capabilities-as-printed`` variant — a device with do-not-disturb Off lists no
     DoNotDisturbOn while Ready, NotReady or AuxWork, as those samples print it (003 l.9218-9221, 9290-9293,
     9363-9366); only the listing changes, the operation stays valid."""
-    caps = ["ForwardCallsOff" if device.forward_to else "ForwardCallsOn",
-            "DoNotDisturbOff" if device.dnd else "DoNotDisturbOn"]
+    caps = [
+        "ForwardCallsOff" if device.forward_to else "ForwardCallsOn",
+        "DoNotDisturbOff" if device.dnd else "DoNotDisturbOn",
+    ]
     state = device.user_state
-    if as_printed and not device.dnd and (state.state == "Ready" or (state.state == "NotReady"
-                                                                     and state.work_mode != "AfterCallWork")):
+    if (
+        as_printed
+        and not device.dnd
+        and (state.state == "Ready" or (state.state == "NotReady" and state.work_mode != "AfterCallWork"))
+    ):
         caps.remove("DoNotDisturbOn")
     if user is not None and user.is_supervisor and supervision_enabled:
         caps += ["ListenIn", "Coach", "BargeIn"]

@@ -23,8 +23,7 @@ def set_agent_state(world: World, user: User, operation_name: str) -> None:
     if op is None:
         raise ValidationFailed(f"Unknown agent state operation: {operation_name}")
     world.require_voice()
-    new = UserState(state="LoggedOut" if op.state == "Logout" else op.state,
-                    work_mode=op.work_mode, reason=op.reason)
+    new = UserState(state="LoggedOut" if op.state == "Logout" else op.state, work_mode=op.work_mode, reason=op.reason)
     for device_id in user.device_ids:
         device = world.devices.get(device_id)
         if device is None or device.user_state == new:
@@ -102,7 +101,8 @@ def _monitor(world: World, device: Device, mode: str, params: dict[str, Any]) ->
     repeat = params.get("supervisorMonitoringMode", "AllCalls")
     if scope not in ("Agent", "Call") or repeat not in ("NextCall", "AllCalls"):
         raise ValidationFailed(
-            "supervisorMonitoringScope is Agent or Call; supervisorMonitoringMode NextCall or AllCalls")
+            "supervisorMonitoringScope is Agent or Call; supervisorMonitoringMode NextCall or AllCalls"
+        )
     device.monitoring = Monitoring(mode=mode, target_device_id=target.id, scope=scope, repeat=repeat)  # type: ignore[arg-type]
     calls.notify_device(world, device)
     if mode == "BargeIn":

@@ -35,8 +35,12 @@ class AgentStateOperation:
     system: bool = False
 
     def as_setting(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "operationName": self.operation_name,
-                               "displayName": self.display_name, "state": self.state}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "operationName": self.operation_name,
+            "displayName": self.display_name,
+            "state": self.state,
+        }
         if self.work_mode:
             out["workMode"] = self.work_mode
         if self.reason:

@@ -28,7 +28,7 @@ def participant_info(number: str) -> dict[str, Any]:
         return info
     iso, name, trunk = countries[code]
     calling = "1" if iso in ("US", "CA") else code
-    national = digits[len(calling):]
+    national = digits[len(calling) :]
     info["e164Number"] = f"+{digits}"
     info["E164digits"] = info["e164Number"]  # E327: same value as e164Number
     info["country"] = {"name": name, "code": iso, "callingCode": calling}

@@ -57,8 +57,15 @@ def _name(params: dict[str, Any]) -> str:
     return name
 
 
-def _run(world: World, user: User, operation: str, action: Callable[[], None], *,
-         device_id: str | None = None, view_id: str | None = None) -> None:
+def _run(
+    world: World,
+    user: User,
+    operation: str,
+    action: Callable[[], None],
+    *,
+    device_id: str | None = None,
+    view_id: str | None = None,
+) -> None:
     """Run now, or as a T-Server fault injected through the control API says."""
     fault = world.take_fault(user.id, operation)
     if fault is None:
@@ -96,19 +103,23 @@ def call_operation(world: World, user: User, view_id: str, params: dict[str, Any
         raise ValidationFailed("Invalid operation: the api-supervisor-monitoring feature is not enabled")
     world.require_voice()
     call, party = world.find_view(user, view_id)
-    _run(world, user, name, lambda: handler(world, user, call, party, params),
-         device_id=party.device_id, view_id=view_id)
+    _run(
+        world, user, name, lambda: handler(world, user, call, party, params), device_id=party.device_id, view_id=view_id
+    )
 
 
-def _disposition_target(world: World, user: User, view_id: str,
-                        params: dict[str, Any]) -> tuple[Device, dict[str, Any]]:
+def _disposition_target(
+    world: World, user: User, view_id: str, params: dict[str, Any]
+) -> tuple[Device, dict[str, Any]]:
     """SetCallDisposition on /me/calls/{id} (003 l.5688, E200): the path names the call, active or already
     released (l.5685-5686); a callUri or callUuid in the body must name the same call. Returns the device and
     the parameters of the device form, with the call named by the path."""
     found = next(((c, p) for d in user.device_ids for c, p in world.calls_of(d) if p.view_id == view_id), None)
     if found is None:
-        found = next(((c, p) for c, p in world.released.values()
-                      if p.view_id == view_id and p.device_id in user.device_ids), None)
+        found = next(
+            ((c, p) for c, p in world.released.values() if p.view_id == view_id and p.device_id in user.device_ids),
+            None,
+        )
     if found is None:
         raise NotFound(f"Call {view_id} not found")
     call, party = found

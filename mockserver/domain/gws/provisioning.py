@@ -42,9 +42,15 @@ def require_feature(world: World, feature: str) -> None:
 
 # ---- representations -----------------------------------------------------------------------------------
 def user_resource(world: World, user: User) -> dict[str, Any]:
-    return {"id": user.id, "userName": user.user_name, "firstName": user.first_name, "lastName": user.last_name,
-            "roles": list(user.roles), "enabled": user.enabled,
-            "changePasswordOnFirstLogin": user.change_password_on_first_login}
+    return {
+        "id": user.id,
+        "userName": user.user_name,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "roles": list(user.roles),
+        "enabled": user.enabled,
+        "changePasswordOnFirstLogin": user.change_password_on_first_login,
+    }
 
 
 def user_subresources(world: World, user: User) -> dict[str, Any]:
@@ -54,10 +60,20 @@ def user_subresources(world: World, user: User) -> dict[str, Any]:
     return {
         "skills": [skill_resource(world, sid, level) for sid, level in user.skills.items() if sid in world.skills],
         "devices": devices,
-        "settings": {"htcc": {"roles": ", ".join(r.removeprefix("ROLE_").title() for r in user.roles)},
-                     "provisioning_flags": {"modified_At": user.provisioning_version}},  # E130
-        "statistics": {"channels": {"voice": {"state": state.get("state"), "displayName": state.get("displayName"),
-                                              "workMode": state.get("workMode"), "activity": _activity(world, user)}}},
+        "settings": {
+            "htcc": {"roles": ", ".join(r.removeprefix("ROLE_").title() for r in user.roles)},
+            "provisioning_flags": {"modified_At": user.provisioning_version},
+        },  # E130
+        "statistics": {
+            "channels": {
+                "voice": {
+                    "state": state.get("state"),
+                    "displayName": state.get("displayName"),
+                    "workMode": state.get("workMode"),
+                    "activity": _activity(world, user),
+                }
+            }
+        },
     }
 
 
@@ -96,7 +112,7 @@ def queue_resource(world: World, queue: dict[str, Any]) -> dict[str, Any]:
 
 def resolve_uri(world: World, uri: str) -> dict[str, Any] | None:
     """The object a *Uri property points to, for resolveUris (003 l.3391-3508)."""
-    path = uri[uri.find(API):] if API in uri else uri
+    path = uri[uri.find(API) :] if API in uri else uri
     parts = path.removeprefix(API + "/").split("/")
     if len(parts) == 2 and parts[0] == "phone-numbers":
         return world.phone_numbers.get(parts[1])
@@ -130,9 +146,15 @@ def create_user(world: World, actor: User, body: dict[str, Any]) -> User:
         raise ValidationFailed(f"roles must be a non-empty array of {', '.join(sorted(ROLES))}")
     if world.user_by_name(str(body["userName"])):
         raise GwsError_forbidden_duplicate(str(body["userName"]))
-    user = User(id=world.new_id().replace("-", ""), user_name=str(body["userName"]), password=str(body["password"]),
-                first_name=str(body["firstName"]), last_name=str(body["lastName"]), roles=list(roles),
-                enabled=bool(body.get("enabled", True)))
+    user = User(
+        id=world.new_id().replace("-", ""),
+        user_name=str(body["userName"]),
+        password=str(body["password"]),
+        first_name=str(body["firstName"]),
+        last_name=str(body["lastName"]),
+        roles=list(roles),
+        enabled=bool(body.get("enabled", True)),
+    )
     world.users[user.id] = user
     return user
 
@@ -142,16 +164,18 @@ def GwsError_forbidden_duplicate(user_name: str) -> GwsError:
     return Forbidden(f"Operation forbidden, username already exists: {user_name}")
 
 
-def bulk_create_users(world: World, actor: User, bodies: list[dict[str, Any]]) \
-        -> tuple[list[User], list[dict[str, Any]]]:
+def bulk_create_users(
+    world: World, actor: User, bodies: list[dict[str, Any]]
+) -> tuple[list[User], list[dict[str, Any]]]:
     require_admin(actor)
     created, failed = [], []
     for body in bodies:
         try:
             created.append(create_user(world, actor, body))
         except GwsError as exc:
-            failed.append({"statusCode": exc.status_code, "statusMessage": exc.message,
-                           "userName": body.get("userName")})
+            failed.append(
+                {"statusCode": exc.status_code, "statusMessage": exc.message, "userName": body.get("userName")}
+            )
     return created, failed
 
 
@@ -185,8 +209,13 @@ def create_user_device(world: World, actor: User, user_id: str, body: dict[str, 
     network = next(iter(given), None) or _default_network(world)
     if network not in ("Private", "Public"):
         raise ValidationFailed("telephonyNetwork is Private or Public")
-    device = Device(id=world.new_id(), phone_number=number, user_id=user.id,
-                    telephony_network="Public" if network == "Public" else "Private", user_state=UserState("LoggedOut"))
+    device = Device(
+        id=world.new_id(),
+        phone_number=number,
+        user_id=user.id,
+        telephony_network="Public" if network == "Public" else "Private",
+        user_state=UserState("LoggedOut"),
+    )
     world.devices[device.id] = device
     user.device_ids.append(device.id)
     user.provisioning_version = world.new_id()
@@ -215,8 +244,11 @@ def assign_skill(world: World, actor: User, user_id: str, skill_id: str, level: 
 # ---- features --------------------------------------------------------------------------------------------------
 def feature_resource(world: World, feature_id: str) -> dict[str, Any]:
     feature = world.features[feature_id]
-    return {"id": feature.id, "displayName": feature.display_name, "description": feature.description
-            or feature.display_name}
+    return {
+        "id": feature.id,
+        "displayName": feature.display_name,
+        "description": feature.description or feature.display_name,
+    }
 
 
 def delete_feature(world: World, actor: User, feature_id: str) -> None:
@@ -242,8 +274,14 @@ def disposition_group(world: World, group_id: str) -> DispositionGroup:
 
 def group_resource(world: World, found: DispositionGroup, depth: int) -> dict[str, Any]:
     """depth 0: the group; 1: subresources=* (one level); -1: subresources=** (the whole tree)."""
-    out: dict[str, Any] = {"id": found.id, "uri": f"{API}/groups/{found.id}", "path": f"/groups/{found.id}",
-                           "name": found.name, "contains": "dispositions", "type": "dispositions"}
+    out: dict[str, Any] = {
+        "id": found.id,
+        "uri": f"{API}/groups/{found.id}",
+        "path": f"/groups/{found.id}",
+        "name": found.name,
+        "contains": "dispositions",
+        "type": "dispositions",
+    }
     if found.default:
         out["defaultGroup"] = True
     if found.parent_id:

@@ -24,18 +24,27 @@ def load(world: World, seed: dict[str, Any]) -> None:
     by_number: dict[str, Device] = {}
     for raw in seed.get("devices", []):
         state = raw.get("userState", "NotReady")
-        device = Device(id=raw["id"], phone_number=str(raw["phoneNumber"]),
-                        telephony_network=raw.get("telephonyNetwork", "Private"),
-                        user_state=UserState(state), vendor=raw.get("vendor"))
+        device = Device(
+            id=raw["id"],
+            phone_number=str(raw["phoneNumber"]),
+            telephony_network=raw.get("telephonyNetwork", "Private"),
+            user_state=UserState(state),
+            vendor=raw.get("vendor"),
+        )
         world.devices[device.id] = device
         by_number[device.phone_number] = device
     for raw in seed.get("skills", []):
         world.skills[str(raw["id"])] = {"id": str(raw["id"]), "name": raw["name"]}
     skill_ids = {s["name"]: sid for sid, s in world.skills.items()}
     for raw in seed.get("users", []):
-        user = User(id=raw["id"], user_name=raw["userName"], password=str(raw.get("password", "")),
-                    first_name=raw.get("firstName", ""), last_name=raw.get("lastName", ""),
-                    roles=list(raw.get("roles", ["ROLE_AGENT"])))
+        user = User(
+            id=raw["id"],
+            user_name=raw["userName"],
+            password=str(raw.get("password", "")),
+            first_name=raw.get("firstName", ""),
+            last_name=raw.get("lastName", ""),
+            roles=list(raw.get("roles", ["ROLE_AGENT"])),
+        )
         for number in raw.get("devices", []):
             device = by_number[str(number)]
             device.user_id = user.id
@@ -45,17 +54,28 @@ def load(world: World, seed: dict[str, Any]) -> None:
     world.places = {name: by_number[str(number)].id for name, number in (seed.get("places") or {}).items()}
     world.phone_numbers = {p["id"]: {"id": p["id"], "number": str(p["number"])} for p in seed.get("phoneNumbers", [])}
     world.routing_templates = list(seed.get("routingTemplates", []))
-    world.queues = {q["id"]: {k: (str(v) if k == "number" else v) for k, v in q.items()}
-                    for q in seed.get("queues", [])}
+    world.queues = {
+        q["id"]: {k: (str(v) if k == "number" else v) for k, v in q.items()} for q in seed.get("queues", [])
+    }
     for raw in seed.get("customAgentStates", []):
-        world.agent_states.append(AgentStateOperation(raw["id"], raw["operationName"], raw["displayName"],
-                                                      raw["state"], raw.get("workMode"), raw.get("reason")))
+        world.agent_states.append(
+            AgentStateOperation(
+                raw["id"],
+                raw["operationName"],
+                raw["displayName"],
+                raw["state"],
+                raw.get("workMode"),
+                raw.get("reason"),
+            )
+        )
     world.settings["dispositions"].settings = [dict(d) for d in seed.get("dispositions", [])]
-    world.settings["access-control"].settings = [{"name": "allowedOrigins",
-                                                  "value": list(seed.get("allowedOrigins", []))}]
+    world.settings["access-control"].settings = [
+        {"name": "allowedOrigins", "value": list(seed.get("allowedOrigins", []))}
+    ]
     for raw in seed.get("dispositionGroups", []):
-        group = DispositionGroup(id=raw["id"], name=raw["name"], parent_id=raw.get("parent"),
-                                 default=bool(raw.get("default")))
+        group = DispositionGroup(
+            id=raw["id"], name=raw["name"], parent_id=raw.get("parent"), default=bool(raw.get("default"))
+        )
         group.dispositions = [{"id": f"{raw['id']}-{i}", **d} for i, d in enumerate(raw.get("dispositions", []))]
         world.groups[group.id] = group
     for feature_id, assigned in (seed.get("features") or {}).items():

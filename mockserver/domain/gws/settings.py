@@ -31,19 +31,37 @@ ORIGIN = re.compile(r"^https?://(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:[0-9]{1,
 
 def default_groups() -> dict[str, SettingsGroup]:
     return {
-        "general-settings": SettingsGroup("general-settings", "General Settings", "name", system=True,
-                                          read_only=True, values={"countryCode": "US", "countryDigits": "1",
-                                                                  "countryName": "United States"}),
-        "voice": SettingsGroup("voice", "Voice", "name", system=True,
-                               settings=[{"name": "defaultTelephonyNetworkType", "value": "Private"}],
-                               feature="api-voice"),
-        "voice-operations": SettingsGroup("voice-operations", "Voice Operations", "operationName", system=True,
-                                          feature="api-voice"),
-        "agent-states": SettingsGroup("agent-states", "Agent States", "operationName", system=True,
-                                      feature="api-voice"),
+        "general-settings": SettingsGroup(
+            "general-settings",
+            "General Settings",
+            "name",
+            system=True,
+            read_only=True,
+            values={"countryCode": "US", "countryDigits": "1", "countryName": "United States"},
+        ),
+        "voice": SettingsGroup(
+            "voice",
+            "Voice",
+            "name",
+            system=True,
+            settings=[{"name": "defaultTelephonyNetworkType", "value": "Private"}],
+            feature="api-voice",
+        ),
+        "voice-operations": SettingsGroup(
+            "voice-operations", "Voice Operations", "operationName", system=True, feature="api-voice"
+        ),
+        "agent-states": SettingsGroup(
+            "agent-states", "Agent States", "operationName", system=True, feature="api-voice"
+        ),
         "dispositions": SettingsGroup("dispositions", "dispositions", "name", system=True),
-        "access-control": SettingsGroup("access-control", "Access Control", "name", system=True, admin_only=True,
-                                        settings=[{"name": "allowedOrigins", "value": []}]),
+        "access-control": SettingsGroup(
+            "access-control",
+            "Access Control",
+            "name",
+            system=True,
+            admin_only=True,
+            settings=[{"name": "allowedOrigins", "value": []}],
+        ),
     }
 
 
@@ -64,8 +82,11 @@ def group(world: World, user: User, name: str, *, write: bool = False) -> Settin
 
 
 def list_groups(world: World) -> list[dict[str, Any]]:
-    return [{"name": g.name, "displayName": g.display_name, "key": g.key, "uri": f"/api/v2/settings/{g.name}"}
-            for g in world.settings.values() if visible(world, g)]
+    return [
+        {"name": g.name, "displayName": g.display_name, "key": g.key, "uri": f"/api/v2/settings/{g.name}"}
+        for g in world.settings.values()
+        if visible(world, g)
+    ]
 
 
 def read(world: World, user: User, name: str) -> dict[str, Any]:
@@ -73,8 +94,10 @@ def read(world: World, user: User, name: str) -> dict[str, Any]:
     if found.values is not None:
         return {"settings": dict(found.values)}
     if name == "agent-states":
-        return {"settings": [{**op.as_setting(), "displayName": world.display_name(op)} for op in world.agent_states],
-                "key": found.key}
+        return {
+            "settings": [{**op.as_setting(), "displayName": world.display_name(op)} for op in world.agent_states],
+            "key": found.key,
+        }
     return {"settings": [dict(s) for s in found.settings], "key": found.key}
 
 
@@ -184,7 +207,7 @@ def _validate(world: World, user: User, found: SettingsGroup, key: str, body: di
             raise ValidationFailed("allowedOrigins must be an array of origins")
         bad = [o for o in origins if not ORIGIN.match(o)]
         if bad:
-            raise ValidationFailed(f"Invalid origins (\"*\" alone is not permitted): {', '.join(bad)}")
+            raise ValidationFailed(f'Invalid origins ("*" alone is not permitted): {", ".join(bad)}')
     elif found.name == "dispositions":
         if not isinstance(body.get("displayName"), str) or not body["displayName"]:
             raise MissingParameter("A required parameter is missing: displayName")
@@ -194,8 +217,8 @@ def _validate(world: World, user: User, found: SettingsGroup, key: str, body: di
 
 def _validate_filter(key: str, value: Any) -> None:
     if not isinstance(value, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("attachedDataKey"), str) and e["attachedDataKey"]
-            for e in value):
+        isinstance(e, dict) and isinstance(e.get("attachedDataKey"), str) and e["attachedDataKey"] for e in value
+    ):
         raise ValidationFailed(f"{key} must be an array of {{attachedDataKey, displayName}}")
 
 
@@ -221,8 +244,9 @@ def _agent_state_fields(body: dict[str, Any]) -> AgentStateOperation:
     for field in ("displayName", "workMode", "reason"):
         if field in body and not isinstance(body[field], str):
             raise ValidationFailed(f"{field} must be a string")
-    return AgentStateOperation("", name, str(body.get("displayName") or name), body["state"],
-                               body.get("workMode"), body.get("reason"))
+    return AgentStateOperation(
+        "", name, str(body.get("displayName") or name), body["state"], body.get("workMode"), body.get("reason")
+    )
 
 
 def _create_agent_state(world: World, user: User, body: dict[str, Any]) -> None:

@@ -10,8 +10,16 @@ from mockserver.domain.gws.numbers import participant_info
 from mockserver.domain.gws.world import World
 
 API = "/api/v2"
-URI_FIELDS = ("deviceUri", "uri", "parentCallUri", "voiceEnvironmentUri", "targetDeviceUri", "callUri",
-              "phoneNumberUri", "routingTemplateUri")
+URI_FIELDS = (
+    "deviceUri",
+    "uri",
+    "parentCallUri",
+    "voiceEnvironmentUri",
+    "targetDeviceUri",
+    "callUri",
+    "phoneNumberUri",
+    "routingTemplateUri",
+)
 
 
 def call_path(view_id: str) -> str:
@@ -40,8 +48,9 @@ def call_view(world: World, call: Call, party: Party) -> dict[str, Any]:
         "participantsInfo": [participant_info(n) for n in participants],
         "dnis": party.dnis,
         "callType": party.call_type,
-        "capabilities": call_capabilities(call, party, device, others,
-                                          mute_two_party="mute-on-two-party" in world.variants),
+        "capabilities": call_capabilities(
+            call, party, device, others, mute_two_party="mute-on-two-party" in world.variants
+        ),
     }
     if view["deviceUri"] is None:
         del view["deviceUri"]
@@ -71,14 +80,23 @@ def _filters(world: World) -> dict[str, list[dict[str, str]]]:
     group = world.settings.get("voice")
     if group is None:
         return {}
-    return {s["name"]: s.get("value") or [] for s in group.settings
-            if s.get("name") in ("toast-filter", "case-filter") and isinstance(s.get("value"), list)}
+    return {
+        s["name"]: s.get("value") or []
+        for s in group.settings
+        if s.get("name") in ("toast-filter", "case-filter") and isinstance(s.get("value"), list)
+    }
 
 
 def _filtered(user_data: dict[str, Any], entries: list[dict[str, str]]) -> list[dict[str, Any]]:
-    return [{"key": e["attachedDataKey"], "displayName": e.get("displayName", e["attachedDataKey"]),
-             "value": user_data[e["attachedDataKey"]]}
-            for e in entries if isinstance(e, dict) and e.get("attachedDataKey") in user_data]
+    return [
+        {
+            "key": e["attachedDataKey"],
+            "displayName": e.get("displayName", e["attachedDataKey"]),
+            "value": user_data[e["attachedDataKey"]],
+        }
+        for e in entries
+        if isinstance(e, dict) and e.get("attachedDataKey") in user_data
+    ]
 
 
 def user_state_view(world: World, device: Device) -> dict[str, Any]:
@@ -112,20 +130,29 @@ def device_view(world: World, device: Device) -> dict[str, Any]:
     if device.forward_to:
         view["forwardTo"] = device.forward_to
     view["voiceEnvironmentUri"] = f"{API}/voice-environments/{device.voice_environment_id}"
-    view["capabilities"] = device_capabilities(device, user, world.feature_enabled("api-supervisor-monitoring"),
-                                               as_printed="device-capabilities-as-printed" in world.variants)
+    view["capabilities"] = device_capabilities(
+        device,
+        user,
+        world.feature_enabled("api-supervisor-monitoring"),
+        as_printed="device-capabilities-as-printed" in world.variants,
+    )
     if device.monitoring:
         view["supervisorMonitoringState"] = {
-            "state": device.monitoring.mode, "mode": device.monitoring.repeat, "scope": device.monitoring.scope,
-            "targetDeviceUri": device_path(device.monitoring.target_device_id)}
+            "state": device.monitoring.mode,
+            "mode": device.monitoring.repeat,
+            "scope": device.monitoring.scope,
+            "targetDeviceUri": device_path(device.monitoring.target_device_id),
+        }
     return view
 
 
 def absolutize(data: Any, base: str) -> Any:
     """Prefix server-relative URIs with ``base`` (scheme://host of the client's request, E002)."""
     if isinstance(data, dict):
-        return {k: (base + v if k in URI_FIELDS and isinstance(v, str) and v.startswith("/")
-                    else absolutize(v, base)) for k, v in data.items()}
+        return {
+            k: (base + v if k in URI_FIELDS and isinstance(v, str) and v.startswith("/") else absolutize(v, base))
+            for k, v in data.items()
+        }
     if isinstance(data, list):
         return [absolutize(v, base) for v in data]
     return data

@@ -36,10 +36,17 @@ VOICE_SERVICE_ID = "370ef5e6-9e3c-4d91-9588-7f4dfe67e011"
 
 # The system agent-state operations with the ids the documents show (003 l.1320-1420).
 SYSTEM_AGENT_STATES = [
-    AgentStateOperation("D3663509-3D82-4DD3-A82E-2EA8EFA02AEF", "AfterCallWork", "AfterCallWork", "NotReady",
-                        "AfterCallWork", system=True),
-    AgentStateOperation("2B36138D-C564-4562-A8CB-3C32D564F296", "AuxWork", "AuxWork", "NotReady", "AuxWork",
-                        system=True),
+    AgentStateOperation(
+        "D3663509-3D82-4DD3-A82E-2EA8EFA02AEF",
+        "AfterCallWork",
+        "AfterCallWork",
+        "NotReady",
+        "AfterCallWork",
+        system=True,
+    ),
+    AgentStateOperation(
+        "2B36138D-C564-4562-A8CB-3C32D564F296", "AuxWork", "AuxWork", "NotReady", "AuxWork", system=True
+    ),
     AgentStateOperation("900D55CC-2BB0-431F-8BF9-D3525B383BE6", "NotReady", "Not Ready", "NotReady", system=True),
     AgentStateOperation("0F7F5003-EF26-4D13-A6Ef-D0C7EC819BEB", "Offline", "Offline", "Logout", system=True),
     AgentStateOperation("9430250E-0A1B-421F-B372-F29E69366DED", "Ready", "Ready", "Ready", system=True),
@@ -125,11 +132,13 @@ class World:
         self.agent_states: list[AgentStateOperation] = copy.deepcopy(SYSTEM_AGENT_STATES)
         self.settings: dict[str, SettingsGroup] = {}
         self.features: dict[str, Feature] = {
-            fid: Feature(fid, name, default) for fid, name, default in DEFAULT_FEATURES}
+            fid: Feature(fid, name, default) for fid, name, default in DEFAULT_FEATURES
+        }
         self.services: dict[str, Service] = {
             VOICE_SERVICE_ID: Service(VOICE_SERVICE_ID, "SIPS", "Voice"),
-            "d1f0c1b8-6a1e-4c38-9d3c-5b2f6f4e0c11": Service("d1f0c1b8-6a1e-4c38-9d3c-5b2f6f4e0c11",
-                                                            "Provisioning", "Provisioning"),
+            "d1f0c1b8-6a1e-4c38-9d3c-5b2f6f4e0c11": Service(
+                "d1f0c1b8-6a1e-4c38-9d3c-5b2f6f4e0c11", "Provisioning", "Provisioning"
+            ),
         }
         self.skills: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, dict[str, Any]] = {}

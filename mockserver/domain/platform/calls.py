@@ -55,11 +55,28 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _leg(world: PlatformWorld, conv: Conversation, purpose: str, direction: str, state: str | None, *,
-         user: User | None = None, queue: Queue | None = None, **members: Any) -> Participant:
+def _leg(
+    world: PlatformWorld,
+    conv: Conversation,
+    purpose: str,
+    direction: str,
+    state: str | None,
+    *,
+    user: User | None = None,
+    queue: Queue | None = None,
+    **members: Any,
+) -> Participant:
     now = world.wall()
-    participant = Participant(id=_new_id(), purpose=purpose, direction=direction, state=state, start_time=now,
-                              call_id=_new_id(), initial_state=state, **members)
+    participant = Participant(
+        id=_new_id(),
+        purpose=purpose,
+        direction=direction,
+        state=state,
+        start_time=now,
+        call_id=_new_id(),
+        initial_state=state,
+        **members,
+    )
     if user is not None:
         participant.user_id = user.id
         participant.name = participant.name or user.name
@@ -103,9 +120,14 @@ def _disconnect(world: PlatformWorld, participant: Participant, disconnect_type:
     participant.end_time = world.wall()
     participant.disconnect_type = disconnect_type
     queue = world.queues.get(participant.queue_id or "")
-    if participant.purpose == "agent" and participant.direction == "inbound" and queue is not None \
-            and queue.wrapup_required and participant.connected_time is not None:
-        participant.wrapup_required = True   # an answered ACD call: after-call work until the wrap-up is given
+    if (
+        participant.purpose == "agent"
+        and participant.direction == "inbound"
+        and queue is not None
+        and queue.wrapup_required
+        and participant.connected_time is not None
+    ):
+        participant.wrapup_required = True  # an answered ACD call: after-call work until the wrap-up is given
         participant.acw_start = participant.end_time
     if participant.user_id is not None and participant.user_id in world.users:
         world.persistent.leg_ended(world.users[participant.user_id], _busy(world, participant.user_id))
@@ -147,8 +169,10 @@ def readable(world: PlatformWorld, token: Token, conversation_id: str) -> Conver
     with world.lock:
         conv = world.conversation(conversation_id)
         if token.user_id is not None and token.user_id not in conv.ever_users:
-            raise errors.NotAuthorized(f"User is not a participant of conversation {conversation_id}",
-                                       params={"conversationId": conversation_id})
+            raise errors.NotAuthorized(
+                f"User is not a participant of conversation {conversation_id}",
+                params={"conversationId": conversation_id},
+            )
         return conv
 
 
@@ -172,12 +196,21 @@ def check_caller(world: PlatformWorld, caller: User) -> None:
     """E406: an Offline, Meal or Break caller is refused (403) — before the body is read (E400's order)."""
     with world.lock:
         if world.settings.presence_rule and not _presence_allows_calls(world, caller):
-            raise errors.NotAuthorized(errors.NOT_VALID_STATE,
-                                       params={"systemPresence": world.presence_of(caller).system_presence})
+            raise errors.NotAuthorized(
+                errors.NOT_VALID_STATE, params={"systemPresence": world.presence_of(caller).system_presence}
+            )
 
 
-def _destination(world: PlatformWorld, caller: User, *, address: str | None = None, user_id: str | None = None,
-                 queue_id: str | None = None, name: str | None = None, field: str) -> dict[str, Any]:
+def _destination(
+    world: PlatformWorld,
+    caller: User,
+    *,
+    address: str | None = None,
+    user_id: str | None = None,
+    queue_id: str | None = None,
+    name: str | None = None,
+    field: str,
+) -> dict[str, Any]:
     if user_id is not None:
         callee = world.users.get(user_id)
         if callee is None:
@@ -206,8 +239,10 @@ def _destination(world: PlatformWorld, caller: User, *, address: str | None = No
 
 def _destinations(world: PlatformWorld, caller: User, body: dict[str, Any]) -> list[dict[str, Any]]:
     if body.get("conversationIds"):
-        raise errors.BadRequest("conversationIds: conferencing existing conversations is not modelled by the mock "
-                                "(E452)", field="conversationIds")
+        raise errors.BadRequest(
+            "conversationIds: conferencing existing conversations is not modelled by the mock (E452)",
+            field="conversationIds",
+        )
     found = []
     if body.get("phoneNumber") is not None:
         found.append(_destination(world, caller, address=str(body["phoneNumber"]), field="phoneNumber"))
@@ -219,11 +254,22 @@ def _destinations(world: PlatformWorld, caller: User, body: dict[str, Any]) -> l
         where = f"participants[{index}]"
         if not isinstance(item, dict) or not any(item.get(k) for k in ("address", "userId", "queueId")):
             raise errors.BadRequest(f"{where} names no address, userId or queueId", field=where)
-        found.append(_destination(world, caller, address=item.get("address"), user_id=item.get("userId"),
-                                  queue_id=item.get("queueId"), name=item.get("name"), field=where))
+        found.append(
+            _destination(
+                world,
+                caller,
+                address=item.get("address"),
+                user_id=item.get("userId"),
+                queue_id=item.get("queueId"),
+                name=item.get("name"),
+                field=where,
+            )
+        )
     if not found:
-        raise errors.BadRequest("The request names no destination: phoneNumber, callUserId, callQueueId, "
-                                "participants or conversationIds (E401)")
+        raise errors.BadRequest(
+            "The request names no destination: phoneNumber, callUserId, callQueueId, "
+            "participants or conversationIds (E401)"
+        )
     return found
 
 
@@ -249,8 +295,14 @@ def make_call(world: PlatformWorld, caller_id: str, body: dict[str, Any]) -> Con
         return conv
 
 
-def _start_agent_leg(world: PlatformWorld, conv: Conversation, caller: User, *, queue: Queue | None = None,
-                     existing: Participant | None = None) -> Participant:
+def _start_agent_leg(
+    world: PlatformWorld,
+    conv: Conversation,
+    caller: User,
+    *,
+    queue: Queue | None = None,
+    existing: Participant | None = None,
+) -> Participant:
     """The caller's own leg, per phone type (phones.make_call_leg)."""
     mode = phones.make_call_leg(caller.phone)
     first = "alerting" if mode == phones.ALERT else "contacting"
@@ -267,8 +319,10 @@ def _start_agent_leg(world: PlatformWorld, conv: Conversation, caller: User, *, 
         _connect(world, conv, agent)
         _notify(world, conv)
     elif mode == phones.FAIL:
-        agent.error_info = {"code": "error.phone.placing.calls.not.allowed",
-                            "message": "The WebRTC phone does not allow placing calls with another app (E419)"}
+        agent.error_info = {
+            "code": "error.phone.placing.calls.not.allowed",
+            "message": "The WebRTC phone does not allow placing calls with another app (E419)",
+        }
         _disconnect(world, agent, "error")
         _end(world, conv)
         _notify(world, conv)
@@ -283,20 +337,49 @@ def _dial(world: PlatformWorld, conv: Conversation) -> None:
         attributes = item.get("attributes") or {}
         if kind == "user":
             callee = world.users[item["user"]]
-            _leg(world, conv, "user", "inbound", "alerting", user=callee, ani=item.get("ani"),
-                 dnis=callee.phone.address, attributes=dict(attributes))
+            _leg(
+                world,
+                conv,
+                "user",
+                "inbound",
+                "alerting",
+                user=callee,
+                ani=item.get("ani"),
+                dnis=callee.phone.address,
+                attributes=dict(attributes),
+            )
         elif kind == "queue":
             queue = world.queues[item["queue"]]
-            acd = _leg(world, conv, "acd", "outbound", "connected", queue=queue, name=queue.name,
-                       address=f"queue:{queue.name}", attributes=dict(attributes))
+            acd = _leg(
+                world,
+                conv,
+                "acd",
+                "outbound",
+                "connected",
+                queue=queue,
+                name=queue.name,
+                address=f"queue:{queue.name}",
+                attributes=dict(attributes),
+            )
             _route(world, conv, queue, acd)
         elif kind == "flow":
             flow = world.flows[item["flow"].lower()]
-            ivr = _leg(world, conv, "ivr", "outbound", "connected", name=flow.name, address=item["address"],
-                       ani=item.get("ani"), dnis=item["address"], flow=flow.name)
+            ivr = _leg(
+                world,
+                conv,
+                "ivr",
+                "outbound",
+                "connected",
+                name=flow.name,
+                address=item["address"],
+                ani=item.get("ani"),
+                dnis=item["address"],
+                flow=flow.name,
+            )
             silence = flow.silence if flow.silence is not None else world.settings.force_disconnect_silence
-            conv.timers.append(world.scheduler.call_later(silence, functools.partial(_flow_disconnects, world, conv,
-                                                                                     ivr)))
+            conv.timers.append(
+                world.scheduler.call_later(silence, functools.partial(_flow_disconnects, world, conv, ivr))
+            )
         elif kind == "callback":
             customer = conv.participant(item["participant"])
             if customer is not None:
@@ -304,8 +387,18 @@ def _dial(world: PlatformWorld, conv: Conversation) -> None:
                 customer.call_id = _new_id()
                 customer.address = customer.dnis = item["address"]
         else:
-            _leg(world, conv, "customer", "outbound", "dialing", address=item["address"], name=item.get("name"),
-                 ani=item.get("ani"), dnis=item["address"], attributes=dict(attributes))
+            _leg(
+                world,
+                conv,
+                "customer",
+                "outbound",
+                "dialing",
+                address=item["address"],
+                name=item.get("name"),
+                ani=item.get("ani"),
+                dnis=item["address"],
+                attributes=dict(attributes),
+            )
 
 
 def _flow_disconnects(world: PlatformWorld, conv: Conversation, ivr: Participant) -> None:
@@ -319,13 +412,19 @@ def _flow_disconnects(world: PlatformWorld, conv: Conversation, ivr: Participant
 
 
 # ---- ACD -------------------------------------------------------------------------------------------------
-def _route(world: PlatformWorld, conv: Conversation, queue: Queue, acd: Participant,
-           user: User | None = None) -> bool:
+def _route(world: PlatformWorld, conv: Conversation, queue: Queue, acd: Participant, user: User | None = None) -> bool:
     """Offer a queued call to an On Queue member with no active leg (or to ``user``)."""
     if user is None:
-        user = next((world.users[m] for m in queue.members
-                     if m in world.users and world.presence_of(world.users[m]).system_presence == "OnQueue"
-                     and not _busy(world, m)), None)
+        user = next(
+            (
+                world.users[m]
+                for m in queue.members
+                if m in world.users
+                and world.presence_of(world.users[m]).system_presence == "OnQueue"
+                and not _busy(world, m)
+            ),
+            None,
+        )
     if user is None:
         if conv.id not in queue.waiting:
             queue.waiting.append(conv.id)
@@ -333,8 +432,17 @@ def _route(world: PlatformWorld, conv: Conversation, queue: Queue, acd: Particip
     if conv.id in queue.waiting:
         queue.waiting.remove(conv.id)
     customer = next((p for p in conv.participants if p.purpose == "customer"), None)
-    _leg(world, conv, "agent", "inbound", "alerting", user=user, queue=queue,
-         ani=customer.ani if customer else None, dnis=customer.dnis if customer else None)
+    _leg(
+        world,
+        conv,
+        "agent",
+        "inbound",
+        "alerting",
+        user=user,
+        queue=queue,
+        ani=customer.ani if customer else None,
+        dnis=customer.dnis if customer else None,
+    )
     _disconnect(world, acd, "transfer")
     return True
 
@@ -357,9 +465,16 @@ def route_waiting(world: PlatformWorld, user: User) -> None:
 
 
 # ---- inbound (control API) -------------------------------------------------------------------------------
-def deliver_call(world: PlatformWorld, *, ani: str, user_id: str | None = None, queue_id: str | None = None,
-                 dnis: str | None = None, name: str | None = None,
-                 attributes: dict[str, str] | None = None) -> Conversation:
+def deliver_call(
+    world: PlatformWorld,
+    *,
+    ani: str,
+    user_id: str | None = None,
+    queue_id: str | None = None,
+    dnis: str | None = None,
+    name: str | None = None,
+    attributes: dict[str, str] | None = None,
+) -> Conversation:
     """An external caller reaches a user directly (purpose user, alerting) or an ACD queue (purpose agent)."""
     with world.lock:
         caller_address = classify_number(ani)
@@ -376,11 +491,31 @@ def deliver_call(world: PlatformWorld, *, ani: str, user_id: str | None = None, 
         dnis_address = classify_number(dnis) if dnis else (user.phone.address if user and not queue else None)
         conv = Conversation(id=_new_id(), start_time=world.wall())
         world.conversations[conv.id] = conv
-        _leg(world, conv, "customer", "inbound", "connected", address=caller_address, ani=caller_address,
-             dnis=dnis_address, name=name, attributes=dict(attributes or {}))
+        _leg(
+            world,
+            conv,
+            "customer",
+            "inbound",
+            "connected",
+            address=caller_address,
+            ani=caller_address,
+            dnis=dnis_address,
+            name=name,
+            attributes=dict(attributes or {}),
+        )
         if queue is not None:
-            acd = _leg(world, conv, "acd", "inbound", "connected", queue=queue, name=queue.name,
-                       address=f"queue:{queue.name}", ani=caller_address, dnis=dnis_address)
+            acd = _leg(
+                world,
+                conv,
+                "acd",
+                "inbound",
+                "connected",
+                queue=queue,
+                name=queue.name,
+                address=f"queue:{queue.name}",
+                ani=caller_address,
+                dnis=dnis_address,
+            )
             _route(world, conv, queue, acd, user)
         else:
             assert user is not None
@@ -403,8 +538,16 @@ def create_callback(world: PlatformWorld, user_id: str, numbers: list[str], name
             normalized.append(address)
         conv = Conversation(id=_new_id(), start_time=world.wall(), kind="callback")
         world.conversations[conv.id] = conv
-        _leg(world, conv, "customer", "outbound", None, name=name, callback_numbers=normalized,
-             callback_state="connected")
+        _leg(
+            world,
+            conv,
+            "customer",
+            "outbound",
+            None,
+            name=name,
+            callback_numbers=normalized,
+            callback_state="connected",
+        )
         agent = _leg(world, conv, "agent", "outbound", None, user=user, callback_state="connected")
         agent.callback_numbers = list(normalized)
         _notify(world, conv)
@@ -421,8 +564,7 @@ def callback_agent(world: PlatformWorld, user_id: str, conversation_id: str) -> 
         return conv
 
 
-def place_callback_call(world: PlatformWorld, user_id: str, conversation_id: str,
-                        body: dict[str, Any]) -> Conversation:
+def place_callback_call(world: PlatformWorld, user_id: str, conversation_id: str, body: dict[str, Any]) -> Conversation:
     """POST /api/v2/conversations/calls/{conversationId} (000 l.48) with a CallCommand."""
     with world.lock:
         conv = callback_agent(world, user_id, conversation_id)
@@ -449,22 +591,26 @@ def place_callback_call(world: PlatformWorld, user_id: str, conversation_id: str
 
 
 # ---- Answer Call and the other participant updates -------------------------------------------------------
-def owned_participant(world: PlatformWorld, user_id: str, conversation_id: str,
-                      participant_id: str) -> tuple[Conversation, Participant]:
+def owned_participant(
+    world: PlatformWorld, user_id: str, conversation_id: str, participant_id: str
+) -> tuple[Conversation, Participant]:
     """000 l.88-93, E407: the token's user must be this participant's user (403), before the body is read."""
     with world.lock:
         conv = world.conversation(conversation_id)
         participant = conv.participant(participant_id)
         if participant is None:
-            raise errors.NotFound(f"Participant {participant_id} not found in conversation {conversation_id}",
-                                  params={"participantId": participant_id})
+            raise errors.NotFound(
+                f"Participant {participant_id} not found in conversation {conversation_id}",
+                params={"participantId": participant_id},
+            )
         if participant.user_id != user_id:
             raise errors.NotAuthorized(errors.NOT_PARTICIPANT, params={"participantId": participant_id})
         return conv, participant
 
 
-def update_participant(world: PlatformWorld, user_id: str, conversation_id: str, participant_id: str,
-                       body: dict[str, Any]) -> AnswerOutcome:
+def update_participant(
+    world: PlatformWorld, user_id: str, conversation_id: str, participant_id: str, body: dict[str, Any]
+) -> AnswerOutcome:
     """PATCH participant with a MediaParticipantRequest: state connected (answer) or disconnected (hang up),
     held, muted, confined, recording, wrapup (ends an ACD agent's after-call work: terminated). Everything is
     checked before anything changes."""
@@ -472,11 +618,14 @@ def update_participant(world: PlatformWorld, user_id: str, conversation_id: str,
         conv, participant = owned_participant(world, user_id, conversation_id, participant_id)
         state = body.get("state")
         if state is not None and state not in ("connected", "disconnected"):
-            raise errors.BadRequest(f"state {state!r} cannot be requested: use connected (answer) or disconnected",
-                                    field="state")
+            raise errors.BadRequest(
+                f"state {state!r} cannot be requested: use connected (answer) or disconnected", field="state"
+            )
         if state == "connected" and participant.state not in ("alerting", "offering", "contacting", "connected"):
-            raise errors.BadRequest(f"Participant {participant_id} has no call to answer "
-                                    f"(state {participant.state or 'none'})", field="state")
+            raise errors.BadRequest(
+                f"Participant {participant_id} has no call to answer (state {participant.state or 'none'})",
+                field="state",
+            )
         if "held" in body and participant.state != "connected":
             raise errors.BadRequest("Only a connected participant can be held or resumed", field="held")
         for flag in ("muted", "confined", "recording"):
@@ -489,7 +638,7 @@ def update_participant(world: PlatformWorld, user_id: str, conversation_id: str,
         if "wrapupSkipped" in body:
             participant.wrapup_skipped = bool(body["wrapupSkipped"])
         if participant.in_acw and (participant.wrapup or participant.wrapup_skipped):
-            participant.state = "terminated"     # after-call work done
+            participant.state = "terminated"  # after-call work done
             participant.acw_end = world.wall()
         for flag in ("muted", "confined", "recording"):
             if flag in body:
@@ -532,8 +681,9 @@ def _pick(conv: Conversation, participant_id: str | None, states: tuple[str, ...
     for participant in conv.participants:
         if participant.state in states and (participant.user_id is not None) == users:
             return participant
-    raise errors.Conflict(f"Conversation {conv.id} has no {'user' if users else 'remote'} participant "
-                          f"in state {' or '.join(states)}")
+    raise errors.Conflict(
+        f"Conversation {conv.id} has no {'user' if users else 'remote'} participant in state {' or '.join(states)}"
+    )
 
 
 def remote_answer(world: PlatformWorld, conversation_id: str, participant_id: str | None = None) -> Conversation:
@@ -551,8 +701,9 @@ def remote_answer(world: PlatformWorld, conversation_id: str, participant_id: st
 def remote_hangup(world: PlatformWorld, conversation_id: str, participant_id: str | None = None) -> Conversation:
     with world.lock:
         conv = world.conversation(conversation_id)
-        participant = _pick(conv, participant_id, ("connected", "dialing", "alerting", "contacting", "offering"),
-                            users=False)
+        participant = _pick(
+            conv, participant_id, ("connected", "dialing", "alerting", "contacting", "offering"), users=False
+        )
         if not participant.active:
             raise errors.Conflict(f"Participant {participant.id} is {participant.state}")
         _disconnect(world, participant, "endpoint")
@@ -563,8 +714,12 @@ def remote_hangup(world: PlatformWorld, conversation_id: str, participant_id: st
 
 def _user_leg(world: PlatformWorld, user_id: str, states: tuple[str, ...]) -> tuple[Conversation, Participant]:
     world.user(user_id)
-    legs = [(c, p) for c in world.conversations.values() for p in c.participants
-            if p.user_id == user_id and p.state in states]
+    legs = [
+        (c, p)
+        for c in world.conversations.values()
+        for p in c.participants
+        if p.user_id == user_id and p.state in states
+    ]
     if not legs:
         raise errors.Conflict(f"User {user_id} has no leg in state {' or '.join(states)}")
     return max(legs, key=lambda pair: pair[1].start_time)

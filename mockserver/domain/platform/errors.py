@@ -6,8 +6,7 @@ from __future__ import annotations
 from mockserver.domain.errors import VoicekitError
 
 # Texts decided by the errata (E406, E407, E408, E413, E414) or taken from the seeds.
-USER_CONTEXT = ("This request requires a user context. Client credentials cannot be used for requests to this "
-                "resource.")
+USER_CONTEXT = "This request requires a user context. Client credentials cannot be used for requests to this resource."
 NOT_PARTICIPANT = "Only the user associated with this participant can answer or place this call."
 NOT_VALID_STATE = "User is not in a valid state"
 INVALID_PHONE = "Invalid phone number format"
@@ -20,8 +19,9 @@ class PlatformError(VoicekitError):
     status = 400
     code = "bad.request"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 params: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, params: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         if code:
             self.code = code
@@ -84,8 +84,12 @@ class TooManyRequests(PlatformError):
         super().__init__(f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds")
         self.retry_after = retry_after
         self.params = {"retryAfter": str(retry_after)}
-        self.headers = {"Retry-After": str(retry_after), "inin-ratelimit-count": str(count),
-                        "inin-ratelimit-allowed": str(allowed), "inin-ratelimit-reset": str(retry_after)}
+        self.headers = {
+            "Retry-After": str(retry_after),
+            "inin-ratelimit-count": str(count),
+            "inin-ratelimit-allowed": str(allowed),
+            "inin-ratelimit-reset": str(retry_after),
+        }
 
 
 class OAuthFailure(VoicekitError):

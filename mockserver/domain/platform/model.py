@@ -14,8 +14,13 @@ BROADSOFT = "generic-sip-broadsoft"
 GENERIC_SIP = "generic-sip"
 REMOTE = "remote"
 PHONE_TYPES = (WEBRTC, MANAGED, BROADSOFT, GENERIC_SIP, REMOTE)
-STATION_TYPES = {WEBRTC: "inin_webrtc_softphone", MANAGED: "inin_managed_phone", BROADSOFT: "unmanaged_sip",
-                 GENERIC_SIP: "unmanaged_sip", REMOTE: "inin_remote"}
+STATION_TYPES = {
+    WEBRTC: "inin_webrtc_softphone",
+    MANAGED: "inin_managed_phone",
+    BROADSOFT: "unmanaged_sip",
+    GENERIC_SIP: "unmanaged_sip",
+    REMOTE: "inin_remote",
+}
 
 # Participant (call media) states (ParticipantState.json) that still hold a leg.
 ACTIVE_STATES = frozenset({"alerting", "dialing", "contacting", "offering", "connected"})
@@ -36,41 +41,53 @@ USER_GRANTS = frozenset({IMPLICIT, AUTHORIZATION_CODE, PKCE, SAML2_BEARER, REFRE
 class Settings:
     """What the seed, MockConfig and the control API can tune."""
 
-    token_lifetime: int = 86_400            # E416: default expires_in
-    code_lifetime: float = 300.0            # authorization codes
-    rate_limit: int = 0                     # Make Call requests per window per token (0 = no limit)
-    rate_limit_window: float = 60.0         # "requests per minute" unless the control API shortens it
-    retry_after: int | None = None          # fixed Retry-After (seconds) instead of the time left in the window
+    token_lifetime: int = 86_400  # E416: default expires_in
+    code_lifetime: float = 300.0  # authorization codes
+    rate_limit: int = 0  # Make Call requests per window per token (0 = no limit)
+    rate_limit_window: float = 60.0  # "requests per minute" unless the control API shortens it
+    retry_after: int | None = None  # fixed Retry-After (seconds) instead of the time left in the window
     persistent_connection_timeout: float = 300.0  # idle time before a persistent connection drops
-    force_disconnect_silence: float = 3.0   # 000 l.240: the flow's silence before it disconnects
-    heartbeat_seconds: float = 30.0         # channel.metadata heartbeat on notification sockets
-    channel_lifetime: float = 86_400.0      # a notification channel lives this long, then socket_closing
-    presence_rule: bool = True              # E406: Offline/Meal/Break callers are refused (switchable)
-    max_topics: int = 1000                  # subscriptions per channel
+    force_disconnect_silence: float = 3.0  # 000 l.240: the flow's silence before it disconnects
+    heartbeat_seconds: float = 30.0  # channel.metadata heartbeat on notification sockets
+    channel_lifetime: float = 86_400.0  # a notification channel lives this long, then socket_closing
+    presence_rule: bool = True  # E406: Offline/Meal/Break callers are refused (switchable)
+    max_topics: int = 1000  # subscriptions per channel
 
     def snapshot(self) -> dict[str, Any]:
-        return {"tokenLifetimeSeconds": self.token_lifetime, "authorizationCodeLifetimeSeconds": self.code_lifetime,
-                "rateLimit": self.rate_limit, "rateLimitWindowSeconds": self.rate_limit_window,
-                "retryAfterSeconds": self.retry_after,
-                "persistentConnectionTimeoutSeconds": self.persistent_connection_timeout,
-                "forceDisconnectSilenceSeconds": self.force_disconnect_silence,
-                "heartbeatSeconds": self.heartbeat_seconds, "channelLifetimeSeconds": self.channel_lifetime,
-                "presenceRule": self.presence_rule, "maxTopicsPerChannel": self.max_topics}
+        return {
+            "tokenLifetimeSeconds": self.token_lifetime,
+            "authorizationCodeLifetimeSeconds": self.code_lifetime,
+            "rateLimit": self.rate_limit,
+            "rateLimitWindowSeconds": self.rate_limit_window,
+            "retryAfterSeconds": self.retry_after,
+            "persistentConnectionTimeoutSeconds": self.persistent_connection_timeout,
+            "forceDisconnectSilenceSeconds": self.force_disconnect_silence,
+            "heartbeatSeconds": self.heartbeat_seconds,
+            "channelLifetimeSeconds": self.channel_lifetime,
+            "presenceRule": self.presence_rule,
+            "maxTopicsPerChannel": self.max_topics,
+        }
 
 
-SETTING_KEYS = {"tokenLifetimeSeconds": ("token_lifetime", int), "authorizationCodeLifetimeSeconds":
-                ("code_lifetime", float), "rateLimit": ("rate_limit", int),
-                "rateLimitWindowSeconds": ("rate_limit_window", float), "retryAfterSeconds": ("retry_after", int),
-                "persistentConnectionTimeoutSeconds": ("persistent_connection_timeout", float),
-                "forceDisconnectSilenceSeconds": ("force_disconnect_silence", float),
-                "heartbeatSeconds": ("heartbeat_seconds", float), "channelLifetimeSeconds": ("channel_lifetime", float),
-                "presenceRule": ("presence_rule", bool), "maxTopicsPerChannel": ("max_topics", int)}
+SETTING_KEYS = {
+    "tokenLifetimeSeconds": ("token_lifetime", int),
+    "authorizationCodeLifetimeSeconds": ("code_lifetime", float),
+    "rateLimit": ("rate_limit", int),
+    "rateLimitWindowSeconds": ("rate_limit_window", float),
+    "retryAfterSeconds": ("retry_after", int),
+    "persistentConnectionTimeoutSeconds": ("persistent_connection_timeout", float),
+    "forceDisconnectSilenceSeconds": ("force_disconnect_silence", float),
+    "heartbeatSeconds": ("heartbeat_seconds", float),
+    "channelLifetimeSeconds": ("channel_lifetime", float),
+    "presenceRule": ("presence_rule", bool),
+    "maxTopicsPerChannel": ("max_topics", int),
+}
 
 
 @dataclass
 class PresenceDefinition:
     id: str
-    system_presence: str   # Available, Busy, Away, Break, Meal, Meeting, Training, Offline, OnQueue, Idle
+    system_presence: str  # Available, Busy, Away, Break, Meal, Meeting, Training, Offline, OnQueue, Idle
     name: str
 
 
@@ -79,8 +96,8 @@ class Phone:
     """A user's station: its type, its settings and the persistent connection (E410: phone state)."""
 
     type: str
-    persistent_connection: bool = False     # "Maintain Persistent Connection" (000 l.141-160)
-    allow_placing_calls: bool = True        # WebRTC "placing calls with another app" (000 l.171-180, E419)
+    persistent_connection: bool = False  # "Maintain Persistent Connection" (000 l.141-160)
+    allow_placing_calls: bool = True  # WebRTC "placing calls with another app" (000 l.171-180, E419)
     address: str = ""
     station_id: str = ""
     station_name: str = ""
@@ -109,7 +126,7 @@ class Queue:
     name: str
     members: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # conversation ids waiting for an agent
-    wrapup_required: bool = True                      # its agents go to after-call work when the call ends
+    wrapup_required: bool = True  # its agents go to after-call work when the call ends
 
 
 @dataclass
@@ -127,9 +144,9 @@ class OAuthClient:
     secret: str | None
     grants: frozenset[str]
     redirect_uris: tuple[str, ...] = ()
-    scopes: frozenset[str] | None = None    # None: every scope
-    token_lifetime: int | None = None       # None: the setting
-    login_user: str | None = None           # who "logs in" on /oauth/authorize (no login page)
+    scopes: frozenset[str] | None = None  # None: every scope
+    token_lifetime: int | None = None  # None: the setting
+    login_user: str | None = None  # who "logs in" on /oauth/authorize (no login page)
 
 
 @dataclass
@@ -172,9 +189,9 @@ class AuthorizationCode:
 @dataclass
 class Participant:
     id: str
-    purpose: str                  # agent, user, customer, external, acd, ivr
-    direction: str                # inbound | outbound
-    state: str | None             # call state; None while the participant has no call (callback only)
+    purpose: str  # agent, user, customer, external, acd, ivr
+    direction: str  # inbound | outbound
+    state: str | None  # call state; None while the participant has no call (callback only)
     start_time: float
     call_id: str = ""
     user_id: str | None = None
@@ -220,10 +237,10 @@ class Conversation:
     start_time: float
     participants: list[Participant] = field(default_factory=list)
     end_time: float | None = None
-    kind: str = "call"            # call | callback
+    kind: str = "call"  # call | callback
     pending: list[dict[str, Any]] = field(default_factory=list)  # destinations dialled once the caller connects
     timers: list[Handle] = field(default_factory=list)
-    ever_users: set[str] = field(default_factory=set)     # users who took part (may read it afterwards)
+    ever_users: set[str] = field(default_factory=set)  # users who took part (may read it afterwards)
 
     def participant(self, participant_id: str) -> Participant | None:
         return next((p for p in self.participants if p.id == participant_id), None)
@@ -244,8 +261,8 @@ class Channel:
     token: str
     client_id: str
     user_id: str | None
-    created: float      # wall clock
-    expires: float      # wall clock
+    created: float  # wall clock
+    expires: float  # wall clock
     topics: dict[str, None] = field(default_factory=dict)  # ordered set
     closed: bool = False
     timer: Handle | None = None

@@ -15,8 +15,10 @@ from mockserver.domain.platform import errors
 from mockserver.domain.platform.model import Channel, Token
 from mockserver.domain.platform.world import SOCKET_CLOSING, PlatformWorld
 
-TOPICS = (re.compile(r"^v2\.users\.(?P<user>[^.]+)\.conversations\.calls$"),
-          re.compile(r"^v2\.users\.(?P<user>[^.]+)\.presence$"))
+TOPICS = (
+    re.compile(r"^v2\.users\.(?P<user>[^.]+)\.conversations\.calls$"),
+    re.compile(r"^v2\.users\.(?P<user>[^.]+)\.presence$"),
+)
 
 
 def _principal(user_id: str | None, client_id: str) -> str:
@@ -27,8 +29,14 @@ def create_channel(world: PlatformWorld, token: Token) -> Channel:
     with world.lock:
         now = world.wall()
         lifetime = world.settings.channel_lifetime
-        channel = Channel(id=f"streaming-0-{secrets.token_hex(13)}", token=token.value, client_id=token.client_id,
-                          user_id=token.user_id, created=now, expires=now + lifetime)
+        channel = Channel(
+            id=f"streaming-0-{secrets.token_hex(13)}",
+            token=token.value,
+            client_id=token.client_id,
+            user_id=token.user_id,
+            created=now,
+            expires=now + lifetime,
+        )
         channel.timer = world.scheduler.call_later(lifetime, lambda: expire(world, channel.id))
         world.channels[channel.id] = channel
         return channel
@@ -46,8 +54,11 @@ def channels_of(world: PlatformWorld, token: Token, include: str = "token") -> l
 def channel_of(world: PlatformWorld, token: Token, channel_id: str) -> Channel:
     with world.lock:
         channel = world.channels.get(channel_id)
-        if channel is None or channel.closed or \
-                _principal(channel.user_id, channel.client_id) != _principal(token.user_id, token.client_id):
+        if (
+            channel is None
+            or channel.closed
+            or _principal(channel.user_id, channel.client_id) != _principal(token.user_id, token.client_id)
+        ):
             raise errors.NotFound(f"Channel {channel_id} not found", params={"channelId": channel_id})
         return channel
 
@@ -68,8 +79,9 @@ def topic_problem(world: PlatformWorld, topic: Any) -> str | None:
     return "unknown topic (the mock serves v2.users.{id}.conversations.calls and v2.users.{id}.presence)"
 
 
-def _accept(world: PlatformWorld, channel: Channel, items: list[dict[str, Any]], ignore_errors: bool,
-            *, replace: bool) -> list[dict[str, Any]]:
+def _accept(
+    world: PlatformWorld, channel: Channel, items: list[dict[str, Any]], ignore_errors: bool, *, replace: bool
+) -> list[dict[str, Any]]:
     rejected: list[dict[str, Any]] = []
     accepted: list[str] = []
     for item in items:
@@ -93,8 +105,15 @@ def listing(channel: Channel) -> list[dict[str, Any]]:
     return [{"id": topic, "state": "Permitted"} for topic in channel.topics]
 
 
-def subscribe(world: PlatformWorld, token: Token, channel_id: str, items: list[dict[str, Any]],
-              ignore_errors: bool = False, *, replace: bool = False) -> list[dict[str, Any]]:
+def subscribe(
+    world: PlatformWorld,
+    token: Token,
+    channel_id: str,
+    items: list[dict[str, Any]],
+    ignore_errors: bool = False,
+    *,
+    replace: bool = False,
+) -> list[dict[str, Any]]:
     """POST adds topics, PUT (replace=True) replaces them; invalid topics are 400 unless ignoreErrors."""
     with world.lock:
         return _accept(world, channel_of(world, token, channel_id), items, ignore_errors, replace=replace)

@@ -90,14 +90,26 @@ def require_scope(token: Token, alternatives: Iterable[str]) -> None:
 
 
 # ---- issuing -----------------------------------------------------------------------------------------
-def issue(world: PlatformWorld, client: OAuthClient, user_id: str | None, grant: str,
-          scopes: frozenset[str] | None = None, lifetime: float | None = None) -> Token:
+def issue(
+    world: PlatformWorld,
+    client: OAuthClient,
+    user_id: str | None,
+    grant: str,
+    scopes: frozenset[str] | None = None,
+    lifetime: float | None = None,
+) -> Token:
     with world.lock:
         if lifetime is None:
             lifetime = client.token_lifetime if client.token_lifetime is not None else world.settings.token_lifetime
-        token = Token(value=secrets.token_urlsafe(32), client_id=client.id, user_id=user_id, grant=grant,
-                      scopes=client.scopes if scopes is None else scopes, issued=world.now(),
-                      expires=world.now() + lifetime)
+        token = Token(
+            value=secrets.token_urlsafe(32),
+            client_id=client.id,
+            user_id=user_id,
+            grant=grant,
+            scopes=client.scopes if scopes is None else scopes,
+            issued=world.now(),
+            expires=world.now() + lifetime,
+        )
         while world.max_tokens and len(world.tokens) >= world.max_tokens:
             del world.tokens[next(iter(world.tokens))]  # the oldest issued: bounded memory, like a real token store
         world.tokens[token.value] = token
@@ -106,8 +118,11 @@ def issue(world: PlatformWorld, client: OAuthClient, user_id: str | None, grant:
 
 def _response(world: PlatformWorld, token: Token, *, refresh: bool) -> dict[str, object]:
     """The token response; a refresh token descends from the same authorization code as ``token``."""
-    body: dict[str, object] = {"access_token": token.value, "token_type": "bearer",
-                               "expires_in": max(0, round(token.expires - token.issued))}
+    body: dict[str, object] = {
+        "access_token": token.value,
+        "token_type": "bearer",
+        "expires_in": max(0, round(token.expires - token.issued)),
+    }
     if refresh and token.user_id is not None:
         value = secrets.token_urlsafe(32)
         world.refresh_tokens[value] = RefreshToken(value, token.client_id, token.user_id, token.scopes, token.code)
@@ -170,8 +185,9 @@ def _exchange_code(world: PlatformWorld, form: Mapping[str, str], basic: tuple[s
     elif verifier is not None:  # PKCE: a public client names itself
         client = _client(world, form.get("client_id"))
     else:
-        raise errors.OAuthFailure("invalid_client", "client authentication (HTTP Basic) or a PKCE code_verifier is "
-                                  "required", 401)
+        raise errors.OAuthFailure(
+            "invalid_client", "client authentication (HTTP Basic) or a PKCE code_verifier is required", 401
+        )
     _require_grant(client, AUTHORIZATION_CODE if basic is not None else PKCE)
     code = world.codes.get(form.get("code") or "")
     if code is not None and code.used:
@@ -284,8 +300,11 @@ def authorize(world: PlatformWorld, params: Mapping[str, str]) -> str:
             if response_type == "token":
                 _require_grant(client, IMPLICIT)
                 token = issue(world, client, user.id, IMPLICIT)
-                values = {"access_token": token.value, "expires_in": str(round(token.expires - token.issued)),
-                          "token_type": "bearer"}
+                values = {
+                    "access_token": token.value,
+                    "expires_in": str(round(token.expires - token.issued)),
+                    "token_type": "bearer",
+                }
             elif response_type == "code":
                 values = {"code": _new_code(world, client, user, redirect_uri, params)}
             else:
@@ -309,8 +328,9 @@ def _logged_in_user(world: PlatformWorld, client: OAuthClient, hint: str | None)
     raise errors.OAuthFailure("access_denied", "no test user is configured to log in")
 
 
-def _new_code(world: PlatformWorld, client: OAuthClient, user: User, redirect_uri: str,
-              params: Mapping[str, str]) -> str:
+def _new_code(
+    world: PlatformWorld, client: OAuthClient, user: User, redirect_uri: str, params: Mapping[str, str]
+) -> str:
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method") or ("S256" if challenge else None)
     if challenge is not None:
@@ -322,8 +342,15 @@ def _new_code(world: PlatformWorld, client: OAuthClient, user: User, redirect_ur
     else:
         _require_grant(client, AUTHORIZATION_CODE)
     value = secrets.token_urlsafe(24)
-    world.codes[value] = AuthorizationCode(value, client.id, user.id, redirect_uri, challenge,
-                                           method if challenge else None, world.now() + world.settings.code_lifetime)
+    world.codes[value] = AuthorizationCode(
+        value,
+        client.id,
+        user.id,
+        redirect_uri,
+        challenge,
+        method if challenge else None,
+        world.now() + world.settings.code_lifetime,
+    )
     return value
 
 

@@ -37,9 +37,10 @@ class PhoneWorld(Protocol):
     scheduler: Any
     conversations: dict[str, Any]
 
-CONNECT = "connect"   # the agent's leg connects by itself
-ALERT = "alert"       # the phone rings; a person must answer it (control API: the phone answers)
-FAIL = "fail"         # the leg never connects (E419)
+
+CONNECT = "connect"  # the agent's leg connects by itself
+ALERT = "alert"  # the phone rings; a person must answer it (control API: the phone answers)
+FAIL = "fail"  # the leg never connects (E419)
 
 
 def can_answer_remotely(phone: Phone) -> bool:

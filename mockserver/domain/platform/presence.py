@@ -10,20 +10,28 @@ from mockserver.domain.platform.model import PHONE_TYPES, User
 from mockserver.domain.platform.world import PlatformWorld
 
 
-def set_presence(world: PlatformWorld, user_id: str, *, definition_id: str | None = None,
-                 system_presence: str | None = None, message: str | None = None) -> User:
+def set_presence(
+    world: PlatformWorld,
+    user_id: str,
+    *,
+    definition_id: str | None = None,
+    system_presence: str | None = None,
+    message: str | None = None,
+) -> User:
     with world.lock:
         user = world.user(user_id)
         if definition_id is not None:
             if definition_id not in world.presences:
-                raise errors.InvalidValue(f"Presence definition {definition_id} not found",
-                                          field="presenceDefinition.id")
+                raise errors.InvalidValue(
+                    f"Presence definition {definition_id} not found", field="presenceDefinition.id"
+                )
             definition = world.presences[definition_id]
         elif system_presence is not None:
             found = world.presence_by_system(system_presence)
             if found is None:
-                raise errors.InvalidValue(f"No presence definition {system_presence!r}",
-                                          field="presenceDefinition.systemPresence")
+                raise errors.InvalidValue(
+                    f"No presence definition {system_presence!r}", field="presenceDefinition.systemPresence"
+                )
             definition = found
         else:
             raise errors.BadRequest("presenceDefinition.id is required", field="presenceDefinition")

@@ -27,13 +27,23 @@ from mockserver.domain.platform.model import (
 )
 from mockserver.domain.platform.world import PlatformWorld
 
-DEFAULT_PRESENCES = [("Available", "Available"), ("Busy", "Busy"), ("Away", "Away"), ("Break", "Break"),
-                     ("Meal", "Meal"), ("Meeting", "Meeting"), ("Training", "Training"), ("Offline", "Offline"),
-                     ("OnQueue", "On Queue"), ("Idle", "Idle")]
+DEFAULT_PRESENCES = [
+    ("Available", "Available"),
+    ("Busy", "Busy"),
+    ("Away", "Away"),
+    ("Break", "Break"),
+    ("Meal", "Meal"),
+    ("Meeting", "Meeting"),
+    ("Training", "Training"),
+    ("Offline", "Offline"),
+    ("OnQueue", "On Queue"),
+    ("Idle", "Idle"),
+]
 
 
-def build(section: dict[str, Any] | None, scheduler: Scheduler, bus: EventBus,
-          settings: Settings | None = None) -> PlatformWorld:
+def build(
+    section: dict[str, Any] | None, scheduler: Scheduler, bus: EventBus, settings: Settings | None = None
+) -> PlatformWorld:
     """``settings`` carries what MockConfig decides (token lifetime, rate limit); the seed's settings win."""
     section = copy.deepcopy(section or {})
     base = apply_settings(replace(settings or Settings()), section.get("settings") or {})
@@ -65,14 +75,19 @@ def apply_settings(settings: Settings, values: dict[str, Any]) -> Settings:
 
 def populate(world: PlatformWorld, section: dict[str, Any]) -> None:
     org = section.get("organization") or {}
-    world.org = {"id": str(org.get("id") or uuid.uuid4()), "name": str(org.get("name") or "voicekit"),
-                 "divisionId": str(org.get("divisionId") or uuid.uuid4())}
+    world.org = {
+        "id": str(org.get("id") or uuid.uuid4()),
+        "name": str(org.get("name") or "voicekit"),
+        "divisionId": str(org.get("divisionId") or uuid.uuid4()),
+    }
     definitions = section.get("presenceDefinitions") or [
         {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"voicekit-presence-{s}")), "systemPresence": s, "name": n}
-        for s, n in DEFAULT_PRESENCES]
+        for s, n in DEFAULT_PRESENCES
+    ]
     for item in definitions:
-        definition = PresenceDefinition(str(item["id"]), str(item["systemPresence"]),
-                                        str(item.get("name") or item["systemPresence"]))
+        definition = PresenceDefinition(
+            str(item["id"]), str(item["systemPresence"]), str(item.get("name") or item["systemPresence"])
+        )
         world.presences[definition.id] = definition
     for item in section.get("flows") or [{"name": "ForceDisconnect"}]:
         silence = item.get("silenceSeconds")
@@ -84,8 +99,12 @@ def populate(world: PlatformWorld, section: dict[str, Any]) -> None:
         unknown = [m for m in members if m not in world.users]
         if unknown:
             raise ValueError(f"queue {item.get('name')}: unknown members {unknown}")
-        queue = Queue(str(item.get("id") or uuid.uuid4()), str(item["name"]), members,
-                      wrapup_required=bool(item.get("wrapupRequired", True)))
+        queue = Queue(
+            str(item.get("id") or uuid.uuid4()),
+            str(item["name"]),
+            members,
+            wrapup_required=bool(item.get("wrapupRequired", True)),
+        )
         world.queues[queue.id] = queue
     for item in section.get("clients") or []:
         add_client(world, item)
@@ -114,17 +133,30 @@ def add_user(world: PlatformWorld, item: dict[str, Any]) -> User:
     extension = item.get("extension")
     email = str(item.get("email") or f"{name.split()[0].lower()}@voicekit.example")
     address = str(phone_spec.get("address") or (f"tel:{extension}" if extension else f"sip:{email}"))
-    phone = Phone(type=kind, persistent_connection=bool(phone_spec.get("persistentConnection", False)),
-                  allow_placing_calls=bool(phone_spec.get("allowPlacingCalls", True)), address=address,
-                  station_id=str(phone_spec.get("stationId") or uuid.uuid5(uuid.NAMESPACE_URL, f"station-{user_id}")),
-                  station_name=str(phone_spec.get("stationName") or f"{name} ({kind})"))
+    phone = Phone(
+        type=kind,
+        persistent_connection=bool(phone_spec.get("persistentConnection", False)),
+        allow_placing_calls=bool(phone_spec.get("allowPlacingCalls", True)),
+        address=address,
+        station_id=str(phone_spec.get("stationId") or uuid.uuid5(uuid.NAMESPACE_URL, f"station-{user_id}")),
+        station_name=str(phone_spec.get("stationName") or f"{name} ({kind})"),
+    )
     presence = str(item.get("presence") or "Available")
     definition = world.presences.get(presence) or world.presence_by_system(presence)
     if definition is None:
         raise ValueError(f"user {name}: unknown presence {presence!r}")
-    user = User(id=user_id, name=name, email=email, phone=phone, presence_id=definition.id,
-                presence_modified=world.wall(), extension=None if extension is None else str(extension),
-                department=item.get("department"), title=item.get("title"), state=str(item.get("state") or "active"))
+    user = User(
+        id=user_id,
+        name=name,
+        email=email,
+        phone=phone,
+        presence_id=definition.id,
+        presence_modified=world.wall(),
+        extension=None if extension is None else str(extension),
+        department=item.get("department"),
+        title=item.get("title"),
+        state=str(item.get("state") or "active"),
+    )
     world.users[user.id] = user
     if phone_spec.get("persistentActive"):
         world.persistent.open(user)
@@ -146,11 +178,15 @@ def add_client(world: PlatformWorld, item: dict[str, Any]) -> OAuthClient:
     login = item.get("loginUser")
     if login is not None and world.find_user(str(login)) is None:
         raise ValueError(f"client {client_id}: loginUser {login!r} is not a user")
-    client = OAuthClient(id=client_id, name=str(item.get("name") or client_id),
-                         secret=None if secret is None else str(secret), grants=frozenset(grants),
-                         redirect_uris=tuple(str(u) for u in item.get("redirectUris") or []),
-                         scopes=None if scopes is None else frozenset(str(s) for s in scopes),
-                         token_lifetime=None if lifetime is None else int(lifetime),
-                         login_user=None if login is None else str(login))
+    client = OAuthClient(
+        id=client_id,
+        name=str(item.get("name") or client_id),
+        secret=None if secret is None else str(secret),
+        grants=frozenset(grants),
+        redirect_uris=tuple(str(u) for u in item.get("redirectUris") or []),
+        scopes=None if scopes is None else frozenset(str(s) for s in scopes),
+        token_lifetime=None if lifetime is None else int(lifetime),
+        login_user=None if login is None else str(login),
+    )
     world.clients[client.id] = client
     return client

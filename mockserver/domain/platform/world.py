@@ -88,8 +88,9 @@ class PlatformWorld:
     def conversation(self, conversation_id: str) -> Conversation:
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
-            raise errors.NotFound(f"Conversation {conversation_id} not found",
-                                  params={"conversationId": conversation_id})
+            raise errors.NotFound(
+                f"Conversation {conversation_id} not found", params={"conversationId": conversation_id}
+            )
         return conversation
 
     def presence_of(self, user: User) -> PresenceDefinition:
@@ -97,14 +98,24 @@ class PlatformWorld:
 
     def presence_by_system(self, system_presence: str) -> PresenceDefinition | None:
         wanted = system_presence.replace(" ", "").lower()
-        return next((p for p in self.presences.values()
-                     if p.system_presence.lower() == wanted or p.name.replace(" ", "").lower() == wanted), None)
+        return next(
+            (
+                p
+                for p in self.presences.values()
+                if p.system_presence.lower() == wanted or p.name.replace(" ", "").lower() == wanted
+            ),
+            None,
+        )
 
     # ---- notifications -------------------------------------------------------------------------
     def publish(self, topic: str, body: dict[str, Any], audience: str | None) -> None:
         """One v2 notification message {topicName, version, eventBody, metadata} (platform.asyncapi.yaml)."""
-        message = {"topicName": topic, "version": "2", "eventBody": body,
-                   "metadata": {"CorrelationId": str(uuid.uuid4())}}
+        message = {
+            "topicName": topic,
+            "version": "2",
+            "eventBody": body,
+            "metadata": {"CorrelationId": str(uuid.uuid4())},
+        }
         self.bus.publish(Notification(SYSTEM, topic, message, audience))
 
     # ---- reset ---------------------------------------------------------------------------------
@@ -120,8 +131,18 @@ class PlatformWorld:
             for channel in self.channels.values():
                 if channel.timer is not None:
                     channel.timer.cancel()
-            for store in (self.presences, self.users, self.queues, self.flows, self.clients, self.tokens,
-                          self.refresh_tokens, self.codes, self.conversations, self.channels):
+            for store in (
+                self.presences,
+                self.users,
+                self.queues,
+                self.flows,
+                self.clients,
+                self.tokens,
+                self.refresh_tokens,
+                self.codes,
+                self.conversations,
+                self.channels,
+            ):
                 store.clear()
             self.settings = replace(self.base_settings)
             self.rate_limiter.clear()
@@ -133,8 +154,7 @@ class PlatformWorld:
         if keep <= 0:
             return 0
         with self.lock:
-            ended = sorted((c for c in self.conversations.values() if not c.active),
-                           key=lambda c: c.end_time or 0.0)
+            ended = sorted((c for c in self.conversations.values() if not c.active), key=lambda c: c.end_time or 0.0)
             dropped = ended[:-keep] if len(ended) > keep else []
             for conversation in dropped:
                 del self.conversations[conversation.id]

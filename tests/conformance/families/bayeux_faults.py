@@ -22,8 +22,7 @@ def _meta(messages: list[Any], channel: str) -> list[Message]:
 
 
 def _is_data(message: Any) -> bool:
-    return isinstance(message, dict) and not str(message.get("channel", "")).startswith("/meta/") \
-        and "data" in message
+    return isinstance(message, dict) and not str(message.get("channel", "")).startswith("/meta/") and "data" in message
 
 
 def _sent(req: ProxyRequest) -> list[Message]:
@@ -78,8 +77,7 @@ def _no_subscription(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) 
 
 
 # -- unsubscribe acknowledged but ignored: the proxy turns it into a (no-op) subscribe and relabels the reply
-@fault("bayeux-unsubscribe-ignored", "unsubscribe is acknowledged but the channel's messages keep coming",
-       "request")
+@fault("bayeux-unsubscribe-ignored", "unsubscribe is acknowledged but the channel's messages keep coming", "request")
 def _unsubscribe_as_subscribe(ctx: ProxyContext, req: ProxyRequest) -> None:
     body = req.json()
     if not isinstance(body, list):
@@ -106,8 +104,11 @@ def _relabel_unsubscribe(ctx: ProxyContext, req: ProxyRequest, messages: list[An
 def _no_402(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) -> list[Any]:
     sent = {str(m.get("id")): m for m in _sent(req)}
     for reply in messages:
-        if isinstance(reply, dict) and reply.get("successful") is False \
-                and str(reply.get("error", "")).startswith("402"):
+        if (
+            isinstance(reply, dict)
+            and reply.get("successful") is False
+            and str(reply.get("error", "")).startswith("402")
+        ):
             reply.update(successful=True, advice={"reconnect": "retry", "interval": 0})
             reply.pop("error", None)
             request = sent.get(str(reply.get("id"))) or {}
@@ -117,8 +118,9 @@ def _no_402(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) -> list[A
 
 
 # -- recovery broken: notifications go only to the first session a user ever handshook
-@fault("bayeux-deaf-after-rehandshake", "after a re-handshake the user's new sessions receive no notifications",
-       "bayeux")
+@fault(
+    "bayeux-deaf-after-rehandshake", "after a re-handshake the user's new sessions receive no notifications", "bayeux"
+)
 def _deaf_after_rehandshake(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) -> list[Any]:
     first: dict[str, str] = _state(ctx, "first-client", dict)
     user = req.user or ""
@@ -133,8 +135,9 @@ def _deaf_after_rehandshake(ctx: ProxyContext, req: ProxyRequest, messages: list
 
 
 # -- duplicates across a reconnect: a new session of a user first gets what the user's earlier sessions got
-@fault("bayeux-replay-on-reconnect", "a user's new session is sent again the notifications of its earlier ones",
-       "bayeux")
+@fault(
+    "bayeux-replay-on-reconnect", "a user's new session is sent again the notifications of its earlier ones", "bayeux"
+)
 def _replay_on_reconnect(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) -> list[Any]:
     history: dict[str, list[Message]] = _state(ctx, "history", dict)
     pending: dict[str, list[Message]] = _state(ctx, "pending", dict)
@@ -167,8 +170,11 @@ def _leak_other_user(ctx: ProxyContext, req: ProxyRequest, messages: list[Any]) 
     given: dict[str, int] = _state(ctx, "given", dict)
     user = req.user or ""
     with ctx.lock:
-        seen += [(user, copy.deepcopy(m)) for m in messages if _is_data(m)
-                 and str(m.get("channel", "")).startswith("/v2/me/")]
+        seen += [
+            (user, copy.deepcopy(m))
+            for m in messages
+            if _is_data(m) and str(m.get("channel", "")).startswith("/v2/me/")
+        ]
         if not _connected(messages):
             return messages
         start, given[user] = given.get(user, 0), len(seen)

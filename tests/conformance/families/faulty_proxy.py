@@ -41,8 +41,18 @@ import httpx
 
 __all__ = ["FAULTS", "Fault", "FaultyProxy", "ProxyContext", "ProxyRequest", "ProxyResponse", "fault"]
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
-              "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+}
 NOTIFICATIONS = "/api/v2/notifications"
 CALLS, DEVICES = "/v2/me/calls", "/v2/me/devices"
 
@@ -122,6 +132,7 @@ FAULTS: dict[str, Fault] = {}
 
 def fault(name: str, description: str, hook: str = "message") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``func`` as the ``hook`` of the fault ``name`` (several hooks may share a name)."""
+
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         entry = FAULTS.setdefault(name, Fault(name, description))
         setattr(entry, hook, func)
@@ -153,6 +164,7 @@ def devices_in(value: Any) -> list[dict[str, Any]]:
 
 def both(name: str, description: str) -> Callable[[Callable[[ProxyContext, Any], None]], Callable[..., Any]]:
     """Register one rewrite of a body (``data`` of a message, or an HTTP JSON body) for messages and responses."""
+
     def register(func: Callable[[ProxyContext, Any], None]) -> Callable[..., Any]:
         def on_message(ctx: ProxyContext, message: dict[str, Any]) -> dict[str, Any]:
             func(ctx, message.get("data"))
@@ -191,8 +203,7 @@ def _missing_capability(ctx: ProxyContext, body: Any) -> None:
             call["capabilities"] = [c for c in call.get("capabilities", []) if c != "Hold"]
 
 
-@fault("wrong-status-code", "an operation invalid for the state is refused with statusCode 10 instead of 2",
-       "response")
+@fault("wrong-status-code", "an operation invalid for the state is refused with statusCode 10 instead of 2", "response")
 def _wrong_status_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     if isinstance(resp.json, dict) and resp.json.get("statusCode") == 2:
         resp.json["statusCode"] = 10
@@ -229,8 +240,9 @@ def _start_session_no_login(ctx: ProxyContext, req: ProxyRequest) -> None:
         req.set_json({"operationName": "EndContactCenterSession"})
 
 
-@fault("end-session-ignored", "EndContactCenterSession answers 0 but neither logs out nor ends the HTTP session",
-       "request")
+@fault(
+    "end-session-ignored", "EndContactCenterSession answers 0 but neither logs out nor ends the HTTP session", "request"
+)
 def _end_session_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
     if _me_operation(req) == "EndContactCenterSession":
         req.set_json({"operationName": "StartContactCenterSession", "channels": ["voice"]})
@@ -274,16 +286,18 @@ def _cookie(text: str) -> str | None:
     return None
 
 
-@fault("no-basic", "requests without credentials are answered as the configured agent (no authentication)",
-       "request")
+@fault("no-basic", "requests without credentials are answered as the configured agent (no authentication)", "request")
 def _no_basic(ctx: ProxyContext, req: ProxyRequest) -> None:
     if "authorization" not in req.headers and "JSESSIONID" not in req.headers.get("cookie", ""):
         raw = f"{ctx.options['user']}:{ctx.options['password']}".encode()
         req.headers["authorization"] = "Basic " + base64.b64encode(raw).decode()
 
 
-@fault("leak-other-agent-call", "an agent's /me/calls also shows the calls of the other agents the proxy has seen",
-       "response")
+@fault(
+    "leak-other-agent-call",
+    "an agent's /me/calls also shows the calls of the other agents the proxy has seen",
+    "response",
+)
 def _leak(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     user = req.user
     if req.method != "GET" or not req.path.startswith("/api/v2/me/calls") or ctx.client is None or user is None:
@@ -291,8 +305,11 @@ def _leak(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     others = [auth for name, auth in ctx.credentials.items() if name != user]
     foreign: list[dict[str, Any]] = []
     for auth in others:
-        answer = ctx.client.get(f"{ctx.upstream}/api/v2/me/calls", params={"fields": "*"},
-                                headers={"Authorization": auth, "Host": req.headers.get("host", "")})
+        answer = ctx.client.get(
+            f"{ctx.upstream}/api/v2/me/calls",
+            params={"fields": "*"},
+            headers={"Authorization": auth, "Host": req.headers.get("host", "")},
+        )
         foreign += [c for c in (answer.json().get("calls") or []) if isinstance(c, dict)]
     if req.path.rstrip("/") == "/api/v2/me/calls" and isinstance(resp.json, dict):
         if "calls" in resp.json:
@@ -353,8 +370,9 @@ def _offline_not_logged_out(ctx: ProxyContext, body: Any) -> None:
 def _dnd_stale(ctx: ProxyContext, body: Any) -> None:
     for device in devices_in(body):
         if device.get("doNotDisturb") == "On":
-            device["capabilities"] = [("DoNotDisturbOn" if c == "DoNotDisturbOff" else c)
-                                      for c in device.get("capabilities", [])]
+            device["capabilities"] = [
+                ("DoNotDisturbOn" if c == "DoNotDisturbOff" else c) for c in device.get("capabilities", [])
+            ]
 
 
 @both("mute-not-applied", "MuteCall is accepted but every call keeps reading mute Off")
@@ -403,8 +421,7 @@ def _last_segment(value: Any) -> str:
     return str(value or "").rstrip("/").rsplit("/", 1)[-1]
 
 
-@fault("released-disposition-refused", "SetCallDisposition of a released call is refused as not found",
-       "response")
+@fault("released-disposition-refused", "SetCallDisposition of a released call is refused as not found", "response")
 def _released_disposition(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     body = req.json() if req.method == "POST" else None
     if not isinstance(body, dict) or not isinstance(resp.json, dict) or resp.json.get("statusCode") != 0:
@@ -412,14 +429,19 @@ def _released_disposition(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespo
     if body.get("operationName") == "Hangup":
         with ctx.lock:
             ctx.released_calls.add(_last_segment(req.path))
-    elif body.get("operationName") == "SetCallDisposition" \
-            and {_last_segment(body.get("callUri")), _last_segment(req.path)} & ctx.released_calls:
+    elif (
+        body.get("operationName") == "SetCallDisposition"
+        and {_last_segment(body.get("callUri")), _last_segment(req.path)} & ctx.released_calls
+    ):
         resp.status = 404
         resp.json = {"statusCode": 6, "statusMessage": "Call not found"}
 
 
-@fault("next-call-as-all-calls", "supervisorMonitoringMode NextCall is ignored (the supervisor monitors all calls)",
-       "request")
+@fault(
+    "next-call-as-all-calls",
+    "supervisorMonitoringMode NextCall is ignored (the supervisor monitors all calls)",
+    "request",
+)
 def _next_call_ignored(ctx: ProxyContext, req: ProxyRequest) -> None:
     body = req.json() if req.method == "POST" else None
     if isinstance(body, dict) and body.get("supervisorMonitoringMode") == "NextCall":
@@ -457,8 +479,9 @@ class FaultyProxy:
         self.ctx.client = httpx.Client(timeout=httpx.Timeout(90.0), follow_redirects=False)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"faulty-proxy-{fault_name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"faulty-proxy-{fault_name}", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -495,8 +518,11 @@ class FaultyProxy:
         # Built by hand, so the proxy's own cookie jar (filled by every Set-Cookie) never adds a session cookie
         # of one client to another's request — an anonymous request stays anonymous.
         answer = ctx.client.send(httpx.Request(req.method, url, headers=headers, content=req.body or None))
-        resp = ProxyResponse(answer.status_code, [(k, v) for k, v in answer.headers.multi_items()
-                                                   if k.lower() not in HOP_BY_HOP], answer.content)
+        resp = ProxyResponse(
+            answer.status_code,
+            [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in HOP_BY_HOP],
+            answer.content,
+        )
         if "json" not in (answer.headers.get("content-type") or "") or not resp.body:
             return resp
         try:
@@ -513,8 +539,11 @@ class FaultyProxy:
         return resp
 
     def _messages(self, messages: list[Any]) -> list[Any]:
-        meta = [m for m in messages if not isinstance(m, dict) or str(m.get("channel", "")).startswith("/meta/")
-                or "data" not in m]
+        meta = [
+            m
+            for m in messages
+            if not isinstance(m, dict) or str(m.get("channel", "")).startswith("/meta/") or "data" not in m
+        ]
         data = [m for m in messages if m not in meta]
         out: list[dict[str, Any]] = []
         for message in data:
@@ -539,8 +568,13 @@ class FaultyProxy:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                req = ProxyRequest(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True),
-                                   {k.lower(): v for k, v in self.headers.items()}, body)
+                req = ProxyRequest(
+                    self.command,
+                    parts.path,
+                    parse_qsl(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 try:
                     resp = proxy.forward(req)
                 except httpx.HTTPError as exc:

@@ -60,8 +60,11 @@ CASES = [
     Case("hold-wrong-state", f"{CALLS}::test_hold_notifies_held", "GWS-CALL-003"),
     Case("extra-capability", f"{CALLS}::test_ringing_call_capabilities", "GWS-CAP-001"),
     Case("missing-capability", f"{CALLS}::test_established_call_capabilities", "GWS-CAP-003"),
-    Case("wrong-status-code", f"{CALLS}::test_operation_not_in_capabilities_is_refused[established-Retrieve]",
-         "GWS-CAP-006"),
+    Case(
+        "wrong-status-code",
+        f"{CALLS}::test_operation_not_in_capabilities_is_refused[established-Retrieve]",
+        "GWS-CAP-006",
+    ),
     Case("ignore-limit", f"{PARAMS}::test_limit_above_500_refused", "GWS-PARAM-006"),
     Case("no-csrf", f"{SECURITY}::test_csrf_token_required", "GWS-SEC-004", csrf=True),
     Case("no-basic", f"{SECURITY}::test_only_version_is_anonymous", "GWS-SEC-001"),
@@ -98,9 +101,18 @@ CASES = [
     Case("admin-removes-feature", f"{SECURITY}::test_contact_center_admin_cannot_remove_a_feature", "GWS-SEC-011"),
     Case("skill-level-order-ignored", f"{PARAMS}::test_sorting_by_skill_level", "GWS-PARAM-012"),
     # The stateful family: the shrunk reproducer must reach the report.
-    Case("missing-capability", f"{STATEFUL}::test_call_state_machine", "GWS-STATE-101",
-         env={"VOICEKIT_STATEFUL_EXAMPLES": "4", "VOICEKIT_STATEFUL_STEPS": "6", "VOICEKIT_STATEFUL_SEED": "1",
-              "VOICEKIT_STATEFUL_SHRINK_SECONDS": "10"}, evidence="minimal sequence"),
+    Case(
+        "missing-capability",
+        f"{STATEFUL}::test_call_state_machine",
+        "GWS-STATE-101",
+        env={
+            "VOICEKIT_STATEFUL_EXAMPLES": "4",
+            "VOICEKIT_STATEFUL_STEPS": "6",
+            "VOICEKIT_STATEFUL_SEED": "1",
+            "VOICEKIT_STATEFUL_SHRINK_SECONDS": "10",
+        },
+        evidence="minimal sequence",
+    ),
 ]
 SMALL_STATEFUL = {"VOICEKIT_STATEFUL_EXAMPLES": "3", "VOICEKIT_STATEFUL_STEPS": "8", "VOICEKIT_STATEFUL_SEED": "1"}
 
@@ -146,8 +158,14 @@ def write_config(path: Path, mock: MockProcess, proxy_url: str, *, csrf: bool) -
     gws = tree["gws"]
     sections: dict[str, dict[str, Any]] = {
         "target": {"name": "faulty proxy", "allow_destructive": True},
-        "gws": {"url": proxy_url, "csrf": "on" if csrf else "off", "agents": gws["agents"],
-                "supervisor": gws.get("supervisor"), "admin": gws.get("admin"), "users": gws.get("users", {})},
+        "gws": {
+            "url": proxy_url,
+            "csrf": "on" if csrf else "off",
+            "agents": gws["agents"],
+            "supervisor": gws.get("supervisor"),
+            "admin": gws.get("admin"),
+            "users": gws.get("users", {}),
+        },
         "timeouts": {"request": 10, "notification": 3, "run": 600},
         "events": {"control_url": tree["events"]["control_url"]},
     }
@@ -160,18 +178,48 @@ def write_config(path: Path, mock: MockProcess, proxy_url: str, *, csrf: bool) -
     return path
 
 
-def run_families(tmp: Path, mock: MockProcess, fault: str, tests: list[str], *, csrf: bool = False,
-                 env: dict[str, str] | None = None, options: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def run_families(
+    tmp: Path,
+    mock: MockProcess,
+    fault: str,
+    tests: list[str],
+    *,
+    csrf: bool = False,
+    env: dict[str, str] | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Run ``tests`` through the proxy with ``fault``; returns the results.ndjson records by test name."""
     assert mock.base_url is not None
     assert httpx.post(f"{mock.base_url}/control/reset", timeout=10).status_code // 100 == 2, "mock reset failed"
     with FaultyProxy(mock.base_url, fault, options) as proxy:
         config = write_config(tmp / "target.toml", mock, proxy.url, csrf=csrf)
         report = tmp / "report"
-        command = [sys.executable, "-m", "pytest", *tests, "-p", "conformance.plugin", "--vk-target", str(config),
-                   "--vk-report-dir", str(report), "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, **(env or {})}, check=False)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *tests,
+            "-p",
+            "conformance.plugin",
+            "--vk-target",
+            str(config),
+            "--vk-report-dir",
+            str(report),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+        ]
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
     path = report / "results.ndjson"
     assert path.is_file(), f"no results.ndjson; pytest said:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -214,10 +262,13 @@ def test_fault_is_caught_by_its_rule(case: Case, mocks: dict[bool, MockProcess],
     results = run_families(tmp_path, mock, case.fault, [case.test], csrf=case.csrf, env=case.env, options=options)
     result = results.get(case.name) or results.get(case.test.rsplit("::", 1)[-1])
     assert result is not None, f"{case.name} did not run: {sorted(results)}"
-    assert result["outcome"] == "failed", (f"fault {case.fault}: {case.name} {result['outcome']} "
-                                           f"({result.get('reason') or result.get('message')})")
-    assert result["rule"] == case.rule, (f"fault {case.fault}: {case.name} failed under rule {result['rule']} "
-                                         f"({result.get('message')}), expected {case.rule}")
+    assert result["outcome"] == "failed", (
+        f"fault {case.fault}: {case.name} {result['outcome']} ({result.get('reason') or result.get('message')})"
+    )
+    assert result["rule"] == case.rule, (
+        f"fault {case.fault}: {case.name} failed under rule {result['rule']} "
+        f"({result.get('message')}), expected {case.rule}"
+    )
     if case.evidence:
         text = " ".join([str(result.get("message")), *map(str, result.get("evidence") or [])])
         assert case.evidence in text, f"the failure's evidence lacks {case.evidence!r}: {text[:1000]}"

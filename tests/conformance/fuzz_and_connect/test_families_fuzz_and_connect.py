@@ -57,12 +57,24 @@ class Run:
 def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> Run:
     """One conformance run in a subprocess; its results.ndjson by test name."""
     report = tmp_path / "report"
-    command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-q", "-p", "no:cacheprovider",
-               "--vk-report-dir", str(report), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "conformance.plugin",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--vk-report-dir",
+        str(report),
+        *args,
+    ]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VOICEKIT_")}
     environment.update(env or {})
-    process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment,
-                             check=False)
+    process = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment, check=False
+    )
     path = report / "results.ndjson"
     assert path.is_file(), f"no results written:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     raw = path.read_text(encoding="utf-8")
@@ -168,8 +180,16 @@ def broken_bus_handler(variant: str) -> Any:
                 if variant == "connected":
                     connection.send(connected)
             elif message.get("topic") == "Agent" and message.get("subtopic") == "Update":
-                connection.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetAgentState",
-                                            "message": message.get("data")}))
+                connection.send(
+                    json.dumps(
+                        {
+                            "channel": "Amazon",
+                            "topic": "Agent",
+                            "subtopic": "SetAgentState",
+                            "message": message.get("data"),
+                        }
+                    )
+                )
 
     return handle
 
@@ -191,15 +211,23 @@ def broken_bus(request: pytest.FixtureRequest) -> Iterator[str]:
 def test_fuzzing_against_the_mock(tmp_path: Path) -> None:
     """Every GWS and Platform operation is fuzzed and passes, or is not run because it is destructive; never a
     finding, never a kit error."""
-    run = run_suite(tmp_path, str(FUZZ), "--vk-target", "mock", "--vk-profile", "gws-fuzz,platform-fuzz",
-                    env={"VOICEKIT_FUZZ_MAX_EXAMPLES": "10"})
+    run = run_suite(
+        tmp_path,
+        str(FUZZ),
+        "--vk-target",
+        "mock",
+        "--vk-profile",
+        "gws-fuzz,platform-fuzz",
+        env={"VOICEKIT_FUZZ_MAX_EXAMPLES": "10"},
+    )
     gws = {n: r for n, r in run.results.items() if n.startswith("test_gws_operation[")}
     platform = {n: r for n, r in run.results.items() if n.startswith("test_platform_operation[")}
     assert len(gws) >= 40 and len(platform) >= 15, run.tail()
-    bad = {n: (r["outcome"], r.get("check"), str(r.get("message") or r.get("reason"))[:400])
-           for n, r in {**gws, **platform}.items()
-           if not (r["outcome"] == "passed"
-                   or (r["outcome"] == "not-run" and "destructive" in str(r.get("reason"))))}
+    bad = {
+        n: (r["outcome"], r.get("check"), str(r.get("message") or r.get("reason"))[:400])
+        for n, r in {**gws, **platform}.items()
+        if not (r["outcome"] == "passed" or (r["outcome"] == "not-run" and "destructive" in str(r.get("reason"))))
+    }
     assert not bad, bad
     passed = [n for n, r in gws.items() if r["outcome"] == "passed"]
     assert len(passed) >= 15, f"too few operations pass against the mock: {passed}"
@@ -212,20 +240,33 @@ def test_fuzzing_against_the_mock(tmp_path: Path) -> None:
 def test_fuzzing_finds_what_a_broken_target_breaks(tmp_path: Path, broken_http: str) -> None:
     """A 500, an undocumented status, a missing required member and ignored authentication each fail the named
     operation with the named check; the report reproduces them with curl, credentials masked."""
-    config = write_config(tmp_path / "broken.yaml", {
-        "target": {"name": "broken HTTP target"},
-        "gws": {"url": broken_http, "csrf": "off", "agents": [{"username": AGENT[0], "password": AGENT[1]}]},
-        "platform": {"url": f"{broken_http}/platform", "users": [{"token": PLATFORM_TOKEN}]},
-        "timeouts": {"request": 5, "notification": 2},
-    })
-    run = run_suite(tmp_path, str(FUZZ), "--vk-target", str(config), "--vk-profile", "gws-fuzz,platform-fuzz",
-                    "-k", "getMe or listMyDevices or listMySkills or listMyCalls or getUsersMe",
-                    env={"VOICEKIT_FUZZ_MAX_EXAMPLES": "5"})
-    expected = {"test_gws_operation[getMe]": "ignored_auth",
-                "test_gws_operation[listMyDevices]": "not_a_server_error",
-                "test_gws_operation[listMySkills]": "status_code_conformance",
-                "test_gws_operation[listMyCalls]": "response_schema_conformance",
-                "test_platform_operation[getUsersMe]": "ignored_auth"}
+    config = write_config(
+        tmp_path / "broken.yaml",
+        {
+            "target": {"name": "broken HTTP target"},
+            "gws": {"url": broken_http, "csrf": "off", "agents": [{"username": AGENT[0], "password": AGENT[1]}]},
+            "platform": {"url": f"{broken_http}/platform", "users": [{"token": PLATFORM_TOKEN}]},
+            "timeouts": {"request": 5, "notification": 2},
+        },
+    )
+    run = run_suite(
+        tmp_path,
+        str(FUZZ),
+        "--vk-target",
+        str(config),
+        "--vk-profile",
+        "gws-fuzz,platform-fuzz",
+        "-k",
+        "getMe or listMyDevices or listMySkills or listMyCalls or getUsersMe",
+        env={"VOICEKIT_FUZZ_MAX_EXAMPLES": "5"},
+    )
+    expected = {
+        "test_gws_operation[getMe]": "ignored_auth",
+        "test_gws_operation[listMyDevices]": "not_a_server_error",
+        "test_gws_operation[listMySkills]": "status_code_conformance",
+        "test_gws_operation[listMyCalls]": "response_schema_conformance",
+        "test_platform_operation[getUsersMe]": "ignored_auth",
+    }
     for name, check in expected.items():
         assert run.outcome(name) == "failed", f"{name}: {run.results[name]}"
         result = run.results[name]
@@ -244,30 +285,39 @@ def test_fuzzing_finds_what_a_broken_target_breaks(tmp_path: Path, broken_http: 
 # ---- the bus ------------------------------------------------------------------------------------------------------
 def test_bus_families_against_the_mock(tmp_path: Path) -> None:
     """Every Connect rule and every documented bus sample passes against the mock."""
-    run = run_suite(tmp_path, str(RULES), str(REPLAY), "--vk-target", "mock", "--vk-profile",
-                    "connect-bus,connect-samples")
+    run = run_suite(
+        tmp_path, str(RULES), str(REPLAY), "--vk-target", "mock", "--vk-profile", "connect-bus,connect-samples"
+    )
     names = sorted(run.results)
     assert len([n for n in names if n.startswith("test_replay[")]) == 3, names
     assert len(names) >= 20, names
-    bad = {n: (r["outcome"], r.get("message") or r.get("reason")) for n, r in run.results.items()
-           if r["outcome"] != "passed"}
+    bad = {
+        n: (r["outcome"], r.get("message") or r.get("reason"))
+        for n, r in run.results.items()
+        if r["outcome"] != "passed"
+    }
     assert not bad, bad
     assert run.process.returncode == 0, run.tail()
 
 
 @pytest.mark.parametrize("broken_bus", ["connected", "silent"], indirect=True)
-def test_pending_busy_rule_fails_on_a_broken_bus(tmp_path: Path, broken_bus: str, request: pytest.FixtureRequest) \
-        -> None:
+def test_pending_busy_rule_fails_on_a_broken_bus(
+    tmp_path: Path, broken_bus: str, request: pytest.FixtureRequest
+) -> None:
     """A bus that answers Answer with connected without an incoming call, or never sends ANSWER_CALL_FAILED,
     fails the PendingBusy rule test and the replay of the documented failure; the rules that need an incoming
     call are not run (no control API) instead of passing."""
-    config = write_config(tmp_path / "bus.yaml", {
-        "target": {"name": "broken bus"},
-        "connect": {"url": broken_bus, "agents": ["jsmith"]},
-        "timeouts": {"request": 5, "notification": 2},
-    })
-    run = run_suite(tmp_path, str(RULES), str(REPLAY), "--vk-target", str(config), "--vk-profile",
-                    "connect-bus,connect-samples")
+    config = write_config(
+        tmp_path / "bus.yaml",
+        {
+            "target": {"name": "broken bus"},
+            "connect": {"url": broken_bus, "agents": ["jsmith"]},
+            "timeouts": {"request": 5, "notification": 2},
+        },
+    )
+    run = run_suite(
+        tmp_path, str(RULES), str(REPLAY), "--vk-target", str(config), "--vk-profile", "connect-bus,connect-samples"
+    )
     rule = run.results.get("test_answer_without_incoming_call_fails")
     assert rule is not None and rule["outcome"] == "failed", run.tail()
     assert rule["rule"] == "CONNECT-ANSWER-001"
@@ -289,12 +339,19 @@ def test_bus_protection_rules_catch_an_open_bus(tmp_path: Path, broken_bus: str)
     """E516: a bus that admits any socket fails CONNECT-SEC-001/002 where the protection is required
     (connect.auth=on), and gets advisory findings, not failures, where the documents leave it open (auto)."""
     for auth, outcome in (("on", "failed"), ("auto", "passed")):
-        config = write_config(tmp_path / f"bus-{auth}.yaml", {
-            "target": {"name": "open bus"}, "connect": {"url": broken_bus, "agents": ["jsmith"], "auth": auth},
-            "timeouts": {"request": 5, "notification": 2}})
+        config = write_config(
+            tmp_path / f"bus-{auth}.yaml",
+            {
+                "target": {"name": "open bus"},
+                "connect": {"url": broken_bus, "agents": ["jsmith"], "auth": auth},
+                "timeouts": {"request": 5, "notification": 2},
+            },
+        )
         run = run_suite(tmp_path / auth, str(SECURITY), "--vk-target", str(config), "--vk-profile", "connect-bus")
-        for name, rule in (("test_a_socket_without_the_credential_is_refused", "CONNECT-SEC-001"),
-                           ("test_a_foreign_origin_is_refused", "CONNECT-SEC-002")):
+        for name, rule in (
+            ("test_a_socket_without_the_credential_is_refused", "CONNECT-SEC-001"),
+            ("test_a_foreign_origin_is_refused", "CONNECT-SEC-002"),
+        ):
             result = run.results[name]
             assert result["outcome"] == outcome, (auth, name, result)
             if outcome == "failed":

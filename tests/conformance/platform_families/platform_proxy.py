@@ -34,8 +34,19 @@ import httpx
 
 __all__ = ["FAULTS", "Fault", "PlatformProxy", "ProxyContext", "ProxyRequest", "ProxyResponse", "fault"]
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
-              "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade", "host"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+    "host",
+}
 USER_CONTEXT = "This request requires a user context"
 PARTICIPANT = re.compile(r"/api/v2/conversations(?:/calls)?/([^/]+)/participants/([^/]+)$")
 CONVERSATION = re.compile(r"/api/v2/conversations(?:/calls)?/([^/]+)$")
@@ -115,6 +126,7 @@ FAULTS: dict[str, Fault] = {}
 
 def fault(name: str, description: str, hook: str = "response") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``func`` as the ``hook`` of the fault ``name`` (two hooks may share a name)."""
+
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         entry = FAULTS.setdefault(name, Fault(name, description))
         setattr(entry, hook, func)
@@ -134,17 +146,30 @@ def _error(resp: ProxyResponse, status: int, code: str | None = None) -> bool:
 # ---- the faults -----------------------------------------------------------------------------------------------------
 @fault("cc-answer-accepted", "an answer with a client-credentials token is accepted (202) instead of refused (400)")
 def _cc_answer_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
-    if req.method == "PATCH" and PARTICIPANT.search(req.api_path) and _error(resp, 400) \
-            and str(resp.json.get("message", "")).startswith(USER_CONTEXT):
+    if (
+        req.method == "PATCH"
+        and PARTICIPANT.search(req.api_path)
+        and _error(resp, 400)
+        and str(resp.json.get("message", "")).startswith(USER_CONTEXT)
+    ):
         resp.set_empty(202)
 
 
 @fault("cc-call-for-user-accepted", "a client-credentials token places a call for a user (200) instead of the 400")
 def _cc_call_for_user_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
-    if req.method == "POST" and req.api_path.startswith(f"{MAKE_CALL}/user/") and _error(resp, 400) \
-            and str(resp.json.get("message", "")).startswith(USER_CONTEXT):
-        resp.set_json(200, {"id": "00000000-0000-4000-8000-0000000000cc",
-                            "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-0000000000cc"})
+    if (
+        req.method == "POST"
+        and req.api_path.startswith(f"{MAKE_CALL}/user/")
+        and _error(resp, 400)
+        and str(resp.json.get("message", "")).startswith(USER_CONTEXT)
+    ):
+        resp.set_json(
+            200,
+            {
+                "id": "00000000-0000-4000-8000-0000000000cc",
+                "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-0000000000cc",
+            },
+        )
 
 
 @fault("other-user-answer-accepted", "another user's answer is accepted (202) instead of refused (403)")
@@ -153,8 +178,12 @@ def _other_user_answer_accepted(ctx: ProxyContext, req: ProxyRequest, resp: Prox
         resp.set_empty(202)
 
 
-@fault("answer-reported-connected", "a participant asked to answer reads connected in GET although it still "
-       "alerts (a remote phone without persistent connection)", "request")
+@fault(
+    "answer-reported-connected",
+    "a participant asked to answer reads connected in GET although it still "
+    "alerts (a remote phone without persistent connection)",
+    "request",
+)
 def _remember_answer(ctx: ProxyContext, req: ProxyRequest) -> None:
     match = PARTICIPANT.search(req.api_path)
     body = req.json()
@@ -188,21 +217,35 @@ def _make_call_without_id(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespo
 @fault("scope-ignored", "a token without the conversations scope may make calls (200)")
 def _scope_ignored(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     if req.method == "POST" and req.api_path == MAKE_CALL and _error(resp, 403, "missing.permissions"):
-        resp.set_json(200, {"id": "00000000-0000-4000-8000-00000000dead",
-                            "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-00000000dead"})
+        resp.set_json(
+            200,
+            {
+                "id": "00000000-0000-4000-8000-00000000dead",
+                "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-00000000dead",
+            },
+        )
 
 
 @fault("invalid-number-accepted", "a formatted phone number is accepted (200) instead of refused (400)")
 def _invalid_number_accepted(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
     if req.method == "POST" and req.api_path == MAKE_CALL and _error(resp, 400, "invalid.value"):
-        resp.set_json(200, {"id": "00000000-0000-4000-8000-00000000beef",
-                            "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-00000000beef"})
+        resp.set_json(
+            200,
+            {
+                "id": "00000000-0000-4000-8000-00000000beef",
+                "selfUri": "/api/v2/conversations/calls/00000000-0000-4000-8000-00000000beef",
+            },
+        )
 
 
 @fault("ghost-conversation", "GET /api/v2/conversations lists a conversation while none is active")
 def _ghost_conversation(ctx: ProxyContext, req: ProxyRequest, resp: ProxyResponse) -> None:
-    if req.method == "GET" and req.api_path == "/api/v2/conversations" and isinstance(resp.json, dict) \
-            and not resp.json.get("entities"):
+    if (
+        req.method == "GET"
+        and req.api_path == "/api/v2/conversations"
+        and isinstance(resp.json, dict)
+        and not resp.json.get("entities")
+    ):
         resp.json["entities"] = [{"id": "00000000-0000-4000-8000-000000000abc", "participants": []}]
         resp.json["total"] = 1
 
@@ -213,11 +256,18 @@ def _error_without_code(ctx: ProxyContext, req: ProxyRequest, resp: ProxyRespons
         resp.json.pop("code", None)
 
 
-@fault("reads-without-token", "conversation reads without a valid token are served (the proxy adds a token it saw "
-       "accepted)", "request")
+@fault(
+    "reads-without-token",
+    "conversation reads without a valid token are served (the proxy adds a token it saw accepted)",
+    "request",
+)
 def _reads_without_token(ctx: ProxyContext, req: ProxyRequest) -> None:
-    if req.method == "GET" and req.api_path.startswith("/api/v2/conversations") and ctx.accepted_auth \
-            and req.headers.get("authorization") not in ctx.accepted_auth:
+    if (
+        req.method == "GET"
+        and req.api_path.startswith("/api/v2/conversations")
+        and ctx.accepted_auth
+        and req.headers.get("authorization") not in ctx.accepted_auth
+    ):
         req.headers["authorization"] = ctx.accepted_auth[-1]
 
 
@@ -242,8 +292,9 @@ class PlatformProxy:
         self.client = httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"platform-proxy-{fault_name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"platform-proxy-{fault_name}", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -271,8 +322,11 @@ class PlatformProxy:
         url = self.ctx.upstream + req.path + (f"?{urlencode(req.query)}" if req.query else "")
         headers = {k: v for k, v in req.headers.items() if k not in HOP_BY_HOP}
         answer = self.client.request(req.method, url, headers=headers, content=req.body or None)
-        resp = ProxyResponse(answer.status_code, [(k, v) for k, v in answer.headers.multi_items()
-                                                   if k.lower() not in HOP_BY_HOP], answer.content)
+        resp = ProxyResponse(
+            answer.status_code,
+            [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in HOP_BY_HOP],
+            answer.content,
+        )
         if "json" in (answer.headers.get("content-type") or "") and resp.body:
             try:
                 resp.json = json.loads(resp.body)
@@ -297,8 +351,13 @@ class PlatformProxy:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                req = ProxyRequest(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True),
-                                   {k.lower(): v for k, v in self.headers.items()}, body)
+                req = ProxyRequest(
+                    self.command,
+                    parts.path,
+                    parse_qsl(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 try:
                     resp = proxy.forward(req)
                 except httpx.HTTPError as exc:

@@ -58,21 +58,36 @@ class Case:
 CASES = [
     Case("cc-answer-accepted", f"{RULES}::test_client_credentials_cannot_answer[calls]", "PLATFORM-AUTH-002"),
     Case("cc-call-for-user-accepted", f"{RULES}::test_client_credentials_cannot_make_call", "PLATFORM-AUTH-001"),
-    Case("other-user-answer-accepted", f"{RULES}::test_only_the_participants_user_can_answer[conversations]",
-         "PLATFORM-AUTH-004"),
-    Case("answer-reported-connected",
-         f"{RULES}::test_remote_phone_answers_only_on_a_persistent_connection[no-connection-remote]",
-         "PLATFORM-PHONE-005"),
+    Case(
+        "other-user-answer-accepted",
+        f"{RULES}::test_only_the_participants_user_can_answer[conversations]",
+        "PLATFORM-AUTH-004",
+    ),
+    Case(
+        "answer-reported-connected",
+        f"{RULES}::test_remote_phone_answers_only_on_a_persistent_connection[no-connection-remote]",
+        "PLATFORM-PHONE-005",
+    ),
     Case("no-retry-after", f"{RULES}::test_rate_limited_make_call_says_when_to_retry", "PLATFORM-ERR-003"),
-    Case("make-call-201-without-id", f"{RULES}::test_user_token_can_make_call[authorization_code]",
-         "PLATFORM-AUTH-003"),
-    Case("make-call-201-without-id", f"{REPLAY}::test_documented_sample[platform.calls.make-call-listing-python]",
-         "SAMPLE-platform.calls.make-call-listing-python"),
+    Case(
+        "make-call-201-without-id", f"{RULES}::test_user_token_can_make_call[authorization_code]", "PLATFORM-AUTH-003"
+    ),
+    Case(
+        "make-call-201-without-id",
+        f"{REPLAY}::test_documented_sample[platform.calls.make-call-listing-python]",
+        "SAMPLE-platform.calls.make-call-listing-python",
+    ),
     Case("scope-ignored", f"{RULES}::test_token_without_call_scope_cannot_make_call", "PLATFORM-AUTH-006"),
-    Case("invalid-number-accepted", f"{REPLAY}::test_documented_sample[platform.errors.invalid-phone-number]",
-         "SAMPLE-platform.errors.invalid-phone-number"),
-    Case("ghost-conversation", f"{RULES}::test_persistent_connection_outlives_the_call_until_its_timeout",
-         "PLATFORM-PERSIST-001"),
+    Case(
+        "invalid-number-accepted",
+        f"{REPLAY}::test_documented_sample[platform.errors.invalid-phone-number]",
+        "SAMPLE-platform.errors.invalid-phone-number",
+    ),
+    Case(
+        "ghost-conversation",
+        f"{RULES}::test_persistent_connection_outlives_the_call_until_its_timeout",
+        "PLATFORM-PERSIST-001",
+    ),
     Case("error-body-without-code", f"{RULES}::test_formatted_phone_number_is_refused", "PLATFORM-ERR-001"),
     Case("invalid-number-accepted", f"{RULES}::test_formatted_phone_number_is_refused", "PLATFORM-ERR-001"),
     Case("reads-without-token", f"{RULES}::test_conversation_reads_need_a_token", "PLATFORM-AUTH-007"),
@@ -94,11 +109,25 @@ def reset(mock: MockProcess) -> None:
 def run_suite(tmp: Path, tests: list[str], *args: str) -> dict[str, dict[str, Any]]:
     """One conformance run in a subprocess; its results.ndjson records by test name."""
     report = tmp / "report"
-    command = [sys.executable, "-m", "pytest", *tests, "-p", "conformance.plugin", "--vk-report-dir", str(report),
-               "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--vk-no-summary", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *tests,
+        "-p",
+        "conformance.plugin",
+        "--vk-report-dir",
+        str(report),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--vk-no-summary",
+        *args,
+    ]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VOICEKIT_")}
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=environment,
-                          check=False)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=environment, check=False)
     path = report / "results.ndjson"
     assert path.is_file(), f"no results.ndjson; pytest said:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -117,9 +146,15 @@ def proxy_config(path: Path, mock: MockProcess, proxy_url: str) -> Path:
     assert mock.base_url is not None
     tree = mock_data(mock.base_url)
     platform = dict(tree["platform"], url=f"{proxy_url}/platform")
-    return write_config(path, {"target": {"name": "platform fault proxy"}, "platform": platform,
-                               "timeouts": {"request": 10, "notification": 5, "run": 600},
-                               "events": {"control_url": tree["events"]["control_url"]}})
+    return write_config(
+        path,
+        {
+            "target": {"name": "platform fault proxy"},
+            "platform": platform,
+            "timeouts": {"request": 10, "notification": 5, "run": 600},
+            "events": {"control_url": tree["events"]["control_url"]},
+        },
+    )
 
 
 def outcomes(results: dict[str, dict[str, Any]]) -> dict[str, tuple[str, Any]]:
@@ -132,8 +167,11 @@ def test_each_profile_passes_against_the_mock(profile: str, tmp_path: Path) -> N
     results = run_suite(tmp_path, ALL, "--vk-target", "mock", "--vk-profile", profile)
     mine = {name: r for name, r in results.items() if r.get("profile") == profile and r["outcome"] != "not-selected"}
     assert len(mine) >= 5, f"{profile}: too few tests ran: {outcomes(results)}"
-    wrong = {name: (r["outcome"], r.get("reason") or r.get("message")) for name, r in mine.items()
-             if r["outcome"] != "passed" and not str(r.get("reason") or "").startswith(COVERED_LISTING)}
+    wrong = {
+        name: (r["outcome"], r.get("reason") or r.get("message"))
+        for name, r in mine.items()
+        if r["outcome"] != "passed" and not str(r.get("reason") or "").startswith(COVERED_LISTING)
+    }
     assert not wrong, f"{profile}: tests that do not pass against the mock: {wrong}"
     assert all(r["rule"] for r in mine.values()), "every test names its rule"
 
@@ -146,19 +184,29 @@ def test_target_without_control_api_is_not_run_never_failed(mock: MockProcess, t
     platform = mock_data(mock.base_url)["platform"]
     tokens = []
     for user in platform["users"][:2]:
-        answer = httpx.post(f"{mock.base_url}/control/platform/tokens", timeout=10,
-                            json={"clientId": platform["code_client"]["client_id"], "userId": user["user_id"]})
+        answer = httpx.post(
+            f"{mock.base_url}/control/platform/tokens",
+            timeout=10,
+            json={"clientId": platform["code_client"]["client_id"], "userId": user["user_id"]},
+        )
         tokens.append({"token": answer.json()["access_token"]})
-    config = write_config(tmp_path / "vendor.yaml", {
-        "target": {"name": "no control API"},
-        "platform": {"url": platform["url"], "client_credentials": platform["client_credentials"], "users": tokens},
-        "timeouts": {"request": 10, "notification": 2, "run": 600}})
+    config = write_config(
+        tmp_path / "vendor.yaml",
+        {
+            "target": {"name": "no control API"},
+            "platform": {"url": platform["url"], "client_credentials": platform["client_credentials"], "users": tokens},
+            "timeouts": {"request": 10, "notification": 2, "run": 600},
+        },
+    )
     results = run_suite(tmp_path, ALL, "--vk-target", str(config))
     bad = {n: o for n, o in outcomes(results).items() if o[0] in ("failed", "error")}
     assert not bad, f"failures against a target without control API: {bad}"
     passed = {n for n, o in outcomes(results).items() if o[0] == "passed"}
-    assert {"test_client_credentials_cannot_make_call", "test_ping_is_answered_with_pong",
-            "test_documented_sample[platform.auth.client-credentials-token-python]"} <= passed, outcomes(results)
+    assert {
+        "test_client_credentials_cannot_make_call",
+        "test_ping_is_answered_with_pong",
+        "test_documented_sample[platform.auth.client-credentials-token-python]",
+    } <= passed, outcomes(results)
     reasons = [str(r.get("reason")) for r in results.values() if r["outcome"] == "not-run"]
     assert reasons and all(reason.strip() for reason in reasons)
     assert any("events.control_url" in reason for reason in reasons), reasons
@@ -192,7 +240,10 @@ def test_fault_is_caught_by_its_rule(case: Case, mock: MockProcess, tmp_path: Pa
     results = run_through_proxy(tmp_path, mock, case.fault, [case.test])
     result = results.get(case.name)
     assert result is not None, f"{case.name} did not run: {sorted(results)}"
-    assert result["outcome"] == "failed", (f"fault {case.fault}: {case.name} {result['outcome']} "
-                                           f"({result.get('reason') or result.get('message')})")
-    assert result["rule"] == case.rule, (f"fault {case.fault}: {case.name} failed under rule {result['rule']} "
-                                         f"({result.get('message')}), expected {case.rule}")
+    assert result["outcome"] == "failed", (
+        f"fault {case.fault}: {case.name} {result['outcome']} ({result.get('reason') or result.get('message')})"
+    )
+    assert result["rule"] == case.rule, (
+        f"fault {case.fault}: {case.name} failed under rule {result['rule']} "
+        f"({result.get('message')}), expected {case.rule}"
+    )

@@ -23,11 +23,19 @@ from voicekit.corpus import Corpus, Fixture
 
 CORPUS = Corpus()
 GWS = [f for f in CORPUS.fixtures if f.system == "gws"]
-WALKTHROUGHS = ("gws.transfers.initiate-transfer.scenario", "gws.transfers.complete-transfer.scenario",
-                "gws.conferences.two-step-conference.scenario", "gws.conferences.swap-calls.scenario")
+WALKTHROUGHS = (
+    "gws.transfers.initiate-transfer.scenario",
+    "gws.transfers.complete-transfer.scenario",
+    "gws.conferences.two-step-conference.scenario",
+    "gws.conferences.swap-calls.scenario",
+)
 #: E125: the CSRF samples need a target with CSRF protection on (replayed below against such a mock).
-CSRF = ("gws.general.csrf.get-token-headers", "gws.general.csrf.post-with-token", "gws.samples.csrf.javascript",
-        "gws.samples.csrf.python")
+CSRF = (
+    "gws.general.csrf.get-token-headers",
+    "gws.general.csrf.post-with-token",
+    "gws.samples.csrf.javascript",
+    "gws.samples.csrf.python",
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +70,9 @@ def table(results: list[ReplayResult]) -> str:
         reason = r.reason if r.status != PASSED else ""
         lines.append(f"{r.fixture_id:<{width}}  {r.status:<7} {r.seconds:5.2f}s  {reason}")
     counts = {s: sum(1 for r in results if r.status == s) for s in (PASSED, FAILED, NOT_RUN)}
-    lines.append(f"{len(results)} fixtures: {counts[PASSED]} passed, {counts[FAILED]} failed, "
-                 f"{counts[NOT_RUN]} not run")
+    lines.append(
+        f"{len(results)} fixtures: {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[NOT_RUN]} not run"
+    )
     return "\n".join(lines)
 
 
@@ -80,8 +89,11 @@ def test_every_gws_fixture_replays_against_the_mock(replayer: GwsReplayer) -> No
     assert all(reason.strip() for reason in not_run.values())
     # What may legitimately not run here: fragments, the CSRF samples (this mock has CSRF off) and the
     # template skill assignment (E115). Anything else not running is a regression of the replay.
-    allowed = {f.id for f in GWS if f.data["kind"] == "fragment"} | set(CSRF) \
+    allowed = (
+        {f.id for f in GWS if f.data["kind"] == "fragment"}
+        | set(CSRF)
         | {"gws.general.return-values.partial-success-assign"}
+    )
     assert set(not_run) <= allowed, not_run
     assert elapsed < 180
 
@@ -122,8 +134,16 @@ def test_a_refused_step_fails_the_replay_instead_of_leaving_it_not_run() -> None
         driver = GwsDriver(TargetConfig.for_mock(mock.base_url))
         try:
             assert driver.admin is not None
-            driver.admin.post("/api/v2/users", json={"userName": LISTING_USER, "password": "p", "firstName": "B",
-                                                     "lastName": "P", "roles": ["ROLE_AGENT"]})
+            driver.admin.post(
+                "/api/v2/users",
+                json={
+                    "userName": LISTING_USER,
+                    "password": "p",
+                    "firstName": "B",
+                    "lastName": "P",
+                    "roles": ["ROLE_AGENT"],
+                },
+            )
             owned = user_named(driver, LISTING_USER)
             result = GwsReplayer(driver, CORPUS).replay(CORPUS.fixtures_by_id["gws.samples.csrf.python"])
             after = user_named(driver, LISTING_USER)
@@ -181,8 +201,7 @@ def test_a_missing_or_undocumented_capability_fails(replayer: GwsReplayer) -> No
 
 
 def test_reordered_notifications_fail_with_the_order_named(replayer: GwsReplayer) -> None:
-    result = replayer.replay(tampered("gws.transfers.initiate-transfer.sample",
-                                      lambda d: d["notifications"].reverse()))
+    result = replayer.replay(tampered("gws.transfers.initiate-transfer.sample", lambda d: d["notifications"].reverse()))
     assert result.status == FAILED and "order" in rules(result)
 
 
@@ -225,14 +244,18 @@ def test_an_undocumented_notification_for_the_same_call_in_the_quiet_period_fail
     """The quiet period: a further message of a documented kind about the same call is a failure; a message
     about another call or of another kind is not the sample's."""
     plan = build_plan(CORPUS.fixtures_by_id["gws.calls.hold.sample"], CORPUS.errata)
-    received = {"channel": "/v2/me/calls", "data": {"messageType": "CallStateChangeMessage",
-                                                    "call": {"id": "a1", "state": "Held"}}}
+    received = {
+        "channel": "/v2/me/calls",
+        "data": {"messageType": "CallStateChangeMessage", "call": {"id": "a1", "state": "Held"}},
+    }
     again = copy.deepcopy(received)
     again["data"]["call"]["state"] = "Established"
     other_call = copy.deepcopy(received)
     other_call["data"]["call"]["id"] = "a2"
-    device = {"channel": "/v2/me/devices", "data": {"messageType": "DeviceStateChangeMessage",
-                                                    "devices": [{"id": "d1"}]}}
+    device = {
+        "channel": "/v2/me/devices",
+        "data": {"messageType": "DeviceStateChangeMessage", "devices": [{"id": "d1"}]},
+    }
     for pending, extra in (([other_call, device], False), ([again], True)):
         run = Run(replayer, plan)
         run.cast = type("Cast", (), {"actor": _Session(pending)})()  # type: ignore[assignment]
@@ -257,13 +280,18 @@ def test_without_an_event_source_they_are_not_run_with_the_reason(mock: MockProc
     driver = GwsDriver(config)
     try:
         replayer = GwsReplayer(driver, CORPUS)
-        needs = ("gws.calls.reject.sample", "gws.general.async-events.service-state-inactive",
-                 "gws.general.error-handling.http-503-voice-unavailable", "gws.push.call-state-change.notification",
-                 "gws.general.async-events.error-message-call")
+        needs = (
+            "gws.calls.reject.sample",
+            "gws.general.async-events.service-state-inactive",
+            "gws.general.error-handling.http-503-voice-unavailable",
+            "gws.push.call-state-change.notification",
+            "gws.general.async-events.error-message-call",
+        )
         results = [replayer.replay(CORPUS.fixtures_by_id[i]) for i in needs]
         plain = replayer.replay(CORPUS.fixtures_by_id["gws.calls.answer.sample"])
     finally:
         driver.close()
-    assert [(r.status, "event source" in r.reason or "control API" in r.reason) for r in results] \
-        == [(NOT_RUN, True)] * len(needs)
+    assert [(r.status, "event source" in r.reason or "control API" in r.reason) for r in results] == [
+        (NOT_RUN, True)
+    ] * len(needs)
     assert plain.status == PASSED

@@ -34,7 +34,7 @@ CORPUS = Corpus()
 PRINTED = ["ForwardCallsOn"]
 REPAIRED = ["ForwardCallsOn", "DoNotDisturbOn"]
 WRONG = ["ForwardCallsOn", "DoNotDisturbOff"]  # neither reading: DoNotDisturbOff while doNotDisturb is Off
-MISSING = ["DoNotDisturbOn"]                   # neither reading: ForwardCallsOn gone
+MISSING = ["DoNotDisturbOn"]  # neither reading: ForwardCallsOn gone
 #: fixture id → where its device capabilities are in the compared document, and whether it is a response.
 SAMPLES = {
     "gws.agentstate.ready.sample": ("data.devices[0].capabilities", False),
@@ -53,8 +53,14 @@ def judge(fixture_id: str, capabilities: list[str]) -> list[Any]:
     assert entry is not None
     member = "body" if is_response else "message"
     document = apply_patch(entry[member], [{"set": path, "value": capabilities}], root="body" if is_response else None)
-    found, _form = compare_forms(forms_of(entry, member), document, match=str(entry.get("match") or "exact"),
-                                 bindings=Bindings(), rules=step.rules, root="body" if is_response else None)
+    found, _form = compare_forms(
+        forms_of(entry, member),
+        document,
+        match=str(entry.get("match") or "exact"),
+        bindings=Bindings(),
+        rules=step.rules,
+        root="body" if is_response else None,
+    )
     return found
 
 
@@ -106,13 +112,17 @@ def _set_dnd_off_capabilities(capabilities: list[str]) -> Any:
         for device in devices_in(body):
             if device.get("doNotDisturb") == "Off" and "ListenIn" not in device.get("capabilities", []):
                 device["capabilities"] = list(capabilities)
+
     return rewrite
 
 
-both("printed-dnd-capabilities", "an agent's device with doNotDisturb Off offers ForwardCallsOn only, as "
-     "003 l.9218-9221 prints")(_set_dnd_off_capabilities(PRINTED))
+both(
+    "printed-dnd-capabilities",
+    "an agent's device with doNotDisturb Off offers ForwardCallsOn only, as 003 l.9218-9221 prints",
+)(_set_dnd_off_capabilities(PRINTED))
 both("dnd-off-offers-dnd-off", "an agent's device with doNotDisturb Off offers DoNotDisturbOff")(
-    _set_dnd_off_capabilities(WRONG))
+    _set_dnd_off_capabilities(WRONG)
+)
 
 
 @pytest.fixture(scope="module")
@@ -160,10 +170,22 @@ def test_the_printed_connect_failure_code_matches_the_document() -> None:
     note = fixture.data["notifications"][1]
     strategy = connect(fixture.errata)
     base = {"channel": "Amazon", "topic": "InboundCall", "subtopic": "AnswerFailed"}
-    printed = {**base, "message": {"errorType": "ANSWER_CALL_FAILED", "code": "Amazon Connect Failure Error Message.",
-                                   "message": "Answering call failed."}}
-    errata = {**base, "message": {**printed["message"], "code": "ANSWER_CALL_FAILED",
-                                  "description": "Amazon Connect Failure Error Message."}}
+    printed = {
+        **base,
+        "message": {
+            "errorType": "ANSWER_CALL_FAILED",
+            "code": "Amazon Connect Failure Error Message.",
+            "message": "Answering call failed.",
+        },
+    }
+    errata = {
+        **base,
+        "message": {
+            **printed["message"],
+            "code": "ANSWER_CALL_FAILED",
+            "description": "Amazon Connect Failure Error Message.",
+        },
+    }
     wrong = {**base, "message": {**printed["message"], "code": "E42"}}
     for message in (printed, errata):
         assert compare_forms(forms_of(note, "message"), message, match="subset", strategy=strategy)[0] == []
@@ -184,18 +206,31 @@ def test_validate_holds_alternatives_to_the_contract(contracts: Any) -> None:
     assert any("off the contract" in p for p in check_fixture(contracts, Fixture(fixture.path, data)).problems)
 
 
-@pytest.mark.parametrize(("fixture_id", "step", "printed", "neither"), [
-    ("platform.calls.make-call-listing-python", 0, {"conversationId": "c-1"}, {"conversation": "c-1"}),
-    ("platform.calls.make-call-listing-node", 0, {"conversationId": "c-1"}, {"conversation": "c-1"}),
-    ("platform.calls.monitor-call-listing", 0,
-     {"id": "c-1", "participants": [{"to": {"phoneNumber": "+1555"}, "state": "connected"}]},
-     {"id": "c-1", "participants": [{"state": "connected"}]}),
-    ("platform.calls.complete-example", 3,
-     {"id": "c-1", "participants": [{"from": {"userId": "u"}, "to": {"phoneNumber": "+1"}, "state": "connected"}]},
-     {"id": "c-1", "participants": [{"to": {"phoneNumber": "+1"}, "state": "connected"}]}),
-])
-def test_what_the_platform_listings_read_matches_the_document(fixture_id: str, step: int, printed: Any,
-                                                               neither: Any) -> None:
+@pytest.mark.parametrize(
+    ("fixture_id", "step", "printed", "neither"),
+    [
+        ("platform.calls.make-call-listing-python", 0, {"conversationId": "c-1"}, {"conversation": "c-1"}),
+        ("platform.calls.make-call-listing-node", 0, {"conversationId": "c-1"}, {"conversation": "c-1"}),
+        (
+            "platform.calls.monitor-call-listing",
+            0,
+            {"id": "c-1", "participants": [{"to": {"phoneNumber": "+1555"}, "state": "connected"}]},
+            {"id": "c-1", "participants": [{"state": "connected"}]},
+        ),
+        (
+            "platform.calls.complete-example",
+            3,
+            {
+                "id": "c-1",
+                "participants": [{"from": {"userId": "u"}, "to": {"phoneNumber": "+1"}, "state": "connected"}],
+            },
+            {"id": "c-1", "participants": [{"to": {"phoneNumber": "+1"}, "state": "connected"}]},
+        ),
+    ],
+)
+def test_what_the_platform_listings_read_matches_the_document(
+    fixture_id: str, step: int, printed: Any, neither: Any
+) -> None:
     """The listings read members the API does not have (E403, E405): a server sending them passes the replay's
     comparison (its response-schema check is another matter); one sending neither reading's members fails."""
     exchanges = [s for _, s in CORPUS.fixtures_by_id[fixture_id].exchanges()]

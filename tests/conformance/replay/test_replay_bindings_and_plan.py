@@ -37,11 +37,18 @@ def test_requests_are_rewritten_with_bound_values() -> None:
     bindings.bind("number", "5001", "7001")
     bindings.bind("uuid", "U-DOC", "U-ACT")
     bindings.bind_placeholder("queue_id", "q-9")
-    request = {"method": "POST", "path": "/api/v2/me/calls/0071023821aec01c",
-               "body": {"operationName": "SwapCalls", "otherCallUri": "http://localhost:8080/api/v2/me/calls/"
-                                                                      "0071023821aec01b",
-                        "destination": {"phoneNumber": "5001"}, "callUuid": "U-DOC", "participant": "5001",
-                        "targetDeviceUri": "http://localhost:8080/api/v2/devices/efe1ab32"}}
+    request = {
+        "method": "POST",
+        "path": "/api/v2/me/calls/0071023821aec01c",
+        "body": {
+            "operationName": "SwapCalls",
+            "otherCallUri": "http://localhost:8080/api/v2/me/calls/0071023821aec01b",
+            "destination": {"phoneNumber": "5001"},
+            "callUuid": "U-DOC",
+            "participant": "5001",
+            "targetDeviceUri": "http://localhost:8080/api/v2/devices/efe1ab32",
+        },
+    }
     sent = bindings.substitute_request(request)
     assert sent["path"] == "/api/v2/me/calls/act-c"
     body = sent["body"]
@@ -59,7 +66,10 @@ def test_requests_are_rewritten_with_bound_values() -> None:
 def test_plan_of_a_call_sample_names_actor_partner_and_call() -> None:
     plan = plan_of("gws.calls.hold.sample")
     assert (plan.actor_role, plan.actor_number, plan.actor_device) == (
-        "agent", "5005", "efe1ab32-53f9-43ce-b65e-5768c61f7d4a")
+        "agent",
+        "5005",
+        "efe1ab32-53f9-43ce-b65e-5768c61f7d4a",
+    )
     assert plan.partner_numbers == ["5000"] and plan.request_call_id() == "0071023821aec013"
     assert plan.call("0071023821aec013").direction == "in"  # dnis 5005: 5000 dialed the actor
     assert plan.not_run is None and not plan.destructive

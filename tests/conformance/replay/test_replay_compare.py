@@ -11,30 +11,64 @@ from voicekit.replay.bindings import Bindings
 from voicekit.replay.compare import compare, describe_mismatches, is_placeholder
 from voicekit.replay.rules import AllowExtra, CompareRules, parse_path
 
-CAPS = ["DeleteUserDataPair", "AttachUserData", "Hangup", "DeleteUserData", "Hold", "SendDtmf",
-        "InitiateConference", "InitiateTransfer", "SingleStepConference", "UpdateUserData", "SingleStepTransfer"]
+CAPS = [
+    "DeleteUserDataPair",
+    "AttachUserData",
+    "Hangup",
+    "DeleteUserData",
+    "Hold",
+    "SendDtmf",
+    "InitiateConference",
+    "InitiateTransfer",
+    "SingleStepConference",
+    "UpdateUserData",
+    "SingleStepTransfer",
+]
 
 
 def message(**call: Any) -> dict[str, Any]:
     """A documented CallStateChangeMessage (003 l.5096-5150, the Answer sample)."""
-    base = {"id": "0071023821aec011", "state": "Established", "callUuid": "013V08JRL498H1OI04000VTAES00000H",
-            "deviceUri": "http://127.0.0.1:8080/api/v2/devices/efe1ab32-53f9-43ce-b65e-5768c61f7d4a",
-            "uri": "http://127.0.0.1:8080/api/v2/me/calls/0071023821aec011", "participants": ["5001"],
-            "participantsInfo": [{"digits": "5001", "e164Number": "5001", "formattedPhoneNumber": "5001"}],
-            "dnis": "5005", "callType": "Internal", "capabilities": list(CAPS), "duration": "14", "mute": "Off",
-            "supervisorListeningIn": False, "monitoredUserMuted": False}
+    base = {
+        "id": "0071023821aec011",
+        "state": "Established",
+        "callUuid": "013V08JRL498H1OI04000VTAES00000H",
+        "deviceUri": "http://127.0.0.1:8080/api/v2/devices/efe1ab32-53f9-43ce-b65e-5768c61f7d4a",
+        "uri": "http://127.0.0.1:8080/api/v2/me/calls/0071023821aec011",
+        "participants": ["5001"],
+        "participantsInfo": [{"digits": "5001", "e164Number": "5001", "formattedPhoneNumber": "5001"}],
+        "dnis": "5005",
+        "callType": "Internal",
+        "capabilities": list(CAPS),
+        "duration": "14",
+        "mute": "Off",
+        "supervisorListeningIn": False,
+        "monitoredUserMuted": False,
+    }
     base.update(call)
-    return {"channel": "/v2/me/calls", "data": {"messageType": "CallStateChangeMessage",
-                                                "notificationType": "StatusChange", "call": base,
-                                                "phoneNumber": "5005"}}
+    return {
+        "channel": "/v2/me/calls",
+        "data": {
+            "messageType": "CallStateChangeMessage",
+            "notificationType": "StatusChange",
+            "call": base,
+            "phoneNumber": "5005",
+        },
+    }
 
 
 def actual(**call: Any) -> dict[str, Any]:
     """What a target sends for the same call: its own ids, host, numbers and capability order."""
-    out = message(id="00aa", callUuid="UUID-1", deviceUri="http://gws.example:9090/api/v2/devices/dev-a",
-                  uri="http://gws.example:9090/api/v2/me/calls/00aa", participants=["6001"],
-                  participantsInfo=[{"digits": "6001", "e164Number": "6001", "formattedPhoneNumber": "6001"}],
-                  dnis="6005", capabilities=list(reversed(CAPS)), duration="3")
+    out = message(
+        id="00aa",
+        callUuid="UUID-1",
+        deviceUri="http://gws.example:9090/api/v2/devices/dev-a",
+        uri="http://gws.example:9090/api/v2/me/calls/00aa",
+        participants=["6001"],
+        participantsInfo=[{"digits": "6001", "e164Number": "6001", "formattedPhoneNumber": "6001"}],
+        dnis="6005",
+        capabilities=list(reversed(CAPS)),
+        duration="3",
+    )
     out["data"]["phoneNumber"] = "6005"
     out["data"]["call"].update(call)
     return out
@@ -67,7 +101,11 @@ def test_the_same_call_from_another_target_matches() -> None:
 def test_a_wrong_state_fails_and_names_path_expected_actual_and_rule() -> None:
     [mismatch] = compare(message(), actual(state="Held"), bindings=bound())
     assert (mismatch.path, mismatch.expected, mismatch.actual, mismatch.rule) == (
-        "data.call.state", "Established", "Held", "value")
+        "data.call.state",
+        "Established",
+        "Held",
+        "value",
+    )
     assert "data.call.state" in describe_mismatches([mismatch])
 
 
@@ -103,15 +141,31 @@ def test_a_missing_capability_fails() -> None:
 def test_an_extra_capability_fails_unless_an_erratum_allows_it() -> None:
     extra = actual(capabilities=[*CAPS, "CompleteConference"])
     assert "not documented" in compare(message(), extra, bindings=bound())[0].message
-    allow = CompareRules(allow_extra=[AllowExtra(parse_path("data.call.capabilities"),
-                                                 frozenset({"CompleteConference"}),
-                                                 ((parse_path("data.call.callType"), "Consult"),), "E207")])
+    allow = CompareRules(
+        allow_extra=[
+            AllowExtra(
+                parse_path("data.call.capabilities"),
+                frozenset({"CompleteConference"}),
+                ((parse_path("data.call.callType"), "Consult"),),
+                "E207",
+            )
+        ]
+    )
     assert compare(message(), extra, bindings=bound(), rules=allow) != []  # not a Consult call: where fails
     consult = message(callType="Consult")
-    assert compare(consult, actual(capabilities=[*CAPS, "CompleteConference"], callType="Consult"),
-                   bindings=bound(), rules=allow) == []
-    assert compare(consult, actual(capabilities=[*CAPS, "SwapCalls"], callType="Consult"),
-                   bindings=bound(), rules=allow) != []
+    assert (
+        compare(
+            consult,
+            actual(capabilities=[*CAPS, "CompleteConference"], callType="Consult"),
+            bindings=bound(),
+            rules=allow,
+        )
+        == []
+    )
+    assert (
+        compare(consult, actual(capabilities=[*CAPS, "SwapCalls"], callType="Consult"), bindings=bound(), rules=allow)
+        != []
+    )
 
 
 def test_duplicate_capabilities_fail() -> None:
@@ -179,8 +233,10 @@ def test_two_documented_ids_cannot_be_one_actual_call() -> None:
 def test_a_wrong_partner_number_fails() -> None:
     bindings = bound()
     bindings.bind("number", "5000", "6000")
-    wrong = actual(participants=["6000"], participantsInfo=[{"digits": "6000", "e164Number": "6000",
-                                                             "formattedPhoneNumber": "6000"}])
+    wrong = actual(
+        participants=["6000"],
+        participantsInfo=[{"digits": "6000", "e164Number": "6000", "formattedPhoneNumber": "6000"}],
+    )
     assert any(m.rule == "identity (number)" for m in compare(message(), wrong, bindings=bindings))
 
 
@@ -189,8 +245,7 @@ def test_exact_lists_are_ordered_and_complete() -> None:
     documented = {"settings": [{"name": "a"}, {"name": "b"}]}
     assert compare(documented, {"settings": [{"name": "a"}, {"name": "b"}]}) == []
     assert compare(documented, {"settings": [{"name": "b"}, {"name": "a"}]}) != []
-    assert only_rules(compare(documented, {"settings": [{"name": "a"}, {"name": "b"}, {"name": "c"}]})) \
-        == {"length"}
+    assert only_rules(compare(documented, {"settings": [{"name": "a"}, {"name": "b"}, {"name": "c"}]})) == {"length"}
 
 
 def test_subset_lists_allow_extra_elements_in_any_order() -> None:
@@ -200,12 +255,22 @@ def test_subset_lists_allow_extra_elements_in_any_order() -> None:
 
 
 def test_shape_compares_names_and_types_placeholders_any_scalar() -> None:
-    documented = {"statusCode": "X", "queue": {"id": "<queue_id>", "name": "<queue_name>"},
-                  "queues": [{"id": "<queue_1_id>"}]}
-    assert compare(documented, {"statusCode": 0, "queue": {"id": "q1", "name": "Sales", "x": 1},
-                                "queues": [{"id": "a"}, {"id": "b"}]}, match="shape") == []
-    assert compare(documented, {"statusCode": 0, "queue": {"id": "q1"}, "queues": [{"id": "a"}]},
-                   match="shape") != []  # name missing
+    documented = {
+        "statusCode": "X",
+        "queue": {"id": "<queue_id>", "name": "<queue_name>"},
+        "queues": [{"id": "<queue_1_id>"}],
+    }
+    assert (
+        compare(
+            documented,
+            {"statusCode": 0, "queue": {"id": "q1", "name": "Sales", "x": 1}, "queues": [{"id": "a"}, {"id": "b"}]},
+            match="shape",
+        )
+        == []
+    )
+    assert (
+        compare(documented, {"statusCode": 0, "queue": {"id": "q1"}, "queues": [{"id": "a"}]}, match="shape") != []
+    )  # name missing
     assert compare({"queues": [{"id": "<id>"}]}, {"queues": []}, match="shape") != []
     assert compare({"count": 2}, {"count": "2"}, match="shape") != []
     assert is_placeholder("http://...") and is_placeholder("{id}") and not is_placeholder("Sales")
@@ -217,8 +282,12 @@ def test_ignore_and_absent() -> None:
     got = {"devices": [{"userState": {"state": "NotReady", "reason": "Training"}, "forwardTo": "5001"}]}
     assert compare(documented, got) != []
     assert compare(documented, got, rules=rules_of(ignore=["devices[*].userState.reason"])) == []
-    assert compare(documented, got, rules=rules_of(ignore=["devices[*].userState.reason"],
-                                                   absent=["devices[*].forwardTo"])) != []
+    assert (
+        compare(
+            documented, got, rules=rules_of(ignore=["devices[*].userState.reason"], absent=["devices[*].forwardTo"])
+        )
+        != []
+    )
 
 
 def test_subset_path_unordered_and_ordered_subset() -> None:
@@ -228,22 +297,35 @@ def test_subset_path_unordered_and_ordered_subset() -> None:
     assert compare(documented, shuffled, rules=rules_of(unordered=["users"])) == []
     crowded = {"users": [{"level": 4}, {"level": 3}, {"level": 2}, {"level": 0}]}
     assert compare(documented, crowded, rules=rules_of(ordered_subset=["users"])) == []
-    assert compare(documented, {"users": [{"level": 2}, {"level": 3}, {"level": 4}]},
-                   rules=rules_of(ordered_subset=["users"])) != []
-    assert compare({"settings": [{"name": "x"}]}, {"settings": [{"name": "y"}, {"name": "x"}]},
-                   rules=rules_of(subset=["settings"])) == []
+    assert (
+        compare(
+            documented, {"users": [{"level": 2}, {"level": 3}, {"level": 4}]}, rules=rules_of(ordered_subset=["users"])
+        )
+        != []
+    )
+    assert (
+        compare(
+            {"settings": [{"name": "x"}]},
+            {"settings": [{"name": "y"}, {"name": "x"}]},
+            rules=rules_of(subset=["settings"]),
+        )
+        == []
+    )
 
 
 def test_formats_and_elided_text() -> None:
     uuid_rule = CompareRules(formats=[(parse_path("flags.modified_At"), "uuid", "E130")])
     documented = {"flags": {"modified_At": "4c3fccdb-f942-4c99-a823-6cab68852ef7"}}
-    assert compare(documented, {"flags": {"modified_At": "0b3e7c5e-1111-4222-8333-944455556666"}},
-                   rules=uuid_rule) == []
+    assert (
+        compare(documented, {"flags": {"modified_At": "0b3e7c5e-1111-4222-8333-944455556666"}}, rules=uuid_rule) == []
+    )
     assert compare(documented, {"flags": {"modified_At": "yesterday"}}, rules=uuid_rule) != []
     elided = rules_of(elided=["t[*].description"])
     text = {"t": [{"description": "Plays a user-configured greeting, ..."}]}
-    assert compare(text, {"t": [{"description": "Plays a user-configured greeting, segments the caller"}]},
-                   rules=elided) == []
+    assert (
+        compare(text, {"t": [{"description": "Plays a user-configured greeting, segments the caller"}]}, rules=elided)
+        == []
+    )
     assert compare(text, {"t": [{"description": "Plays music"}]}, rules=elided) != []
 
 

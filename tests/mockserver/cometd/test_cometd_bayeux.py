@@ -138,9 +138,7 @@ def bob(server: BayeuxServer) -> Conversation:
 # ---------------------------------------------------------------------- handshake
 
 
-def test_handshake_reply_has_exactly_the_bayeux_fields(
-    alice: Conversation, meta_reply_validator: Any
-) -> None:
+def test_handshake_reply_has_exactly_the_bayeux_fields(alice: Conversation, meta_reply_validator: Any) -> None:
     reply = alice.handshake()
     meta_reply_validator.validate(reply)
     assert reply == {
@@ -199,12 +197,8 @@ def test_handshake_denied_when_the_host_says_so(clock: FakeClock, meta_reply_val
     assert server.sessions_of("bob") == []
 
 
-def test_handshake_without_a_common_connection_type_fails(
-    alice: Conversation, meta_reply_validator: Any
-) -> None:
-    [reply] = alice.now(
-        {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]}
-    )
+def test_handshake_without_a_common_connection_type_fails(alice: Conversation, meta_reply_validator: Any) -> None:
+    [reply] = alice.now({"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]})
     meta_reply_validator.validate(reply)
     assert reply["successful"] is False
     assert reply["error"].startswith("400::")
@@ -249,9 +243,7 @@ def test_connect_with_advice_timeout_zero_is_never_held(alice: Conversation) -> 
         assert alice.server.complete(reply)[0]["successful"] is True
 
 
-def test_client_timeout_advice_is_honoured_up_to_the_server_timeout(
-    alice: Conversation, clock: FakeClock
-) -> None:
+def test_client_timeout_advice_is_honoured_up_to_the_server_timeout(alice: Conversation, clock: FakeClock) -> None:
     alice.establish()
     shorter = alice.connect(timeout=5000)
     assert shorter.deadline == clock.now + 5.0
@@ -576,9 +568,7 @@ def test_unknown_or_missing_client_id_gets_402_handshake(
     assert reply == {"channel": channel, **UNKNOWN, "id": "7"}
 
 
-def test_a_client_id_of_another_user_is_unknown_and_left_alone(
-    alice: Conversation, bob: Conversation
-) -> None:
+def test_a_client_id_of_another_user_is_unknown_and_left_alone(alice: Conversation, bob: Conversation) -> None:
     alice.establish("/v2/me/calls")
     alice.server.publish("/v2/me/calls", {"n": 1}, audience="alice")
     bob.handshake()

@@ -40,9 +40,7 @@ def test_every_path_the_official_client_uses_is_served(
     )
     [first] = alice.send([alice.connect_message()], "/connect")
     [bare] = alice.send([alice.connect_message(timeout=0)], "")  # aiocometd-ng posts to the bare URL
-    [gone] = alice.send(
-        [{"id": "9", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect"
-    )
+    [gone] = alice.send([{"id": "9", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect")
     for reply in (subscribed, first, bare, gone):
         meta_reply_validator.validate(reply)
         assert reply["successful"] is True
@@ -103,9 +101,7 @@ def test_a_held_connect_does_not_block_other_requests(
     assert messages[0]["data"] == {"n": 1}
 
 
-def test_many_held_connects_at_once(
-    live: LiveServer, bayeux_http: Callable[..., BayeuxHttp], wait_until: Any
-) -> None:
+def test_many_held_connects_at_once(live: LiveServer, bayeux_http: Callable[..., BayeuxHttp], wait_until: Any) -> None:
     clients = [bayeux_http("alice") for _ in range(20)]
     for client in clients:
         client.handshake()
@@ -140,9 +136,7 @@ def test_disconnect_releases_the_held_connect(
     alice.connect()
     pending = pool.submit(alice.connect)
     wait_until(held(live))
-    [reply] = alice.send(
-        [{"id": "d", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect"
-    )
+    [reply] = alice.send([{"id": "d", "channel": "/meta/disconnect", "clientId": alice.client_id}], "/disconnect")
     assert reply["successful"] is True
     [released] = pending.result(timeout=10)
     assert released["channel"] == "/meta/connect"
@@ -237,9 +231,7 @@ def test_callback_polling_over_jsonp(
     http = httpx.Client(headers={"Authorization": basic_auth("alice")}, timeout=30)
 
     def get(messages: list[dict[str, Any]], callback: str = "cb_1") -> list[dict[str, Any]]:
-        return _jsonp(
-            http.get(live.url, params={"message": json.dumps(messages), "jsonp": callback}), callback
-        )
+        return _jsonp(http.get(live.url, params={"message": json.dumps(messages), "jsonp": callback}), callback)
 
     try:
         [handshake] = get(
@@ -282,9 +274,7 @@ def test_callback_polling_over_jsonp(
 
 
 @pytest.mark.parametrize("callback", ["alert(1)", "a b", "1abc", "x;y", "a..b", "", "a" * 200, "<script>"])
-def test_jsonp_callback_must_be_an_identifier(
-    live: LiveServer, basic_auth: Callable[..., str], callback: str
-) -> None:
+def test_jsonp_callback_must_be_an_identifier(live: LiveServer, basic_auth: Callable[..., str], callback: str) -> None:
     response = httpx.get(
         live.url,
         params={"message": json.dumps([{"channel": "/meta/handshake"}]), "jsonp": callback},

@@ -96,8 +96,7 @@ def js_client() -> Iterator[Callable[..., JsClient]]:
 
 def subscribed(live: Any, user: str, channel: str, exclude: set[str] | None = None) -> Callable[[], bool]:
     return lambda: any(
-        channel in s.subscriptions and s.client_id not in (exclude or set())
-        for s in live.bayeux.sessions_of(user)
+        channel in s.subscriptions and s.client_id not in (exclude or set()) for s in live.bayeux.sessions_of(user)
     )
 
 
@@ -160,9 +159,7 @@ def test_js_client_rehandshakes_by_itself_after_402_and_keeps_receiving(
     assert any(u.get("error") == "402::Unknown client" for u in client.meta("unsuccessful"))
 
 
-def test_js_client_with_wrong_credentials_never_gets_a_session(
-    live: Any, js_client: Callable[..., JsClient]
-) -> None:
+def test_js_client_with_wrong_credentials_never_gets_a_session(live: Any, js_client: Callable[..., JsClient]) -> None:
     client = js_client(live.url, "alice:wrong", "/v2/me/calls", 1, timeout_ms=1500)
     assert client.wait() == 3, "".join(client.stderr)  # timed out without any message
     assert client.meta("timeout") == [{"meta": "timeout", "received": 0}]

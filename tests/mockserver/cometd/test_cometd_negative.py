@@ -23,9 +23,7 @@ def assert_bayeux_error(response: httpx.Response, status: int, error: str) -> No
 
 @pytest.fixture
 def http(live: Any, basic_auth: Callable[..., str]) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=live.url, headers={"Authorization": basic_auth("alice")}, timeout=30
-    ) as client:
+    with httpx.Client(base_url=live.url, headers={"Authorization": basic_auth("alice")}, timeout=30) as client:
         yield client
 
 
@@ -88,9 +86,7 @@ def test_wrong_content_type_is_415_json(http: httpx.Client, content_type: str | 
 def test_a_body_over_one_megabyte_is_413_json(http: httpx.Client, live: Any) -> None:
     padding = "x" * ONE_MB
     body = json.dumps([{"channel": "/meta/handshake", "version": "1.0", "ext": {"pad": padding}}]).encode()
-    assert_bayeux_error(
-        http.post("/handshake", content=body, headers=JSON), 413, "413::Request entity too large"
-    )
+    assert_bayeux_error(http.post("/handshake", content=body, headers=JSON), 413, "413::Request entity too large")
     assert live.bayeux.sessions_of("alice") == []
 
 

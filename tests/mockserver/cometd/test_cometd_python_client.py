@@ -72,9 +72,7 @@ def test_aiocometd_handshakes_subscribes_and_receives(
             bayeux = live.bayeux
             bayeux.publish("/v2/me/calls", {"for": "bob"}, audience="bob")
             for channel, data in expected:
-                bayeux.publish(
-                    channel, data, audience=None if channel.startswith("/notifications/") else "alice"
-                )
+                bayeux.publish(channel, data, audience=None if channel.startswith("/notifications/") else "alice")
             return [await client.receive() for _ in expected]
 
     received = run(scenario())
@@ -87,9 +85,7 @@ def test_aiocometd_without_credentials_is_refused(live: Any) -> None:
     url = f"http://localhost:{live.port}{live.prefix}"
 
     async def scenario() -> None:
-        client = aiocometd_ng.Client(
-            url, connection_types=[ConnectionType.LONG_POLLING], connection_timeout=0
-        )
+        client = aiocometd_ng.Client(url, connection_types=[ConnectionType.LONG_POLLING], connection_timeout=0)
         await client.open()
 
     # The host's 401 envelope is not a Bayeux array; aiocometd-ng fails on it (a TypeError in 0.5.6).

@@ -111,8 +111,16 @@ class MockServer:
 
     def bus(self, agent_id: str, check: MessageCheck) -> Bus:
         """The agent's socket, with its bus credential (the default seed's ``<agent>-bus-token``, E516)."""
-        return Bus(connect(f"{self.ws_base}/connect/agents/{agent_id}/bus", max_size=None, open_timeout=10,
-                           close_timeout=5, additional_headers=bus_credential(agent_id)), check)
+        return Bus(
+            connect(
+                f"{self.ws_base}/connect/agents/{agent_id}/bus",
+                max_size=None,
+                open_timeout=10,
+                close_timeout=5,
+                additional_headers=bus_credential(agent_id),
+            ),
+            check,
+        )
 
 
 def bus_credential(agent_id: str) -> dict[str, str]:
@@ -137,8 +145,7 @@ class Bus:
         self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
 
     def request(self, topic: str, subtopic: str, data: Any = None, *, source: str = "myapp") -> None:
-        message: dict[str, Any] = {"channel": "Amazon", "topic": topic, "subtopic": subtopic,
-                                   "source": source}
+        message: dict[str, Any] = {"channel": "Amazon", "topic": topic, "subtopic": subtopic, "source": source}
         if data is not None:
             message["data"] = data
         self.send(message)
@@ -170,8 +177,13 @@ def mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer
     log = ready.with_name("server.log")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file",
-                                    str(ready)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(ready)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 60
         while not (ready.exists() and ready.read_text().strip()):

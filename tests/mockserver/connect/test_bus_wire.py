@@ -45,10 +45,17 @@ def test_answer_without_an_incoming_call_fails(server, check_message):
     with server.bus("jsmith", check_message) as bus:
         bus.send(ANSWER)
         failure = bus.recv("AnswerCallFailed")
-        assert failure == {"channel": "Amazon", "topic": "InboundCall", "subtopic": "AnswerFailed",
-                           "message": {"errorType": "ANSWER_CALL_FAILED", "code": "ANSWER_CALL_FAILED",
-                                       "message": "Answering call failed.",
-                                       "description": "Amazon Connect Failure Error Message."}}
+        assert failure == {
+            "channel": "Amazon",
+            "topic": "InboundCall",
+            "subtopic": "AnswerFailed",
+            "message": {
+                "errorType": "ANSWER_CALL_FAILED",
+                "code": "ANSWER_CALL_FAILED",
+                "message": "Answering call failed.",
+                "description": "Amazon Connect Failure Error Message.",
+            },
+        }
         assert server.agent("jsmith")["status"] == "Available"
 
 
@@ -95,19 +102,19 @@ def test_hold_resume_disconnect_failures(server, check_message):
 
         connection = server.offer("jsmith")["contact"]["connectionId"]
         bus.call("connecting", "InboundCallConnecting")
-        bus.request("InboundCall", "Hold", connection)           # ringing, not connected
+        bus.request("InboundCall", "Hold", connection)  # ringing, not connected
         bus.recv("HoldCallFailed")
-        bus.request("InboundCall", "Disconnect")                 # ringing: nothing to disconnect
+        bus.request("InboundCall", "Disconnect")  # ringing: nothing to disconnect
         bus.recv("DisconnectCallFailed")
         bus.request("InboundCall", "Answer")
         bus.call("connected", "InboundCallConnected")
         bus.request("InboundCall", "Hold", "not-" + connection)  # wrong connection id
         bus.recv("HoldCallFailed")
-        bus.request("InboundCall", "Resume")                     # not on hold
+        bus.request("InboundCall", "Resume")  # not on hold
         bus.recv("ResumeCallFailed")
         bus.request("InboundCall", "Hold", connection)
         bus.call("hold", "InboundCallOnHold")
-        bus.request("InboundCall", "Hold", connection)           # already on hold
+        bus.request("InboundCall", "Hold", connection)  # already on hold
         bus.recv("HoldCallFailed")
         assert server.agent("jsmith")["contact"]["status"] == "hold"
 
@@ -149,8 +156,7 @@ def test_set_not_ready_and_update(server, check_message):
         bus.request("Agent", "SetNotReady", {"ReasonCodeId": 2})
         assert bus.recv("SetAgentState")["message"]["code"] == "Break"
         bus.request("Agent", "Update", {"label": "Available", "code": "Available", "type": "Routable"})
-        assert bus.recv("SetAgentState")["message"] == {"label": "Available", "code": "Available",
-                                                        "type": "Routable"}
+        assert bus.recv("SetAgentState")["message"] == {"label": "Available", "code": "Available", "type": "Routable"}
         assert server.agent("jsmith")["status"] == "Available"
 
 
@@ -158,12 +164,13 @@ def test_agent_state_not_found(server, check_message):
     with server.bus("jsmith", check_message) as bus:
         bus.request("Agent", "SetNotReady", {"ReasonCodeId": "42"})
         failure = bus.recv("AgentStateNotFound")
-        assert (failure["subtopic"], failure["message"]["errorType"]) == ("SetNotReadyFailed",
-                                                                           "AGENT_STATE_NOT_FOUND")
+        assert (failure["subtopic"], failure["message"]["errorType"]) == ("SetNotReadyFailed", "AGENT_STATE_NOT_FOUND")
         bus.request("Agent", "Update", {"label": "Coffee", "code": "Coffee", "type": "Not Routable"})
         failure = bus.recv("AgentStateNotFound")
-        assert (failure["subtopic"], failure["message"]["message"]) == ("UpdateFailed",
-                                                                         "Specified Agent State not found.")
+        assert (failure["subtopic"], failure["message"]["message"]) == (
+            "UpdateFailed",
+            "Specified Agent State not found.",
+        )
         assert server.agent("jsmith")["state"]["code"] == "Available"
 
 
@@ -173,15 +180,17 @@ def test_state_change_refused_during_a_call(server, check_message):
         bus.call("connecting", "InboundCallConnecting")
         bus.request("Agent", "Update", {"label": "Offline", "code": "Offline", "type": "Offline"})
         failure = bus.recv("UpdateAgentStateFailed")
-        assert (failure["subtopic"], failure["message"]["errorType"]) == ("UpdateFailed",
-                                                                           "UPDATE_AGENT_STATE_FAILED")
+        assert (failure["subtopic"], failure["message"]["errorType"]) == ("UpdateFailed", "UPDATE_AGENT_STATE_FAILED")
         assert server.agent("jsmith")["status"] == "PendingBusy"
 
 
 # ---- broadcast ---------------------------------------------------------------------------------------
 def test_every_socket_of_the_agent_gets_the_events_and_no_other_agent_does(server, check_message):
-    with server.bus("jsmith", check_message) as app1, server.bus("jsmith", check_message) as app2, \
-            server.bus("pdatsyuk", check_message) as other:
+    with (
+        server.bus("jsmith", check_message) as app1,
+        server.bus("jsmith", check_message) as app2,
+        server.bus("pdatsyuk", check_message) as other,
+    ):
         assert server.agent("jsmith")["sockets"] == 2
         server.offer("jsmith")
         first = app1.call("connecting", "InboundCallConnecting")
@@ -263,8 +272,11 @@ NEGATIVE = [
     ("source-number", _with(source=7), "InvalidMessage"),
     ("topic-number", _with(topic=1), "InvalidMessage"),
     ("subtopic-null", _with(subtopic=None), "InvalidMessage"),
-    ("event-shape", json.dumps({"channel": "Amazon", "topic": "InboundCall",
-                                "subtopic": "InboundCallStateChange", "message": {}}), "InvalidMessage"),
+    (
+        "event-shape",
+        json.dumps({"channel": "Amazon", "topic": "InboundCall", "subtopic": "InboundCallStateChange", "message": {}}),
+        "InvalidMessage",
+    ),
     ("unknown-topic", _with(topic="OutboundCall"), "UnknownMessage"),
     ("unknown-subtopic", _with(subtopic="Transfer"), "UnknownMessage"),
     ("subtopic-case", _with(subtopic="answer"), "UnknownMessage"),
@@ -276,22 +288,32 @@ NEGATIVE = [
     ("not-ready-no-data", _with(topic="Agent", subtopic="SetNotReady"), "InvalidMessage"),
     ("not-ready-data-string", _with(topic="Agent", subtopic="SetNotReady", data="2"), "InvalidMessage"),
     ("not-ready-no-reason", _with(topic="Agent", subtopic="SetNotReady", data={}), "InvalidMessage"),
-    ("not-ready-reason-float", _with(topic="Agent", subtopic="SetNotReady", data={"ReasonCodeId": 2.5}),
-     "InvalidMessage"),
-    ("not-ready-reason-bool", _with(topic="Agent", subtopic="SetNotReady", data={"ReasonCodeId": True}),
-     "InvalidMessage"),
-    ("update-no-type", _with(topic="Agent", subtopic="Update",
-                             data={"label": "Available", "code": "Available"}), "InvalidMessage"),
-    ("update-label-number", _with(topic="Agent", subtopic="Update",
-                                  data={"label": 1, "code": "A", "type": "B"}), "InvalidMessage"),
+    (
+        "not-ready-reason-float",
+        _with(topic="Agent", subtopic="SetNotReady", data={"ReasonCodeId": 2.5}),
+        "InvalidMessage",
+    ),
+    (
+        "not-ready-reason-bool",
+        _with(topic="Agent", subtopic="SetNotReady", data={"ReasonCodeId": True}),
+        "InvalidMessage",
+    ),
+    (
+        "update-no-type",
+        _with(topic="Agent", subtopic="Update", data={"label": "Available", "code": "Available"}),
+        "InvalidMessage",
+    ),
+    (
+        "update-label-number",
+        _with(topic="Agent", subtopic="Update", data={"label": 1, "code": "A", "type": "B"}),
+        "InvalidMessage",
+    ),
     ("update-data-list", _with(topic="Agent", subtopic="Update", data=["Available"]), "InvalidMessage"),
 ]
 
 
-@pytest.mark.parametrize(("frame", "subtopic"), [(f, s) for _, f, s in NEGATIVE],
-                         ids=[n for n, _, _ in NEGATIVE])
-def test_negative_frame_gets_the_voicekit_error_and_the_socket_stays_open(server, check_message, frame,
-                                                                           subtopic):
+@pytest.mark.parametrize(("frame", "subtopic"), [(f, s) for _, f, s in NEGATIVE], ids=[n for n, _, _ in NEGATIVE])
+def test_negative_frame_gets_the_voicekit_error_and_the_socket_stays_open(server, check_message, frame, subtopic):
     with server.bus("jsmith", check_message) as bus:
         bus.send(frame)
         error = bus.recv("VoicekitError")
@@ -329,8 +351,15 @@ def test_server_ends_the_tcp_connection_after_the_closing_handshake(server):
     address = urlsplit(server.base)
     client = WSConnection(ConnectionType.CLIENT)
     with socket.create_connection((address.hostname, address.port), timeout=5) as raw:
-        raw.sendall(client.send(Request(host=address.netloc, target="/connect/agents/jsmith/bus",
-                                        extra_headers=[(b"authorization", b"Bearer jsmith-bus-token")])))
+        raw.sendall(
+            client.send(
+                Request(
+                    host=address.netloc,
+                    target="/connect/agents/jsmith/bus",
+                    extra_headers=[(b"authorization", b"Bearer jsmith-bus-token")],
+                )
+            )
+        )
         events = _until(raw, client, AcceptConnection)
         raw.sendall(client.send(CloseConnection(code=1000)))
         events = _until(raw, client, CloseConnection)
@@ -349,12 +378,16 @@ def _until(raw: socket.socket, client: WSConnection, kind: type) -> list[Any]:
 
 
 # ---- handshake and HTTP side -------------------------------------------------------------------------
-@pytest.mark.parametrize("headers, query, status", [
-    ({}, "", 401), ({"Authorization": "Bearer wrong"}, "", 401),
-    ({"Authorization": "Bearer jsmith-bus-tokén"}, "", 401),
-    ({}, "?access_token=pdatsyuk-bus-token", 401),  # another agent's credential
-    ({"Authorization": "Bearer jsmith-bus-token", "Origin": "https://attacker.example"}, "", 403),
-])
+@pytest.mark.parametrize(
+    "headers, query, status",
+    [
+        ({}, "", 401),
+        ({"Authorization": "Bearer wrong"}, "", 401),
+        ({"Authorization": "Bearer jsmith-bus-tokén"}, "", 401),
+        ({}, "?access_token=pdatsyuk-bus-token", 401),  # another agent's credential
+        ({"Authorization": "Bearer jsmith-bus-token", "Origin": "https://attacker.example"}, "", 403),
+    ],
+)
 def test_the_bus_needs_the_agents_credential_and_an_allowed_origin(server, headers, query, status):
     """E516: refused before any WebSocket exists, and nothing changes for the agent."""
     before = server.agent("jsmith")
@@ -364,15 +397,29 @@ def test_the_bus_needs_the_agents_credential_and_an_allowed_origin(server, heade
     assert server.agent("jsmith") == before
 
 
-@pytest.mark.parametrize("headers, query", [
-    ({"Authorization": "Bearer jsmith-bus-token"}, ""), ({}, "?access_token=jsmith-bus-token"),
-    ({"Authorization": "Bearer jsmith-bus-token", "Origin": "https://cloud.genhtcc.com"}, ""),
-])
+@pytest.mark.parametrize(
+    "headers, query",
+    [
+        ({"Authorization": "Bearer jsmith-bus-token"}, ""),
+        ({}, "?access_token=jsmith-bus-token"),
+        ({"Authorization": "Bearer jsmith-bus-token", "Origin": "https://cloud.genhtcc.com"}, ""),
+    ],
+)
 def test_the_agents_own_application_is_admitted(server, headers, query):
-    with connect(f"{server.ws_base}/connect/agents/jsmith/bus{query}", open_timeout=10,
-                 additional_headers=headers) as socket:
-        socket.send(json.dumps({"channel": "Amazon", "topic": "Agent", "subtopic": "SetNotReady", "source": "t",
-                                "data": {"ReasonCodeId": "1"}}))
+    with connect(
+        f"{server.ws_base}/connect/agents/jsmith/bus{query}", open_timeout=10, additional_headers=headers
+    ) as socket:
+        socket.send(
+            json.dumps(
+                {
+                    "channel": "Amazon",
+                    "topic": "Agent",
+                    "subtopic": "SetNotReady",
+                    "source": "t",
+                    "data": {"ReasonCodeId": "1"},
+                }
+            )
+        )
         assert json.loads(socket.recv(timeout=10))["topic"] == "Agent"
 
 
@@ -385,9 +432,14 @@ def test_unknown_agent_is_refused_at_the_handshake(server):
 def test_agent_view(server):
     response = requests.get(f"{server.base}/connect/agents/hzetterberg", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"id": "hzetterberg", "name": "Henrik Zetterberg", "status": "NotReady",
-                               "state": {"label": "Not Ready", "code": "Not Ready", "type": "Not Routable"},
-                               "contact": None, "sockets": 0}
+    assert response.json() == {
+        "id": "hzetterberg",
+        "name": "Henrik Zetterberg",
+        "status": "NotReady",
+        "state": {"label": "Not Ready", "code": "Not Ready", "type": "Not Routable"},
+        "contact": None,
+        "sockets": 0,
+    }
     missing = requests.get(f"{server.base}/connect/agents/nobody", timeout=10)
     assert (missing.status_code, missing.json()["status"]) == (404, 404)
     listing = requests.get(f"{server.base}/connect/agents", timeout=10).json()["agents"]
@@ -396,8 +448,7 @@ def test_agent_view(server):
 
 # ---- control API ---------------------------------------------------------------------------------------
 def test_control_create_agent_then_use_its_bus(server, check_message):
-    created = server.control("POST", "/connect/agents",
-                             {"id": "newbie", "name": "New Bie", "state": "Available"})
+    created = server.control("POST", "/connect/agents", {"id": "newbie", "name": "New Bie", "state": "Available"})
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "Available"
     with server.bus("newbie", check_message) as bus:
@@ -415,23 +466,26 @@ def test_control_set_state_is_announced(server, check_message):
         assert bus.recv("SetAgentState")["message"]["code"] == "Available"
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status"), [
-    ("POST", "/connect/agents/nobody/calls", {"from": "+1555"}, 404),
-    ("POST", "/connect/agents/jsmith/calls", {}, 400),
-    ("POST", "/connect/agents/jsmith/calls", {"from": 5}, 400),
-    ("POST", "/connect/agents/jsmith/calls", ["+1555"], 400),
-    ("POST", "/connect/agents/jsmith/calls", {"from": "+1555", "ringTimeout": -1}, 400),
-    ("POST", "/connect/agents/hzetterberg/calls", {"from": "+1555"}, 409),   # Not Ready
-    ("POST", "/connect/agents/jsmith/calls/current/hangup", None, 409),      # no call
-    ("POST", "/connect/agents/nobody/calls/current/hangup", None, 404),
-    ("PUT", "/connect/agents/jsmith/state", {"code": "Coffee"}, 404),
-    ("PUT", "/connect/agents/jsmith/state", {}, 400),
-    ("PUT", "/connect/agents/nobody/state", {"code": "Available"}, 404),
-    ("POST", "/connect/agents", {"id": "jsmith"}, 409),
-    ("POST", "/connect/agents", {"name": "no id"}, 400),
-    ("POST", "/connect/agents", {"id": "x", "state": 3}, 400),
-    ("POST", "/connect/agents", {"id": "x", "state": "Coffee"}, 400),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/connect/agents/nobody/calls", {"from": "+1555"}, 404),
+        ("POST", "/connect/agents/jsmith/calls", {}, 400),
+        ("POST", "/connect/agents/jsmith/calls", {"from": 5}, 400),
+        ("POST", "/connect/agents/jsmith/calls", ["+1555"], 400),
+        ("POST", "/connect/agents/jsmith/calls", {"from": "+1555", "ringTimeout": -1}, 400),
+        ("POST", "/connect/agents/hzetterberg/calls", {"from": "+1555"}, 409),  # Not Ready
+        ("POST", "/connect/agents/jsmith/calls/current/hangup", None, 409),  # no call
+        ("POST", "/connect/agents/nobody/calls/current/hangup", None, 404),
+        ("PUT", "/connect/agents/jsmith/state", {"code": "Coffee"}, 404),
+        ("PUT", "/connect/agents/jsmith/state", {}, 400),
+        ("PUT", "/connect/agents/nobody/state", {"code": "Available"}, 404),
+        ("POST", "/connect/agents", {"id": "jsmith"}, 409),
+        ("POST", "/connect/agents", {"name": "no id"}, 400),
+        ("POST", "/connect/agents", {"id": "x", "state": 3}, 400),
+        ("POST", "/connect/agents", {"id": "x", "state": "Coffee"}, 400),
+    ],
+)
 def test_control_errors(server, method, path, body, status):
     response = server.control(method, path, body)
     assert response.status_code == status, response.text

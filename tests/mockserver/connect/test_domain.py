@@ -129,8 +129,9 @@ def only(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # ---- incoming call ------------------------------------------------------------------------------
-def test_incoming_call_makes_the_agent_pending_busy_and_announces_connecting(world, check_message,
-                                                                             button_rules, enabled_buttons):
+def test_incoming_call_makes_the_agent_pending_busy_and_announces_connecting(
+    world, check_message, button_rules, enabled_buttons
+):
     view = world.center.offer_call("a1", "+15551230001")
     assert view["status"] == "PendingBusy"
     assert view["contact"]["status"] == "connecting"
@@ -147,33 +148,50 @@ def test_incoming_call_makes_the_agent_pending_busy_and_announces_connecting(wor
     assert enabled_buttons(call) == {"answer", "reject"}
 
 
-@pytest.mark.parametrize(("agent_id", "prepare", "kind"), [
-    ("nr", None, Conflict),          # Not Routable agents are not offered calls
-    ("off", None, Conflict),         # nor Offline ones
-    ("a1", "ring", Conflict),        # one contact at a time
-    ("a1", "connected", Conflict),
-    ("a1", "in_acw", Conflict),      # after-call work still holds the contact
-    ("ghost", None, UnknownAgent),
-])
+@pytest.mark.parametrize(
+    ("agent_id", "prepare", "kind"),
+    [
+        ("nr", None, Conflict),  # Not Routable agents are not offered calls
+        ("off", None, Conflict),  # nor Offline ones
+        ("a1", "ring", Conflict),  # one contact at a time
+        ("a1", "connected", Conflict),
+        ("a1", "in_acw", Conflict),  # after-call work still holds the contact
+        ("ghost", None, UnknownAgent),
+    ],
+)
 def test_incoming_call_refused(world, refused, agent_id, prepare, kind):
     if prepare:
         getattr(world, prepare)(agent_id)
     refused(kind, lambda: world.center.offer_call(agent_id, "+15551230002"))
 
 
-@pytest.mark.parametrize("arguments", [
-    {"ani": ""}, {"ani": None}, {"ani": 5}, {"ani": "+1", "dnis": 7}, {"ani": "+1", "queue": ""},
-    {"ani": "+1", "connection_id": ""}, {"ani": "+1", "ring_timeout": 0}, {"ani": "+1", "ring_timeout": "5"},
-    {"ani": "+1", "ring_timeout": True},
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"ani": ""},
+        {"ani": None},
+        {"ani": 5},
+        {"ani": "+1", "dnis": 7},
+        {"ani": "+1", "queue": ""},
+        {"ani": "+1", "connection_id": ""},
+        {"ani": "+1", "ring_timeout": 0},
+        {"ani": "+1", "ring_timeout": "5"},
+        {"ani": "+1", "ring_timeout": True},
+    ],
+)
 def test_incoming_call_with_bad_arguments(world, refused, arguments):
     refused(InvalidArgument, lambda: world.center.offer_call("a1", **arguments))
 
 
 def test_incoming_call_keeps_the_given_ids_and_numbers(world, check_message):
-    world.center.offer_call("a1", "+161081111", "+16013261548", "InboundTest",
-                            connection_id="1233dc5f-6d09-4752-85a0-cfca6fc445e7",
-                            contact_id="836c56f3-07c2-418f-99e7-2565b75b575c")
+    world.center.offer_call(
+        "a1",
+        "+161081111",
+        "+16013261548",
+        "InboundTest",
+        connection_id="1233dc5f-6d09-4752-85a0-cfca6fc445e7",
+        contact_id="836c56f3-07c2-418f-99e7-2565b75b575c",
+    )
     call = check_message(only(world.take()), "InboundCallConnecting")["message"]["call"]
     assert call["ResponseActual"]["connectionId"] == "1233dc5f-6d09-4752-85a0-cfca6fc445e7"
     assert call["ResponseActual"]["contactId"] == "836c56f3-07c2-418f-99e7-2565b75b575c"
@@ -197,22 +215,28 @@ def test_answer_connects_the_offered_call(world, check_message, button_rules, en
     assert world.center.status("a1") == "Busy"
 
 
-@pytest.mark.parametrize(("agent_id", "prepare"), [
-    ("a1", None),            # Available, no call
-    ("nr", None),            # Not Ready, no call
-    ("off", None),           # Offline
-    ("a1", "connected"),     # already answered
-    ("a1", "held"),
-    ("a1", "in_acw"),
-    ("ghost", None),         # no such agent
-])
+@pytest.mark.parametrize(
+    ("agent_id", "prepare"),
+    [
+        ("a1", None),  # Available, no call
+        ("nr", None),  # Not Ready, no call
+        ("off", None),  # Offline
+        ("a1", "connected"),  # already answered
+        ("a1", "held"),
+        ("a1", "in_acw"),
+        ("ghost", None),  # no such agent
+    ],
+)
 def test_answer_refused_without_an_incoming_call(world, refused, agent_id, prepare):
     if prepare:
         getattr(world, prepare)(agent_id)
     error = refused(AnswerCallFailed, lambda: world.center.answer(agent_id))
-    assert error.body() == {"errorType": "ANSWER_CALL_FAILED", "code": "ANSWER_CALL_FAILED",
-                            "message": "Answering call failed.",
-                            "description": "Amazon Connect Failure Error Message."}
+    assert error.body() == {
+        "errorType": "ANSWER_CALL_FAILED",
+        "code": "ANSWER_CALL_FAILED",
+        "message": "Answering call failed.",
+        "description": "Amazon Connect Failure Error Message.",
+    }
 
 
 def test_answer_on_another_agents_call_is_refused(world, refused):
@@ -226,21 +250,27 @@ def test_hold_puts_the_connected_call_on_hold(world, check_message, button_rules
     connection = world.connected()
     world.center.hold("a1", connection)
     call = check_message(only(world.take()), "InboundCallOnHold")["message"]["call"]
-    assert (call["event"], call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == \
-        ("hold", "hold", "connected")
+    assert (call["event"], call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == (
+        "hold",
+        "hold",
+        "connected",
+    )
     assert button_rules(call) == []
     assert enabled_buttons(call) == {"resume", "disconnect"}
     assert world.center.status("a1") == "Busy"
 
 
-@pytest.mark.parametrize(("prepare", "connection"), [
-    ("connected", "wrong-id"),   # wrong connection id
-    ("connected", ""),
-    (None, "id-2"),              # no call at all
-    ("ring", None),              # ringing, not connected (None: use the right id)
-    ("held", None),              # already on hold
-    ("in_acw", None),            # ended
-])
+@pytest.mark.parametrize(
+    ("prepare", "connection"),
+    [
+        ("connected", "wrong-id"),  # wrong connection id
+        ("connected", ""),
+        (None, "id-2"),  # no call at all
+        ("ring", None),  # ringing, not connected (None: use the right id)
+        ("held", None),  # already on hold
+        ("in_acw", None),  # ended
+    ],
+)
 def test_hold_refused(world, refused, prepare, connection):
     right = getattr(world, prepare)() if prepare else None
     target = right if connection is None else connection
@@ -256,8 +286,11 @@ def test_resume_reconnects_the_held_call(world, check_message, enabled_buttons):
     connection = world.held()
     world.center.resume("a1")
     call = check_message(only(world.take()), "InboundCallConnected")["message"]["call"]
-    assert (call["event"], call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == \
-        ("connected", "connected", "hold")
+    assert (call["event"], call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == (
+        "connected",
+        "connected",
+        "hold",
+    )
     assert call["id"] == connection
     assert enabled_buttons(call) == {"disconnect", "hold", "consult", "numberpad"}
 
@@ -268,9 +301,16 @@ def test_resume_accepts_the_right_connection_id_as_data(world, check_message):
     check_message(only(world.take()), "InboundCallConnected")
 
 
-@pytest.mark.parametrize(("prepare", "connection"), [
-    (None, None), ("ring", None), ("connected", None), ("in_acw", None), ("held", "wrong-id"),
-])
+@pytest.mark.parametrize(
+    ("prepare", "connection"),
+    [
+        (None, None),
+        ("ring", None),
+        ("connected", None),
+        ("in_acw", None),
+        ("held", "wrong-id"),
+    ],
+)
 def test_resume_refused(world, refused, prepare, connection):
     if prepare:
         getattr(world, prepare)()
@@ -285,15 +325,24 @@ def test_disconnect_ends_the_call_into_after_call_work(world, check_message, ena
     previous = "connected" if prepare == "connected" else "hold"
     world.center.disconnect("a1", connection)
     call = check_message(only(world.take()), "InboundCallAfterCallWork")["message"]["call"]
-    assert (call["event"], call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == \
-        ("ACW", "disconnected", previous)
+    assert (call["event"], call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == (
+        "ACW",
+        "disconnected",
+        previous,
+    )
     assert enabled_buttons(call) == {"clearContact"}
     assert world.center.status("a1") == "AfterCallWork"
 
 
-@pytest.mark.parametrize(("prepare", "connection"), [
-    (None, None), ("ring", None), ("in_acw", None), ("connected", "wrong-id"),
-])
+@pytest.mark.parametrize(
+    ("prepare", "connection"),
+    [
+        (None, None),
+        ("ring", None),
+        ("in_acw", None),
+        ("connected", "wrong-id"),
+    ],
+)
 def test_disconnect_refused(world, refused, prepare, connection):
     if prepare:
         getattr(world, prepare)()
@@ -324,13 +373,16 @@ def test_update_to_each_configured_state(world, check_message):
         assert world.center.view("a1")["state"] == wire
 
 
-@pytest.mark.parametrize("given", [
-    ("Available", "Available", "Not Routable"),   # no such combination
-    ("available", "Available", "Routable"),       # case counts
-    ("Lunch", "Lunch", "Not Routable"),
-    (None, None, None),
-    ("Available", "Available", None),
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        ("Available", "Available", "Not Routable"),  # no such combination
+        ("available", "Available", "Routable"),  # case counts
+        ("Lunch", "Lunch", "Not Routable"),
+        (None, None, None),
+        ("Available", "Available", None),
+    ],
+)
 def test_update_to_unknown_state(world, refused, given):
     refused(AgentStateNotFound, lambda: world.center.update_state("a1", *given))
 
@@ -364,18 +416,22 @@ def test_state_change_in_after_call_work_clears_the_contact(world, check_message
 
 
 # ---- the bus dispatcher -------------------------------------------------------------------------
-@pytest.mark.parametrize(("topic", "subtopic", "data", "message", "failure_subtopic"), [
-    ("InboundCall", "Answer", None, "AnswerCallFailed", "AnswerFailed"),
-    ("InboundCall", "Hold", "nope", "HoldCallFailed", "HoldFailed"),
-    ("InboundCall", "Hold", 42, "HoldCallFailed", "HoldFailed"),
-    ("InboundCall", "Resume", None, "ResumeCallFailed", "ResumeFailed"),
-    ("InboundCall", "Disconnect", None, "DisconnectCallFailed", "DisconnectFailed"),
-    ("Agent", "SetNotReady", {"ReasonCodeId": "404"}, "AgentStateNotFound", "SetNotReadyFailed"),
-    ("Agent", "Update", {"label": "x", "code": "x", "type": "x"}, "AgentStateNotFound", "UpdateFailed"),
-    ("Agent", "Update", "not an object", "AgentStateNotFound", "UpdateFailed"),
-])
-def test_request_refusal_publishes_the_failure_event(world, check_message, topic, subtopic, data, message,
-                                                     failure_subtopic):
+@pytest.mark.parametrize(
+    ("topic", "subtopic", "data", "message", "failure_subtopic"),
+    [
+        ("InboundCall", "Answer", None, "AnswerCallFailed", "AnswerFailed"),
+        ("InboundCall", "Hold", "nope", "HoldCallFailed", "HoldFailed"),
+        ("InboundCall", "Hold", 42, "HoldCallFailed", "HoldFailed"),
+        ("InboundCall", "Resume", None, "ResumeCallFailed", "ResumeFailed"),
+        ("InboundCall", "Disconnect", None, "DisconnectCallFailed", "DisconnectFailed"),
+        ("Agent", "SetNotReady", {"ReasonCodeId": "404"}, "AgentStateNotFound", "SetNotReadyFailed"),
+        ("Agent", "Update", {"label": "x", "code": "x", "type": "x"}, "AgentStateNotFound", "UpdateFailed"),
+        ("Agent", "Update", "not an object", "AgentStateNotFound", "UpdateFailed"),
+    ],
+)
+def test_request_refusal_publishes_the_failure_event(
+    world, check_message, topic, subtopic, data, message, failure_subtopic
+):
     refusal = world.center.request("a1", topic, subtopic, data)
     assert refusal is not None
     failure = check_message(only(world.take()), message)
@@ -388,17 +444,18 @@ def test_request_refused_while_busy_publishes_update_agent_state_failed(world, c
     world.connected()
     world.center.request("a1", "Agent", "SetNotReady", {"ReasonCodeId": "1"})
     failure = check_message(only(world.take()), "UpdateAgentStateFailed")
-    assert (failure["subtopic"], failure["message"]["errorType"]) == \
-        ("SetNotReadyFailed", "UPDATE_AGENT_STATE_FAILED")
+    assert (failure["subtopic"], failure["message"]["errorType"]) == ("SetNotReadyFailed", "UPDATE_AGENT_STATE_FAILED")
 
 
 def test_request_runs_the_whole_call(world, check_message):
     world.ring()
-    steps = [(("InboundCall", "Answer", None), "InboundCallConnected"),
-             (("InboundCall", "Hold", "id-2"), "InboundCallOnHold"),
-             (("InboundCall", "Resume", None), "InboundCallConnected"),
-             (("InboundCall", "Disconnect", None), "InboundCallAfterCallWork"),
-             (("Agent", "Update", AVAILABLE), "SetAgentState")]
+    steps = [
+        (("InboundCall", "Answer", None), "InboundCallConnected"),
+        (("InboundCall", "Hold", "id-2"), "InboundCallOnHold"),
+        (("InboundCall", "Resume", None), "InboundCallConnected"),
+        (("InboundCall", "Disconnect", None), "InboundCallAfterCallWork"),
+        (("Agent", "Update", AVAILABLE), "SetAgentState"),
+    ]
     for (topic, subtopic, data), name in steps:
         assert world.center.request("a1", topic, subtopic, data) is None
         check_message(only(world.take()), name)
@@ -416,8 +473,10 @@ def test_unanswered_call_is_missed_after_the_ring_timeout(world, check_message, 
     assert world.take() == []
     world.clock.advance(0.2)
     call = check_message(only(world.take()), "InboundCallMissed")["message"]["call"]
-    assert (call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == \
-        ("disconnected", "connecting")
+    assert (call["ResponseActual"]["status"], call["ResponseActual"]["previousStatus"]) == (
+        "disconnected",
+        "connecting",
+    )
     assert enabled_buttons(call) == set()
     assert world.center.view("a1")["status"] == "Available"
     refused(AnswerCallFailed, lambda: world.center.answer("a1"))
@@ -457,9 +516,14 @@ def test_remote_hangup_while_ringing_abandons_the_call(world, check_message):
     assert world.take() == []  # the ring timer went with the call
 
 
-@pytest.mark.parametrize(("agent_id", "prepare", "kind"), [
-    ("a1", None, Conflict), ("a1", "in_acw", Conflict), ("ghost", None, UnknownAgent),
-])
+@pytest.mark.parametrize(
+    ("agent_id", "prepare", "kind"),
+    [
+        ("a1", None, Conflict),
+        ("a1", "in_acw", Conflict),
+        ("ghost", None, UnknownAgent),
+    ],
+)
 def test_remote_hangup_refused(world, refused, agent_id, prepare, kind):
     if prepare:
         getattr(world, prepare)(agent_id)
@@ -474,10 +538,15 @@ def test_set_state_directly(world, check_message):
     assert world.center.set_state("a1", {"code": "Offline"})["status"] == "Offline"
 
 
-@pytest.mark.parametrize(("selector", "kind"), [
-    ({}, InvalidArgument), ({"type": "Not Routable"}, InvalidArgument),   # names two states
-    ({"code": "Lunch"}, UnknownState), ({"label": "Available", "type": "Offline"}, UnknownState),
-])
+@pytest.mark.parametrize(
+    ("selector", "kind"),
+    [
+        ({}, InvalidArgument),
+        ({"type": "Not Routable"}, InvalidArgument),  # names two states
+        ({"code": "Lunch"}, UnknownState),
+        ({"label": "Available", "type": "Offline"}, UnknownState),
+    ],
+)
 def test_set_state_refused(world, refused, selector, kind):
     refused(kind, lambda: world.center.set_state("a1", selector))
 
@@ -515,9 +584,11 @@ def test_default_seed_has_the_agents_and_states_the_bus_needs():
     setup = parse(seed["connect"])
     assert len(setup.agents) >= 3
     wires = [s.wire() for s in setup.states]
-    for row in ({"label": "Available", "code": "Available", "type": "Routable"},
-                {"label": "Not Ready", "code": "Not Ready", "type": "Not Routable"},
-                {"label": "Offline", "code": "Offline", "type": "Offline"}):
+    for row in (
+        {"label": "Available", "code": "Available", "type": "Routable"},
+        {"label": "Not Ready", "code": "Not Ready", "type": "Not Routable"},
+        {"label": "Offline", "code": "Offline", "type": "Offline"},
+    ):
         assert row in wires  # the three rows of 004 l.64-96 (E500)
     assert len([s for s in setup.states if s.reason_code_id]) >= 2
     assert "gws" in seed
@@ -527,18 +598,25 @@ def test_missing_section_gives_the_default_states():
     assert [s.code for s in parse(None).states] == ["Available", "Not Ready", "Offline"]
 
 
-@pytest.mark.parametrize("section", [
-    {"agentStates": [{"label": "A", "code": "A"}]},
-    {"agentStates": [{"label": "A", "code": "A", "type": "Busy"}]},
-    {"agentStates": [{"label": "A", "code": "A", "type": "Routable", "reasonCodeId": "1"}]},
-    {"agentStates": [{"label": "A", "code": "A", "type": "Routable"},
-                     {"label": "B", "code": "A", "type": "Offline"}]},
-    {"agents": [{"name": "no id"}]},
-    {"agents": [{"id": "x", "state": "Nope"}]},
-    {"agents": [{"id": "x"}, {"id": "x"}]},
-    {"ringTimeoutSeconds": 0},
-    {"ringTimeoutSeconds": "30"},
-])
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"agentStates": [{"label": "A", "code": "A"}]},
+        {"agentStates": [{"label": "A", "code": "A", "type": "Busy"}]},
+        {"agentStates": [{"label": "A", "code": "A", "type": "Routable", "reasonCodeId": "1"}]},
+        {
+            "agentStates": [
+                {"label": "A", "code": "A", "type": "Routable"},
+                {"label": "B", "code": "A", "type": "Offline"},
+            ]
+        },
+        {"agents": [{"name": "no id"}]},
+        {"agents": [{"id": "x", "state": "Nope"}]},
+        {"agents": [{"id": "x"}, {"id": "x"}]},
+        {"ringTimeoutSeconds": 0},
+        {"ringTimeoutSeconds": "30"},
+    ],
+)
 def test_bad_seed_is_refused_at_start(section):
     with pytest.raises(ValueError):
         parse(section)
@@ -552,8 +630,7 @@ OPERATIONS: list[tuple[str, Callable[[ConnectCenter, str, random.Random], Any]]]
     ("resume", lambda c, a, r: c.resume(a, r.choice([None, _connection(c, a), "bogus"]))),
     ("disconnect", lambda c, a, r: c.disconnect(a, r.choice([None, _connection(c, a)]))),
     ("not-ready", lambda c, a, r: c.set_not_ready(a, r.choice(["1", "2", "9"]))),
-    ("update", lambda c, a, r: c.update_state(a, *r.choice([AVAILABLE, BREAK, {"x": 1, "y": 2, "z": 3}])
-                                              .values())),
+    ("update", lambda c, a, r: c.update_state(a, *r.choice([AVAILABLE, BREAK, {"x": 1, "y": 2, "z": 3}]).values())),
     ("hangup", lambda c, a, r: c.remote_hangup(a)),
     ("set-state", lambda c, a, r: c.set_state(a, {"code": r.choice(["Available", "Break", "Lunch"])})),
     ("time", lambda c, a, r: c.scheduler.advance(r.choice([1, 6]))),  # type: ignore[attr-defined]
@@ -589,15 +666,26 @@ def test_random_walk_refusals_change_nothing_and_events_match_the_contract(walk,
                 assert button_rules(message["message"]["call"]) == []
         for view in world.center.views():  # one contact per agent, consistent with the availability
             contact = view["contact"]
-            expected = {None: {"Available", "NotReady", "Offline"}, "connecting": {"PendingBusy"},
-                        "connected": {"Busy"}, "hold": {"Busy"}, "disconnected": {"AfterCallWork"}}
+            expected = {
+                None: {"Available", "NotReady", "Offline"},
+                "connecting": {"PendingBusy"},
+                "connected": {"Busy"},
+                "hold": {"Busy"},
+                "disconnected": {"AfterCallWork"},
+            }
             assert view["status"] in expected[contact and contact["status"]]
     assert refusals and successes
 
 
 def test_requests_cover_the_contract():
-    assert {("InboundCall", "Answer"), ("InboundCall", "Hold"), ("InboundCall", "Resume"),
-            ("InboundCall", "Disconnect"), ("Agent", "SetNotReady"), ("Agent", "Update")} == set(REQUESTS)
+    assert {
+        ("InboundCall", "Answer"),
+        ("InboundCall", "Hold"),
+        ("InboundCall", "Resume"),
+        ("InboundCall", "Disconnect"),
+        ("Agent", "SetNotReady"),
+        ("Agent", "Update"),
+    } == set(REQUESTS)
 
 
 def test_iso_timestamps_have_milliseconds():

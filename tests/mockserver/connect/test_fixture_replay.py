@@ -33,12 +33,19 @@ ALL_ERRATA = frozenset({"E504", "E507"})
 CONNECT_FIXTURES = sorted((f for f in Corpus().fixtures if f.system == "connect"), key=lambda f: f.id)
 
 
-def compare(match: str, expected: Any, actual: Any, rules: Callable[[Any], list[str]],
-            errata: frozenset[str] = ALL_ERRATA, forms: list[Form] | None = None) -> list[str]:
+def compare(
+    match: str,
+    expected: Any,
+    actual: Any,
+    rules: Callable[[Any], list[str]],
+    errata: frozenset[str] = ALL_ERRATA,
+    forms: list[Form] | None = None,
+) -> list[str]:
     """The one engine (Connect strategy) — closed in ``exact``: the mock adds no member the document does not
     show — plus E504's button rules on a documented call."""
-    problems, _form = compare_forms(forms or [Form(expected)], actual, match=match, strategy=connect(errata),
-                                    closed=True)
+    problems, _form = compare_forms(
+        forms or [Form(expected)], actual, match=match, strategy=connect(errata), closed=True
+    )
     found = [str(p) for p in problems]
     call = (expected.get("message") or {}).get("call") if isinstance(expected, dict) else None
     got = (actual.get("message") or {}).get("call") if isinstance(actual, dict) else None
@@ -55,8 +62,13 @@ def is_request(message: dict[str, Any]) -> bool:
 def trigger(server: Any, event: dict[str, Any]) -> None:
     if event.get("event") != "incoming-call":
         pytest.fail(f"the replay does not know the trigger {event}")
-    body = {"from": event["ani"], "to": event.get("dnis"), "queue": event.get("queue"),
-            "connectionId": event.get("connectionId"), "contactId": event.get("contactId")}
+    body = {
+        "from": event["ani"],
+        "to": event.get("dnis"),
+        "queue": event.get("queue"),
+        "connectionId": event.get("connectionId"),
+        "contactId": event.get("contactId"),
+    }
     response = server.control("POST", f"/connect/agents/{AGENT}/calls", {k: v for k, v in body.items() if v})
     assert response.status_code == 201, response.text
 
@@ -81,8 +93,14 @@ def test_replay_exchange_fixture(server, check_message, button_rules, fixture):
                 actual = bus.recv()
                 received += 1
                 # E505 lets a target send anything there; the mock's choice is the printed null, held here.
-                problems = compare(notification["match"], documented, actual, button_rules,
-                                   frozenset(fixture.errata) - {"E505"}, forms_of(notification, "message"))
+                problems = compare(
+                    notification["match"],
+                    documented,
+                    actual,
+                    button_rules,
+                    frozenset(fixture.errata) - {"E505"},
+                    forms_of(notification, "message"),
+                )
                 assert problems == [], f"{fixture.id} {label}: {problems}"
     assert received, f"{fixture.id}: nothing was compared"
 
@@ -103,9 +121,11 @@ def test_replay_agent_state_fragment(server, check_message, fixture):
 
 
 def test_all_connect_fixtures_are_replayed():
-    assert {f.id for f in CONNECT_FIXTURES} >= {"connect.inboundcall.answer-sample",
-                                                 "connect.inboundcall.answer-call-failed",
-                                                 "connect.agent.message-parameters"}
+    assert {f.id for f in CONNECT_FIXTURES} >= {
+        "connect.inboundcall.answer-sample",
+        "connect.inboundcall.answer-call-failed",
+        "connect.agent.message-parameters",
+    }
 
 
 def test_the_comparison_can_fail(button_rules):

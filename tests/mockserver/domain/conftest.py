@@ -36,5 +36,11 @@ def rec(world: World) -> Iterator[Recorder]:
 
 @pytest.fixture
 def users(world: World) -> dict[str, User]:
-    return {"a": world.users[AGENT_A], "b": world.users[AGENT_B], "c": world.users[AGENT_C],
-            "public": world.users[AGENT_PUBLIC], "sup": world.users[SUPERVISOR], "admin": world.users[ADMIN]}
+    return {
+        "a": world.users[AGENT_A],
+        "b": world.users[AGENT_B],
+        "c": world.users[AGENT_C],
+        "public": world.users[AGENT_PUBLIC],
+        "sup": world.users[SUPERVISOR],
+        "admin": world.users[ADMIN],
+    }

@@ -36,6 +36,7 @@ class Recorder:
             if user_id is not None and n.audience != user_id:
                 continue
             call = n.data.get("call") or {}
-            out.append((n.audience or "*", n.data.get("notificationType") or n.data["messageType"],
-                        call.get("state", "")))
+            out.append(
+                (n.audience or "*", n.data.get("notificationType") or n.data["messageType"], call.get("state", ""))
+            )
         return out

@@ -44,11 +44,22 @@ def test_dial_rings_the_internal_destination_and_both_see_each_other(world, user
     assert rec.summary() == [(AGENT_A, "StatusChange", "Dialing"), (AGENT_B, "StatusChange", "Ringing")]
     dialing, ringing = rec.seen[0].data["call"], rec.seen[1].data["call"]
     assert dialing["participants"] == ["5001"] and dialing["dnis"] == "5001" and dialing["callType"] == "Internal"
-    assert set(dialing["capabilities"]) == {"Hangup", "SendDtmf", "AttachUserData", "UpdateUserData",
-                                            "DeleteUserData", "DeleteUserDataPair"}
+    assert set(dialing["capabilities"]) == {
+        "Hangup",
+        "SendDtmf",
+        "AttachUserData",
+        "UpdateUserData",
+        "DeleteUserData",
+        "DeleteUserDataPair",
+    }
     assert ringing["participants"] == ["5000"] and ringing["dnis"] == "5001"
-    assert set(ringing["capabilities"]) == {"Answer", "AttachUserData", "UpdateUserData", "DeleteUserData",
-                                            "DeleteUserDataPair"}
+    assert set(ringing["capabilities"]) == {
+        "Answer",
+        "AttachUserData",
+        "UpdateUserData",
+        "DeleteUserData",
+        "DeleteUserDataPair",
+    }
     assert dialing["id"] == ringing["id"] == call_id
     assert rec.seen[0].data["phoneNumber"] == "5000"
 
@@ -65,9 +76,11 @@ def test_unknown_internal_number_is_refused_asynchronously(world, users, rec: Re
     assert dial(world, users["a"], "5999") == ""
     [message] = rec.take()
     assert message.channel == "/v2/me/devices"
-    assert message.data == {"messageType": "ErrorMessage",
-                            "deviceUri": "/api/v2/devices/74152ed8-858f-4a33-9e96-36213a678d30",
-                            "errorMessage": "Invalid Called Dn"}
+    assert message.data == {
+        "messageType": "ErrorMessage",
+        "deviceUri": "/api/v2/devices/74152ed8-858f-4a33-9e96-36213a678d30",
+        "errorMessage": "Invalid Called Dn",
+    }
 
 
 def test_hold_and_retrieve_follow_capabilities(world, users, rec: Recorder) -> None:
@@ -160,8 +173,14 @@ def test_two_step_conference_brings_three_parties_together(world, users, rec: Re
 def test_single_step_conference_adds_first_conference_party(world, users, rec: Recorder) -> None:
     call_id = connected(world, users)
     rec.take()
-    op(world, users["b"], call_id, "SingleStepConference", destination={"phoneNumber": "5002"},
-       userData={"AccountNumber": "12345"})
+    op(
+        world,
+        users["b"],
+        call_id,
+        "SingleStepConference",
+        destination={"phoneNumber": "5002"},
+        userData={"AccountNumber": "12345"},
+    )
     first = rec.seen[0].data
     assert first["notificationType"] == "ParticipantsUpdated" and rec.seen[0].audience == AGENT_B
     assert first["call"]["userData"] == {"AccountNumber": "12345", "FirstConferencePartyDN": "5001"}
@@ -190,8 +209,10 @@ def test_swap_calls_holds_first_then_retrieves(world, users, rec: Recorder) -> N
     assert {"SwapCalls", "CompleteTransfer", "CompleteConference"} <= offered
     rec.take()
     op(world, users["a"], second, "SwapCalls", otherCallUri=f"http://localhost:8080/api/v2/me/calls/{first}")
-    assert [(n.data["call"]["id"], n.data["call"]["state"]) for n in rec.take()] == [(second, "Held"),
-                                                                                       (first, "Established")]
+    assert [(n.data["call"]["id"], n.data["call"]["state"]) for n in rec.take()] == [
+        (second, "Held"),
+        (first, "Established"),
+    ]
 
 
 def test_reject_only_for_queue_delivered_calls(world, users, rec: Recorder) -> None:
@@ -201,8 +222,7 @@ def test_reject_only_for_queue_delivered_calls(world, users, rec: Recorder) -> N
     with pytest.raises(InvalidState):
         op(world, users["b"], direct.id, "Reject")
     with world.lock:
-        queued = calls.deliver_inbound(world, world.devices[users["a"].device_ids[0]], ani="+14155550000",
-                                       queue="9000")
+        queued = calls.deliver_inbound(world, world.devices[users["a"].device_ids[0]], ani="+14155550000", queue="9000")
     ringing = view(world, users["a"], queued.id)
     assert "Reject" in ringing["capabilities"] and ringing["dnis"] == "9000" and ringing["callType"] == "Inbound"
     assert ringing["participantsInfo"][0]["country"] == {"name": "United States", "code": "US", "callingCode": "1"}
@@ -234,7 +254,8 @@ def test_user_data_operations_notify_every_party(world, users, rec: Recorder) ->
 def test_toast_on_ringing_and_case_on_established(world, users, rec: Recorder) -> None:
     world.settings["voice"].settings += [
         {"name": "toast-filter", "value": [{"attachedDataKey": "CustomerName", "displayName": "Customer"}]},
-        {"name": "case-filter", "value": [{"attachedDataKey": "POC", "displayName": "Purpose of Call"}]}]
+        {"name": "case-filter", "value": [{"attachedDataKey": "POC", "displayName": "Purpose of Call"}]},
+    ]
     call_id = dial(world, users["a"], "5001", {"CustomerName": "Chris", "POC": "New Service"})
     ringing = rec.take()[1].data["call"]
     assert ringing["toast"] == [{"key": "CustomerName", "displayName": "Customer", "value": "Chris"}]
@@ -247,15 +268,20 @@ def test_toast_on_ringing_and_case_on_established(world, users, rec: Recorder) -
 
 def test_dial_merges_voice_operations_user_data_request_wins(world, users, rec: Recorder) -> None:
     world.settings["voice-operations"].settings.append(
-        {"operationName": "Dial", "userData": {"subscriberId": "1234567890", "region": "EU"}})
+        {"operationName": "Dial", "userData": {"subscriberId": "1234567890", "region": "EU"}}
+    )
     dial(world, users["a"], "5001", {"region": "US"})
     assert rec.seen[0].data["call"]["userData"] == {"subscriberId": "1234567890", "region": "US"}
 
 
 def test_supervisor_listen_in_joins_the_next_call_silently(world, users, rec: Recorder) -> None:
     with world.lock:
-        operations.device_operation(world, users["sup"], users["sup"].device_ids[0], {
-            "operationName": "ListenIn", "targetDeviceUri": f"/api/v2/devices/{users['b'].device_ids[0]}"})
+        operations.device_operation(
+            world,
+            users["sup"],
+            users["sup"].device_ids[0],
+            {"operationName": "ListenIn", "targetDeviceUri": f"/api/v2/devices/{users['b'].device_ids[0]}"},
+        )
     device_message = rec.take()[0].data["devices"][0]
     assert device_message["supervisorMonitoringState"]["state"] == "ListenIn"
     assert "CancelSupervisorMonitoring" in device_message["capabilities"]
@@ -280,8 +306,11 @@ def test_agent_state_duplicates_are_ignored(world, users, rec: Recorder) -> None
         operations.agent_state_operation(world, users["a"], {"operationName": "Ready"})
         operations.agent_state_operation(world, users["a"], {"operationName": "Ready"})
     [message] = rec.take()
-    assert message.data["devices"][0]["userState"] == {"id": "9430250E-0A1B-421F-B372-F29E69366DED",
-                                                       "displayName": "Ready", "state": "Ready"}
+    assert message.data["devices"][0]["userState"] == {
+        "id": "9430250E-0A1B-421F-B372-F29E69366DED",
+        "displayName": "Ready",
+        "state": "Ready",
+    }
     with world.lock:
         operations.agent_state_operation(world, users["a"], {"operationName": "Offline"})
     assert rec.take()[0].data["devices"][0]["userState"]["state"] == "LoggedOut"  # E101/E301
@@ -306,8 +335,14 @@ def test_default_wrapup_time_gives_after_call_work_then_ready(world, users, rec:
     rec.take()
     op(world, users["a"], call_id, "Hangup")
     states = [n.data["devices"][0]["userState"] for n in rec.take() if n.channel == "/v2/me/devices"]
-    assert states == [{"id": "D3663509-3D82-4DD3-A82E-2EA8EFA02AEF", "displayName": "AfterCallWork",
-                       "state": "NotReady", "workMode": "AfterCallWork"}]
+    assert states == [
+        {
+            "id": "D3663509-3D82-4DD3-A82E-2EA8EFA02AEF",
+            "displayName": "AfterCallWork",
+            "state": "NotReady",
+            "workMode": "AfterCallWork",
+        }
+    ]
     clock.advance(19)
     assert [n for n in rec.seen if n.channel == "/v2/me/devices"] == []
     clock.advance(1)

@@ -33,8 +33,11 @@ def test_merge_with_other_call_releases_the_url_call_first(world, users, rec: Re
     _op(world, users["c"], second, "Answer")
     rec.take()
     _op(world, users["a"], second, "MergeWithOtherCall", otherCallUri=f"http://localhost/api/v2/me/calls/{first}")
-    mine = [(n.data["notificationType"], n.data["call"]["id"], n.data["call"]["state"]) for n in rec.seen
-            if n.audience == AGENT_A]
+    mine = [
+        (n.data["notificationType"], n.data["call"]["id"], n.data["call"]["state"])
+        for n in rec.seen
+        if n.audience == AGENT_A
+    ]
     assert mine == [("StatusChange", second, "Released"), ("ParticipantsUpdated", first, "Established")]
     merged = rec.seen[[n.audience for n in rec.seen].index(AGENT_A, 1)].data["call"]
     assert sorted(merged["participants"]) == ["5001", "5002"]

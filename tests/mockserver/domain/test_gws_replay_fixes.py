@@ -65,8 +65,12 @@ def test_seed_matches_the_documented_samples(world, users) -> None:
     """jsmith has no skills (003 l.2050); the Sales users have levels 2 and 4 (l.4041-4119); the routing
     template names survive YAML (l.3103-3141); devices have a vendor (l.3660-3668)."""
     assert users["b"].skills == {}
-    sales = sorted(level for user in world.users.values() for skill, level in user.skills.items()
-                   if world.skills[skill]["name"] == "Sales")
+    sales = sorted(
+        level
+        for user in world.users.values()
+        for skill, level in user.skills.items()
+        if world.skills[skill]["name"] == "Sales"
+    )
     assert sales == [2, 4]
     names = [t["name"] for t in world.routing_templates]
     assert "Play Greeting, Segment Caller, and Route To Specified Destination" in names
@@ -80,22 +84,31 @@ def test_swap_announces_the_held_call_with_the_pair_capabilities(world, users, r
     """E310 + E311 (gws.conferences.swap-calls.sample): the held notification comes first and already lists
     SwapCalls, CompleteTransfer and CompleteConference, as the sample's held call does."""
     with world.lock:
-        operations.dial(world, users["b"], users["b"].device_ids[0],
-                        {"operationName": "Dial", "destination": {"phoneNumber": "5000"}})
+        operations.dial(
+            world,
+            users["b"],
+            users["b"].device_ids[0],
+            {"operationName": "Dial", "destination": {"phoneNumber": "5000"}},
+        )
     first = next(iter(world.calls))
     for user, name in ((users["a"], "Answer"), (users["a"], "Hold")):
         with world.lock:
             operations.call_operation(world, user, first, {"operationName": name})
     with world.lock:
-        operations.dial(world, users["a"], users["a"].device_ids[0],
-                        {"operationName": "Dial", "destination": {"phoneNumber": "5002"}})
+        operations.dial(
+            world,
+            users["a"],
+            users["a"].device_ids[0],
+            {"operationName": "Dial", "destination": {"phoneNumber": "5002"}},
+        )
     second = next(c for c in world.calls if c != first)
     with world.lock:
         operations.call_operation(world, users["c"], second, {"operationName": "Answer"})
     rec.take()
     with world.lock:
-        operations.call_operation(world, users["a"], second, {"operationName": "SwapCalls",
-                                                              "otherCallUri": f"/api/v2/me/calls/{first}"})
+        operations.call_operation(
+            world, users["a"], second, {"operationName": "SwapCalls", "otherCallUri": f"/api/v2/me/calls/{first}"}
+        )
     held, retrieved = [n.data["call"] for n in rec.take()]
     assert (held["id"], held["state"], retrieved["id"], retrieved["state"]) == (second, "Held", first, "Established")
     pair = {"SwapCalls", "CompleteTransfer", "CompleteConference"}

@@ -50,8 +50,11 @@ def test_queued_call_goes_to_a_ready_agent_and_back_to_the_queue_on_reject(clien
 
 
 def test_remote_party_answers_and_hangs_up(client) -> None:
-    client.post(f"/api/v2/me/devices/{DEVICE_A}/calls", headers=AGENT,
-                json={"operationName": "Dial", "destination": {"phoneNumber": "+33142685300"}})
+    client.post(
+        f"/api/v2/me/devices/{DEVICE_A}/calls",
+        headers=AGENT,
+        json={"operationName": "Dial", "destination": {"phoneNumber": "+33142685300"}},
+    )
     [call] = my_calls(client, AGENT)
     assert call["state"] == "Dialing" and call["callType"] == "Outbound"
     assert client.post(f"/control/gws/calls/{call['id']}/answer").status_code == 200
@@ -66,13 +69,18 @@ def test_voice_outage_is_announced_to_everyone(client, app) -> None:
     client.put("/control/gws/services/voice", json={"state": "Inactive"})
     client.put("/control/gws/services/voice", json={"state": "Active"})
     assert [(n.channel, n.audience, n.data["service"]["state"]) for n in seen] == [
-        ("/notifications/services", None, "Inactive"), ("/notifications/services", None, "Active")]
+        ("/notifications/services", None, "Inactive"),
+        ("/notifications/services", None, "Active"),
+    ]
     assert seen[0].data["service"]["type"] == "Voice" and seen[0].data["service"]["name"] == "SIPS"
 
 
 def test_injected_tserver_error_is_reported_asynchronously(client, app) -> None:
-    client.post(f"/api/v2/me/devices/{DEVICE_A}/calls", headers=AGENT,
-                json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}})
+    client.post(
+        f"/api/v2/me/devices/{DEVICE_A}/calls",
+        headers=AGENT,
+        json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+    )
     call_id = my_calls(client, AGENT)[0]["id"]
     client.post("/control/gws/faults", json={"kind": "error", "operation": "Hangup", "user": "paveld@redwings.com"})
     seen = recorded(app)
@@ -115,21 +123,34 @@ def test_create_agent_with_a_device(client) -> None:
 
 
 def test_disposition_of_a_released_call_goes_to_reporting(client) -> None:
-    client.post(f"/api/v2/me/devices/{DEVICE_A}/calls", headers=AGENT,
-                json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}})
+    client.post(
+        f"/api/v2/me/devices/{DEVICE_A}/calls",
+        headers=AGENT,
+        json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+    )
     call = my_calls(client, AGENT)[0]
     client.post(f"/api/v2/me/calls/{call['id']}", headers=AGENT, json={"operationName": "Hangup"})
-    response = client.post(f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT, json={
-        "operationName": "SetCallDisposition", "callUuid": call["callUuid"], "disposition": "IssueResolved",
-        "dispositionKey": "DispositionCode"})
+    response = client.post(
+        f"/api/v2/me/devices/{DEVICE_A}",
+        headers=AGENT,
+        json={
+            "operationName": "SetCallDisposition",
+            "callUuid": call["callUuid"],
+            "disposition": "IssueResolved",
+            "dispositionKey": "DispositionCode",
+        },
+    )
     assert response.get_json() == {"statusCode": 0}
     [event] = client.get("/control/gws/reporting-events").get_json()["events"]
     assert event["disposition"] == "IssueResolved" and event["callUuid"] == call["callUuid"]
 
 
 def test_push_notifications_wait_while_no_cometd_session_is_alive(client) -> None:
-    session = {"operationName": "StartContactCenterSession", "channels": ["voice"],
-               "mobileSession": {"mobileDeviceId": "72ED12518F714800AA900370B697A777", "mobilePushType": "IOS"}}
+    session = {
+        "operationName": "StartContactCenterSession",
+        "channels": ["voice"],
+        "mobileSession": {"mobileDeviceId": "72ED12518F714800AA900370B697A777", "mobilePushType": "IOS"},
+    }
     assert client.post("/api/v2/me", headers=AGENT, json=session).get_json() == {"statusCode": 0}
     client.post("/api/v2/me/channels/voice", headers=AGENT, json={"operationName": "Ready"})
     user_id = client.get("/api/v2/me", headers=AGENT).get_json()["user"]["id"]

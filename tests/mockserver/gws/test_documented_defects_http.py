@@ -26,33 +26,47 @@ def user_id(client: Any, name: str) -> str:
 
 def established_call(client: Any) -> str:
     """Agent 5000 dials 5001, which answers: the caller's call id."""
-    client.post(f"/api/v2/me/devices/{DEVICE_A}/calls", headers=AGENT,
-                json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}})
+    client.post(
+        f"/api/v2/me/devices/{DEVICE_A}/calls",
+        headers=AGENT,
+        json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
+    )
     [ringing] = client.get("/api/v2/me/calls?fields=*", headers=AGENT_B).get_json()["calls"]
-    assert client.post(f"/api/v2/me/calls/{ringing['id']}", headers=AGENT_B,
-                       json={"operationName": "Answer"}).get_json() == {"statusCode": 0}
+    assert client.post(
+        f"/api/v2/me/calls/{ringing['id']}", headers=AGENT_B, json={"operationName": "Answer"}
+    ).get_json() == {"statusCode": 0}
     return client.get("/api/v2/me/calls?fields=*", headers=AGENT).get_json()["calls"][0]["id"]
 
 
 # ---- SetCallDisposition on the call's own URL (003 l.5688; E200) ----------------------------------------------------
 def test_set_call_disposition_on_the_call_url_takes_the_call_from_the_path(client) -> None:
     call_id = established_call(client)
-    answer = client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT,
-                         json={"operationName": "SetCallDisposition", "disposition": "IssueResolved"})
+    answer = client.post(
+        f"/api/v2/me/calls/{call_id}",
+        headers=AGENT,
+        json={"operationName": "SetCallDisposition", "disposition": "IssueResolved"},
+    )
     assert answer.get_json() == {"statusCode": 0}
     call = client.get(f"/api/v2/me/calls/{call_id}", headers=AGENT).get_json()["call"]
     assert call["userData"]["DispositionCode"] == "IssueResolved"
-    other = client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT,
-                        json={"operationName": "SetCallDisposition", "disposition": "Sale", "callUuid": "nope"})
+    other = client.post(
+        f"/api/v2/me/calls/{call_id}",
+        headers=AGENT,
+        json={"operationName": "SetCallDisposition", "disposition": "Sale", "callUuid": "nope"},
+    )
     assert other.get_json()["statusCode"] == 10  # the body names another call than the URL
 
 
 def test_set_call_disposition_on_the_url_of_a_released_call_is_reported(client, app) -> None:
     call_id = established_call(client)
-    assert client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT,
-                       json={"operationName": "Hangup"}).get_json() == {"statusCode": 0}
-    answer = client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT,
-                         json={"operationName": "SetCallDisposition", "disposition": "Sale"})
+    assert client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT, json={"operationName": "Hangup"}).get_json() == {
+        "statusCode": 0
+    }
+    answer = client.post(
+        f"/api/v2/me/calls/{call_id}",
+        headers=AGENT,
+        json={"operationName": "SetCallDisposition", "disposition": "Sale"},
+    )
     assert answer.get_json() == {"statusCode": 0}  # 003 l.5685-5686: also after the call is released
     events = client.get("/control/gws/reporting-events").get_json()
     assert [e["disposition"] for e in events.get("events", events)] == ["Sale"]
@@ -61,13 +75,17 @@ def test_set_call_disposition_on_the_url_of_a_released_call_is_reported(client, 
 # ---- device creation with the voice setting's input name (003 l.2182-2185) ------------------------------------------
 def test_device_creation_takes_telephony_network_type(client) -> None:
     jsmith = user_id(client, "jsmith@uppercape.ca")
-    created = client.post(f"/api/v2/users/{jsmith}/devices", headers=ADMIN,
-                          json={"phoneNumber": "5077", "telephonyNetworkType": "Public"}).get_json()
+    created = client.post(
+        f"/api/v2/users/{jsmith}/devices", headers=ADMIN, json={"phoneNumber": "5077", "telephonyNetworkType": "Public"}
+    ).get_json()
     assert created["statusCode"] == 0, created
     device = client.get(f"/api/v2/devices/{created['id']}", headers=ADMIN).get_json()["device"]
     assert device["telephonyNetwork"] == "Public"
-    both = client.post(f"/api/v2/users/{jsmith}/devices", headers=ADMIN,
-                       json={"phoneNumber": "5078", "telephonyNetwork": "Private", "telephonyNetworkType": "Public"})
+    both = client.post(
+        f"/api/v2/users/{jsmith}/devices",
+        headers=ADMIN,
+        json={"phoneNumber": "5078", "telephonyNetwork": "Private", "telephonyNetworkType": "Public"},
+    )
     assert both.get_json()["statusCode"] == 10  # two different answers to one question
 
 
@@ -82,11 +100,15 @@ def test_a_contact_center_admin_cannot_delete_a_feature_a_cloud_admin_can(client
 
 # ---- ForwardCallsOff ignores a destination (E203) -------------------------------------------------------------------
 def test_forward_calls_off_ignores_a_destination(client) -> None:
-    on = client.post(f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT,
-                     json={"operationName": "ForwardCallsOn", "destination": "5001"})
+    on = client.post(
+        f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT, json={"operationName": "ForwardCallsOn", "destination": "5001"}
+    )
     assert on.get_json() == {"statusCode": 0}
-    off = client.post(f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT,
-                      json={"operationName": "ForwardCallsOff", "destination": "5001"})
+    off = client.post(
+        f"/api/v2/me/devices/{DEVICE_A}",
+        headers=AGENT,
+        json={"operationName": "ForwardCallsOff", "destination": "5001"},
+    )
     assert off.get_json() == {"statusCode": 0}
     device = client.get(f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT).get_json()["device"]
     assert "forwardTo" not in device and "ForwardCallsOn" in device["capabilities"]
@@ -97,8 +119,10 @@ def test_sorting_by_skill_level_is_numeric_and_users_without_skills_come_last(cl
     skills = world(app).user_by_name("paveld@redwings.com").skills
     skills[next(iter(skills))] = 10  # his one skill (Support 3): "10" < "4" as text
     for order, levels in (("Descending", [10, 4, 2]), ("Ascending", [2, 4, 10])):
-        users = client.get(f"/api/v2/users?subresources=skills&fields=id,userName&sortBy=skills.level&order={order}",
-                           headers=SUPERVISOR).get_json()["users"]
+        users = client.get(
+            f"/api/v2/users?subresources=skills&fields=id,userName&sortBy=skills.level&order={order}",
+            headers=SUPERVISOR,
+        ).get_json()["users"]
         seen = [u["skills"][0]["level"] if u.get("skills") else None for u in users]
         assert seen[:3] == levels and set(seen[3:]) == {None}, (order, seen)
 
@@ -107,8 +131,7 @@ def test_sorting_by_skill_level_is_numeric_and_users_without_skills_come_last(cl
 def test_a_switch_number_calling_through_the_control_api_sees_the_callee_at_once(client, app) -> None:
     seen = recorded(app)
     client.post("/control/gws/calls", json={"from": "5001", "to": "5000"})
-    dialing = [n.data["call"] for n in seen if n.channel == "/v2/me/calls"
-               and n.data["call"]["state"] == "Dialing"]
+    dialing = [n.data["call"] for n in seen if n.channel == "/v2/me/calls" and n.data["call"]["state"] == "Dialing"]
     assert dialing, [n.data for n in seen]
     assert dialing[0]["participants"] == ["5000"], dialing[0]
     assert [p["digits"] for p in dialing[0]["participantsInfo"]] == ["5000"], dialing[0]
@@ -116,8 +139,9 @@ def test_a_switch_number_calling_through_the_control_api_sees_the_callee_at_once
 
 
 def test_a_switch_number_calling_a_queue_reaches_a_ready_agent(client) -> None:
-    assert client.post("/api/v2/me/channels/voice", headers=AGENT,
-                       json={"operationName": "Ready"}).get_json() == {"statusCode": 0}
+    assert client.post("/api/v2/me/channels/voice", headers=AGENT, json={"operationName": "Ready"}).get_json() == {
+        "statusCode": 0
+    }
     client.post("/control/gws/calls", json={"from": "5001", "queue": "9000"})
     [ringing] = client.get("/api/v2/me/calls?fields=*", headers=AGENT).get_json()["calls"]
     assert (ringing["state"], ringing["callType"], ringing["participants"]) == ("Ringing", "Internal", ["5001"])

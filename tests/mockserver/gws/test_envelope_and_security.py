@@ -48,10 +48,14 @@ def test_csrf_token_is_returned_on_get_and_required_on_post() -> None:
     got = client.get("/api/v2/me", headers=AGENT)
     assert got.headers["X-CSRF-HEADER"] == "X-CSRF-TOKEN"
     token = got.headers["X-CSRF-TOKEN"]
-    assert client.post("/api/v2/me/channels/voice", headers={**AGENT, "X-CSRF-TOKEN": "forged"},
-                       json=ready).status_code == 403
-    assert client.post("/api/v2/me/channels/voice", headers={**AGENT, "X-CSRF-TOKEN": token},
-                       json=ready).status_code == 200
+    assert (
+        client.post("/api/v2/me/channels/voice", headers={**AGENT, "X-CSRF-TOKEN": "forged"}, json=ready).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v2/me/channels/voice", headers={**AGENT, "X-CSRF-TOKEN": token}, json=ready).status_code
+        == 200
+    )
 
 
 def test_without_csrf_no_token_headers(client) -> None:
@@ -82,15 +86,23 @@ def test_access_control_needs_an_admin(client) -> None:
 
 
 def test_agents_see_only_their_own_devices_and_calls(client) -> None:
-    client.post(f"/api/v2/me/devices/{DEVICE_A}/calls", headers=AGENT,
-                json={"operationName": "Dial", "destination": {"phoneNumber": "5002"}})
+    client.post(
+        f"/api/v2/me/devices/{DEVICE_A}/calls",
+        headers=AGENT,
+        json={"operationName": "Dial", "destination": {"phoneNumber": "5002"}},
+    )
     call_id = client.get("/api/v2/me/calls?fields=*", headers=AGENT).get_json()["calls"][0]["id"]
     other = client.get(f"/api/v2/me/calls/{call_id}", headers=AGENT_B)
     assert other.status_code == 404 and other.get_json()["statusCode"] == 6
-    assert client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT_B,
-                       json={"operationName": "Hangup"}).status_code == 404
-    assert client.post(f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT_B,
-                       json={"operationName": "DoNotDisturbOn"}).status_code == 404
+    assert (
+        client.post(f"/api/v2/me/calls/{call_id}", headers=AGENT_B, json={"operationName": "Hangup"}).status_code == 404
+    )
+    assert (
+        client.post(
+            f"/api/v2/me/devices/{DEVICE_A}", headers=AGENT_B, json={"operationName": "DoNotDisturbOn"}
+        ).status_code
+        == 404
+    )
     assert client.get("/api/v2/users", headers=AGENT).get_json()["statusCode"] == 5
 
 

@@ -31,14 +31,19 @@ def _state(client: Any, operation: str) -> None:
 
 def test_names_are_validated_and_split() -> None:
     assert parse(["mute-silent,offline-logout", " swap-retrieved-first "]) == {
-        "mute-silent", "offline-logout", "swap-retrieved-first"}
+        "mute-silent",
+        "offline-logout",
+        "swap-retrieved-first",
+    }
     with pytest.raises(ValueError, match="unknown variant"):
         parse("mute-loud")
     with pytest.raises(ValueError):
         create_app({"variants": ["nope"]})
     assert parse_serve(["--variant", "a,b", "--variant", "c"]).variant == ["a,b", "c"]
     assert MockConfig.load(environ={"VOICEKIT_VARIANTS": "mute-silent,offline-logout"}).variants == [
-        "mute-silent", "offline-logout"]
+        "mute-silent",
+        "offline-logout",
+    ]
     for variant in VARIANTS.values():  # every entry says what it changes, why, and where it shows
         assert variant.errata and variant.profiles and variant.system in ("gws", "platform", "connect")
         assert "l." in variant.description
@@ -61,8 +66,10 @@ def test_control_api_switches_variants_and_reset_keeps_them() -> None:
 
 def test_agent_state_variants() -> None:
     plain, variant = _client(), _client("notready-display-name", "offline-logout", "device-capabilities-as-printed")
-    names = {s["operationName"]: s["displayName"] for s in
-             variant.get("/api/v2/me/settings/agent-states", headers=AGENT).get_json()["settings"]}
+    names = {
+        s["operationName"]: s["displayName"]
+        for s in variant.get("/api/v2/me/settings/agent-states", headers=AGENT).get_json()["settings"]
+    }
     assert names["NotReady"] == "NotReady"
     assert _device(variant)["userState"]["displayName"] == "NotReady"
     assert _device(plain)["userState"]["displayName"] == "Not Ready"

@@ -22,15 +22,22 @@ HUGE = b'{"operationName": "' + b"x" * 2_000_000 + b'"}'
 def concrete(template: str) -> str:
     if template in IDS:
         return template.replace("{id}", IDS[template])
-    return template.replace("{group}", "voice").replace("{transport}", "connect").replace("{id}", "no-such-id") \
+    return (
+        template.replace("{group}", "voice")
+        .replace("{transport}", "connect")
+        .replace("{id}", "no-such-id")
         .replace("{dispositionId}", "no-such-id")
+    )
 
 
 BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("malformed-json", b'{"operationName": "Dial", ', "application/json"),
     ("not-an-object", b"[1, 2, 3]", "application/json"),
-    ("wrong-types", json.dumps({"operationName": 42, "destination": "5001", "userData": [1]}).encode(),
-     "application/json"),
+    (
+        "wrong-types",
+        json.dumps({"operationName": 42, "destination": "5001", "userData": [1]}).encode(),
+        "application/json",
+    ),
     ("wrong-content-type", b"operationName=Dial", "application/x-www-form-urlencoded"),
     ("empty", b"", "application/json"),
     ("huge", HUGE, "application/json"),
@@ -42,9 +49,17 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/api/v2/me/calls?fields=%F1%84%8A", "/api/v2/me/devices?fields=a,,b",
-                                  "/api/v2/users?skills.level=high", "/api/v2/contacts?sortBy=%2C",
-                                  "/api/v2/users?limit=ten", "/api/v2/queues?fields=*&resolveUris=nothing"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v2/me/calls?fields=%F1%84%8A",
+        "/api/v2/me/devices?fields=a,,b",
+        "/api/v2/users?skills.level=high",
+        "/api/v2/contacts?sortBy=%2C",
+        "/api/v2/users?limit=ten",
+        "/api/v2/queues?fields=*&resolveUris=nothing",
+    ],
+)
 def test_malformed_query_parameters_are_refused(app: Any, path: str) -> None:
     response = app.test_client().get(path, headers=ADMIN)
     body = assert_envelope(response, path)
@@ -85,11 +100,13 @@ def test_unauthenticated_requests_are_refused(app: Any, op: Any) -> None:
     assert response.status_code == 401 and body["statusCode"] == 20
 
 
-@pytest.mark.parametrize("op", [o for o in OPERATIONS if o.method in ("POST", "PUT", "DELETE")],
-                         ids=lambda o: f"{o.method} {o.template}")
+@pytest.mark.parametrize(
+    "op", [o for o in OPERATIONS if o.method in ("POST", "PUT", "DELETE")], ids=lambda o: f"{o.method} {o.template}"
+)
 @pytest.mark.parametrize("kind,payload,content_type", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
-def test_bad_bodies_get_the_envelope_and_change_nothing(app: Any, op: Any, kind: str, payload: bytes,
-                                                        content_type: str) -> None:
+def test_bad_bodies_get_the_envelope_and_change_nothing(
+    app: Any, op: Any, kind: str, payload: bytes, content_type: str
+) -> None:
     client = app.test_client()
     headers = {**(AGENT if op.template.startswith("/api/v2/me") else ADMIN), "Content-Type": content_type}
     before = snapshot(app)

@@ -20,8 +20,13 @@ def test_version_with_credentials_issues_the_session_and_csrf_token() -> None:
     assert signed.headers["X-CSRF-HEADER"] == "X-CSRF-TOKEN" and signed.headers["X-CSRF-TOKEN"]
     assert "JSESSIONID" in signed.headers.get("Set-Cookie", "")
     token = {signed.headers["X-CSRF-HEADER"]: signed.headers["X-CSRF-TOKEN"]}
-    body = {"userName": "bobp@redwings.com", "password": "password", "firstName": "Bob", "lastName": "Probert",
-            "roles": ["ROLE_AGENT"]}
+    body = {
+        "userName": "bobp@redwings.com",
+        "password": "password",
+        "firstName": "Bob",
+        "lastName": "Probert",
+        "roles": ["ROLE_AGENT"],
+    }
     assert client.post("/api/v2/users", json=body, headers={**ADMIN, **token}).get_json()["statusCode"] == 0
     wrong = client.get("/api/v2/diagnostics/version", headers={"Authorization": "Basic bm9ib2R5Om5vcGU="})
     assert wrong.status_code == 200 and "X-CSRF-TOKEN" not in wrong.headers

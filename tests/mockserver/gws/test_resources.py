@@ -7,8 +7,11 @@ from gws_http import ADMIN, AGENT, DEVICE_A, SUPERVISOR
 
 def test_lists_return_uris_and_paths_unless_fields_is_given(client) -> None:
     plain = client.get("/api/v2/me/devices", headers=AGENT).get_json()
-    assert plain == {"statusCode": 0, "uris": [f"http://localhost/api/v2/devices/{DEVICE_A}"],
-                     "paths": [f"/devices/{DEVICE_A}"]}
+    assert plain == {
+        "statusCode": 0,
+        "uris": [f"http://localhost/api/v2/devices/{DEVICE_A}"],
+        "paths": [f"/devices/{DEVICE_A}"],
+    }
     full = client.get("/api/v2/me/devices?fields=*", headers=AGENT).get_json()
     assert full["devices"][0]["id"] == DEVICE_A and full["devices"][0]["phoneNumber"] == "5000"
 
@@ -34,19 +37,22 @@ def test_singular_resources_are_wrapped_and_resolve_uris(client) -> None:
 def test_pagination_limits_and_total_count(client) -> None:
     page = client.get("/api/v2/users?fields=userName&offset=1&limit=2&sortBy=userName", headers=ADMIN).get_json()
     assert page["totalCount"] == 6 and len(page["users"]) == 2
-    everyone = sorted(u["userName"] for u in client.get("/api/v2/users?fields=userName", headers=ADMIN)
-                      .get_json()["users"])
+    everyone = sorted(
+        u["userName"] for u in client.get("/api/v2/users?fields=userName", headers=ADMIN).get_json()["users"]
+    )
     assert [u["userName"] for u in page["users"]] == everyone[1:3]
     assert client.get("/api/v2/users?limit=501", headers=ADMIN).get_json()["statusCode"] == 10
     assert client.get("/api/v2/users?offset=5", headers=ADMIN).get_json()["statusCode"] == 1
-    descending = client.get("/api/v2/users?fields=lastName&sortBy=lastName&order=Descending&limit=100",
-                            headers=ADMIN).get_json()["users"]
+    descending = client.get(
+        "/api/v2/users?fields=lastName&sortBy=lastName&order=Descending&limit=100", headers=ADMIN
+    ).get_json()["users"]
     assert [u["lastName"] for u in descending] == sorted((u["lastName"] for u in descending), reverse=True)
 
 
 def test_subresources_and_filtering_by_subresource_fields(client) -> None:
-    sales = client.get("/api/v2/users?subresources=skills&fields=id,userName&skills.name=Sales",
-                       headers=SUPERVISOR).get_json()["users"]
+    sales = client.get(
+        "/api/v2/users?subresources=skills&fields=id,userName&skills.name=Sales", headers=SUPERVISOR
+    ).get_json()["users"]
     assert {u["userName"] for u in sales} == {"sgarcia@redwings.com", "hzetterberg@redwings.com"}
     assert all(set(u) == {"id", "userName", "skills"} for u in sales)
     me = client.get("/api/v2/me?subresources=*", headers=AGENT).get_json()["user"]
@@ -54,10 +60,14 @@ def test_subresources_and_filtering_by_subresource_fields(client) -> None:
 
 
 def test_bulk_skill_assignment_reports_partial_success(client) -> None:
-    user_id = client.get("/api/v2/users?fields=id,userName&userName=nlidstrom@redwings.com",
-                         headers=ADMIN).get_json()["users"][0]["id"]
-    response = client.post(f"/api/v2/users/{user_id}/skills", headers=ADMIN,
-                           json={"uris": ["http://localhost/api/v2/skills/0890689", "/api/v2/skills/nope"]})
+    user_id = client.get("/api/v2/users?fields=id,userName&userName=nlidstrom@redwings.com", headers=ADMIN).get_json()[
+        "users"
+    ][0]["id"]
+    response = client.post(
+        f"/api/v2/users/{user_id}/skills",
+        headers=ADMIN,
+        json={"uris": ["http://localhost/api/v2/skills/0890689", "/api/v2/skills/nope"]},
+    )
     body = response.get_json()
     assert response.status_code == 200 and body["statusCode"] == 7
     assert body["succeeded"][0]["id"] == "0890689"
@@ -65,8 +75,13 @@ def test_bulk_skill_assignment_reports_partial_success(client) -> None:
 
 
 def test_create_user_returns_id_uri_and_path_and_refuses_duplicates(client) -> None:
-    body = {"userName": "bobp@redwings.com", "password": "password", "firstName": "Bob", "lastName": "Probert",
-            "roles": ["ROLE_AGENT"]}
+    body = {
+        "userName": "bobp@redwings.com",
+        "password": "password",
+        "firstName": "Bob",
+        "lastName": "Probert",
+        "roles": ["ROLE_AGENT"],
+    }
     created = client.post("/api/v2/users", headers=ADMIN, json=body).get_json()
     assert created["statusCode"] == 0 and created["path"] == f"/users/{created['id']}"
     assert created["uri"].endswith(created["path"])
@@ -75,18 +90,36 @@ def test_create_user_returns_id_uri_and_path_and_refuses_duplicates(client) -> N
 
 
 def test_settings_rules(client) -> None:
-    assert client.post("/api/v2/settings/general-settings", headers=ADMIN,
-                       json={"name": "countryCode", "value": "FR"}).get_json()["statusCode"] == 11
+    assert (
+        client.post(
+            "/api/v2/settings/general-settings", headers=ADMIN, json={"name": "countryCode", "value": "FR"}
+        ).get_json()["statusCode"]
+        == 11
+    )
     refused = client.delete("/api/v2/settings/voice", headers=ADMIN, json={"name": "defaultTelephonyNetworkType"})
     assert refused.get_json()["statusCode"] == 3
-    assert client.put("/api/v2/settings/voice", headers=ADMIN,
-                      json={"name": "defaultTelephonyNetworkType", "value": "Public"}).get_json()["statusCode"] == 0
-    assert client.post("/api/v2/settings/voice-operations", headers=ADMIN,
-                       json={"operationName": "Hangup", "userData": {}}).get_json()["statusCode"] == 10
+    assert (
+        client.put(
+            "/api/v2/settings/voice", headers=ADMIN, json={"name": "defaultTelephonyNetworkType", "value": "Public"}
+        ).get_json()["statusCode"]
+        == 0
+    )
+    assert (
+        client.post(
+            "/api/v2/settings/voice-operations", headers=ADMIN, json={"operationName": "Hangup", "userData": {}}
+        ).get_json()["statusCode"]
+        == 10
+    )
     system = {"operationName": "Ready", "displayName": "Ready", "state": "Ready"}
     assert client.put("/api/v2/settings/agent-states", headers=ADMIN, json=system).get_json()["statusCode"] == 3
-    assert client.post("/api/v2/settings/agent-states", headers=AGENT,
-                       json={**system, "operationName": "Lunch", "state": "NotReady"}).get_json()["statusCode"] == 5
+    assert (
+        client.post(
+            "/api/v2/settings/agent-states",
+            headers=AGENT,
+            json={**system, "operationName": "Lunch", "state": "NotReady"},
+        ).get_json()["statusCode"]
+        == 5
+    )
 
 
 def test_custom_settings_group_lifecycle(client) -> None:
@@ -105,9 +138,11 @@ def test_a_disabled_feature_hides_its_resources(client, app) -> None:
     app.extensions["voicekit.gws"].world.user_by_name("mikeb@redwings.com").roles.append("ROLE_CLOUD_ADMIN")
     assert client.delete("/api/v2/features/api-voice", headers=ADMIN).get_json()["statusCode"] == 3  # default
     assert client.delete("/api/v2/features/api-supervisor-monitoring", headers=ADMIN).get_json()["statusCode"] == 0
-    response = client.post("/api/v2/me/devices/efe1ab32-53f9-43ce-b65e-5768c61f7d4a", headers=SUPERVISOR,
-                           json={"operationName": "ListenIn",
-                                 "targetDeviceUri": f"http://localhost/api/v2/devices/{DEVICE_A}"})
+    response = client.post(
+        "/api/v2/me/devices/efe1ab32-53f9-43ce-b65e-5768c61f7d4a",
+        headers=SUPERVISOR,
+        json={"operationName": "ListenIn", "targetDeviceUri": f"http://localhost/api/v2/devices/{DEVICE_A}"},
+    )
     assert response.get_json()["statusCode"] == 10
     assert client.get("/api/v2/features/api-supervisor-monitoring", headers=ADMIN).status_code == 404
 
@@ -119,8 +154,11 @@ def test_hierarchical_dispositions(client) -> None:
     assert "dispositions" not in one["groups"][0]
     tree = client.get(f"/api/v2/groups/{root}?subresources=**", headers=ADMIN).get_json()["group"]
     assert [d["name"] for d in tree["groups"][0]["dispositions"]] == ["Disp4", "Disp5", "Disp6"]
-    created = client.post(f"/api/v2/groups/{root}/dispositions", headers=ADMIN,
-                          json={"name": "MyDisposition", "displayName": "Display Name"}).get_json()
+    created = client.post(
+        f"/api/v2/groups/{root}/dispositions",
+        headers=ADMIN,
+        json={"name": "MyDisposition", "displayName": "Display Name"},
+    ).get_json()
     assert created["statusCode"] == 0
     assert client.delete(f"/api/v2/groups/{root}/dispositions/{created['id']}", headers=ADMIN).status_code == 200
     assert client.delete(f"/api/v2/groups/{root}", headers=ADMIN).get_json() == {"statusCode": 0}

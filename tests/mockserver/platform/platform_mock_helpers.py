@@ -31,15 +31,15 @@ from voicekit.corpus import Corpus
 ROOT = Path(__file__).resolve().parents[3]
 SEED = yaml.safe_load((ROOT / "mockserver" / "seed" / "default.yaml").read_text(encoding="utf-8"))["platform"]
 
-ALICE = "0f4b1cf4-8e7a-4a3a-9f2c-1d5e6b7c8d9e"   # WebRTC, persistent connection on
-BOB = "0f4b1cf4-0000-4000-8000-000000000002"     # WebRTC, persistent connection off
-CAROL = "0f4b1cf4-0000-4000-8000-000000000003"   # managed SIP
-DAVE = "0f4b1cf4-0000-4000-8000-000000000004"    # generic SIP with Broadsoft
-ERIN = "0f4b1cf4-0000-4000-8000-000000000005"    # generic SIP without remote answer (persistent setting on)
-FRANK = "0f4b1cf4-0000-4000-8000-000000000006"   # remote phone (persistent setting on)
-GRACE = "0f4b1cf4-0000-4000-8000-000000000007"   # Offline, managed
-IVAN = "0f4b1cf4-0000-4000-8000-000000000008"    # WebRTC without "placing calls with another app"
-HEIDI = "0f4b1cf4-0000-4000-8000-000000000009"   # On Queue, Support queue
+ALICE = "0f4b1cf4-8e7a-4a3a-9f2c-1d5e6b7c8d9e"  # WebRTC, persistent connection on
+BOB = "0f4b1cf4-0000-4000-8000-000000000002"  # WebRTC, persistent connection off
+CAROL = "0f4b1cf4-0000-4000-8000-000000000003"  # managed SIP
+DAVE = "0f4b1cf4-0000-4000-8000-000000000004"  # generic SIP with Broadsoft
+ERIN = "0f4b1cf4-0000-4000-8000-000000000005"  # generic SIP without remote answer (persistent setting on)
+FRANK = "0f4b1cf4-0000-4000-8000-000000000006"  # remote phone (persistent setting on)
+GRACE = "0f4b1cf4-0000-4000-8000-000000000007"  # Offline, managed
+IVAN = "0f4b1cf4-0000-4000-8000-000000000008"  # WebRTC without "placing calls with another app"
+HEIDI = "0f4b1cf4-0000-4000-8000-000000000009"  # On Queue, Support queue
 SUPPORT = "5e6f7a8b-0000-4000-8000-00000000000a"
 
 CC_CLIENT, CC_SECRET = "3b2f8a1c-5d6e-4f70-8a9b-0c1d2e3f4a01", "data-action-secret"
@@ -48,12 +48,18 @@ SSO_CLIENT, SSO_SECRET = "3b2f8a1c-5d6e-4f70-8a9b-0c1d2e3f4a03", "sso-secret"
 LIMITED_CLIENT, LIMITED_SECRET = "3b2f8a1c-5d6e-4f70-8a9b-0c1d2e3f4a04", "dashboard-secret"
 REDIRECT = "http://localhost:8000/callback"
 FORM = "application/x-www-form-urlencoded"
-VERIFIER = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk"      # the fixtures' PKCE example
-CHALLENGE = "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc"     # its S256 (platform.auth.authorization-code-authorize)
+VERIFIER = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk"  # the fixtures' PKCE example
+CHALLENGE = "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc"  # its S256 (platform.auth.authorization-code-authorize)
 USER_CONTEXT = "This request requires a user context. Client credentials cannot be used for requests to this resource."
 
-PHONE_USERS = {"webrtc (persistent on)": ALICE, "webrtc (persistent off)": BOB, "managed": CAROL,
-               "generic-sip-broadsoft": DAVE, "generic-sip": ERIN, "remote": FRANK}
+PHONE_USERS = {
+    "webrtc (persistent on)": ALICE,
+    "webrtc (persistent off)": BOB,
+    "managed": CAROL,
+    "generic-sip-broadsoft": DAVE,
+    "generic-sip": ERIN,
+    "remote": FRANK,
+}
 
 
 def basic(client_id: str, secret: str) -> str:
@@ -61,9 +67,11 @@ def basic(client_id: str, secret: str) -> str:
 
 
 def saml_assertion(name_id: str) -> str:
-    xml = ('<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><saml2:Subject>'
-           f'<saml2:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml2:NameID>'
-           '</saml2:Subject></saml2:Assertion>')
+    xml = (
+        '<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><saml2:Subject>'
+        f'<saml2:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml2:NameID>'
+        "</saml2:Subject></saml2:Assertion>"
+    )
     return base64.b64encode(xml.encode()).decode()
 
 
@@ -103,8 +111,9 @@ def make_world(**settings: Any) -> tuple[PlatformWorld, ManualScheduler, Recorde
     return build(section, scheduler, bus), scheduler, recorder
 
 
-def user_token(world: PlatformWorld, user_id: str, client_id: str = APP_CLIENT,
-               scopes: frozenset[str] | None = None) -> Token:
+def user_token(
+    world: PlatformWorld, user_id: str, client_id: str = APP_CLIENT, scopes: frozenset[str] | None = None
+) -> Token:
     return oauth.issue(world, world.clients[client_id], user_id, "authorization_code", scopes)
 
 
@@ -180,8 +189,9 @@ class LiveServer:
         headers = dict(kwargs.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return requests.request(method, f"{self.host}{path}", headers=headers, timeout=10,
-                                allow_redirects=False, **kwargs)
+        return requests.request(
+            method, f"{self.host}{path}", headers=headers, timeout=10, allow_redirects=False, **kwargs
+        )
 
     def inbound(self, user_id: str, caller: str = "+15550001111") -> dict[str, Any]:
         response = self.control("POST", f"/platform/users/{user_id}/calls", {"from": caller})
@@ -200,8 +210,13 @@ def live_server(tmp: Path, env: dict[str, str] | None = None) -> Iterator[LiveSe
     log = tmp / "server.log"
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file",
-                                    str(ready)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=environment)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.serve", "--port", "0", "--ready-file", str(ready)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
     try:
         deadline = time.monotonic() + 60
         while not (ready.exists() and ready.read_text().strip()):

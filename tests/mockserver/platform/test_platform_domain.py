@@ -30,9 +30,15 @@ def test_user_token_has_a_user_context_client_credentials_has_none():
     assert (refused.value.status, refused.value.code, refused.value.message) == (400, "bad.request", h.USER_CONTEXT)
 
 
-@pytest.mark.parametrize(("header", "refusal"), [
-    (None, errors.AuthenticationRequired), ("", errors.AuthenticationRequired),
-    ("Basic abc", errors.AuthenticationRequired), ("Bearer forged-token", errors.BadCredentials)])
+@pytest.mark.parametrize(
+    ("header", "refusal"),
+    [
+        (None, errors.AuthenticationRequired),
+        ("", errors.AuthenticationRequired),
+        ("Basic abc", errors.AuthenticationRequired),
+        ("Bearer forged-token", errors.BadCredentials),
+    ],
+)
 def test_missing_malformed_or_forged_bearer_is_401(header, refusal):
     world, _, _ = h.make_world()
     with pytest.raises(refusal) as refused:
@@ -58,14 +64,18 @@ def test_client_token_lifetime_overrides_the_setting():
     assert answer["expires_in"] == 120 and "refresh_token" not in answer
 
 
-@pytest.mark.parametrize(("granted", "needed", "ok"), [
-    (None, ["conversations"], True),
-    (frozenset({"conversations"}), ["conversations"], True),
-    (frozenset({"conversation:call:create"}), ["conversations"], True),     # 001's name, alias (E413)
-    (frozenset({"conversations"}), ["conversations:readonly"], True),       # write implies read
-    (frozenset({"users:readonly"}), ["conversations"], False),
-    (frozenset({"conversations:readonly"}), ["conversations"], False),
-    (frozenset({"user:read"}), ["users:readonly"], True)])
+@pytest.mark.parametrize(
+    ("granted", "needed", "ok"),
+    [
+        (None, ["conversations"], True),
+        (frozenset({"conversations"}), ["conversations"], True),
+        (frozenset({"conversation:call:create"}), ["conversations"], True),  # 001's name, alias (E413)
+        (frozenset({"conversations"}), ["conversations:readonly"], True),  # write implies read
+        (frozenset({"users:readonly"}), ["conversations"], False),
+        (frozenset({"conversations:readonly"}), ["conversations"], False),
+        (frozenset({"user:read"}), ["users:readonly"], True),
+    ],
+)
 def test_scopes_and_seed_001_aliases(granted, needed, ok):
     world, _, _ = h.make_world()
     token = h.user_token(world, h.CAROL, scopes=granted)
@@ -86,13 +96,19 @@ def test_authorization_code_grant_gives_a_user_token_with_refresh():
     world, _, _ = h.make_world()
     got = _code(world, login_hint="carol@voicekit.example")
     assert got["state"] == "s1"
-    answer = oauth.token_request(world, {"grant_type": "authorization_code", "code": got["code"],
-                                         "redirect_uri": h.REDIRECT}, (h.APP_CLIENT, h.APP_SECRET))
+    answer = oauth.token_request(
+        world,
+        {"grant_type": "authorization_code", "code": got["code"], "redirect_uri": h.REDIRECT},
+        (h.APP_CLIENT, h.APP_SECRET),
+    )
     token = world.tokens[answer["access_token"]]
     assert token.user_id == h.CAROL and answer["refresh_token"]
     with pytest.raises(errors.OAuthFailure) as reused:  # a code is used once
-        oauth.token_request(world, {"grant_type": "authorization_code", "code": got["code"],
-                                    "redirect_uri": h.REDIRECT}, (h.APP_CLIENT, h.APP_SECRET))
+        oauth.token_request(
+            world,
+            {"grant_type": "authorization_code", "code": got["code"], "redirect_uri": h.REDIRECT},
+            (h.APP_CLIENT, h.APP_SECRET),
+        )
     assert reused.value.error == "invalid_grant"
 
 
@@ -112,8 +128,13 @@ def test_pkce_verifier_must_match_the_challenge(method):
     world, _, _ = h.make_world()
     challenge = h.CHALLENGE if method == "S256" else h.VERIFIER
     good = _code(world, code_challenge=challenge, code_challenge_method=method)["code"]
-    form = {"grant_type": "authorization_code", "code": good, "code_verifier": h.VERIFIER, "client_id": h.APP_CLIENT,
-            "redirect_uri": h.REDIRECT}
+    form = {
+        "grant_type": "authorization_code",
+        "code": good,
+        "code_verifier": h.VERIFIER,
+        "client_id": h.APP_CLIENT,
+        "redirect_uri": h.REDIRECT,
+    }
     assert world.tokens[oauth.token_request(world, form, None)["access_token"]].user_id == h.ALICE
     bad = _code(world, code_challenge=challenge, code_challenge_method=method)["code"]
     with pytest.raises(errors.OAuthFailure) as refused:
@@ -127,8 +148,9 @@ def test_fixture_challenge_is_the_s256_of_the_fixture_verifier():
 
 def test_implicit_grant_puts_the_token_in_the_fragment_for_the_login_user():
     world, _, _ = h.make_world()
-    location = oauth.authorize(world, {"response_type": "token", "client_id": h.APP_CLIENT,
-                                       "redirect_uri": h.REDIRECT, "state": "abc"})
+    location = oauth.authorize(
+        world, {"response_type": "token", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT, "state": "abc"}
+    )
     assert location.startswith(h.REDIRECT + "#access_token=")
     got = h.location_params(location)
     assert got["token_type"] == "bearer" and got["state"] == "abc"
@@ -149,12 +171,22 @@ def test_authorize_redirects_grant_errors():
     assert got["error"] == "unsupported_response_type" and got["state"] == "s1"
     got = _code(world, code_challenge=h.CHALLENGE, code_challenge_method="S512")
     assert got["error"] == "invalid_request" and "code" not in got
-    limited = h.location_params(oauth.authorize(world, {"response_type": "code", "client_id": h.LIMITED_CLIENT,
-                                                        "redirect_uri": h.REDIRECT, "code_challenge": h.CHALLENGE}))
+    limited = h.location_params(
+        oauth.authorize(
+            world,
+            {
+                "response_type": "code",
+                "client_id": h.LIMITED_CLIENT,
+                "redirect_uri": h.REDIRECT,
+                "code_challenge": h.CHALLENGE,
+            },
+        )
+    )
     assert "code" in limited  # a confidential code client may add PKCE
     world.clients[h.LIMITED_CLIENT].grants = frozenset({"implicit"})
-    refused = h.location_params(oauth.authorize(world, {"response_type": "code", "client_id": h.LIMITED_CLIENT,
-                                                        "redirect_uri": h.REDIRECT}))
+    refused = h.location_params(
+        oauth.authorize(world, {"response_type": "code", "client_id": h.LIMITED_CLIENT, "redirect_uri": h.REDIRECT})
+    )
     assert refused["error"] == "unauthorized_client"
 
 
@@ -173,8 +205,11 @@ def test_client_credentials_needs_the_right_secret_and_grant():
 
 def test_saml2_bearer_gives_the_token_of_the_asserted_user():
     world, _, _ = h.make_world()
-    form = {"grant_type": oauth.SAML2_GRANT_TYPE, "orgName": "voicekit",
-            "assertion": h.saml_assertion("dave@voicekit.example")}
+    form = {
+        "grant_type": oauth.SAML2_GRANT_TYPE,
+        "orgName": "voicekit",
+        "assertion": h.saml_assertion("dave@voicekit.example"),
+    }
     answer = oauth.token_request(world, form, (h.SSO_CLIENT, h.SSO_SECRET))
     assert world.tokens[answer["access_token"]].user_id == h.DAVE
     for bad in ({"orgName": "other"}, {"assertion": h.saml_assertion("nobody@x")}, {"assertion": "%%%"}):
@@ -186,12 +221,16 @@ def test_refresh_token_rotates():
     world, _, _ = h.make_world()
     form = {"grant_type": "authorization_code", "code": _code(world)["code"], "redirect_uri": h.REDIRECT}
     first = oauth.token_request(world, form, (h.APP_CLIENT, h.APP_SECRET))
-    second = oauth.token_request(world, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                                 (h.APP_CLIENT, h.APP_SECRET))
+    second = oauth.token_request(
+        world, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, (h.APP_CLIENT, h.APP_SECRET)
+    )
     assert world.tokens[second["access_token"]].user_id == h.ALICE
     with pytest.raises(errors.OAuthFailure):
-        oauth.token_request(world, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                            (h.APP_CLIENT, h.APP_SECRET))
+        oauth.token_request(
+            world,
+            {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+            (h.APP_CLIENT, h.APP_SECRET),
+        )
 
 
 # ---- Make Call: presence (E406), numbers (E414), destinations (E401) -------------------------------------------
@@ -217,21 +256,35 @@ def test_presence_rule_is_switchable():
     assert calls.make_call(world, h.GRACE, {"phoneNumber": "+14155552671"})
 
 
-@pytest.mark.parametrize("number", ["+14155552671", "1003", "*86", "tel:+14155552671", "sip:agent@example.com",
-                                    "ForceDisconnect@localhost", "someone@pbx.example.com:5060"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+14155552671",
+        "1003",
+        "*86",
+        "tel:+14155552671",
+        "sip:agent@example.com",
+        "ForceDisconnect@localhost",
+        "someone@pbx.example.com:5060",
+    ],
+)
 def test_dialable_numbers_accepted(number):
     world, _, _ = h.make_world()
     assert calls.make_call(world, h.CAROL, {"phoneNumber": number})
 
 
-@pytest.mark.parametrize("number", ["(415) 555-2671", "415-555-2671", "+1 415 555 2671", "call me", "", "+",
-                                    "tel:(415)", "1"])
+@pytest.mark.parametrize(
+    "number", ["(415) 555-2671", "415-555-2671", "+1 415 555 2671", "call me", "", "+", "tel:(415)", "1"]
+)
 def test_formatted_numbers_refused(number):
     world, _, _ = h.make_world()
     with pytest.raises(errors.InvalidValue) as refused:
         calls.make_call(world, h.CAROL, {"phoneNumber": number})
-    assert (refused.value.status, refused.value.code, refused.value.message) == \
-        (400, "invalid.value", "Invalid phone number format")
+    assert (refused.value.status, refused.value.code, refused.value.message) == (
+        400,
+        "invalid.value",
+        "Invalid phone number format",
+    )
 
 
 def test_body_without_destination_is_refused_like_001s_from_to():
@@ -240,9 +293,16 @@ def test_body_without_destination_is_refused_like_001s_from_to():
         calls.make_call(world, h.CAROL, {"from": {"userId": h.CAROL}, "to": {"phoneNumber": "+15551234567"}})
 
 
-@pytest.mark.parametrize("body", [{"callUserId": "nobody"}, {"callUserId": h.CAROL}, {"callQueueId": "nope"},
-                                  {"phoneNumber": "+15551234567", "callFromQueueId": "nope"},
-                                  {"participants": [{"name": "no address"}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"callUserId": "nobody"},
+        {"callUserId": h.CAROL},
+        {"callQueueId": "nope"},
+        {"phoneNumber": "+15551234567", "callFromQueueId": "nope"},
+        {"participants": [{"name": "no address"}]},
+    ],
+)
 def test_unknown_or_self_destinations_refused(body):
     world, _, _ = h.make_world()
     with pytest.raises(errors.PlatformError) as refused:
@@ -258,10 +318,16 @@ def test_placed_call_connects_the_callers_leg_by_itself(caller):
     conv = calls.make_call(world, caller, {"phoneNumber": "+15551234567"})
     agent = _agent_leg(world, conv)
     customer = next(p for p in conv.participants if p.purpose == "customer")
-    assert (agent.state, agent.user_id, customer.state, customer.address) == \
-        ("connected", caller, "dialing", "tel:+15551234567")
-    states = [[p["state"] for p in m["eventBody"]["participants"]]
-              for m in recorder.topic(f"v2.users.{caller}.conversations.calls")]
+    assert (agent.state, agent.user_id, customer.state, customer.address) == (
+        "connected",
+        caller,
+        "dialing",
+        "tel:+15551234567",
+    )
+    states = [
+        [p["state"] for p in m["eventBody"]["participants"]]
+        for m in recorder.topic(f"v2.users.{caller}.conversations.calls")
+    ]
     assert states == [["contacting"], ["connected", "dialing"]]  # E405: contacting, then connected + dialing
 
 
@@ -299,8 +365,14 @@ def test_webrtc_without_placing_calls_with_another_app_never_connects():
 def test_make_call_leg_table():
     world, _, _ = h.make_world()
     table = {name: phones.make_call_leg(world.users[uid].phone) for name, uid in h.PHONE_USERS.items()}
-    assert table == {"webrtc (persistent on)": "connect", "webrtc (persistent off)": "connect", "managed": "connect",
-                     "generic-sip-broadsoft": "connect", "generic-sip": "alert", "remote": "alert"}
+    assert table == {
+        "webrtc (persistent on)": "connect",
+        "webrtc (persistent off)": "connect",
+        "managed": "connect",
+        "generic-sip-broadsoft": "connect",
+        "generic-sip": "alert",
+        "remote": "alert",
+    }
 
 
 # ---- Answer Call by phone type (000 l.182-216, E412) ----------------------------------------------------------
@@ -309,9 +381,17 @@ def _ring(world, user_id):
     return conv, _leg_of(conv, user_id)
 
 
-@pytest.mark.parametrize(("name", "answers"), [
-    ("managed", True), ("generic-sip-broadsoft", True), ("webrtc (persistent on)", False),
-    ("webrtc (persistent off)", False), ("generic-sip", False), ("remote", False)])
+@pytest.mark.parametrize(
+    ("name", "answers"),
+    [
+        ("managed", True),
+        ("generic-sip-broadsoft", True),
+        ("webrtc (persistent on)", False),
+        ("webrtc (persistent off)", False),
+        ("generic-sip", False),
+        ("remote", False),
+    ],
+)
 def test_answer_without_persistent_connection(name, answers):
     world, _, _ = h.make_world()
     user_id = h.PHONE_USERS[name]
@@ -346,8 +426,10 @@ def test_only_the_participants_user_may_answer():
     conv, leg = _ring(world, h.CAROL)
     with pytest.raises(errors.NotAuthorized) as refused:
         calls.update_participant(world, h.DAVE, conv.id, leg.id, {"state": "connected"})
-    assert (refused.value.status, refused.value.message) == \
-        (403, "Only the user associated with this participant can answer or place this call.")
+    assert (refused.value.status, refused.value.message) == (
+        403,
+        "Only the user associated with this participant can answer or place this call.",
+    )
     assert leg.state == "alerting"
     customer = next(p for p in conv.participants if p.purpose == "customer")
     with pytest.raises(errors.NotAuthorized):  # nor the customer's leg, which no user owns
@@ -419,7 +501,7 @@ def test_a_new_conversation_before_the_timeout_keeps_the_connection():
     world, clock, _ = h.make_world(persistentConnectionTimeoutSeconds=60)
     calls.make_call(world, h.ALICE, {"phoneNumber": "ForceDisconnect@localhost"})
     clock.advance(50)
-    conv, _ = _ring(world, h.ALICE)     # ringing for longer than the rest of the timeout
+    conv, _ = _ring(world, h.ALICE)  # ringing for longer than the rest of the timeout
     clock.advance(30)
     assert world.users[h.ALICE].phone.persistent_active
     calls.remote_hangup(world, conv.id)
@@ -507,7 +589,7 @@ def test_answered_acd_call_ends_in_after_call_work_until_the_wrapup():
     calls.update_participant(world, h.HEIDI, conv.id, agent.id, {"state": "connected"})
     calls.remote_hangup(world, conv.id)
     assert (agent.state, agent.wrapup_required) == ("disconnected", True)
-    assert calls.active_for(world, h.HEIDI, calls_only=False) == [conv]     # still the agent's, in ACW
+    assert calls.active_for(world, h.HEIDI, calls_only=False) == [conv]  # still the agent's, in ACW
     calls.update_participant(world, h.HEIDI, conv.id, agent.id, {"wrapup": {"code": "resolved", "notes": "ok"}})
     assert agent.state == "terminated" and agent.acw_end is not None
     assert calls.active_for(world, h.HEIDI, calls_only=False) == []
@@ -520,7 +602,7 @@ def test_non_acd_and_unanswered_calls_need_no_wrapup():
     calls.remote_hangup(world, conv.id)
     assert (leg.state, leg.wrapup_required) == ("disconnected", False)
     queued = calls.deliver_call(world, ani="+15550001111", queue_id=h.SUPPORT)
-    calls.remote_hangup(world, queued.id)          # hung up while ringing at Heidi
+    calls.remote_hangup(world, queued.id)  # hung up while ringing at Heidi
     assert _agent_leg(world, queued).wrapup_required is False
     assert calls.active_for(world, h.HEIDI, calls_only=False) == []
 
@@ -534,8 +616,11 @@ def test_callback_call_is_placed_by_its_agent_only():
         calls.place_callback_call(world, h.CAROL, conv.id, {"callNumber": "+15550000000"})
     calls.place_callback_call(world, h.CAROL, conv.id, {"callNumber": "+15557654321"})
     customer = next(p for p in conv.participants if p.purpose == "customer")
-    assert (_agent_leg(world, conv).state, customer.state, customer.address) == \
-        ("connected", "dialing", "tel:+15557654321")
+    assert (_agent_leg(world, conv).state, customer.state, customer.address) == (
+        "connected",
+        "dialing",
+        "tel:+15557654321",
+    )
     with pytest.raises(errors.BadRequest):  # already calling
         calls.place_callback_call(world, h.CAROL, conv.id, {})
 
@@ -573,7 +658,7 @@ def test_rate_limit_refuses_over_the_limit_with_retry_after():
     limiter.hit("other", 2, 60)  # per token
     clock.advance(50)
     limiter.hit("t", 2, 60)
-    limiter.hit("u", 0, 60)      # 0 = no limit
+    limiter.hit("u", 0, 60)  # 0 = no limit
     with pytest.raises(errors.TooManyRequests) as fixed:  # a fixed Retry-After (settings.retryAfterSeconds)
         limiter.hit("t", 1, 60, retry_after=0)
     assert fixed.value.headers["Retry-After"] == "0"

@@ -71,8 +71,8 @@ class Replay:
     def __init__(self, live: h.LiveServer) -> None:
         self.live = live
         self.values: dict[str, str] = {"redirectUri": h.REDIRECT, "state": "voicekit-state"}
-        self.bodies: dict[int, Any] = {}        # step index → body supplied where the fixture shows none
-        self.statuses: dict[int, int] = {}      # step index → status decided where the fixture says null
+        self.bodies: dict[int, Any] = {}  # step index → body supplied where the fixture shows none
+        self.statuses: dict[int, int] = {}  # step index → status decided where the fixture says null
         self.before: dict[int, Callable[[], None]] = {}
         self.after: Callable[[], None] | None = None
 
@@ -90,29 +90,37 @@ class Replay:
             kwargs["json"] = fill(request["body"], self.values)
         elif index in self.bodies:
             kwargs["json"] = self.bodies[index]
-        return requests.request(request["method"], self.live.host + path, timeout=10, allow_redirects=False,
-                                **kwargs)
+        return requests.request(request["method"], self.live.host + path, timeout=10, allow_redirects=False, **kwargs)
 
     # ---- given: tokens and calls ----------------------------------------------------------------------------
     def user_token(self, user_id: str, client_id: str = h.APP_CLIENT) -> str:
         return self.live.token(user_id, client_id)
 
     def oauth_cc_token(self) -> str:
-        response = requests.post(f"{self.live.host}/oauth/token", data={"grant_type": "client_credentials"},
-                                 headers={"Authorization": h.basic(h.CC_CLIENT, h.CC_SECRET)}, timeout=10)
+        response = requests.post(
+            f"{self.live.host}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": h.basic(h.CC_CLIENT, h.CC_SECRET)},
+            timeout=10,
+        )
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
 
     def code(self, **extra: str) -> str:
-        response = requests.get(f"{self.live.host}/oauth/authorize", allow_redirects=False, timeout=10, params={
-            "response_type": "code", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT, **extra})
+        response = requests.get(
+            f"{self.live.host}/oauth/authorize",
+            allow_redirects=False,
+            timeout=10,
+            params={"response_type": "code", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT, **extra},
+        )
         assert response.status_code == 302, response.text
         return h.location_params(response.headers["Location"])["code"]
 
     def alerting(self, user_id: str, *, acd: bool = False) -> None:
         if acd:
-            response = self.live.control("POST", f"/platform/queues/{h.SUPPORT}/calls",
-                                         {"from": "+15551234567", "userId": user_id})
+            response = self.live.control(
+                "POST", f"/platform/queues/{h.SUPPORT}/calls", {"from": "+15551234567", "userId": user_id}
+            )
             assert response.status_code == 201, response.text
             delivered = response.json()
         else:
@@ -149,8 +157,12 @@ def setup(fixture_id: str, r: Replay) -> None:
     elif name == "auth.pkce-token":
         v.update(clientId=h.APP_CLIENT, code=r.code(code_challenge=h.CHALLENGE, code_challenge_method="S256"))
     elif name == "auth.saml2-bearer-token":
-        v.update(clientId=h.SSO_CLIENT, clientSecret=h.SSO_SECRET, orgName="voicekit",
-                 base64SamlAssertion=h.saml_assertion("alice@voicekit.example"))
+        v.update(
+            clientId=h.SSO_CLIENT,
+            clientSecret=h.SSO_SECRET,
+            orgName="voicekit",
+            base64SamlAssertion=h.saml_assertion("alice@voicekit.example"),
+        )
     elif name == "auth.client-credentials-make-call-refused":
         v["clientCredentialsToken"] = r.oauth_cc_token()
         r.bodies[0] = {"phoneNumber": "+15551234567"}
@@ -165,31 +177,34 @@ def setup(fixture_id: str, r: Replay) -> None:
         r.bodies[0] = {"state": "connected"}
         r.after = lambda: _assert_state(r, h.CAROL, "alerting")
     elif name in ("calls.answer-participant", "conversations.answer-participant"):
-        r.alerting(h.CAROL, acd=True)        # a managed phone: answering remotely is supported
+        r.alerting(h.CAROL, acd=True)  # a managed phone: answering remotely is supported
         v["agentUserToken"] = r.user_token(h.CAROL)
-        r.statuses[0] = 202                  # E418
+        r.statuses[0] = 202  # E418
         r.after = lambda: _assert_state(r, h.CAROL, "connected")
     elif name == "calls.answer-without-persistent-connection":
-        v["agentUserToken"] = r.user_token(h.ALICE)      # WebRTC, no active persistent connection
+        v["agentUserToken"] = r.user_token(h.ALICE)  # WebRTC, no active persistent connection
         r.before[0] = lambda: r.alerting(h.ALICE, acd=True)
     elif name == "calls.callback-place-call":
         created = r.live.control("POST", f"/platform/users/{h.CAROL}/callbacks", {"numbers": ["+15551234567"]})
         v.update(conversationId=created.json()["conversationId"], agentUserToken=r.user_token(h.CAROL))
         r.statuses[0] = 200
     elif name == "calls.complete-example":
-        v.update(clientId=h.CC_CLIENT, clientSecret=h.CC_SECRET, callerUserId=h.CAROL,
-                 callerUserToken=r.user_token(h.CAROL))
+        v.update(
+            clientId=h.CC_CLIENT, clientSecret=h.CC_SECRET, callerUserId=h.CAROL, callerUserToken=r.user_token(h.CAROL)
+        )
 
         def with_user_token() -> None:  # step 4: reached only when step 3 ran with the caller's user token
-            made = r.live.api("POST", "/api/v2/conversations/calls", v["callerUserToken"],
-                              json={"phoneNumber": "+15551234567"})
+            made = r.live.api(
+                "POST", "/api/v2/conversations/calls", v["callerUserToken"], json={"phoneNumber": "+15551234567"}
+            )
             assert made.status_code == 200, made.text
             v["conversationId"] = made.json()["id"]
+
         r.before[3] = with_user_token
     elif name == "calls.force-disconnect-sample":
         r.live.settings(forceDisconnectSilenceSeconds=0.2)
         v["agentUserToken"] = r.user_token(h.ALICE)
-        r.statuses[0] = 200                  # E402
+        r.statuses[0] = 200  # E402
         r.after = lambda: _force_disconnect_after(r)
     elif name in ("calls.make-call-listing-python", "calls.make-call-listing-node", "calls.make-call-response"):
         v["callerUserToken"] = r.user_token(h.CAROL)
@@ -201,14 +216,16 @@ def setup(fixture_id: str, r: Replay) -> None:
         r.after = lambda: _other_destinations(r)
     elif name == "calls.monitor-call-listing":
         v["callerUserToken"] = r.user_token(h.CAROL)
-        made = r.live.api("POST", "/api/v2/conversations/calls", v["callerUserToken"],
-                          json={"phoneNumber": "+15551234567"})
+        made = r.live.api(
+            "POST", "/api/v2/conversations/calls", v["callerUserToken"], json={"phoneNumber": "+15551234567"}
+        )
         v["conversationId"] = made.json()["id"]
     elif name == "conversations.persistent-connection-no-conversation":
         r.live.settings(forceDisconnectSilenceSeconds=0.2)
         token = v["agentUserToken"] = r.user_token(h.ALICE)
-        made = r.live.api("POST", "/api/v2/conversations/calls", token,
-                          json={"phoneNumber": "ForceDisconnect@localhost"})
+        made = r.live.api(
+            "POST", "/api/v2/conversations/calls", token, json={"phoneNumber": "ForceDisconnect@localhost"}
+        )
         wait_until(lambda: _ended(r.live, token, made.json()["id"]), "the ForceDisconnect call ended")
         assert r.live.user(h.ALICE)["phone"]["persistentActive"] is True
         r.statuses[0] = 200
@@ -225,7 +242,7 @@ def setup(fixture_id: str, r: Replay) -> None:
         assert first.status_code == 200
         r.bodies[0] = {"phoneNumber": "+14155552671"}
     elif name == "errors.user-not-in-valid-state":
-        v["callerUserToken"] = r.user_token(h.GRACE)      # Offline in the seed
+        v["callerUserToken"] = r.user_token(h.GRACE)  # Offline in the seed
         r.bodies[0] = {"phoneNumber": "+14155552671"}
     elif name == "users.check-user-listing":
         v.update(userId=h.CAROL, accessToken=r.oauth_cc_token())

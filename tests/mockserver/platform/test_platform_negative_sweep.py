@@ -27,16 +27,47 @@ VALID_BODIES: dict[str, Any] = {
     "postNotificationsChannelSubscriptions": [{"id": f"v2.users.{h.CAROL}.presence"}],
     "putNotificationsChannelSubscriptions": [{"id": f"v2.users.{h.CAROL}.presence"}],
 }
-WRONG_BODIES: list[Any] = [[], {}, "text", 12, None, True, {"state": 5}, {"state": "exploded"}, {"held": "yes"},
-                           {"phoneNumber": 15551234567}, {"phoneNumber": ["+1"]}, {"callUserId": {"id": 1}},
-                           {"participants": "x"}, {"participants": [1]}, {"presenceDefinition": "Busy"},
-                           {"presenceDefinition": {"id": 7}}, [{"id": 5}], [{"nope": 1}], [None],
-                           {"wrapup": {"durationSeconds": "long"}}, {"resumeTime": "yesterday"}, {"callNumber": 5},
-                           {"conversationIds": ["x"]}, {"attributes": {"a": 1}}, {"a": {"b": {"c": [[[[{}]]]]}}}]
-RAW_BODIES = ["{", "{\"state\": ", "]", "nul", "\"unterminated", "{\"a\": NaN}", "[" * 5000, "\x00\xff"]
-BAD_QUERIES = {"expand": "", "state": "sleeping", "pageSize": "many", "pageNumber": "0", "deleted": "maybe",
-               "deactivated": "perhaps", "ignoreErrors": "kinda", "includechannels": "everything",
-               "integrationPresenceSource": "x" * 300, "communicationType": "Telepathy", "divisionId": ",,,"}
+WRONG_BODIES: list[Any] = [
+    [],
+    {},
+    "text",
+    12,
+    None,
+    True,
+    {"state": 5},
+    {"state": "exploded"},
+    {"held": "yes"},
+    {"phoneNumber": 15551234567},
+    {"phoneNumber": ["+1"]},
+    {"callUserId": {"id": 1}},
+    {"participants": "x"},
+    {"participants": [1]},
+    {"presenceDefinition": "Busy"},
+    {"presenceDefinition": {"id": 7}},
+    [{"id": 5}],
+    [{"nope": 1}],
+    [None],
+    {"wrapup": {"durationSeconds": "long"}},
+    {"resumeTime": "yesterday"},
+    {"callNumber": 5},
+    {"conversationIds": ["x"]},
+    {"attributes": {"a": 1}},
+    {"a": {"b": {"c": [[[[{}]]]]}}},
+]
+RAW_BODIES = ["{", '{"state": ', "]", "nul", '"unterminated', '{"a": NaN}', "[" * 5000, "\x00\xff"]
+BAD_QUERIES = {
+    "expand": "",
+    "state": "sleeping",
+    "pageSize": "many",
+    "pageNumber": "0",
+    "deleted": "maybe",
+    "deactivated": "perhaps",
+    "ignoreErrors": "kinda",
+    "includechannels": "everything",
+    "integrationPresenceSource": "x" * 300,
+    "communicationType": "Telepathy",
+    "divisionId": ",,,",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +94,20 @@ class World:
         self.channel = channel.json["id"]
 
     def mint(self, user_id: str | None, client_id: str = h.APP_CLIENT, **extra: Any) -> str:
-        response = self.client.post("/control/platform/tokens", json={"clientId": client_id, "userId": user_id,
-                                                                      **extra})
+        response = self.client.post(
+            "/control/platform/tokens", json={"clientId": client_id, "userId": user_id, **extra}
+        )
         return response.json["access_token"]
 
     def path(self, template: str, op_id: str, unknown: str | None = None) -> str:
         conversation = self.callback if op_id == "postConversationsCall" else self.conversation
-        values = {"conversationId": conversation, "participantId": self.participant, "userId": h.CAROL,
-                  "sourceId": "purecloud", "channelId": self.channel}
+        values = {
+            "conversationId": conversation,
+            "participantId": self.participant,
+            "userId": h.CAROL,
+            "sourceId": "purecloud",
+            "channelId": self.channel,
+        }
         if unknown is not None:
             values[unknown] = "does-not-exist"
         for name, value in values.items():
@@ -140,55 +177,87 @@ def test_operation_survives_every_bad_request(client, method, template):
         for wrong in WRONG_BODIES:
             w.request(method, path, w.carol, data=json.dumps(wrong), headers={"Content-Type": "application/json"})
         for raw in RAW_BODIES:
-            response = w.request(method, path, w.carol, data=raw.encode("utf-8", "surrogatepass"),
-                                 headers={"Content-Type": "application/json"})
+            response = w.request(
+                method,
+                path,
+                w.carol,
+                data=raw.encode("utf-8", "surrogatepass"),
+                headers={"Content-Type": "application/json"},
+            )
             assert response.status_code in (400, 403, 404)
         w.request(method, path, w.carol, data=b"", headers={"Content-Type": "application/json"})
-        response = w.request(method, path, w.carol, data="state=connected",
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = w.request(
+            method, path, w.carol, data="state=connected", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         assert response.status_code in (403, 404, 415)
-        response = w.request(method, path, w.carol, data=b"{" + b" " * 1_100_000 + b"}",
-                             headers={"Content-Type": "application/json"})
+        response = w.request(
+            method, path, w.carol, data=b"{" + b" " * 1_100_000 + b"}", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code in (403, 404, 413)
     elif on_api and method in ("POST", "PUT", "DELETE"):
         w.request(method, path, w.carol, data="{garbage", headers={"Content-Type": "application/json"})
 
     if template == "/oauth/token":
-        for form in ({}, {"grant_type": ""}, {"grant_type": "client_credentials", "extra": "x"},
-                     {"grant_type": "refresh_token"}, {"grant_type": "authorization_code", "code": "c",
-                                                       "redirect_uri": "r", "code_verifier": "short"},
-                     {"grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer", "orgName": "voicekit",
-                      "assertion": "not base64!"}):
-            for auth in (None, h.basic(h.CC_CLIENT, h.CC_SECRET), h.basic(h.SSO_CLIENT, h.SSO_SECRET), "Basic ###",
-                         "Bearer x"):
+        for form in (
+            {},
+            {"grant_type": ""},
+            {"grant_type": "client_credentials", "extra": "x"},
+            {"grant_type": "refresh_token"},
+            {"grant_type": "authorization_code", "code": "c", "redirect_uri": "r", "code_verifier": "short"},
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer",
+                "orgName": "voicekit",
+                "assertion": "not base64!",
+            },
+        ):
+            for auth in (
+                None,
+                h.basic(h.CC_CLIENT, h.CC_SECRET),
+                h.basic(h.SSO_CLIENT, h.SSO_SECRET),
+                "Basic ###",
+                "Bearer x",
+            ):
                 headers = {} if auth is None else {"Authorization": auth}
                 response = w.request("POST", template, data=form, headers=headers)
                 assert response.status_code in (200, 400, 401)
         for raw in RAW_BODIES:
             w.request("POST", template, data=raw.encode("utf-8", "surrogatepass"), headers={"Content-Type": h.FORM})
     if template == "/oauth/authorize":
-        for query in ({}, {"response_type": "token"}, {"response_type": "code", "client_id": h.APP_CLIENT,
-                                                        "redirect_uri": "javascript:alert(1)"},
-                      {"response_type": "code", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT,
-                       "code_challenge": "short"},
-                      {"response_type": "none", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT},
-                      {"response_type": "token", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT,
-                       "login_hint": "nobody"}):
+        for query in (
+            {},
+            {"response_type": "token"},
+            {"response_type": "code", "client_id": h.APP_CLIENT, "redirect_uri": "javascript:alert(1)"},
+            {"response_type": "code", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT, "code_challenge": "short"},
+            {"response_type": "none", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT},
+            {"response_type": "token", "client_id": h.APP_CLIENT, "redirect_uri": h.REDIRECT, "login_hint": "nobody"},
+        ):
             response = w.request("GET", template, query_string=query)
             assert response.status_code in (302, 400)
 
 
 def test_sweep_covers_every_operation_of_the_contract():
-    catalog = {(e.data["method"], e.data["path"]) for e in h.Corpus().catalog
-               if e.system == "platform" and "method" in e.data}
+    catalog = {
+        (e.data["method"], e.data["path"]) for e in h.Corpus().catalog if e.system == "platform" and "method" in e.data
+    }
     assert set(OPERATIONS) == catalog and len(OPERATIONS) == 26
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/v2/nothing"), ("DELETE", "/api/v2/conversations/calls"), ("PUT", "/api/v2/users/me"),
-    ("GET", "/api/v2/conversations/calls/x/participants/y/z"), ("POST", "/oauth/token/x"), ("GET", "/oauth/token"),
-    ("TRACE", "/api/v2/users/me"), ("GET", "/channels/unknown"), ("GET", "/"), ("GET", "/api/v2/users/%ff%fe"),
-    ("PATCH", "/api/v2/presence/definitions")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v2/nothing"),
+        ("DELETE", "/api/v2/conversations/calls"),
+        ("PUT", "/api/v2/users/me"),
+        ("GET", "/api/v2/conversations/calls/x/participants/y/z"),
+        ("POST", "/oauth/token/x"),
+        ("GET", "/oauth/token"),
+        ("TRACE", "/api/v2/users/me"),
+        ("GET", "/channels/unknown"),
+        ("GET", "/"),
+        ("GET", "/api/v2/users/%ff%fe"),
+        ("PATCH", "/api/v2/presence/definitions"),
+    ],
+)
 def test_unknown_routes_and_methods_are_shaped_errors(client, method, path):
     response = client.open(P + path, method=method, headers={"Authorization": "Bearer x"})
     check(method, path, response)

@@ -52,8 +52,9 @@ def open_channel(live: h.LiveServer, token: str, topics: list[str]) -> dict[str,
     body = channel.json()
     assert h.response_problems("POST", "/api/v2/notifications/channels", 200, body) == []
     assert body["connectUri"] == f"{live.host.replace('http', 'ws')}/channels/{body['id']}"
-    response = live.api("PUT", f"/api/v2/notifications/channels/{body['id']}/subscriptions", token,
-                        json=[{"id": t} for t in topics])
+    response = live.api(
+        "PUT", f"/api/v2/notifications/channels/{body['id']}/subscriptions", token, json=[{"id": t} for t in topics]
+    )
     assert response.status_code == 200, response.text
     return body
 
@@ -73,15 +74,24 @@ def test_participant_changes_and_presence_arrive_on_their_topics(live):
         assert alerting["topicName"] == calls_topic and alerting["version"] == "2"
         assert alerting["metadata"]["CorrelationId"]
         mine = next(p for p in alerting["eventBody"]["participants"] if p.get("user", {}).get("id") == h.CAROL)
-        assert (alerting["eventBody"]["id"], mine["id"], mine["state"]) == \
-            (delivered["conversationId"], delivered["participantId"], "alerting")
+        assert (alerting["eventBody"]["id"], mine["id"], mine["state"]) == (
+            delivered["conversationId"],
+            delivered["participantId"],
+            "alerting",
+        )
 
-        answered = live.api("PATCH", f"/api/v2/conversations/calls/{delivered['conversationId']}/participants/"
-                                     f"{delivered['participantId']}", carol, json={"state": "connected"})
+        answered = live.api(
+            "PATCH",
+            f"/api/v2/conversations/calls/{delivered['conversationId']}/participants/{delivered['participantId']}",
+            carol,
+            json={"state": "connected"},
+        )
         assert answered.status_code == 202
         connected = wire.next()
-        assert {p["purpose"]: p["state"] for p in connected["eventBody"]["participants"]} == \
-            {"customer": "connected", "user": "connected"}
+        assert {p["purpose"]: p["state"] for p in connected["eventBody"]["participants"]} == {
+            "customer": "connected",
+            "user": "connected",
+        }
 
         live.control("POST", f"/platform/conversations/{delivered['conversationId']}/remote/hangup")
         ended = wire.next()
@@ -89,8 +99,9 @@ def test_participant_changes_and_presence_arrive_on_their_topics(live):
 
         definitions = live.api("GET", "/api/v2/presence/definitions", carol).json()["entities"]
         busy = next(d["id"] for d in definitions if d["systemPresence"] == "Busy")
-        live.api("PATCH", f"/api/v2/users/{h.CAROL}/presences/purecloud", carol,
-                 json={"presenceDefinition": {"id": busy}})
+        live.api(
+            "PATCH", f"/api/v2/users/{h.CAROL}/presences/purecloud", carol, json={"presenceDefinition": {"id": busy}}
+        )
         changed = wire.next()
         assert changed["topicName"] == presence_topic
         assert changed["eventBody"]["presenceDefinition"] == {"id": busy, "systemPresence": "Busy"}
@@ -101,8 +112,8 @@ def test_unsubscribed_topics_are_not_delivered(live):
     channel = open_channel(live, carol, [f"v2.users.{h.CAROL}.presence"])
     with dial(channel["connectUri"]) as ws:
         wire = Socket(ws)
-        live.inbound(h.DAVE)       # another user's call
-        live.inbound(h.CAROL)      # Carol's call, but not a subscribed topic
+        live.inbound(h.DAVE)  # another user's call
+        live.inbound(h.CAROL)  # Carol's call, but not a subscribed topic
         assert wire.ping() == {"topicName": "channel.metadata", "eventBody": {"message": "pong"}}  # nothing before
 
 
@@ -169,14 +180,17 @@ def test_force_disconnect_call_is_followed_on_the_socket(live):
     channel = open_channel(live, alice, [f"v2.users.{h.ALICE}.conversations.calls"])
     with dial(channel["connectUri"]) as ws:
         wire = Socket(ws)
-        created = live.api("POST", "/api/v2/conversations/calls", alice,
-                           json={"phoneNumber": "ForceDisconnect@localhost"})
+        created = live.api(
+            "POST", "/api/v2/conversations/calls", alice, json={"phoneNumber": "ForceDisconnect@localhost"}
+        )
         assert created.status_code == 200
         seen = []
         while not seen or {p["state"] for p in seen[-1]} != {"disconnected"}:
             seen.append(wire.next()["eventBody"]["participants"])
         assert [[(p["purpose"], p["state"]) for p in event] for event in seen] == [
-            [("agent", "contacting")], [("agent", "connected"), ("ivr", "connected")],
-            [("agent", "disconnected"), ("ivr", "disconnected")]]
+            [("agent", "contacting")],
+            [("agent", "connected"), ("ivr", "connected")],
+            [("agent", "disconnected"), ("ivr", "disconnected")],
+        ]
     assert live.user(h.ALICE)["phone"]["persistentActive"] is True
     assert live.api("GET", "/api/v2/conversations", alice).json()["entities"] == []
