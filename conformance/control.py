@@ -22,14 +22,14 @@ from conformance.config import TargetConfig
 from conformance.errors import EventFailed, VoicekitError
 from conformance.transport.http import HttpClient
 
-__all__ = ["ControlClient", "ControlRefused"]
+__all__ = ["ControlClient", "ControlRefused", "present"]
 
 
 class ControlRefused(EventFailed):
     """The control API answered an error (``ControlError {error, status}``)."""
 
 
-def _members(**values: Any) -> dict[str, Any]:
+def present(**values: Any) -> dict[str, Any]:
     """The members that are set (the control API reads an absent member and null alike)."""
     return {key: value for key, value in values.items() if value is not None}
 
@@ -136,7 +136,7 @@ class ControlClient:
         user_data: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """An external call from ``caller`` rings ``to`` or waits in ``queue``: ``{callId, callUuid}``."""
-        body = _members(to=to, queue=queue, dnis=dnis, userData=dict(user_data) if user_data else None)
+        body = present(to=to, queue=queue, dnis=dnis, userData=dict(user_data) if user_data else None)
         return self.call("POST", "/gws/calls", {"from": caller, **body})
 
     def gws_remote(self, call_id: str, action: str) -> dict[str, Any]:
@@ -157,7 +157,7 @@ class ControlClient:
         delay_ms: float | None = None,
     ) -> None:
         """The next matching operation is refused by T-Server (``error``) or delayed (``latency``)."""
-        body = _members(kind=kind, operation=operation, user=user, message=message, delayMs=delay_ms)
+        body = present(kind=kind, operation=operation, user=user, message=message, delayMs=delay_ms)
         self.call("POST", "/gws/faults", body)
 
     def gws_push_outbox(self, user_id: str) -> list[dict[str, Any]]:
@@ -187,7 +187,7 @@ class ControlClient:
         expires_in: float | None = None,
     ) -> dict[str, Any]:
         """A token minted without the OAuth dance: ``{access_token, token_type, expires_in, userId}``."""
-        body = _members(userId=user_id, scopes=list(scopes) if scopes is not None else None, expiresIn=expires_in)
+        body = present(userId=user_id, scopes=list(scopes) if scopes is not None else None, expiresIn=expires_in)
         return self.call("POST", "/platform/tokens", {"clientId": client_id, **body})
 
     def platform_phone(self, user_id: str, phone: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,11 +204,11 @@ class ControlClient:
 
     def platform_inbound_call(self, user_id: str, caller: str, **extra: Any) -> dict[str, Any]:
         """An external caller rings the user directly: ``{conversationId, participantId, conversation, call}``."""
-        return self.call("POST", f"/platform/users/{user_id}/calls", {"from": caller, **_members(**extra)})
+        return self.call("POST", f"/platform/users/{user_id}/calls", {"from": caller, **present(**extra)})
 
     def platform_queue_call(self, queue_id: str, caller: str, **extra: Any) -> dict[str, Any]:
         """An ACD call through ``queue_id`` (``userId`` to offer it to one member)."""
-        return self.call("POST", f"/platform/queues/{queue_id}/calls", {"from": caller, **_members(**extra)})
+        return self.call("POST", f"/platform/queues/{queue_id}/calls", {"from": caller, **present(**extra)})
 
     def platform_phone_action(self, user_id: str, action: str) -> dict[str, Any]:
         """The person at the user's phone picks up (``answer``) or hangs up (``hangup``)."""
@@ -216,13 +216,13 @@ class ControlClient:
 
     def platform_remote(self, conversation_id: str, action: str, participant_id: str | None = None) -> dict[str, Any]:
         """The far end (or the named participant's phone) answers or hangs up."""
-        body = _members(participantId=participant_id) or None
+        body = present(participantId=participant_id) or None
         return self.call("POST", f"/platform/conversations/{conversation_id}/remote/{action}", body)
 
     def platform_callback(self, user_id: str, numbers: Sequence[str], name: str | None = None) -> dict[str, Any]:
         """A callback conversation to ``numbers`` connected to the user: ``{conversationId …}``."""
         return self.call(
-            "POST", f"/platform/users/{user_id}/callbacks", {"numbers": list(numbers), **_members(name=name)}
+            "POST", f"/platform/users/{user_id}/callbacks", {"numbers": list(numbers), **present(name=name)}
         )
 
     def platform_conversation(self, conversation_id: str) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.config import TargetConfig
-from conformance.control import ControlClient
+from conformance.control import ControlClient, present
 from conformance.errors import EventFailed, VoicekitError
 from conformance.evidence import step
 from conformance.failures import ConformanceFailure
@@ -404,13 +404,8 @@ class EventSource:
             EventFailed: the source answered no ``access_token``.
             NotRunnable: only a person could mint it (no condition to wait for).
         """
-        args: dict[str, Any] = {"clientId": client_id}
-        if user_id is not None:
-            args["userId"] = user_id
-        if scopes is not None:
-            args["scopes"] = list(scopes)
-        if expires_in is not None:
-            args["expiresIn"] = expires_in
+        listed = list(scopes) if scopes is not None else None
+        args = {"clientId": client_id, **present(userId=user_id, scopes=listed, expiresIn=expires_in)}
         data = self._cause(
             "platform-token",
             args,
