@@ -143,7 +143,7 @@ class EventSource:
         self.announce = announce or (lambda text: print(text, flush=True))
         self._control = control
         self._owns_control = control is None
-        self.changed = False  # an automated source changed the target since the last restore()
+        self._changed = False  # an event of a driver or the control API since the last restore()
 
     # ---- which source ----------------------------------------------------------------------------------------
     def source_for(self, event: str) -> str | None:
@@ -163,6 +163,12 @@ class EventSource:
     def automated(self, event: str) -> bool:
         """Whether ``event`` happens without a person (control API or driver): optional set-up is done only then."""
         return self.source_for(event) in ("control", "driver")
+
+    @property
+    def changed(self) -> bool:
+        """Whether an event (or a direct request through :attr:`control`) may have changed the target since the
+        last :meth:`restore`."""
+        return self._changed or (self._control is not None and self._control.changed)
 
     def require(self, event: str) -> str:
         """The source for ``event``.
@@ -204,7 +210,7 @@ class EventSource:
         with step(f"event {event} {_brief(args)} ({source})"):
             if source == "manual":
                 return source, {}, self._manual(instruction, expect)
-            self.changed = True
+            self._changed = True
             data = control(self.control) if source == "control" else self._driver(event, args)
             return source, data, expect(self.config.timeouts.notification) if expect else None
 
@@ -517,7 +523,7 @@ class EventSource:
         (exit 3: the lab has nothing to undo). A person's changes are theirs to undo."""
         if not self.changed:
             return
-        self.changed = False
+        self._changed = False
         if self.config.events.control_url:
             with step("undo the events: reset through the control API"):
                 self.control.reset()

@@ -263,4 +263,9 @@ def test_control_api_causes_platform_and_connect_events(fresh_mock: str) -> None
     assert source.changed
     source.restore()  # the control API's reset: the settings are the seed's again
     assert source.control.call("GET", "/platform/settings")["heartbeatSeconds"] == 30
+    assert not source.changed
+    source.control.connect_reset_agent(agent, {"code": "Available"})  # a direct request counts as a change too
+    assert source.changed
+    source.restore()
+    assert not source.changed
     source.close()
