@@ -4,6 +4,7 @@ described path is served, answers match the document, and a request the document
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +146,50 @@ def test_a_request_the_document_refuses_gets_the_control_error(
     ref = contracts.uri_of("control.openapi.yaml") + "#/components/schemas/ControlError"
     assert contracts.errors(ref, error) == [] and error["status"] == status
     assert client.get(PREFIX + "/state").get_json() == before, "a refused control request changed the world"
+
+
+CAROL = "0f4b1cf4-0000-4000-8000-000000000003"  # Platform, managed phone (mockserver/seed/default.yaml)
+SUPPORT = "5e6f7a8b-0000-4000-8000-00000000000a"
+
+
+def test_a_day_of_control_requests_matches_the_document(client: FlaskClient, contracts: Contracts) -> None:
+    """Requests that need state (calls, agents, tokens, snapshots, scenarios): each answer against its schema."""
+
+    def send(method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        response = client.open(PREFIX + path, method=method, json=body, **kwargs)
+        op = contracts.find_operation("control", method, path)
+        assert op is not None and str(response.status_code) in contracts.declared_statuses(op), response.get_json()
+        [ref] = contracts.response_schema_refs(op, response.status_code)[:1]
+        data = response.get_json()
+        assert contracts.errors(ref, data) == [], (path, data)
+        return data
+
+    gws_call = send("POST", "/gws/calls", {"from": "+15550001111", "to": "5000", "userData": {"k": "v"}})
+    send("POST", f"/gws/calls/{gws_call['callId']}/hangup")
+    send("POST", "/gws/agents", {"userName": "contract@example.com", "phoneNumber": "5099"})
+    send("PUT", "/gws/services/voice", {"state": "Inactive"})
+    send("PUT", "/state", send("GET", "/state"))
+    send("PUT", "/variants", {"variants": []})
+    platform_call = send("POST", f"/platform/users/{CAROL}/calls", {"from": "+15550002222"})
+    send("GET", f"/platform/conversations/{platform_call['conversationId']}")
+    send("POST", f"/platform/conversations/{platform_call['conversationId']}/remote/hangup")
+    send("POST", f"/platform/queues/{SUPPORT}/calls", {"from": "+15550004444"})
+    send("POST", f"/platform/users/{CAROL}/callbacks", {"numbers": ["+15550003333"]})
+    send("PUT", f"/platform/users/{CAROL}/phone", {"type": "managed", "allowPlacingCalls": True})
+    send("PUT", f"/platform/users/{CAROL}/persistent-connection", {"active": False})
+    send("PUT", f"/platform/users/{CAROL}/presence", {"systemPresence": "Available"})
+    send("POST", "/platform/users", {"name": "Contract User", "phone": {"type": "remote"}})
+    created = send("POST", "/platform/clients", {"grants": ["implicit"], "redirectUris": ["http://localhost/cb"]})
+    send("POST", "/platform/tokens", {"clientId": created["id"], "userId": CAROL, "scopes": ["conversations"]})
+    send("PUT", "/platform/login", {"user": CAROL})
+    agent = send("POST", "/connect/agents", {"id": "contract-b", "state": "Available"})
+    send("POST", f"/connect/agents/{agent['id']}/calls", {"from": "+15550005555", "ringTimeout": None})
+    send("POST", f"/connect/agents/{agent['id']}/calls/current/hangup")
+    send("PUT", f"/connect/agents/{agent['id']}/state", {"label": "Break"})
+    scenario = Path(__file__).parents[2] / "examples" / "scenarios" / "busy-inbound-queue.yaml"
+    yaml_text = scenario.read_text(encoding="utf-8")
+    response = client.put(PREFIX + "/scenario", data=yaml_text, content_type="application/yaml")
+    assert response.status_code == 200, response.get_json()
+    send("GET", "/scenario")
+    send("DELETE", "/scenario")
+    send("POST", "/reset")
