@@ -11,24 +11,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver.app import create_app
-from mockserver.domain.clock import ManualScheduler
 from voicekit.contracts import Contracts, shared_contracts
 
 PREFIX = "/control"
 # Described, served by another branch of this change (settings: GET /control/target-config, issue 12 point 3);
 # remove this entry once both are merged: from then on the route must be served.
 PENDING = {("GET", "/target-config")}
-
-
-@pytest.fixture
-def app() -> Flask:
-    return create_app({"csrf": False}, scheduler=ManualScheduler())
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture(scope="module")
