@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from conformance.errors import EventFailed
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
 from conformance.replay import recipes
@@ -351,8 +352,8 @@ class Run:
                     elif "Reject" in caps:
                         session.post(f"/api/v2/me/calls/{call['id']}", {"operationName": "Reject"})
                     elif self.driver.events is not None:
-                        with contextlib.suppress(RuntimeError):
-                            self.driver.events.remote(str(call["id"]), "hangup")
+                        with contextlib.suppress(EventFailed):
+                            self.driver.events.gws_remote(str(call["id"]), "hangup")
             if not left:
                 return
             time.sleep(0.05)
@@ -719,7 +720,7 @@ class Run:
         index = sum(1 for n in step.notifications[: step.notifications.index(note)] if n.get("transport") == "push")
         messages: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
-            messages = events.push_outbox(actor.user_id)
+            messages = events.gws_push_outbox(actor.user_id)
             if len(messages) > index:
                 break
             time.sleep(0.05)
