@@ -183,22 +183,31 @@ def gws_admin(request: pytest.FixtureRequest, vk_target: RunningTarget) -> GwsAg
     )
 
 
-@pytest.fixture
-def gws_anonymous(request: pytest.FixtureRequest, vk_target: RunningTarget) -> HttpClient:
-    """An HTTP client for GWS without credentials (anonymous and authentication tests)."""
-    config = vk_target.config
-    if not config.gws.url:
-        not_run("no gws URL configured")
+def _plain_client(
+    scope: TestScope, config: TargetConfig, system: str, name: str, *, root: str | None = None, token: str | None = None
+) -> HttpClient:
+    """An HTTP client without GWS credentials or CSRF handling (anonymous, a Platform bearer token, the login
+    root) at ``root`` (default: the system's URL), closed after the test."""
+    root = root or config.url_of(system)
+    if not root:
+        not_run(f"no {system} URL configured")
     client = HttpClient(
-        config.gws.url,
+        root,
+        token=token,
         csrf="off",
         timeout=config.timeouts.request,
         verify=config.ssl_verify(),
-        name="anonymous",
-        system="gws",
+        name=name,
+        system=system,
     )
-    request.getfixturevalue("_vk_scope").own(client.close)
+    scope.own(client.close)
     return client
+
+
+@pytest.fixture
+def gws_anonymous(request: pytest.FixtureRequest, vk_target: RunningTarget) -> HttpClient:
+    """An HTTP client for GWS without credentials (anonymous and authentication tests)."""
+    return _plain_client(request.getfixturevalue("_vk_scope"), vk_target.config, "gws", "anonymous")
 
 
 @pytest.fixture
@@ -285,17 +294,7 @@ def platform_client(request: pytest.FixtureRequest, vk_target: RunningTarget) ->
             if len(users) <= index or not users[index].token:
                 not_run(f"platform.users[{index}] has no token")
             token = users[index].token
-        client = HttpClient(
-            config.platform.url,
-            token=token,
-            csrf="off",
-            timeout=config.timeouts.request,
-            verify=config.ssl_verify(),
-            name="platform",
-            system="platform",
-        )
-        scope.own(client.close)
-        return client
+        return _plain_client(scope, config, "platform", "platform", token=token)
 
     return make
 
@@ -305,18 +304,7 @@ def platform_login(request: pytest.FixtureRequest, vk_target: RunningTarget) -> 
     """An unauthenticated HTTP client at the Platform login root (``/oauth/token``, ``/oauth/authorize``)."""
     config = vk_target.config
     root = config.platform.login_url or config.platform.url
-    if not root:
-        not_run("no platform URL configured")
-    client = HttpClient(
-        root,
-        csrf="off",
-        timeout=config.timeouts.request,
-        verify=config.ssl_verify(),
-        name="platform login",
-        system="platform",
-    )
-    request.getfixturevalue("_vk_scope").own(client.close)
-    return client
+    return _plain_client(request.getfixturevalue("_vk_scope"), config, "platform", "platform login", root=root)
 
 
 @pytest.fixture
