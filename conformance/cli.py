@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import parallel
 from conformance import profiles as profile_registry
 from conformance.config import parse_override
 from conformance.errors import VoicekitError
@@ -57,6 +58,8 @@ class CertifyOptions:
     overrides: list[str] = field(default_factory=list)
     pytest_args: list[str] = field(default_factory=list)
     families: Path | None = None
+    workers: str | None = None  # None: 2 for the mock, 1 otherwise (conformance.parallel.worker_count)
+    independent_agents: bool = False
 
 
 def _plugin_args() -> list[str]:
@@ -106,7 +109,14 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
         args += ["--vk-set", override]
     if options.max_response_bytes is not None:
         args += ["--vk-set", f"limits.max_response_bytes={options.max_response_bytes}"]
-    return args + list(options.pytest_args)
+    return args + workers_arguments(options) + list(options.pytest_args)
+
+
+def workers_arguments(options: CertifyOptions) -> list[str]:
+    """``-n N --dist loadfile`` for a parallel run (conformance.parallel), nothing for a serial one."""
+    mock = parallel.is_mock_target(options.target, options.config)
+    count = parallel.worker_count(options.workers, mock=mock, independent=options.independent_agents)
+    return parallel.pytest_arguments(count, independent=options.independent_agents)
 
 
 def _overrides(options: CertifyOptions) -> dict[str, Any]:
@@ -136,6 +146,7 @@ def certify(
         config = load_config(target, options.config, overrides=_overrides(options))
         if selected:
             config.validate_for(profile_registry.get(n) for n in selected)
+        workers_arguments(options)  # a bad --workers is the kit's error, before anything runs
     except (VoicekitError, ValueError) as exc:
         echo(f"voicekit certify: error: {exc}")
         return EXIT_KIT_ERROR

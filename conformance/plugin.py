@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from conformance import advisory
+from conformance import advisory, parallel
 from conformance import evidence as evidence_log
 from conformance import profiles as profile_registry
 from conformance.config import GwsUser, TargetConfig, parse_override
@@ -219,6 +219,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="KEY=VALUE",
     )
+    parallel.add_options(group)
 
 
 # ---- state -----------------------------------------------------------------------------------------------------
@@ -377,9 +378,12 @@ _VK_OPTIONS = ("vk_target", "vk_config", "vk_profile", "vk_report_dir", "vk_allo
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    if config.getoption("numprocesses", default=None) and any(config.getoption(o) for o in _VK_OPTIONS):
-        raise pytest.UsageError(f"voicekit: {SERIAL_ONLY}")
+    distributed = bool(config.getoption("numprocesses", default=None)) and any(config.getoption(o) for o in _VK_OPTIONS)
+    refusal = parallel.refusal(config) if distributed else None  # one target per worker (conformance.parallel)
+    if refusal:
+        raise pytest.UsageError(f"voicekit: {refusal}")
     config.stash[_STATE] = VkState(config)
+    parallel.install(config, controller=distributed)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -387,7 +391,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     marked = [i for i in items if i.get_closest_marker("profile") is not None]
     if not marked:
         return
-    if hasattr(config, "workerinput"):  # -n without --vk-* options (refused in pytest_configure with them)
+    if hasattr(config, "workerinput") and not parallel.is_worker(config):  # -n without --vk-* options
         for item in marked:
             item.add_marker(pytest.mark.skip(reason=NOT_RUN_PREFIX + SERIAL_ONLY))
         return
@@ -766,13 +770,21 @@ def _junit_advisories(item: pytest.Item, report: pytest.TestReport, findings: li
         return
     lines = [_advisory_text(f) for f in findings]
     report.user_properties.extend(("voicekit.advisory", line) for line in lines)
+    junit_system_out(item.config, report, lines)
+
+
+def junit_system_out(config: pytest.Config, report: pytest.TestReport, lines: list[str]) -> None:
+    """The advisory lines as the test case's ``<system-out>`` where JUnit is written (the xdist controller's
+    copy comes from conformance.parallel)."""
+    if not lines:
+        return
     try:  # pytest's junitxml writes <system-out> only for captured output; add ours to the test case directly
         from xml.etree import ElementTree
 
         from _pytest.junitxml import bin_xml_escape, xml_key
     except ImportError:  # pragma: no cover - pytest internals moved; the properties still carry the findings
         return
-    log_xml = item.config.stash.get(xml_key, None)
+    log_xml = config.stash.get(xml_key, None)
     if log_xml is None:
         return
     element = ElementTree.Element("system-out")

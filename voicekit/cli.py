@@ -186,6 +186,20 @@ def errata(check: bool) -> None:
     type=click.Path(exists=True, file_okay=False),
     help="Also replay the fixtures in this folder (recordings of voicekit proxy --record), in the *-samples profiles.",
 )
+@click.option(
+    "--workers",
+    default=None,
+    metavar="N|auto",
+    help="Run modules in N pytest-xdist workers (auto: one per CPU, at most 4; 1: serially). Default: 2 for the "
+    "mock (each worker starts its own), 1 for any other target.",
+)
+@click.option(
+    "--independent-agents",
+    is_flag=True,
+    default=False,
+    help="Declare that the target's modules may run at the same time (independent agents, no resets): "
+    "needed for --workers > 1 with any target but the mock.",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def certify(
     target: str | None,
@@ -201,6 +215,8 @@ def certify(
     max_response_bytes: int | None,
     overrides: tuple[str, ...],
     replay_dirs: tuple[str, ...],
+    workers: str | None,
+    independent_agents: bool,
     pytest_args: tuple[str, ...],
 ) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
@@ -227,6 +243,8 @@ def certify(
         max_response_bytes=max_response_bytes,
         overrides=list(overrides),
         pytest_args=list(pytest_args),
+        workers=workers,
+        independent_agents=independent_agents,
     )
     sys.exit(run_certify(options, echo=click.echo))
 
