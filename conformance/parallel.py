@@ -3,7 +3,8 @@
 Why it is safe for ``--target mock``: every worker is a whole pytest session that opens its own target, so each
 starts its own embedded mock (``conformance.launcher``) and nothing is shared; ``--dist loadfile`` keeps each
 module's tests together, in their order, on one worker (the per-module reset of ``--vk-reset module`` still
-happens where a serial run does it). Any other target is shared by the workers, so it runs serially unless the
+happens where a serial run does it) — except that fuzzing runs as one unit per system (``scope_of``), since
+GWS, Platform and Connect share no state. Any other target is shared by the workers, so it runs serially unless the
 user declares with ``--vk-independent-agents`` that its modules may run at once (``refusal``).
 
 Why results travel on the reports: the controller runs no test and holds no item; module state of the worker
@@ -36,18 +37,24 @@ __all__ = [
     "is_worker",
     "pytest_arguments",
     "refusal",
+    "scope_of",
     "worker_count",
 ]
 
-#: Workers of ``voicekit certify --target mock`` unless ``--workers`` says otherwise: each runs its own mock,
-#: and most of a certification is waiting on the mock's answers and notifications, so two overlap well even on
-#: one or two cores.
-DEFAULT_MOCK_WORKERS = 2
+#: Workers of ``voicekit certify --target mock`` unless ``--workers`` says otherwise: each runs its own mock.
+#: A run keeps about one core busy (waits for answers and notifications overlap with the other workers' work):
+#: on the project's shared 2-core machine 3 workers ended first (167 s; 2: 190 s, 4: 203 s, serial: 272 s).
+DEFAULT_MOCK_WORKERS = 3
 _AUTO_MAX = 4
-#: Modules that take far longer than their number of tests suggests (fuzzing, the stateful machines, the GWS
-#: samples: about 35 %, 15 % and 15 % of a serial run). Started first, so the other workers fill in around them
+#: Modules whose tests of one system (``test_<system>_...``) never touch another system's state: their tests are
+#: scheduled per system (each system's tests together and in order), since GWS, Platform and Connect share
+#: nothing (the mock keeps one world per system). Fuzzing is a third of a serial run, its GWS part three quarters.
+SPLIT_BY_SYSTEM = ("test_fuzz_openapi.py",)
+SYSTEMS = ("gws", "platform", "connect")
+#: Scopes that take far longer than their number of tests suggests (GWS fuzzing, the stateful machines, the GWS
+#: samples: about 25 %, 20 % and 20 % of a serial run). Started first, so the other workers fill in around them
 #: (longest first); the order of modules on the workers changes no test and no result.
-SLOW_MODULES = ("test_fuzz_openapi.py", "test_stateful_gws.py", "test_replay_gws.py")
+SLOW_MODULES = ("test_fuzz_openapi.py::gws", "test_stateful_gws.py", "test_replay_gws.py")
 _FLAG = "voicekit_parallel"  # workerinput: this worker belongs to a voicekit run the controller accepted
 _OUTPUT = "voicekit"  # workeroutput: the worker's session facts
 RESULT_ATTR = "voicekit_result"  # the TestResult (as a dict) on a teardown report
@@ -245,10 +252,15 @@ class _Controller:
         _start_reporting(state, opts)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        """xdist's ``loadfile`` scheduling, with :data:`SLOW_MODULES` handed out first."""
+        """xdist's ``loadfile`` scheduling, :data:`SPLIT_BY_SYSTEM` modules per system, :data:`SLOW_MODULES`
+        handed out first."""
         from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped]
 
-        scheduling = LoadFileScheduling(config, log)
+        class Scheduling(LoadFileScheduling):  # type: ignore[misc]
+            def _split_scope(self, nodeid: str) -> str:
+                return scope_of(nodeid)
+
+        scheduling = Scheduling(config, log)
         scheduling.workqueue = _SlowFirst()
         return scheduling
 
@@ -320,6 +332,17 @@ class _Controller:
         opts, first = state.options, self.outputs[0]
         config = load_config(opts.target, opts.config, overrides=opts.overrides, mock_base_url=first["mock_url"])
         state.target = RunningTarget(config, first.get("kind") or MOCK, None, _merge_health(self.outputs))
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit a worker runs whole and in order: the module, or for :data:`SPLIT_BY_SYSTEM` the module's tests
+    of one system (``test_fuzz_openapi.py::gws``)."""
+    module, _, rest = nodeid.partition("::")
+    if module.rsplit("/", 1)[-1] in SPLIT_BY_SYSTEM:
+        system = next((s for s in SYSTEMS if rest.startswith(f"test_{s}_")), None)
+        if system is not None:
+            return f"{module}::{system}"
+    return module
 
 
 class _SlowFirst(OrderedDict[str, dict[str, bool]]):

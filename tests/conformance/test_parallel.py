@@ -153,7 +153,7 @@ def test_parallel_runs_need_loadfile_and_a_mock_or_a_declaration(
 
 
 def test_worker_count() -> None:
-    assert parallel.worker_count(None, mock=True) == parallel.DEFAULT_MOCK_WORKERS == 2
+    assert parallel.worker_count(None, mock=True) == parallel.DEFAULT_MOCK_WORKERS == 3
     assert parallel.worker_count(None, mock=False) == 1
     assert parallel.worker_count("1", mock=False) == 1
     assert parallel.worker_count("3", mock=True) == 3
@@ -170,9 +170,18 @@ def has(args: list[str], expected: list[str]) -> bool:
     return any(args[i : i + len(expected)] == expected for i in range(len(args)))
 
 
-def test_certify_runs_the_mock_in_two_workers_and_other_targets_serially(tmp_path: Path) -> None:
-    assert has(pytest_arguments(CertifyOptions(target="mock")), ["-n", "2", "--dist", "loadfile"])
-    assert has(pytest_arguments(CertifyOptions()), ["-n", "2", "--dist", "loadfile"])  # the mock by default
+def test_scopes_keep_modules_whole_but_split_fuzzing_by_system() -> None:
+    assert parallel.scope_of("test_rules_gws_calls.py::test_hold[a]") == "test_rules_gws_calls.py"
+    assert parallel.scope_of("test_replay_platform.py::test_platform_sample[x]") == "test_replay_platform.py"
+    assert parallel.scope_of("test_fuzz_openapi.py::test_gws_operation[getMe]") == "test_fuzz_openapi.py::gws"
+    assert parallel.scope_of("test_fuzz_openapi.py::test_gws_links") == "test_fuzz_openapi.py::gws"
+    assert parallel.scope_of("test_fuzz_openapi.py::test_platform_links") == "test_fuzz_openapi.py::platform"
+    assert parallel.scope_of("test_fuzz_openapi.py::test_helper") == "test_fuzz_openapi.py"
+
+
+def test_certify_runs_the_mock_in_three_workers_and_other_targets_serially(tmp_path: Path) -> None:
+    assert has(pytest_arguments(CertifyOptions(target="mock")), ["-n", "3", "--dist", "loadfile"])
+    assert has(pytest_arguments(CertifyOptions()), ["-n", "3", "--dist", "loadfile"])  # the mock by default
     assert "-n" not in pytest_arguments(CertifyOptions(target="mock", workers="1"))
     assert "-n" not in pytest_arguments(CertifyOptions(config="t.toml"))
     assert "-n" not in pytest_arguments(CertifyOptions(target="t.toml"))
