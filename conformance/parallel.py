@@ -235,21 +235,14 @@ class _Controller:
 
     def pytest_sessionstart(self) -> None:
         """What the plugin does when it collects in a serial run: the configuration and the reporters."""
-        from conformance import profiles as profile_registry
-        from conformance.plugin import _start_reporting
+        from conformance.plugin import _start_reporting, load_pre_config
 
         state = _state(self.config)
-        opts = state.options
-        try:
-            state.pre_config = load_config(opts.target, opts.config, overrides=opts.overrides)
-            if opts.profiles:
-                state.pre_config.validate_for(profile_registry.get(n) for n in opts.profiles)
-        except VoicekitError as exc:
-            raise pytest.UsageError(f"voicekit: {exc}") from None
+        state.pre_config = load_pre_config(state.options)
         if self.config.option.collectonly:
             return
         state.active = True
-        _start_reporting(state, opts)
+        _start_reporting(state, state.options)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """xdist's ``loadfile`` scheduling, :data:`SPLIT_BY_SYSTEM` modules per system, :data:`SLOW_MODULES`

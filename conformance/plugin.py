@@ -421,12 +421,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             unknown = [o for o in ops if o not in catalog]
             if unknown:
                 raise pytest.UsageError(f"{item.nodeid}: unknown catalog operations {unknown}")
-    try:
-        state.pre_config = load_config(opts.target, opts.config, overrides=opts.overrides)
-        if opts.profiles:
-            state.pre_config.validate_for(profile_registry.get(n) for n in opts.profiles)
-    except VoicekitError as exc:
-        raise pytest.UsageError(f"voicekit: {exc}") from None
+    state.pre_config = load_pre_config(opts)
     for item in marked:
         item.user_properties.append(("profile", _profile_name(item)))  # JUnit <properties>
         rule = _rule(item).get("rule")
@@ -459,6 +454,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         state.collector.add(TestResult(item.nodeid, item.name, name, "not-selected", reason="not selected (--profile)"))
     timeouts = state.pre_config.timeouts
     state.start_watchdog(timeouts.run, grace=timeouts.request + timeouts.notification + 5)
+
+
+def load_pre_config(opts: Options) -> TargetConfig:
+    """The configuration before the target is opened, checked against the selected profiles (a usage error)."""
+    try:
+        config = load_config(opts.target, opts.config, overrides=opts.overrides)
+        if opts.profiles:
+            config.validate_for(profile_registry.get(n) for n in opts.profiles)
+    except VoicekitError as exc:
+        raise pytest.UsageError(f"voicekit: {exc}") from None
+    return config
 
 
 def _start_reporting(state: VkState, opts: Options) -> None:

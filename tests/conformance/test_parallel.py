@@ -11,47 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_plugin import FAMILY, SELECTED  # tests/conformance is on sys.path (rootdir-relative imports)
 
 from conformance import parallel
 from conformance.cli import EXIT_KIT_ERROR, CertifyOptions, certify, pytest_arguments
 from conformance.errors import VoicekitError
-
-FAMILY = """
-import pytest
-from conformance.outcomes import not_run
-
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("T-PASS", document="003", lines=(97, 221), title="version")
-@pytest.mark.operations("gws.getVersion")
-def test_pass(gws_anonymous):
-    assert gws_anonymous.get("/api/v2/diagnostics/version").status == 200
-
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("T-FAIL", document="003", lines=(223, 370), title="me")
-@pytest.mark.operations("gws.getMe")
-def test_fail(gws_agent):
-    assert gws_agent.get("/api/v2/me").status == 299, "the status should be 299"
-
-@pytest.mark.profile("gws-agent-state")
-def test_not_run():
-    not_run("feature X is absent")
-
-@pytest.mark.profile("gws-agent-state")
-def test_kit_error(gws_agent):
-    raise RuntimeError("a bug in the family")
-
-@pytest.mark.profile("gws-settings-provisioning")
-def test_destructive(gws_admin):
-    assert gws_admin.get("/api/v2/me").status == 200
-
-@pytest.mark.profile("gws-fuzz")
-def test_not_selected():
-    raise AssertionError("deselected tests never run")
-
-def test_plain():
-    pass
-"""
-SELECTED = "--vk-profile=gws-security,gws-agent-state,gws-settings-provisioning"
 
 ADVISORY_FAMILY = """
 import pytest
