@@ -22,6 +22,7 @@ import importlib.util
 import os
 from collections import OrderedDict
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -143,19 +144,14 @@ def refusal(config: pytest.Config) -> str | None:
     return None
 
 
-def install(config: pytest.Config, *, controller: bool) -> None:
+def install(config: pytest.Config, host: ModuleType, *, controller: bool) -> None:
     """Register the worker's side of a parallel run on a worker the controller accepted, or the controller's
-    side when ``controller`` (a ``-n`` run with voicekit options that :func:`refusal` accepted)."""
+    side when ``controller`` (a ``-n`` run with voicekit options that :func:`refusal` accepted). ``host`` is the
+    plugin module (its state, reporting and JUnit helpers), passed in since it imports this module."""
     if is_worker(config):
-        config.pluginmanager.register(_Worker(config), "voicekit-parallel-worker")
+        config.pluginmanager.register(_Worker(config, host), "voicekit-parallel-worker")
     elif controller:
-        config.pluginmanager.register(_Controller(config), "voicekit-parallel-controller")
-
-
-def _state(config: pytest.Config) -> Any:
-    from conformance.plugin import get_state  # the plugin imports this module
-
-    return get_state(config)
+        config.pluginmanager.register(_Controller(config, host), "voicekit-parallel-controller")
 
 
 class _Shipper:
@@ -177,8 +173,8 @@ class _Shipper:
 class _Worker:
     """A worker: runs its tests against its own target, writes no report, sends the results along."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self, config: pytest.Config, host: ModuleType) -> None:
+        self.config, self.host = config, host
         self.shipper = _Shipper()
         self.mock_url: str | None = None
         # The controller writes the certificate and results.ndjson; a worker opening them would truncate them.
@@ -187,7 +183,7 @@ class _Worker:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config) -> None:
-        state = _state(config)
+        state = self.host.get_state(config)
         if state.active:
             state.collector.handlers.append(self.shipper)
 
@@ -200,20 +196,18 @@ class _Worker:
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
     def keep_mock_url(self) -> None:
-        state = _state(self.config)
+        state = self.host.get_state(self.config)
         if state.target is not None and state.target.mock is not None:
             self.mock_url = state.target.mock.base_url  # the plugin stops the mock in its own sessionfinish
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
-        state = _state(self.config)
+        state = self.host.get_state(self.config)
         if not state.active:
             return
-        from conformance.plugin import _profile_name
-
         target = state.target
         self.config.workeroutput[_OUTPUT] = {  # type: ignore[attr-defined]
-            "tests": [[i.nodeid, i.name, _profile_name(i)] for i in state.items],
+            "tests": [[i.nodeid, i.name, self.host._profile_name(i)] for i in state.items],
             "not_selected": [r.as_dict() for r in state.collector.results if r.outcome == "not-selected"],
             "health": target.health if target is not None else {},
             "kind": target.kind if target is not None else None,
@@ -226,8 +220,8 @@ class _Worker:
 class _Controller:
     """The controller: runs no test; feeds the workers' results to the plugin's collector and reporters."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self, config: pytest.Config, host: ModuleType) -> None:
+        self.config, self.host = config, host
         self.order: list[str] = []  # the collection order, which is a serial run's order
         self.seen: set[str] = set()
         self.crashed: dict[str, pytest.TestReport] = {}
@@ -235,14 +229,12 @@ class _Controller:
 
     def pytest_sessionstart(self) -> None:
         """What the plugin does when it collects in a serial run: the configuration and the reporters."""
-        from conformance.plugin import _start_reporting, load_pre_config
-
-        state = _state(self.config)
-        state.pre_config = load_pre_config(state.options)
+        state = self.host.get_state(self.config)
+        state.pre_config = self.host.load_pre_config(state.options)
         if self.config.option.collectonly:
             return
         state.active = True
-        _start_reporting(state, state.options)
+        self.host._start_reporting(state, state.options)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """xdist's ``loadfile`` scheduling, :data:`SPLIT_BY_SYSTEM` modules per system, :data:`SLOW_MODULES`
@@ -268,14 +260,12 @@ class _Controller:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Before JUnit closes the test case: the result into the collector, the advisory findings into
         ``<system-out>`` (the plugin adds them there itself only where JUnit runs, here)."""
-        from conformance.plugin import junit_system_out
-
         data = getattr(report, RESULT_ATTR, None)
         if data is not None and report.nodeid not in self.seen:
             self.seen.add(report.nodeid)
-            _state(self.config).collector.add(TestResult.from_dict(data))
+            self.host.get_state(self.config).collector.add(TestResult.from_dict(data))
             lines = [str(v) for k, v in report.user_properties if k == _ADVISORY]
-            junit_system_out(self.config, report, lines)
+            self.host.junit_system_out(self.config, report, lines)
         elif report.failed and report.nodeid not in self.seen:
             self.crashed.setdefault(report.nodeid, report)  # a worker that died: no result follows
 
@@ -288,7 +278,7 @@ class _Controller:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Before the plugin writes the certificate: the tests no worker finished, the merged health and
         notes, and the serial order."""
-        state = _state(self.config)
+        state = self.host.get_state(self.config)
         if not state.active:
             return
         interrupted = next((o["interrupted"] for o in self.outputs if o.get("interrupted")), None)

@@ -383,7 +383,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if refusal:
         raise pytest.UsageError(f"voicekit: {refusal}")
     config.stash[_STATE] = VkState(config)
-    parallel.install(config, controller=distributed)
+    parallel.install(config, sys.modules[__name__], controller=distributed)  # parallel calls back into this module
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
