@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance import parallel
 from conformance import profiles as profile_registry
 from conformance.config import parse_override
 from conformance.errors import VoicekitError
@@ -102,7 +103,14 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
                 args += [option.flag] if option.kind == "flag" else [option.flag, _text(item)]
         elif option.config_key:
             args += ["--vk-set", f"{option.config_key}={_text(value)}"]
-    return args + list(options.pytest_args)
+    return args + workers_arguments(options) + list(options.pytest_args)
+
+
+def workers_arguments(options: CertifyOptions) -> list[str]:
+    """``-n N --dist loadfile`` for a parallel run (conformance.parallel), nothing for a serial one."""
+    mock = is_mock(options.target, options.config)
+    count = parallel.worker_count(options.workers, mock=mock, independent=options.independent_agents)
+    return parallel.pytest_arguments(count)  # --vk-independent-agents comes with the other shared options
 
 
 def _text(value: Any) -> str:
@@ -134,6 +142,7 @@ def certify(
         config = load_config(target, options.config, overrides=overrides, override_sources=sources)
         if selected and not is_mock(target, options.config):  # the mock publishes its users once started
             config.validate_for(profile_registry.get(n) for n in selected)
+        workers_arguments(options)  # a bad --workers is the kit's error, before anything runs
     except (VoicekitError, ValueError) as exc:
         echo(f"voicekit certify: error: {exc}")
         return EXIT_KIT_ERROR

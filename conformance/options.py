@@ -261,6 +261,21 @@ OPTIONS: tuple[Option, ...] = (
         key_name="overrides",
     ),
     Option(
+        "workers",
+        "Run modules in N pytest-xdist workers (auto: one per CPU, at most 4; 1: serially). Default: 3 for the "
+        "mock (each worker starts its own), 1 for any other target.",
+        metavar="N|auto",
+        plugin=False,
+        command_parses=False,
+    ),
+    Option(
+        "independent-agents",
+        "Declare that the target's modules may run at the same time (their agents and calls are independent and "
+        "none resets the target): needed for more than one worker with any target but the mock.",
+        kind="flag",
+        ini=False,
+    ),
+    Option(
         "replay",
         "Also replay the fixtures in this folder (recordings of voicekit proxy --record), in the *-samples profiles.",
         kind="multi",

@@ -40,12 +40,23 @@ ASYNCAPI_DOCUMENTS = {
 TRANSPORT_DOCUMENT = {"cometd": "gws", "push": "gws", "bus": "connect", "platform-ws": "platform"}
 
 
+#: libyaml's parser with PyYAML's safe constructor when PyYAML was built with it: the same documents (checked on
+#: every spec and fixture), about ten times faster — every process of a run (the kit, each worker, each mock)
+#: loads the specs at start-up.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load``, with libyaml when available."""
+    return yaml.load(text, Loader=_SAFE_LOADER)  # a safe loader: CSafeLoader or SafeLoader
+
+
 def load_document(path: Path) -> Any:
     """Read a YAML or JSON file."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
         return json.loads(text)
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 FOUND_CACHE_SIZE = 4096

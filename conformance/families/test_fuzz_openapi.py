@@ -62,7 +62,6 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import pytest
 import requests
 import schemathesis
-import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -81,6 +80,7 @@ from conformance.loading import default_contracts, default_corpus
 from conformance.outcomes import not_run
 from conformance.redact import redact_body, redact_header, redact_json, redact_text, redact_url
 from conformance.wire_query import sent_query_is_valid
+from voicekit.contracts import load_document
 from voicekit.paths import specs_dir
 
 # ---- budget ---------------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def spec_path(system: str) -> Path:
 
 @cache
 def raw_spec(system: str) -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(spec_path(system).read_text(encoding="utf-8"))
+    spec: dict[str, Any] = load_document(spec_path(system))
     return spec
 
 

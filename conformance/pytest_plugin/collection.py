@@ -4,16 +4,20 @@ when no collected test carries a ``profile`` marker: the project's own test suit
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from conformance import parallel
 from conformance import profiles as profile_registry
+from conformance.config import TargetConfig
 from conformance.errors import VoicekitError
 from conformance.events import EVENTS
 from conformance.failures import SEVERITIES
 from conformance.outcomes import NOT_RUN_PREFIX
-from conformance.pytest_plugin.results import start_reporting
+from conformance.pytest_plugin.options import RunOptions
+from conformance.pytest_plugin.results import junit_system_out, start_reporting
 from conformance.pytest_plugin.state import get_state, profile_name, rule_of, set_state
 from conformance.reporting.results import TestResult
 from conformance.target import is_mock, load_config
@@ -44,9 +48,23 @@ _VK_OPTIONS = ("vk_target", "vk_config", "vk_profile", "vk_report_dir", "vk_allo
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    if config.getoption("numprocesses", default=None) and any(config.getoption(o) for o in _VK_OPTIONS):
-        raise pytest.UsageError(f"voicekit: {SERIAL_ONLY}")
+    distributed = bool(config.getoption("numprocesses", default=None)) and any(config.getoption(o) for o in _VK_OPTIONS)
+    refusal = parallel.refusal(config) if distributed else None  # one target per worker (conformance.parallel)
+    if refusal:
+        raise pytest.UsageError(f"voicekit: {refusal}")
     set_state(config)
+    parallel.install(config, _PARALLEL_HOST, controller=distributed)
+
+
+def load_pre_config(opts: RunOptions) -> TargetConfig:
+    """The configuration before the target is opened, checked against the selected profiles (a usage error)."""
+    try:
+        config = load_config(opts.target, opts.config, overrides=opts.overrides, override_sources=opts.override_sources)
+        if opts.profiles and not is_mock(opts.target, opts.config):  # the mock publishes its users once started
+            config.validate_for(profile_registry.get(n) for n in opts.profiles)
+    except VoicekitError as exc:
+        raise pytest.UsageError(f"voicekit: {exc}") from None
+    return config
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -54,7 +72,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     marked = [i for i in items if i.get_closest_marker("profile") is not None]
     if not marked:
         return
-    if hasattr(config, "workerinput"):  # -n without --vk-* options (refused in pytest_configure with them)
+    if hasattr(config, "workerinput") and not parallel.is_worker(config):  # -n without --vk-* options
         for item in marked:
             item.add_marker(pytest.mark.skip(reason=NOT_RUN_PREFIX + SERIAL_ONLY))
         return
@@ -84,14 +102,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             unknown = [o for o in ops if o not in catalog]
             if unknown:
                 raise pytest.UsageError(f"{item.nodeid}: unknown catalog operations {unknown}")
-    try:
-        state.pre_config = load_config(
-            opts.target, opts.config, overrides=opts.overrides, override_sources=opts.override_sources
-        )
-        if opts.profiles and not is_mock(opts.target, opts.config):  # the mock publishes its users once started
-            state.pre_config.validate_for(profile_registry.get(n) for n in opts.profiles)
-    except VoicekitError as exc:
-        raise pytest.UsageError(f"voicekit: {exc}") from None
+    state.pre_config = load_pre_config(opts)
     for item in marked:
         item.user_properties.append(("profile", profile_name(item)))  # JUnit <properties>
         rule = rule_of(item).get("rule")
@@ -153,3 +164,14 @@ def _add_allure_marks(item: pytest.Item, profile: profile_registry.Profile) -> N
     fixture = item.get_closest_marker("fixture_id")
     if fixture is not None and fixture.args:
         item.add_marker(label(str(fixture.args[0]), label_type="tag"))
+
+
+#: What a parallel run's worker and controller use of the plugin (conformance.parallel cannot import it: the
+#: plugin imports conformance.parallel).
+_PARALLEL_HOST = SimpleNamespace(
+    get_state=get_state,
+    profile_name=profile_name,
+    load_pre_config=load_pre_config,
+    start_reporting=start_reporting,
+    junit_system_out=junit_system_out,
+)

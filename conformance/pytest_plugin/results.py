@@ -160,13 +160,21 @@ def _junit_advisories(item: pytest.Item, report: pytest.TestReport, findings: li
         return
     lines = [_advisory_text(f) for f in findings]
     report.user_properties.extend(("voicekit.advisory", line) for line in lines)
+    junit_system_out(item.config, report, lines)
+
+
+def junit_system_out(config: pytest.Config, report: pytest.TestReport, lines: list[str]) -> None:
+    """The advisory lines as the test case's ``<system-out>`` where JUnit is written (the xdist controller's
+    copy comes from conformance.parallel)."""
+    if not lines:
+        return
     try:  # pytest's junitxml writes <system-out> only for captured output; add ours to the test case directly
         from xml.etree import ElementTree
 
         from _pytest.junitxml import bin_xml_escape, xml_key
     except ImportError:  # pragma: no cover - pytest internals moved; the properties still carry the findings
         return
-    log_xml = item.config.stash.get(xml_key, None)
+    log_xml = config.stash.get(xml_key, None)
     if log_xml is None:
         return
     element = ElementTree.Element("system-out")

@@ -6,11 +6,17 @@ the Allure CLI, which CI images often lack. A missing CLI is reported in the sum
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["render"]
+__all__ = ["QUICK_JVM", "render"]
+
+#: A short-lived JVM: the client compiler only and the serial collector. ``allure generate`` runs a few seconds,
+#: too short for the optimising compiler to pay off: measured on the project's 2-core machine, 466 test results
+#: render in about 2/3 of the wall time with half the CPU.
+QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def _find_cli() -> str | None:
@@ -40,6 +46,7 @@ def render(results: Path, output: Path, *, timeout: float = 300.0) -> str:
             text=True,
             timeout=timeout,
             check=False,
+            env={"JAVA_OPTS": QUICK_JVM, **os.environ},  # the user's JAVA_OPTS wins
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"Allure HTML not rendered: {exc}"

@@ -18,19 +18,25 @@ __all__ = ["scrub_reports"]
 TEXT_SUFFIXES = {".json", ".txt", ".xml", ".md", ".html", ".ndjson", ".log", ".csv"}
 
 
-def _scrub_json(value: Any) -> Any:
+def _scrub_json(value: Any, seen: dict[str, str]) -> Any:
+    """``seen`` remembers the redaction of each string of the run: the Allure results of a certification repeat
+    the same labels, names, parameters and statuses in thousands of files (half a million strings)."""
     if isinstance(value, str):
-        return redact_text(value)
+        redacted = seen.get(value)
+        if redacted is None:
+            redacted = seen[value] = redact_text(value)
+        return redacted
     if isinstance(value, list):
-        return [_scrub_json(v) for v in value]
+        return [_scrub_json(v, seen) for v in value]
     if isinstance(value, dict):
-        return {k: _scrub_json(v) for k, v in value.items()}
+        return {k: _scrub_json(v, seen) for k, v in value.items()}
     return value
 
 
 def scrub_reports(*paths: Path) -> int:
     """Redact every text file under ``paths``; returns how many files changed."""
     changed = 0
+    seen: dict[str, str] = {}
     for root in paths:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
         for path in files:
@@ -42,7 +48,7 @@ def scrub_reports(*paths: Path) -> int:
                 continue
             if path.suffix == ".json":
                 try:
-                    new = json.dumps(_scrub_json(json.loads(text)), ensure_ascii=False)
+                    new = json.dumps(_scrub_json(json.loads(text), seen), ensure_ascii=False)
                 except ValueError:
                     new = redact_text(text)
             else:

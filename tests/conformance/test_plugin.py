@@ -200,14 +200,15 @@ def test_parallel_workers_are_refused(
     vk_pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """xdist workers would share the target's agents and truncate each other's reports (a results.ndjson with
-    interleaved lines was seen): -n with --vk-* options is a usage error, and without them the conformance tests
-    are not run, with the reason, while plain tests still run."""
+    interleaved lines was seen): -n with --vk-* options is a usage error unless conformance.parallel accepts the
+    run (tests/conformance/test_parallel.py), and without them the conformance tests are not run, with the
+    reason, while plain tests still run."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     vk_pytester.makepyfile(test_family=FAMILY)
     plugins = ("-p", "conformance.plugin", "-p", "xdist.plugin", "-p", "no:cacheprovider")
     refused = vk_pytester.runpytest_subprocess(*plugins, "-n", "2", "--vk-report-dir=report", timeout=120)
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
-    refused.stderr.fnmatch_lines(["*conformance tests run in one process (no -n/--numprocesses)*"])
+    refused.stderr.fnmatch_lines(["*a parallel conformance run needs --dist loadfile*"])
     assert not (vk_pytester.path / "report").exists()
     skipped = vk_pytester.runpytest_subprocess(*plugins, "-n", "2", "-rs", timeout=120)
     skipped.assert_outcomes(passed=1, skipped=7)

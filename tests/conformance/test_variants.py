@@ -130,6 +130,7 @@ def test_each_variant_passes_its_affected_profiles(name: str, tmp_path: Path) ->
         report_dir=report,
         junit=False,
         overrides=[f"mock.variants={name}"],
+        workers="1",  # a few profiles: one process is cheaper than two workers with a mock each
     )
     args = _without_allure(pytest_arguments(options))
     done = subprocess.run(
