@@ -18,6 +18,7 @@ certificate lists the same tests with the same outcomes as a serial run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from collections import OrderedDict
@@ -28,7 +29,7 @@ import pytest
 
 from conformance.errors import VoicekitError
 from conformance.reporting.results import SessionStarted, TestFinished, TestResult
-from conformance.target import MOCK, RunningTarget, is_mock, load_config
+from conformance.target import MOCK, RunningTarget, is_mock, load_config, mock_data
 
 __all__ = [
     "DEFAULT_MOCK_WORKERS",
@@ -95,12 +96,12 @@ def _xdist_installed() -> bool:
     return importlib.util.find_spec("xdist") is not None
 
 
-def pytest_arguments(workers: int, *, independent: bool = False) -> list[str]:
+def pytest_arguments(workers: int) -> list[str]:
     """The pytest-xdist arguments of a run with ``workers`` workers (none for a serial run)."""
     if workers <= 1:
         return []
     plugin = ["-p", "xdist.plugin"] if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else []
-    return [*plugin, "-n", str(workers), "--dist", "loadfile", *(["--vk-independent-agents"] if independent else [])]
+    return [*plugin, "-n", str(workers), "--dist", "loadfile"]
 
 
 # ---- pytest side -------------------------------------------------------------------------------------------------
@@ -131,7 +132,9 @@ def install(config: pytest.Config, host: Any, *, controller: bool) -> None:
     plugin's helpers (``get_state``, ``profile_name``, ``load_pre_config``, ``start_reporting``,
     ``junit_system_out``), passed in since the plugin imports this module."""
     if is_worker(config):
-        config.pluginmanager.register(_Worker(config, host), "voicekit-parallel-worker")
+        worker = _Worker(config, host)
+        config.pluginmanager.register(worker, "voicekit-parallel-worker")
+        config.pluginmanager.register(_MockKeeper(worker), "voicekit-parallel-mock-keeper")
     elif controller:
         config.pluginmanager.register(_Controller(config, host), "voicekit-parallel-controller")
 
@@ -159,6 +162,7 @@ class _Worker:
         self.config, self.host = config, host
         self.shipper = _Shipper()
         self.mock_url: str | None = None
+        self.mock_tree: dict[str, Any] | None = None
         # The controller writes the certificate and results.ndjson; a worker opening them would truncate them.
         # An empty value (not None) also keeps an ini file's vk_report_dir out.
         config.option.vk_report_dir = ""
@@ -176,12 +180,6 @@ class _Worker:
             if result is not None:
                 setattr(report, RESULT_ATTR, result)
 
-    @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
-    def keep_mock_url(self) -> None:
-        state = self.host.get_state(self.config)
-        if state.target is not None and state.target.mock is not None:
-            self.mock_url = state.target.mock.base_url  # the plugin stops the mock in its own sessionfinish
-
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
         state = self.host.get_state(self.config)
@@ -194,9 +192,34 @@ class _Worker:
             "health": target.health if target is not None else {},
             "kind": target.kind if target is not None else None,
             "mock_url": self.mock_url,
+            "mock_tree": self.mock_tree,
             "notes": list(state.notes),
             "interrupted": state.interrupted,
         }
+
+    def keep_mock(self) -> None:
+        """The mock's URL and what it publishes, while it still runs (see :class:`_MockKeeper`)."""
+        state = self.host.get_state(self.config)
+        if state.target is None or state.target.mock is None:
+            return
+        self.mock_url = state.target.mock.base_url
+        config = state.target.config
+        with contextlib.suppress(VoicekitError):
+            self.mock_tree = mock_data(
+                self.mock_url, token=config.events.control_token, timeout=config.timeouts.request
+            )
+
+
+class _MockKeeper:
+    """Calls :meth:`_Worker.keep_mock` first thing in ``pytest_sessionfinish``, before the plugin stops the mock.
+    A plugin object of its own: pluggy keeps one implementation of a hook per plugin object."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self.worker = worker
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.worker.keep_mock()
 
 
 class _Controller:
@@ -295,7 +318,14 @@ class _Controller:
         if not self.outputs:
             return
         opts, first = state.options, self.outputs[0]
-        config = load_config(opts.target, opts.config, overrides=opts.overrides, mock_base_url=first["mock_url"])
+        config = load_config(
+            opts.target,
+            opts.config,
+            overrides=opts.overrides,
+            override_sources=opts.override_sources,
+            mock_base_url=first["mock_url"],
+            mock_tree=first.get("mock_tree"),
+        )
         state.target = RunningTarget(config, first.get("kind") or MOCK, None, _merge_health(self.outputs))
 
 

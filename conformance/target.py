@@ -164,11 +164,13 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     override_sources: Mapping[str, str] | None = None,
     mock_base_url: str | None = None,
+    mock_tree: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> TargetConfig:
     """The configuration for ``--target``/``--config``: ``mock`` (optionally tuned by a config file) or a
     configuration file (``--target path`` and ``--config path`` are the same thing). For the mock, what the
-    running mock at ``mock_base_url`` publishes is read; before it runs (no URL), the file and options alone."""
+    running mock at ``mock_base_url`` publishes is read (or ``mock_tree``, what it published while it ran); before
+    it runs (no URL), the file and options alone."""
     path: str | Path | None = config_path
     if target and target != MOCK:
         if config_path and str(config_path) != str(target):
@@ -176,8 +178,10 @@ def load_config(
         path = target
     layers: dict[str, Any] = {"environ": environ, "overrides": overrides, "override_sources": override_sources}
     if is_mock(target, path) and mock_base_url is not None:
-        before = TargetConfig.load(path, **layers)  # the control token and timeout to ask the mock with
-        tree = mock_data(mock_base_url, token=before.events.control_token, timeout=before.timeouts.request)
+        tree = dict(mock_tree) if mock_tree is not None else None
+        if tree is None:
+            before = TargetConfig.load(path, **layers)  # the control token and timeout to ask the mock with
+            tree = mock_data(mock_base_url, token=before.events.control_token, timeout=before.timeouts.request)
         return TargetConfig.load(path, mock=tree, mock_source=_mock_source(mock_base_url), **layers)
     return TargetConfig.load(path, **layers)
 
