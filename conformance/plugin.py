@@ -43,7 +43,6 @@ from conformance.config import GwsUser, TargetConfig, parse_override
 from conformance.errors import ConfigError, VoicekitError
 from conformance.events import EVENTS, EventSource
 from conformance.failures import SEVERITIES, ConformanceFailure, TargetUnreachable
-from conformance.gws import GwsAgent
 from conformance.outcomes import NOT_RUN_PREFIX, not_run, not_run_reason
 from conformance.reporting.results import (
     Collector,
@@ -52,6 +51,7 @@ from conformance.reporting.results import (
     SessionStarted,
     TestResult,
 )
+from conformance.support.gws import GwsAgent
 from conformance.target import MOCK, RunningTarget, load_config, open_target
 from conformance.transport.cometd import DEFAULT_CHANNELS, CometdClient
 from conformance.transport.http import HttpClient
