@@ -87,6 +87,7 @@ class GwsAgent(HttpClient):
         self.notification_timeout = notification_timeout
         self._devices = device_cache if device_cache is not None else {}
         self._me: dict[str, Any] | None = None
+        self._no_device: ConformanceFailure | None = None
         self._cometd: CometdClient | None = None
 
     @property
@@ -101,10 +102,17 @@ class GwsAgent(HttpClient):
     # ---- identity -----------------------------------------------------------------------------------------------
     @property
     def device(self) -> dict[str, Any]:
-        """The user's device (the one with the configured phone number, else the first)."""
+        """The user's device (the one with the configured phone number, else the first); a failed discovery is
+        remembered too (until :meth:`forget`), so asking again costs no request."""
+        if self._no_device is not None:
+            raise self._no_device
         cached = self._devices.get(self.user.username)
         if cached is None:
-            cached = self.discover_device()
+            try:
+                cached = self.discover_device()
+            except ConformanceFailure as failure:
+                self._no_device = failure
+                raise
             self._devices[self.user.username] = cached
         return cached
 
@@ -117,18 +125,17 @@ class GwsAgent(HttpClient):
         return str(self.device.get("phoneNumber") or self.user.phone_number or "")
 
     @property
-    def has_device(self) -> bool:
-        """Whether the user has a (matching) device; an administrator usually has none."""
+    def found_device_id(self) -> str | None:
+        """The device id, or None when the user has no (matching) device — an administrator usually has none."""
         try:
-            _ = self.device
+            return self.device_id
         except ConformanceFailure:
-            return False
-        return True
+            return None
 
     @property
     def number(self) -> str | None:
         """The device's phone number, else the configured one, else None (never raises)."""
-        return self.phone_number if self.has_device else self.user.phone_number or None
+        return self.phone_number if self.found_device_id else self.user.phone_number or None
 
     def discover_device(self) -> dict[str, Any]:
         """``GET /api/v2/me/devices?fields=*`` and pick the device.
@@ -176,6 +183,7 @@ class GwsAgent(HttpClient):
     def forget(self) -> None:
         """Forget what was learned from the target (after it was reset: ids and sessions are new)."""
         self._me = None
+        self._no_device = None
         self._devices.pop(self.user.username, None)
         self.close_cometd()
 
@@ -216,7 +224,7 @@ class GwsAgent(HttpClient):
         body = self.get("/api/v2/me/devices", params={"fields": "*"}).json_or_none()
         devices = body.get("devices") if isinstance(body, Mapping) else None
         listed = [d for d in devices or [] if isinstance(d, Mapping)]
-        mine = [d for d in listed if self.has_device and str(d.get("id")) == self.device_id]
+        mine = [d for d in listed if str(d.get("id")) == self.found_device_id]
         return dict((mine or listed)[0]) if listed else None
 
     def hang_up_all(self) -> None:
