@@ -14,7 +14,8 @@ import pytest
 from conformance.config import TargetConfig
 from conformance.outcomes import not_run
 from conformance.support.connect import Bus, clean_agent
-from conformance.support.gws import GwsAgent, Line, open_line
+from conformance.support.gws import GwsAgent
+from conformance.support.gws_line import Line, open_line
 from conformance.support.lab import ConnectLab
 from conformance.support.platform_kit import PlatformKit
 from conformance.target import RunningTarget
@@ -65,28 +66,28 @@ def connect_events(vk_config: TargetConfig, vk_cleanup: Any) -> ConnectLab:
     return events
 
 
-def _connect_agent(config: TargetConfig, index: int) -> str:
+def _clean_connect_agent(
+    config: TargetConfig, index: int, events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any
+) -> str:
+    """``connect.agents[index]``, clean (no contact, Available) now and again after the test."""
     if len(config.connect.agents) <= index:
         not_run(f"this rule needs connect.agents[{index}] in the configuration")
-    return config.connect.agents[index]
+    agent = config.connect.agents[index]
+    clean_agent(agent, events, bus)
+    vk_cleanup(clean_agent, agent, events, bus, description=f"reset Connect agent {agent}")
+    return agent
 
 
 @pytest.fixture
 def agent_a(vk_config: TargetConfig, connect_events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any) -> str:
     """Connect agent A (``connect.agents[0]``), clean at the start of the test and afterwards."""
-    agent = _connect_agent(vk_config, 0)
-    clean_agent(agent, connect_events, bus)
-    vk_cleanup(clean_agent, agent, connect_events, bus, description=f"reset Connect agent {agent}")
-    return agent
+    return _clean_connect_agent(vk_config, 0, connect_events, bus, vk_cleanup)
 
 
 @pytest.fixture
 def agent_b(vk_config: TargetConfig, connect_events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any) -> str:
     """Connect agent B (``connect.agents[1]``), clean like agent A."""
-    agent = _connect_agent(vk_config, 1)
-    clean_agent(agent, connect_events, bus)
-    vk_cleanup(clean_agent, agent, connect_events, bus, description=f"reset Connect agent {agent}")
-    return agent
+    return _clean_connect_agent(vk_config, 1, connect_events, bus, vk_cleanup)
 
 
 @pytest.fixture

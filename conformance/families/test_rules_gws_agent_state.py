@@ -14,7 +14,7 @@ import pytest
 
 from conformance.advisory import advise
 from conformance.outcomes import not_run
-from conformance.support.gws import GwsAgent, Line, establish, restore
+from conformance.support.gws import GwsAgent
 from conformance.support.gws_checks import (
     AGENT_STATE_OPERATIONS,
     DND_ON_OPTIONAL,
@@ -24,6 +24,7 @@ from conformance.support.gws_checks import (
     expect_refused,
     require,
 )
+from conformance.support.gws_line import Line, establish, restore
 
 PROFILE = "gws-agent-state"
 

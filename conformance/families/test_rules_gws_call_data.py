@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from conformance.advisory import advise
-from conformance.support.gws import GwsAgent, Line, call_predicate, connect, establish, put_setting
+from conformance.support.gws import GwsAgent, put_setting
 from conformance.support.gws_checks import DOC, expect_ok, require
+from conformance.support.gws_line import Line, call_predicate, connect, establish
 
 PROFILE = "gws-call-data"
 

@@ -17,7 +17,7 @@ from conformance.advisory import advise
 from conformance.checks import expect_notification
 from conformance.events import EventSource
 from conformance.outcomes import not_run
-from conformance.support.gws import DEVICES, SERVICES, GwsAgent, Line, connect, establish, open_line
+from conformance.support.gws import DEVICES, SERVICES, GwsAgent
 from conformance.support.gws_checks import (
     DIALING,
     DOC,
@@ -30,6 +30,7 @@ from conformance.support.gws_checks import (
     optional_members,
     require,
 )
+from conformance.support.gws_line import Line, connect, establish, open_line
 
 PROFILE = "gws-voice-core"
 #: A number of the switch's numbering plan that no device has (the mock: any unused number of ≤ 6 digits).

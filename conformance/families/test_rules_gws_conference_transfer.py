@@ -15,7 +15,7 @@ import pytest
 
 from conformance.advisory import advise, lenient
 from conformance.checks import ConformanceFailure, expect_notification
-from conformance.support.gws import CALLS, Line, await_in_order, call_predicate, establish
+from conformance.support.gws import CALLS
 from conformance.support.gws_checks import (
     DOC,
     ESTABLISHED,
@@ -28,6 +28,7 @@ from conformance.support.gws_checks import (
     other_party_numbers,
     require,
 )
+from conformance.support.gws_line import Line, await_in_order, call_predicate, establish
 
 PROFILE = "gws-conference-transfer"
 

@@ -19,8 +19,9 @@ import pytest
 from conformance.advisory import advise
 from conformance.checks import expect
 from conformance.outcomes import not_run
-from conformance.support.gws import GwsAgent, Line, establish
+from conformance.support.gws import GwsAgent
 from conformance.support.gws_checks import DOC, expect_ok, expect_refused, require
+from conformance.support.gws_line import Line, establish
 
 CORE = "gws-voice-core"
 PROVISIONING = "gws-settings-provisioning"

@@ -13,8 +13,9 @@ import pytest
 from conformance.checks import ConformanceFailure, expect
 from conformance.config import TargetConfig
 from conformance.outcomes import not_run
-from conformance.support.gws import GwsAgent, Line, establish, find_setting
+from conformance.support.gws import GwsAgent, find_setting
 from conformance.support.gws_checks import DOC, expect_ok, expect_refused, require
+from conformance.support.gws_line import Line, establish
 from conformance.transport.http import HttpClient
 
 PROFILE = "gws-security"

@@ -13,8 +13,9 @@ import pytest
 
 from conformance.advisory import advise
 from conformance.outcomes import not_run
-from conformance.support.gws import CALLS, GwsAgent, Line, connect, open_line
+from conformance.support.gws import CALLS, GwsAgent
 from conformance.support.gws_checks import DOC, check_capabilities, expect_ok, expect_refused, require
+from conformance.support.gws_line import Line, connect, open_line
 
 PROFILE = "gws-supervisor"
 MONITORING = ("ListenIn", "Coach", "BargeIn")

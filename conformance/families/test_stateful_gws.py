@@ -60,8 +60,9 @@ from conformance.evidence import attach
 from conformance.failures import Evidence
 from conformance.outcomes import not_run
 from conformance.support.cleanup import release_calls
-from conformance.support.gws import CALLS, DEVICES, Line, open_line
+from conformance.support.gws import CALLS, DEVICES
 from conformance.support.gws_checks import DND_ON_OPTIONAL, DOC, MUTE_OPTIONAL, call_caps, expect_ok, expect_refused
+from conformance.support.gws_line import Line, open_line
 
 EXAMPLES = int(os.environ.get("VOICEKIT_STATEFUL_EXAMPLES", "20"))
 STEPS = int(os.environ.get("VOICEKIT_STATEFUL_STEPS", "20"))
