@@ -11,14 +11,16 @@ Endpoints (relative to ``events.control_url``):
 
 * Platform (:class:`PlatformLab`): ``PUT /platform/users/{id}/phone`` ``{type, persistentConnection?,
   allowPlacingCalls?}``; ``PUT /platform/users/{id}/persistent-connection`` ``{active}``; ``PUT /platform/settings``
-  ``{heartbeatSeconds?, rateLimit?, rateLimitWindowSeconds?, …}``; ``PUT /platform/login`` ``{user}``;
+  ``{heartbeatSeconds?, rateLimit?, rateLimitWindowSeconds?, persistentConnectionTimeoutSeconds?,
+  forceDisconnectSilenceSeconds?}``; ``PUT /platform/login`` ``{user}``;
   ``POST /platform/clients`` ``{name, secret, grants, redirectUris?, scopes?}`` → ``{id}``;
   ``POST /platform/users/{id}/calls`` ``{from}`` → ``{conversationId, participantId}``;
   ``POST /platform/users/{id}/phone/answer``; ``POST /platform/conversations/{id}/remote/answer``;
   ``POST /platform/conversations/{id}/remote/hangup``; ``POST /platform/users/{id}/callbacks`` ``{numbers}`` →
   ``{conversationId}``; ``POST /platform/channels/{id}/expire``; and ``POST /reset`` when the test changed anything.
-* Connect (:class:`ConnectLab`): ``POST /connect/agents/{id}/calls`` ``{from, to?, ringTimeout: null, …}`` →
-  ``{contact: {connectionId}}``; ``POST /connect/agents/{id}/calls/current/hangup`` (404/409 accepted in a reset);
+* Connect (:class:`ConnectLab`): ``POST /connect/agents/{id}/calls`` ``{from, to?, ringTimeout: null,
+  connectionId?, contactId?, queue?}`` → ``{contact: {connectionId}}``;
+  ``POST /connect/agents/{id}/calls/current/hangup`` (404/409 accepted in a reset);
   ``PUT /connect/agents/{id}/state`` ``{code}`` (409 accepted in a reset).
 """
 
