@@ -13,10 +13,12 @@ actions; :meth:`Run.cleanup` hangs up and restores agent states afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance.failures import ConformanceFailure
 from conformance.replay.errors import NotRunnable, SetupFailed
 from conformance.replay.plan import DocCall, Step
 from conformance.support.gws import GwsAgent
@@ -28,6 +30,8 @@ if TYPE_CHECKING:  # annotations only: the replayer calls the recipes, never the
 __all__ = ["prepare", "trigger"]
 
 DEVICES = "/v2/me/devices"
+#: How long a preparation waits for the device notification of the state it set (positive signal, not a sleep).
+DEVICE_SETTLE_SECONDS = 2.0
 AGENT_STATE_OPERATIONS = {"Ready", "NotReady", "AuxWork", "AfterCallWork", "Offline", "CustomAgentState"}
 ESTABLISHED_OPERATIONS = {
     "Hold",
@@ -586,31 +590,70 @@ def _set_device(
     forward_to: str | bool | None = False,
     monitoring: Mapping[str, Any] | bool | None = False,
 ) -> None:
-    """Bring ``session``'s device to the given state; only changes are sent (duplicates are ignored by GWS)."""
+    """Bring ``session``'s device to the given state; only changes are sent (duplicates are ignored by GWS).
+
+    When something was sent, the device's notification of the final state is awaited (a positive signal): a
+    notification still on its way would otherwise be taken for the sample's — a late one under load did that."""
     run.remember(session)
     view = session.device_view() or {}
     path = f"/api/v2/me/devices/{session.device_id}"
+    sent: list[str] = []
+
+    def post(body: dict[str, Any], what: str, to: str = path) -> None:
+        run.post(session, to, body, what)
+        sent.append(what)
+
     if monitoring is not False:
         current = view.get("supervisorMonitoringState")
         if monitoring is None and current:
-            run.post(session, path, {"operationName": "CancelSupervisorMonitoring"}, "cancel monitoring")
+            post({"operationName": "CancelSupervisorMonitoring"}, "cancel monitoring")
         elif isinstance(monitoring, Mapping):
             if current:
-                run.post(session, path, {"operationName": "CancelSupervisorMonitoring"}, "cancel monitoring")
-            run.post(session, path, dict(monitoring), f"start {monitoring.get('operationName')}")
+                post({"operationName": "CancelSupervisorMonitoring"}, "cancel monitoring")
+            post(dict(monitoring), f"start {monitoring.get('operationName')}")
     if forward_to is not False and view.get("forwardTo") != forward_to:
         if forward_to:
-            run.post(session, path, {"operationName": "ForwardCallsOn", "destination": forward_to}, "forward calls")
+            post({"operationName": "ForwardCallsOn", "destination": forward_to}, "forward calls")
         else:
-            run.post(session, path, {"operationName": "ForwardCallsOff"}, "stop forwarding")
+            post({"operationName": "ForwardCallsOff"}, "stop forwarding")
     if dnd in ("On", "Off") and view.get("doNotDisturb") != dnd:
-        run.post(session, path, {"operationName": f"DoNotDisturb{dnd}"}, f"do-not-disturb {dnd}")
+        post({"operationName": f"DoNotDisturb{dnd}"}, f"do-not-disturb {dnd}")
     if operation is None and user_state:
         operation = run.agent_state_operation(session, user_state)
     if operation:
         current_state = view.get("userState") or {}
         if not user_state or not _same_state(current_state, user_state):
-            run.post(session, "/api/v2/me/channels/voice", {"operationName": operation}, f"agent state {operation}")
+            post({"operationName": operation}, f"agent state {operation}", "/api/v2/me/channels/voice")
+    if sent and session.has_cometd:
+        _await_device(session, forward_to=forward_to, dnd=dnd, user_state=user_state)
+
+
+def _await_device(
+    session: GwsAgent,
+    *,
+    forward_to: str | bool | None,
+    dnd: str | None,
+    user_state: Mapping[str, Any] | None,
+) -> None:
+    """Wait (briefly) for the DeviceStateChangeMessage showing the device as set. A target that does not notify
+    some change is not failed here: the sample's own comparison judges notifications."""
+
+    def settled(message: Any) -> bool:
+        data = message.get("data") if isinstance(message, Mapping) else None
+        devices = data.get("devices") if isinstance(data, Mapping) else None
+        if not isinstance(devices, list) or not devices or not isinstance(devices[0], Mapping):
+            return False
+        device = devices[0]
+        state = device.get("userState")
+        state = state if isinstance(state, Mapping) else {}
+        return (
+            (forward_to is False or device.get("forwardTo") == (forward_to or None))
+            and (dnd not in ("On", "Off") or device.get("doNotDisturb") == dnd)
+            and (not user_state or state.get("state") == user_state.get("state"))
+        )
+
+    with contextlib.suppress(ConformanceFailure):
+        session.cometd.await_message(settled, DEVICE_SETTLE_SECONDS, description="the device's new state")
 
 
 def _same_state(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:

@@ -358,7 +358,7 @@ class BayeuxServer:
         """
         if not is_valid_channel(channel) or channel.startswith("/meta/"):
             raise ValueError(f"cannot publish to {channel!r}")
-        payload = copy.deepcopy(data)
+        payload: Any = None  # copied once, for the first client that gets it (most publishes reach nobody)
         with self._lock:
             now = self.clock()
             self._maybe_sweep(now)
@@ -378,6 +378,8 @@ class BayeuxServer:
                     # Never lose silently: end the session, the client re-handshakes and resyncs.
                     self._drop(client)
                     continue
+                if payload is None:
+                    payload = copy.deepcopy(data)
                 client.queue.append({"channel": channel, "data": payload, "id": event_id})
                 if client.hold is not None and not client.hold._completed:
                     client.hold._wake()

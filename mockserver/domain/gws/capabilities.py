@@ -8,60 +8,26 @@ no sample lists (see ERRATA); their own preconditions apply instead.
 from __future__ import annotations
 
 from mockserver.domain.gws.model import Call, Device, Party, User
-
-USER_DATA = ["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"]
-ESTABLISHED = [
-    "Hangup",
-    "Hold",
-    "SendDtmf",
-    "InitiateConference",
-    "InitiateTransfer",
-    "SingleStepConference",
-    "SingleStepTransfer",
-]
-HELD = ["Retrieve", "Hangup", "InitiateConference", "InitiateTransfer", "SingleStepConference", "SingleStepTransfer"]
-SECOND_CALL = {
-    "Dialing": ["SwapCalls", "CompleteTransfer"],
-    "Established": ["SwapCalls", "CompleteTransfer", "CompleteConference"],
-    "Held": ["SwapCalls", "CompleteTransfer", "CompleteConference"],
-}
-NOT_CAPABILITY_GOVERNED = {"MuteMonitoredUser", "UnmuteMonitoredUser", "MergeWithOtherCall", "SetCallDisposition"}
+from voicekit.tables import gws_call_capabilities
 
 
 def call_capabilities(
     call: Call, party: Party, device: Device | None, other_calls: list[Party], *, mute_two_party: bool = False
 ) -> list[str]:
     """``other_calls``: the device's other active parties (for swap/complete on two calls); ``mute_two_party``:
-    the ``mute-on-two-party`` variant (MuteCall on every established call, not only conferences)."""
-    state = party.state
-    if state == "Released":
-        return []
-    if state == "Ringing":
-        caps = list(USER_DATA)
-        if device is None or device.telephony_network != "Public":
-            caps.append("Answer")
-        if party.via_queue:
-            caps.append("Reject")
-        return caps
-    if party.supervisor_mode:
-        switch = "SwitchToListenIn" if party.supervisor_mode == "BargeIn" else "SwitchToBargeIn"
-        return [*USER_DATA, *ESTABLISHED, switch, "RemoveParticipantFromConference"]
-    caps = list(USER_DATA)
-    if state == "Dialing":
-        caps += ["Hangup", "SendDtmf"]
-    elif state == "Established":
-        caps += ESTABLISHED
-        if call.is_conference:
-            caps += ["RemoveParticipantFromConference", "UnmuteCall" if party.mute else "MuteCall"]
-        elif mute_two_party:
-            caps.append("UnmuteCall" if party.mute else "MuteCall")
-    elif state == "Held":
-        caps += HELD
-    if _has_second_call(party, other_calls):
-        caps += SECOND_CALL.get(state, [])
-        if state == "Dialing" and party.consult == "conference":
-            caps.append("CompleteConference")  # E207: a conference consult can be completed while dialing
-    return caps
+    the ``mute-on-two-party`` variant (MuteCall on every established call, not only conferences). The sets are
+    the shared table's (``specs/tables/gws-capabilities.yaml``); this function only reads the call."""
+    return gws_call_capabilities(
+        party.state,
+        public=device is not None and device.telephony_network == "Public",
+        via_queue=party.via_queue,
+        conference=call.is_conference,
+        muted=party.mute,
+        mute_two_party=mute_two_party,
+        second_call=_has_second_call(party, other_calls),
+        consult=party.consult,
+        supervisor_mode=party.supervisor_mode,
+    )
 
 
 def _has_second_call(party: Party, others: list[Party]) -> bool:
