@@ -6,7 +6,9 @@ start): the certificate reports it as an *error*, never as the target failing a 
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LaunchError", "VoicekitError"]
+from typing import Any
+
+__all__ = ["ConfigError", "EventFailed", "LaunchError", "VoicekitError"]
 
 
 class VoicekitError(Exception):
@@ -26,3 +28,12 @@ class ConfigError(VoicekitError):
 
 class LaunchError(VoicekitError):
     """The embedded mock could not be started."""
+
+
+class EventFailed(VoicekitError):
+    """An event source refused or failed (control API error, driver crash): the kit could not cause the event."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body

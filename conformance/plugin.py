@@ -40,6 +40,7 @@ from conformance import advisory
 from conformance import evidence as evidence_log
 from conformance import profiles as profile_registry
 from conformance.config import GwsUser, TargetConfig, parse_override
+from conformance.control import ControlClient
 from conformance.errors import ConfigError, VoicekitError
 from conformance.events import EVENTS, EventSource
 from conformance.failures import SEVERITIES, ConformanceFailure, TargetUnreachable
@@ -654,17 +655,8 @@ def _maybe_reset(request: pytest.FixtureRequest, state: VkState, target: Running
     if key == state.reset_key:
         return
     state.reset_key = key
-    with HttpClient(
-        events.control_url,
-        token=events.control_token,
-        csrf="off",
-        timeout=target.config.timeouts.request,
-        name="control API",
-        record=False,
-    ) as control:
-        response = control.post("/reset")
-    if response.status // 100 != 2:
-        raise VoicekitError(f"resetting the target through {events.control_url}/reset failed: {response.status}")
+    with ControlClient.for_target(target.config, record=False) as control:
+        control.reset()
 
 
 # ---- result events ------------------------------------------------------------------------------------------------

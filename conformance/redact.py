@@ -9,7 +9,8 @@ What is redacted:
 * headers ``Authorization``, ``Proxy-Authorization`` (the scheme word is kept: ``Basic ***``), ``Cookie``
   and ``Set-Cookie`` (cookie names and attributes are kept: ``JSESSIONID=***; Path=/``), ``X-CSRF-TOKEN``;
 * the members :data:`SECRET_KEYS` (``access_token``, ``refresh_token``, ``id_token``, ``code``,
-  ``code_verifier``, ``client_secret``, ``password``, ``assertion``) in JSON bodies at any depth, in
+  ``code_verifier``, ``client_secret``, ``secret`` — an OAuth client's, as the control API takes it —,
+  ``password``, ``assertion``) in JSON bodies at any depth, in
   ``application/x-www-form-urlencoded`` bodies, in URL query strings and fragments; the password of a URL's
   user-info (``user:***@host``);
 * in free text, ``Basic``/``Bearer`` credentials, ``key=value`` and ``"key": "value"`` pairs of those keys.
@@ -48,7 +49,17 @@ MASK = "***"
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token"})
 SECRET_KEYS = frozenset(
-    {"access_token", "refresh_token", "id_token", "code", "code_verifier", "client_secret", "password", "assertion"}
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "code",
+        "code_verifier",
+        "client_secret",
+        "secret",
+        "password",
+        "assertion",
+    }
 )
 #: Members whose presence makes ``code`` in the same JSON object an OAuth authorization code.
 OAUTH_CONTEXT_KEYS = frozenset(

@@ -28,7 +28,6 @@ def websocket_message_cap(limit: int) -> int:
 def init_app(app: Flask) -> None:
     limit = app.config["VOICEKIT"].max_body_bytes
 
-    @app.before_request
     def bounded_body() -> None:
         length = request.content_length
         environ = request.environ
@@ -48,6 +47,9 @@ def init_app(app: Flask) -> None:
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             environ.pop("wsgi.input_terminated", None)
             request.__dict__.pop("stream", None)  # in case anything looked at the stream already
+
+    # First of the app's filters: those registered earlier (the control API's contract check) read the body.
+    app.before_request_funcs.setdefault(None, []).insert(0, bounded_body)
 
 
 def _forget_body(environ: dict) -> None:

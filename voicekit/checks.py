@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from jsonschema import Draft7Validator, Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from voicekit.contracts import ASYNCAPI_DOCUMENTS, OPENAPI_DOCUMENTS, TRANSPORT_DOCUMENT, Contracts
+from voicekit.contracts import ALL_OPENAPI_DOCUMENTS, ASYNCAPI_DOCUMENTS, TRANSPORT_DOCUMENT, Contracts
 from voicekit.corpus import Corpus, Fixture
 from voicekit.paths import asyncapi_meta_schema
 from voicekit.replay.forms import forms_of
@@ -23,7 +23,7 @@ from voicekit.replay.forms import forms_of
 # ---- specs ---------------------------------------------------------------------------------------
 def check_openapi(contracts: Contracts) -> list[str]:
     problems = []
-    for name in OPENAPI_DOCUMENTS.values():
+    for name in ALL_OPENAPI_DOCUMENTS.values():
         if not contracts.has_document(name):
             problems.append(f"{name}: missing")
             continue

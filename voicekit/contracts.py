@@ -27,6 +27,10 @@ from voicekit.paths import specs_dir
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 OPENAPI_DOCUMENTS = {"gws": "gws.openapi.yaml", "platform": "platform.openapi.yaml"}
+# The mock's own control API: served and validated like the systems' APIs, but not a system under test (no
+# fixtures, profiles or certificate entries), so it is kept out of OPENAPI_DOCUMENTS.
+CONTROL_DOCUMENTS = {"control": "control.openapi.yaml"}
+ALL_OPENAPI_DOCUMENTS = {**OPENAPI_DOCUMENTS, **CONTROL_DOCUMENTS}
 ASYNCAPI_DOCUMENTS = {
     "gws": "gws.asyncapi.yaml",
     "platform": "platform.asyncapi.yaml",
@@ -169,7 +173,7 @@ class Contracts:
     @cached_property
     def operations(self) -> dict[str, list[Operation]]:
         ops: dict[str, list[Operation]] = {}
-        for system, name in OPENAPI_DOCUMENTS.items():
+        for system, name in ALL_OPENAPI_DOCUMENTS.items():
             if not self.has_document(name):
                 continue
             uri = self.uri_of(name)
@@ -253,6 +257,27 @@ class Contracts:
                 if resolved.get("in") == "query":
                     params.setdefault(resolved["name"], f"{pref}/schema")
         return params
+
+    def path_errors(self, op: Operation, path: str) -> list[str]:
+        """Path parameters (``{action}`` of ``/calls/{id}/{action}``) against their schemas; [] when ``path`` does
+        not match the operation's template."""
+        names = re.findall(r"\{([^}]+)\}", op.template)
+        if not names:
+            return []
+        regex = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(op.template))
+        found = re.fullmatch(regex, path)
+        if found is None:
+            return []
+        values = dict(zip(names, found.groups(), strict=True))
+        errors = []
+        where, path_item = self.locate(op.ref.rsplit("/", 1)[0])
+        for owner_ref, owner in ((op.ref, self.operation_object(op)), (where, path_item)):
+            for index in range(len(owner.get("parameters", []))):
+                pref, resolved = self.locate(f"{owner_ref}/parameters/{index}")
+                name = resolved.get("name")
+                if resolved.get("in") == "path" and name in values:
+                    errors += [f"{name}: {e}" for e in self.errors(f"{pref}/schema", values.pop(name))]
+        return errors
 
     def query_errors(self, op: Operation, query: Mapping[str, str], *, undocumented: bool = True) -> list[str]:
         """Documented query parameters must satisfy their schemas; undocumented ones are reported only

@@ -1,83 +1,28 @@
 """The replay's driver: one agent session (:class:`~conformance.support.gws.GwsAgent`: HTTP client and its own
-CometD session) per configured GWS user, the suite's event
-source for what no client can cause, and the mock's control API for what only the mock offers.
+CometD session) per configured GWS user, the suite's event source for what no client can cause, and the mock's
+control API for what only the mock offers.
 
 Why its own sessions rather than the plugin's per-test fixtures: a replay of ~160 fixtures reuses every
 user's CometD session across fixtures (a handshake per fixture would dominate the run time) and works the
 same from pytest (``conformance/families/test_replay_gws.py``) and from a script. It uses only the suite's
 transports (``conformance.transport``), configuration (``TargetConfig``) and events
-(``conformance.events.EventSource``: control API, driver command or a person).
+(``conformance.events.EventSource``: control API, driver command or a person) and the kit's one control-API
+client (``conformance.control.ControlClient``) for what only the mock offers: T-Server faults, push outboxes,
+remote hang-ups by call id in cleanup, and resets.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
-
-import httpx
 
 from conformance.config import GwsUser, TargetConfig
+from conformance.control import ControlClient
+from conformance.errors import VoicekitError
 from conformance.events import EventSource
 from conformance.support.gws import GwsAgent
 from conformance.transport.http import HttpClient
 
-__all__ = ["ControlEvents", "GwsDriver"]
-
-
-class ControlEvents:
-    """The voicekit mock's control API (``events.control_url``) for what the suite's :class:`EventSource` does
-    not model: T-Server faults, push outboxes, remote hang-ups by call id in cleanup, and resets. Other targets
-    have none; recipes that need it are not run."""
-
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.url = url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, headers=headers)
-
-    def _send(self, method: str, path: str, body: Any = None) -> Any:
-        response = self._client.request(method, f"{self.url}{path}", json=body)
-        if response.status_code >= 400:
-            raise RuntimeError(f"control API {method} {path} answered {response.status_code}: {response.text[:200]}")
-        return response.json() if response.content else None
-
-    def reset(self) -> None:
-        self._send("POST", "/reset")
-
-    def inbound_call(
-        self,
-        caller: str,
-        *,
-        to: str | None = None,
-        queue: str | None = None,
-        user_data: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"from": caller}
-        if to:
-            body["to"] = to
-        if queue:
-            body["queue"] = queue
-        if user_data:
-            body["userData"] = dict(user_data)
-        return dict(self._send("POST", "/gws/calls", body))
-
-    def remote(self, call_id: str, action: str) -> None:
-        self._send("POST", f"/gws/calls/{call_id}/{action}")
-
-    def voice_service(self, state: str) -> None:
-        self._send("PUT", "/gws/services/voice", {"state": state})
-
-    def fault(
-        self, *, kind: str = "error", operation: str | None = None, user: str | None = None, message: str | None = None
-    ) -> None:
-        body = {"kind": kind, "operation": operation, "user": user, "message": message}
-        self._send("POST", "/gws/faults", {k: v for k, v in body.items() if v is not None})
-
-    def push_outbox(self, user_id: str) -> list[dict[str, Any]]:
-        return list((self._send("GET", f"/gws/push/{user_id}") or {}).get("messages") or [])
-
-    def close(self) -> None:
-        self._client.close()
+__all__ = ["GwsDriver"]
 
 
 class GwsDriver:
@@ -99,10 +44,10 @@ class GwsDriver:
             name="anonymous",
             system="gws",
         )
-        self.event_source = EventSource(config)
-        self.events = (
-            ControlEvents(config.events.control_url, config.events.control_token) if config.events.control_url else None
-        )
+        # The mock's control API (None for other targets: recipes that need it are not run); shared with the
+        # event source, so both go through one client.
+        self.events = ControlClient.for_target(config) if config.events.control_url else None
+        self.event_source = EventSource(config, control=self.events)
 
     # ---- the cast -------------------------------------------------------------------------------------------------
     @property
@@ -148,7 +93,7 @@ class GwsDriver:
     def reset_target(self) -> None:
         """Back to the seed through the mock's control API (the last resort of a cleanup)."""
         if self.events is None:
-            raise RuntimeError("only the mock can be reset")
+            raise VoicekitError("only the mock can be reset (events.control_url)")
         self.events.reset()
         self.reopen_notifications()
 

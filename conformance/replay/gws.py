@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from conformance.errors import EventFailed
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
 from conformance.replay import recipes
@@ -344,8 +345,8 @@ class Run:
 
         def remote_hangup(_session: GwsAgent, call: dict[str, Any]) -> None:
             if events is not None:
-                with contextlib.suppress(RuntimeError):
-                    events.remote(str(call["id"]), "hangup")
+                with contextlib.suppress(EventFailed):
+                    events.gws_remote(str(call["id"]), "hangup")
 
         left = release_calls(sessions, fallback=remote_hangup if events is not None else None)
         if left and events is not None:
@@ -711,7 +712,7 @@ class Run:
         index = sum(1 for n in step.notifications[: step.notifications.index(note)] if n.get("transport") == "push")
         messages: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
-            messages = events.push_outbox(actor.user_id)
+            messages = events.gws_push_outbox(actor.user_id)
             if len(messages) > index:
                 break
             time.sleep(0.05)

@@ -816,7 +816,7 @@ def _error_notification(run: Run, data: Mapping[str, Any]) -> None:
         documented = str(data["callUri"]).rstrip("/").rsplit("/", 1)[-1]
         partner = _partners_of(run, None)[0]
         actual = _established(run, documented, partner, "out")
-        events.fault(
+        events.gws_fault(
             kind="error",
             operation="Hold",
             user=actor.username,

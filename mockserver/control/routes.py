@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from mockserver import jsonsafe
+from mockserver.control import contract, snapshot
 from mockserver.control import guard as control_guard
 from mockserver.control import gws as gws_control
-from mockserver.control import snapshot
 from mockserver.domain.errors import VoicekitError
 
 bp = Blueprint("control", __name__)
@@ -151,11 +151,14 @@ def push_outbox(user_id: str) -> Response:
 def init_app(app: Flask) -> None:
     config = app.config["VOICEKIT"]
 
+    contracts = app.extensions["voicekit.gws"].contracts
+
     @app.before_request
     def control_guard() -> Response | None:
-        """One filter for every route under the control prefix (GWS, Platform, Connect, journal, scenario)."""
+        """One filter for every route under the control prefix (GWS, Platform, Connect, journal, scenario): the
+        guard, then the contract (specs/control.openapi.yaml)."""
         if request.path == config.control_prefix or request.path.startswith(config.control_prefix + "/"):
-            return guard()
+            return guard() or contract.refusal(contracts, config.control_prefix)
         return None
 
     world = app.extensions["voicekit.gws"].world

@@ -20,7 +20,7 @@ def call_capabilities(
     return gws_call_capabilities(
         party.state,
         public=device is not None and device.telephony_network == "Public",
-        via_queue=party.via_queue,
+        via_queue=bool(party.via_queue),
         conference=call.is_conference,
         muted=party.mute,
         mute_two_party=mute_two_party,

@@ -1,4 +1,4 @@
-"""A fresh mock app per test (Flask's test client); real-socket tests live elsewhere."""
+"""A fresh mock app per test (Flask's test client) for the mock's tests; real-socket tests live elsewhere."""
 
 from __future__ import annotations
 
