@@ -2,8 +2,10 @@
 
 Why a place of its own: the control API causes what no client of the system can — an external caller, the far
 end answering or hanging up, a phone's type, a login page's user, an agent's reset — and only the mock has one.
-Without it, a test that needs it is not run, with the reason. Keeping every endpoint here (one object per system,
-one method per event) lets the suite switch to another control client or event source in one file.
+Without it, a test that needs it is not run, with the reason. The requests go through the kit's one control client
+(:class:`conformance.control.ControlClient`); keeping every event the families cause here (one object per system,
+one method per event) lets them move to :class:`conformance.events.EventSource` (which also offers a driver
+command or a person for Platform and Connect events) in one file.
 
 GWS events go through :class:`conformance.events.EventSource` (control API, driver command or a person).
 
@@ -29,10 +31,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.config import TargetConfig
-from conformance.events import EventFailed
+from conformance.control import ControlClient
 from conformance.evidence import step
 from conformance.outcomes import not_run
-from conformance.transport.http import HttpClient
 
 __all__ = [
     "BROADSOFT",
@@ -63,73 +64,46 @@ PHONE_NAMES = {
 
 
 class ControlApi:
-    """The control API of one system (``prefix``: ``/platform``, ``/connect``), opened on first use; every method
-    requires it (without one the test is not run, with the reason)."""
+    """The control API for one system's events, through the kit's one control client
+    (:class:`~conformance.control.ControlClient`, opened on first use); every event requires it (without one
+    the test is not run, with the reason)."""
 
-    prefix = ""
     missing = "the voicekit control API (events.control_url)"
 
     def __init__(self, config: TargetConfig) -> None:
         self.config = config
-        self.changed = False
-        self._client: HttpClient | None = None
+        self._control: ControlClient | None = None
 
     @property
     def available(self) -> bool:
         return bool(self.config.events.control_url)
+
+    @property
+    def changed(self) -> bool:
+        """Whether a request may have changed the target (since it was opened)."""
+        return self._control is not None and self._control.changed
 
     def require(self, what: str) -> None:
         """Not run when there is no control API to cause ``what``."""
         if not self.available:
             not_run(f"{what} needs {self.missing}")
 
-    def client(self) -> HttpClient:
-        if self._client is None:
-            events = self.config.events
-            assert events.control_url
-            self._client = HttpClient(
-                events.control_url,
-                token=events.control_token,
-                csrf="off",
-                timeout=self.config.timeouts.request,
-                verify=self.config.ssl_verify(),
-                name="control API",
-            )
-        return self._client
-
-    def call(
-        self, method: str, path: str, body: Any = None, *, what: str = "", ok: tuple[int, ...] = ()
-    ) -> dict[str, Any]:
-        """``method prefix+path`` with ``body``; the answer's object ({} when none).
-
-        Raises:
-            EventFailed: the control API refused (a status other than 2xx or ``ok``).
-        """
-        self.require(what or f"{method} {self.prefix}{path}")
-        if method != "GET":
-            self.changed = True
-        response = self.client().request(method, f"{self.prefix}{path}", json=body)
-        data = response.json_or_none()
-        if response.status // 100 != 2 and response.status not in ok:
-            message = data.get("error") if isinstance(data, dict) else response.text[:200]
-            raise EventFailed(
-                f"the control API refused {method} {self.prefix}{path}: {response.status} {message}",
-                status=response.status,
-                body=data,
-            )
-        return data if isinstance(data, dict) else {}
+    def control(self, what: str) -> ControlClient:
+        """The control client, once ``what`` is known to be possible here."""
+        self.require(what)
+        if self._control is None:
+            self._control = ControlClient.for_target(self.config)
+        return self._control
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        self.changed = False
+        if self._control is not None:
+            self._control.close()
+            self._control = None
 
 
 class PlatformLab(ControlApi):
     """Platform events no Platform client can cause; :meth:`close` resets the target when the test changed it."""
 
-    prefix = "/platform"
     missing = (
         "the voicekit control API (events.control_url): the suite cannot configure phones, persistent "
         "connections or callers of a vendor's system"
@@ -156,63 +130,60 @@ class PlatformLab(ControlApi):
             f"lab: user {user_id} gets {PHONE_NAMES.get(kind, kind)} {body}, persistent connection "
             f"{'active' if active else 'inactive'}"
         ):
-            self.call("PUT", f"/users/{user_id}/phone", body, what=what)
-            return self.call("PUT", f"/users/{user_id}/persistent-connection", {"active": active}, what=what)
+            control = self.control(what)
+            control.platform_phone(user_id, body)
+            return control.platform_persistent_connection(user_id, active)
 
     def settings(self, **values: Any) -> dict[str, Any]:
         with step(f"lab: settings {values}"):
-            return self.call("PUT", "/settings", values, what=f"setting {', '.join(values)}")
+            return self.control(f"setting {', '.join(values)}").platform_settings(values)
 
     def login_as(self, user: str) -> None:
         """Who logs in on /oauth/authorize next (E457)."""
-        self.call("PUT", "/login", {"user": user}, what="logging a user in without a password")
+        self.control("logging a user in without a password").platform_login(user)
 
     def add_client(self, **body: Any) -> dict[str, Any]:
-        return self.call("POST", "/clients", body, what="an OAuth client with chosen grants and scopes")
+        return self.control("an OAuth client with chosen grants and scopes").platform_client(body)
 
     def inbound_call(self, user_id: str, caller: str = CALLER) -> tuple[str, str]:
         """An external caller rings the user directly; (conversation id, the user's alerting participant id)."""
         with step(f"lab: {caller} calls user {user_id}"):
-            data = self.call("POST", f"/users/{user_id}/calls", {"from": caller}, what="an external caller")
+            data = self.control("an external caller").platform_inbound_call(user_id, caller)
         return str(data["conversationId"]), str(data["participantId"])
 
     def phone_answer(self, user_id: str) -> None:
         """The person picks up the ringing phone by hand (000 l.212)."""
         with step(f"lab: user {user_id} answers the phone by hand"):
-            self.call("POST", f"/users/{user_id}/phone/answer", what="answering a phone by hand")
+            self.control("answering a phone by hand").platform_phone_action(user_id, "answer")
 
     def remote_answer(self, conversation_id: str) -> None:
         with step(f"lab: the far end of {conversation_id} answers"):
-            self.call("POST", f"/conversations/{conversation_id}/remote/answer", what="the far end answering")
+            self.control("the far end answering").platform_remote(conversation_id, "answer")
 
     def remote_hangup(self, conversation_id: str) -> None:
         with step(f"lab: the far end of {conversation_id} hangs up"):
-            self.call("POST", f"/conversations/{conversation_id}/remote/hangup", what="the far end hanging up")
+            self.control("the far end hanging up").platform_remote(conversation_id, "hangup")
 
     def callback(self, user_id: str, numbers: list[str]) -> str:
         with step(f"lab: a callback to {numbers} for user {user_id}"):
-            data = self.call("POST", f"/users/{user_id}/callbacks", {"numbers": numbers}, what="a callback")
+            data = self.control("a callback").platform_callback(user_id, numbers)
         return str(data["conversationId"])
 
     def expire_channel(self, channel_id: str) -> None:
-        self.call("POST", f"/channels/{channel_id}/expire", what="expiring a notification channel")
+        self.control("expiring a notification channel").platform_expire_channel(channel_id)
 
     def close(self) -> None:
         """Undo every change: the control API restores the target's seed."""
         try:
-            if self._client is not None and self.changed:
-                response = self._client.request("POST", "/reset")
-                if response.status // 100 != 2:
-                    raise EventFailed(f"the control API refused POST /reset: {response.status}")
+            if self._control is not None and self.changed:
+                self._control.reset()
         finally:
             super().close()
 
 
 class ConnectLab(ControlApi):
-    """Connect events no bus client can cause: incoming calls, far-end hang-ups and agent resets
-    (:class:`~conformance.events.EventSource` has no Connect events)."""
-
-    prefix = "/connect"
+    """Connect events no bus client can cause: incoming calls, far-end hang-ups and agent resets (through the
+    control API only, as before :class:`~conformance.events.EventSource` offered Connect events)."""
 
     def require(self, what: str) -> None:
         if not self.available:
@@ -226,16 +197,15 @@ class ConnectLab(ControlApi):
     ) -> dict[str, Any]:
         """An external call from ``caller`` to ``dialled`` is offered to ``agent`` (never missed while the test
         runs); returns the control API's view of the contact (``contact.connectionId``)."""
-        body: dict[str, Any] = {"from": caller, "ringTimeout": None, **extra}
+        body: dict[str, Any] = {"ringTimeout": None, **extra}
         if dialled:
             body["to"] = dialled
-        return self.call("POST", f"/agents/{agent}/calls", body, what="incoming call")
+        return self.control("incoming call").connect_incoming_call(agent, caller, **body)
 
     def remote_hangup(self, agent: str) -> None:
         """The far end of the agent's current call hangs up."""
-        self.call("POST", f"/agents/{agent}/calls/current/hangup", what="remote hang-up")
+        self.control("remote hang-up").connect_remote_hangup(agent)
 
     def reset_agent(self, agent: str) -> None:
         """No contact, state Available (a hang-up of whatever call is left, then the state)."""
-        self.call("POST", f"/agents/{agent}/calls/current/hangup", what="an agent reset", ok=(404, 409))
-        self.call("PUT", f"/agents/{agent}/state", {"code": AVAILABLE_CODE}, what="an agent reset", ok=(409,))
+        self.control("an agent reset").connect_reset_agent(agent, {"code": AVAILABLE_CODE})
