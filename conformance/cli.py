@@ -21,14 +21,14 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conformance import profiles as profile_registry
 from conformance.config import parse_override
 from conformance.errors import VoicekitError
-from conformance.target import load_config
+from conformance.options import command_options
+from conformance.target import is_mock, load_config
 
 __all__ = ["EXIT_FAILED", "EXIT_KIT_ERROR", "EXIT_PASSED", "CertifyOptions", "certify", "families_dir"]
 
@@ -39,24 +39,28 @@ def families_dir() -> Path:
     return Path(__file__).resolve().parent / "families"
 
 
-@dataclass
 class CertifyOptions:
-    """The options of ``voicekit certify`` (see ``voicekit certify --help``)."""
+    """The values of ``voicekit certify``'s options (declared in ``conformance/options.py``; see
+    ``voicekit certify --help``), by their key (``CertifyOptions(target="mock", timeout=3)``), plus the pytest
+    arguments after ``--`` and the families folder (tests point it elsewhere)."""
 
-    target: str | None = None  # None: the mock, unless a configuration file is given
-    config: str | None = None
-    profile: str | None = None
-    allow_destructive: bool = False
-    fail_under: float = 0.0
-    report_dir: Path = Path("reports")
-    junit: bool = True
-    timeout: float | None = None
-    notification_timeout: float | None = None
-    run_timeout: float | None = None
-    max_response_bytes: int | None = None
-    overrides: list[str] = field(default_factory=list)
-    pytest_args: list[str] = field(default_factory=list)
-    families: Path | None = None
+    def __init__(self, *, pytest_args: Sequence[str] = (), families: Path | None = None, **values: Any) -> None:
+        declared = {o.key: o for o in command_options()}
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise TypeError(f"voicekit certify has no option {unknown[0]!r}")
+        defaults = {key: [] if o.kind == "multi" else o.default for key, o in declared.items()}
+        self.values: dict[str, Any] = defaults | values
+        if self.values["report_dir"] is not None:
+            self.values["report_dir"] = Path(self.values["report_dir"])
+        self.pytest_args = list(pytest_args)
+        self.families = families
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _plugin_args() -> list[str]:
@@ -69,7 +73,8 @@ def _plugin_args() -> list[str]:
 
 
 def pytest_arguments(options: CertifyOptions) -> list[str]:
-    """The pytest command line of a certification run."""
+    """The pytest command line of a certification run: each option the plugin shares as its ``--vk-*`` twin, an
+    option of ``voicekit certify`` alone that sets a configuration key as ``--vk-set key=value``."""
     report = options.report_dir
     families = options.families or families_dir()
     args = [
@@ -83,45 +88,37 @@ def pytest_arguments(options: CertifyOptions) -> list[str]:
         "no:cacheprovider",
         "--tb=short",
         "--vk-no-summary",
-        "--vk-report-dir",
-        str(report),
         "--alluredir",
         str(report / "allure-results"),
         "--clean-alluredir",
     ]
-    args += ["--vk-target", options.target] if options.target else []
-    args += ["--vk-config", options.config] if options.config else []
-    args += ["--vk-profile", options.profile] if options.profile else []
-    args += ["--vk-allow-destructive"] if options.allow_destructive else []
-    args += ["--vk-fail-under", f"{options.fail_under:g}"]
     args += ["--junitxml", str(report / "junit.xml")] if options.junit else []
-    for flag, value in (
-        ("--vk-request-timeout", options.timeout),
-        ("--vk-notification-timeout", options.notification_timeout),
-        ("--vk-run-timeout", options.run_timeout),
-    ):
-        if value is not None:
-            args += [flag, f"{value:g}"]
-    for override in options.overrides:
-        args += ["--vk-set", override]
-    if options.max_response_bytes is not None:
-        args += ["--vk-set", f"limits.max_response_bytes={options.max_response_bytes}"]
+    for option in command_options():
+        value = options.values[option.key]
+        if value is None or value is False or value == []:
+            continue
+        if option.plugin:
+            for item in value if option.kind == "multi" else [value]:
+                args += [option.flag] if option.kind == "flag" else [option.flag, _text(item)]
+        elif option.config_key:
+            args += ["--vk-set", f"{option.config_key}={_text(value)}"]
     return args + list(options.pytest_args)
 
 
-def _overrides(options: CertifyOptions) -> dict[str, Any]:
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _overrides(options: CertifyOptions) -> tuple[dict[str, Any], dict[str, str]]:
+    """The configuration overrides of the options, and the option each came from (the certificate's sources)."""
     out: dict[str, Any] = dict(parse_override(o) for o in options.overrides)
-    for key, value in (
-        ("timeouts.request", options.timeout),
-        ("timeouts.notification", options.notification_timeout),
-        ("timeouts.run", options.run_timeout),
-        ("limits.max_response_bytes", options.max_response_bytes),
-    ):
-        if value is not None:
-            out[key] = value
-    if options.allow_destructive:
-        out["target.allow_destructive"] = True
-    return out
+    sources = {key: f"--set {key}" for key in out}
+    for option in command_options():
+        value = options.values[option.key]
+        if option.config_key and value is not None and (option.kind != "flag" or value):
+            out[option.config_key] = value
+            sources[option.config_key] = option.source()
+    return out, sources
 
 
 def certify(
@@ -133,8 +130,9 @@ def certify(
         selected = profile_registry.parse_selection(options.profile)
         if not 0 <= options.fail_under <= 100:
             raise VoicekitError("--fail-under is a percentage between 0 and 100")
-        config = load_config(target, options.config, overrides=_overrides(options))
-        if selected:
+        overrides, sources = _overrides(options)
+        config = load_config(target, options.config, overrides=overrides, override_sources=sources)
+        if selected and not is_mock(target, options.config):  # the mock publishes its users once started
             config.validate_for(profile_registry.get(n) for n in selected)
     except (VoicekitError, ValueError) as exc:
         echo(f"voicekit certify: error: {exc}")

@@ -1,14 +1,17 @@
-"""The target under test: URLs, credentials, timeouts and event sources, as one typed ``TargetConfig``.
+"""The target under test and every setting of a run, as one typed ``TargetConfig``.
 
-Why a single object: every fixture, transport and reporter reads the same values, and the certificate
-prints where they came from. Layers, later ones win:
+Why a single object: every fixture, transport, family and reporter reads the same values, and the certificate
+prints each one with where it came from. The whole tree is declared once, as a JSON Schema
+(``specs/schemas/config/TargetConfig.json``: keys, types, defaults, what each means); the merged tree is validated
+against it before anything is collected, so a bad value is a configuration error naming the key and its source,
+never a crash in a family. Layers, later ones win:
 
-1. defaults;
+1. defaults (the schema's);
 2. the configuration file (TOML via ``tomllib``, or YAML), sections below;
-3. with ``--target mock``, what the running mock provides (URLs, seed users, ``events.control_url``) —
-   :meth:`TargetConfig.for_mock`;
+3. with ``--target mock``, what the running mock publishes at ``GET /control/target-config`` (URLs, seed users,
+   ``events.control_url``) — :func:`conformance.target.mock_data`;
 4. environment variables ``VOICEKIT_<SECTION>_<KEY>`` (see :data:`ENV_SECTIONS`);
-5. explicit overrides (``--vk-set section.key=value`` and the CLI options).
+5. explicit overrides (``--set section.key=value`` and the command-line options, conformance/options.py).
 
 File layout (TOML; YAML takes the same tree)::
 
@@ -27,6 +30,8 @@ File layout (TOML; YAML takes the same tree)::
     supervisor = {username = "sup@example.com", password = "…"}
     admin = {username = "admin@example.com", password = "…"}   # a Contact Center Admin (not a Cloud Admin)
     users = {public_network_agent = {username = "p@example.com", password = "…"}}  # optional, named
+    unknown_dn = "59999"               # a DN no device has (T-Server refuses a call to it)
+    queue = "8001"                     # inbound calls are delivered through it (default: the first voice queue)
 
     [platform]
     url = "https://api.example.com"    # API root (/api/v2/...)
@@ -55,40 +60,50 @@ File layout (TOML; YAML takes the same tree)::
     manual_timeout = 120
 
     [mock]                             # only with --target mock: how the embedded mock is started
-    variants = ["mute-silent"]         # documented alternatives it switches to (mockserver/variants.py);
-                                       # also "a,b" (--set mock.variants=a,b, VOICEKIT_MOCK_VARIANTS)
+    variants = ["mute-silent"]         # documented alternatives it switches to (mockserver/variants.py)
+
+    [fuzz]                             # the generated-request family (test_fuzz_openapi.py)
+    max_examples = 25                  # per generation mode and operation
+    stateful_examples = 10
+    seed = 1                           # default: derandomized
+
+    [stateful]                         # the GWS state machines (test_stateful_gws.py)
+    examples = 20
+    steps = 20
+    seed = 1
+    reproduce = "<version>:<blob>"     # replays a reported failure
+    shrink_seconds = 60
+    debug = false
 
 User keys may also be written as the documents spell them (``userName``, ``phoneNumber``).
 
-Environment: ``VOICEKIT_GWS_URL``, ``VOICEKIT_GWS_CSRF``, ``VOICEKIT_PLATFORM_URL``,
-``VOICEKIT_PLATFORM_LOGIN_URL``, ``VOICEKIT_CONNECT_URL``, ``VOICEKIT_CONNECT_AGENTS`` (comma list or JSON),
-``VOICEKIT_TARGET_NAME``, ``VOICEKIT_TARGET_TLS_VERIFY``, ``VOICEKIT_TARGET_ALLOW_DESTRUCTIVE``,
-``VOICEKIT_TIMEOUTS_REQUEST``, ``VOICEKIT_TIMEOUTS_NOTIFICATION``, ``VOICEKIT_TIMEOUTS_RUN``,
-``VOICEKIT_LIMITS_MAX_RESPONSE_BYTES``,
-``VOICEKIT_EVENTS_CONTROL_URL``, ``VOICEKIT_EVENTS_CONTROL_TOKEN``, ``VOICEKIT_EVENTS_DRIVER_COMMAND``,
-``VOICEKIT_EVENTS_MANUAL_EVENTS``, ``VOICEKIT_EVENTS_MANUAL_TIMEOUT``. A double underscore descends into
-nested values, so secrets can stay out of the file: ``VOICEKIT_GWS_AGENTS__0__PASSWORD``,
-``VOICEKIT_GWS_SUPERVISOR__PASSWORD``, ``VOICEKIT_PLATFORM_CLIENT_CREDENTIALS__CLIENT_SECRET``,
-``VOICEKIT_PLATFORM_USERS__0__TOKEN``. A value starting with ``[`` or ``{`` is read as JSON
-(``VOICEKIT_GWS_AGENTS='[{"username": "a", "password": "p"}]'``). Unknown keys in the environment are
-ignored (the mock reads ``VOICEKIT_*`` too); unknown keys in a file are errors.
+Environment: every key above is ``VOICEKIT_<SECTION>_<KEY>`` (``VOICEKIT_GWS_UNKNOWN_DN``,
+``VOICEKIT_TIMEOUTS_REQUEST``, ``VOICEKIT_FUZZ_MAX_EXAMPLES``, ``VOICEKIT_STATEFUL_REPRODUCE``…); the text is
+read as the schema's type (numbers, ``true``/``false``/``1``/``0``, comma lists for ``connect.agents`` and
+``mock.variants``; empty means unset). A double underscore descends into nested values, so secrets can stay out
+of the file: ``VOICEKIT_GWS_AGENTS__0__PASSWORD``, ``VOICEKIT_GWS_SUPERVISOR__PASSWORD``,
+``VOICEKIT_PLATFORM_CLIENT_CREDENTIALS__CLIENT_SECRET``, ``VOICEKIT_PLATFORM_USERS__0__TOKEN``. A value
+starting with ``[`` or ``{`` is read as JSON (``VOICEKIT_GWS_AGENTS='[{"username": "a", "password": "p"}]'``).
+Unknown keys in the environment are ignored (the mock reads ``VOICEKIT_*`` too); unknown keys in a file are
+errors.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
 import ssl
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
 import yaml
 
 from conformance.errors import ConfigError
@@ -98,6 +113,7 @@ __all__ = [
     "SYSTEMS",
     "ConnectConfig",
     "EventsConfig",
+    "FuzzConfig",
     "GwsConfig",
     "GwsUser",
     "Limits",
@@ -105,16 +121,34 @@ __all__ = [
     "OAuthClient",
     "PlatformConfig",
     "PlatformUser",
+    "StatefulConfig",
     "TargetConfig",
     "Timeouts",
-    "default_mock_seed",
-    "mock_data",
+    "config_schema",
     "parse_override",
 ]
 
 SYSTEMS = ("gws", "platform", "connect")
-ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "limits", "events", "mock")
 CSRF_MODES = ("on", "off", "auto")
+#: Keys whose values never leave the kit: shown as ``***`` in the certificate's list of settings.
+SECRET_KEYS = frozenset({"password", "client_secret", "token", "control_token", "tokens"})
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """``specs/schemas/config/TargetConfig.json``: the one declaration of every setting."""
+    from voicekit.paths import specs_dir
+
+    path = specs_dir() / "schemas" / "config" / "TargetConfig.json"
+    try:
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the configuration schema {path} cannot be read: {exc}") from None
+    return schema
+
+
+#: The sections of the tree, in the schema's order (``VOICEKIT_<SECTION>_<KEY>``).
+ENV_SECTIONS = ("target", "gws", "platform", "connect", "timeouts", "limits", "events", "mock", "fuzz", "stateful")
 
 
 # ---- the typed tree ------------------------------------------------------------------------------------------
@@ -135,6 +169,10 @@ class GwsConfig:
     supervisor: GwsUser | None = None
     admin: GwsUser | None = None
     users: dict[str, GwsUser] = field(default_factory=dict)
+    #: A DN of the switch's numbering plan that no device has: dialed to make T-Server refuse a call.
+    unknown_dn: str = "59999"
+    #: The queue inbound calls are delivered through; None: the first voice queue the target lists.
+    queue: str | None = None
 
 
 @dataclass
@@ -227,8 +265,29 @@ class MockOptions:
 
 
 @dataclass
+class FuzzConfig:
+    """How much the generated-request family generates (a run can be tuned without touching the suite)."""
+
+    max_examples: int = 25
+    stateful_examples: int = 10
+    seed: int | None = None
+
+
+@dataclass
+class StatefulConfig:
+    """The budget of the GWS state machines, and how to replay a reported failure."""
+
+    examples: int = 20
+    steps: int = 20
+    seed: int | None = None
+    reproduce: str | None = None
+    shrink_seconds: int = 60
+    debug: bool = False
+
+
+@dataclass
 class TargetConfig:
-    """Everything the suite knows about the target. Build it with :meth:`load` or :meth:`for_mock`."""
+    """Everything the suite knows about the target and the run. Build it with :meth:`load`."""
 
     name: str = "unnamed target"
     tls_verify: bool | str = True
@@ -240,7 +299,12 @@ class TargetConfig:
     limits: Limits = field(default_factory=Limits)
     events: EventsConfig = field(default_factory=EventsConfig)
     mock: MockOptions = field(default_factory=MockOptions)
+    fuzz: FuzzConfig = field(default_factory=FuzzConfig)
+    stateful: StatefulConfig = field(default_factory=StatefulConfig)
+    #: The layers read, in order ("defaults", the file, "environment: VOICEKIT_…", …).
     sources: list[str] = field(default_factory=list)
+    #: Where each key set by a layer came from (``"gws.agents"`` → ``"file target.toml"``); the rest is default.
+    origins: dict[str, str] = field(default_factory=dict)
 
     # ---- construction ----------------------------------------------------------------------------------------
     @classmethod
@@ -248,79 +312,55 @@ class TargetConfig:
         cls,
         path: str | Path | None = None,
         *,
-        mock_base_url: str | None = None,
-        mock_seed: str | Path | None = None,
+        mock: Mapping[str, Any] | None = None,
+        mock_source: str = "the mock",
         environ: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
+        override_sources: Mapping[str, str] | None = None,
     ) -> TargetConfig:
-        """Defaults, then ``path``, then the mock's data when ``mock_base_url`` is given, then the
-        environment, then ``overrides`` (dotted keys: ``{"timeouts.request": 5}``); validated.
+        """Defaults, then ``path``, then the tree the mock published (``mock``), then the environment, then
+        ``overrides`` (dotted keys: ``{"timeouts.request": 5}``, their origins named by ``override_sources``,
+        default ``--set KEY``); validated against the schema.
 
         Raises:
-            ConfigError: unreadable file, unknown key, bad value.
+            ConfigError: unreadable file, unknown key, bad value (naming the key and where it came from).
         """
         tree: dict[str, Any] = {}
+        origins: dict[str, str] = {}
         sources = ["defaults"]
         if path is not None:
-            _merge(tree, read_file(Path(path)))
+            layer = read_file(Path(path))
+            _merge(tree, layer)
+            _record(origins, layer, f"file {path}")
             sources.append(str(path))
-        if mock_base_url is not None:
-            _merge(tree, mock_data(mock_base_url, mock_seed))
-            sources.append(f"mock at {mock_base_url}")
+        if mock is not None:
+            _merge(tree, mock)
+            _record(origins, mock, mock_source)
+            sources.append(mock_source)
         env = os.environ if environ is None else environ
         env_values = _from_environ(env)
         for key_path, value, name in env_values:  # set in place: AGENTS__1__PASSWORD keeps agents[1]'s username
             _set_path(tree, key_path, value, where=name)
+            _record_path(origins, key_path, f"environment {name}")
         if env_values:
             sources.append("environment: " + ", ".join(sorted(name for _, _, name in env_values)))
         if overrides:
             for key, value in overrides.items():
                 _set_path(tree, key.split("."), value, where=f"override {key}")
+                _record_path(origins, key.split("."), (override_sources or {}).get(key) or f"--set {key}")
             sources.append("overrides: " + ", ".join(sorted(overrides)))
-        config = cls.from_mapping(tree)
+        config = cls.from_mapping(tree, origins)
         config.sources = sources
         return config
 
     @classmethod
-    def for_mock(cls, base_url: str, seed: str | Path | None = None) -> TargetConfig:
-        """The configuration of the embedded mock at ``base_url``, users taken from its seed file."""
-        config = cls.from_mapping(mock_data(base_url, seed))
-        config.sources = [f"mock at {base_url}"]
-        return config
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> TargetConfig:
-        """Build and validate from a plain tree (the file layout)."""
-        data = _normalise(data)
-        _only(data, ("target", *ENV_SECTIONS[1:]), "")
-        target = _section(data, "target", ("name", "tls_verify", "allow_destructive"))
-        config = cls(
-            name=_str(target.get("name", "unnamed target"), "target.name"),
-            tls_verify=_tls(target.get("tls_verify", True)),
-            allow_destructive=_bool(target.get("allow_destructive", False), "target.allow_destructive"),
-            gws=_gws(_section(data, "gws", ("url", "csrf", "agents", "supervisor", "admin", "users"))),
-            platform=_platform(
-                _section(data, "platform", ("url", "login_url", "client_credentials", "code_client", "users"))
-            ),
-            connect=_connect(_section(data, "connect", ("url", "agents", "tokens", "auth"))),
-            timeouts=_timeouts(_section(data, "timeouts", ("request", "notification", "run"))),
-            limits=_limits(_section(data, "limits", ("max_response_bytes",))),
-            events=_events(
-                _section(
-                    data,
-                    "events",
-                    ("control_url", "control_token", "driver_command", "manual_events", "manual_timeout"),
-                )
-            ),
-            mock=MockOptions(variants=_names(_section(data, "mock", ("variants",)).get("variants"), "mock.variants")),
-        )
-        for i, user in enumerate(config.platform.users):
-            if not user.token and not user.password and not config.events.control_url:
-                raise ConfigError(
-                    f"platform.users[{i}] needs username and password, or a token (only the mock, "
-                    "through its control API, logs users in without them)"
-                )
-        return config
+    def from_mapping(cls, data: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> TargetConfig:
+        """Build from a plain tree (the file layout), validated against the schema; ``origins`` name the source
+        of each key in error messages."""
+        tree = _prepare(data)
+        origins = dict(origins or {})
+        validate(tree, origins)
+        return _build(tree, origins)
 
     # ---- questions the suite asks ----------------------------------------------------------------------------
     def url_of(self, system: str) -> str | None:
@@ -365,8 +405,36 @@ class TargetConfig:
             return ssl.create_default_context(cafile=self.tls_verify)
         return self.tls_verify
 
+    def tree(self) -> dict[str, Any]:
+        """The configuration in the file layout (secrets included: never print it as is)."""
+        sections = {
+            name: asdict(getattr(self, name))
+            for name in ("gws", "platform", "connect", "timeouts", "limits", "events", "mock", "fuzz", "stateful")
+        }
+        target = {"name": self.name, "tls_verify": self.tls_verify, "allow_destructive": self.allow_destructive}
+        tree: dict[str, Any] = _without_none({"target": target, **sections})
+        return tree
+
+    def settings(self) -> list[dict[str, Any]]:
+        """Every setting with its value (secrets as ``***``) and its source: the file, the mock, the environment
+        variable, the ``--set`` or option, or the default."""
+        out = []
+        for key, value in _leaves(self.tree()):
+            secret = any(part in SECRET_KEYS for part in _parts(key))
+            out.append({"key": key, "value": "***" if secret and value else value, "source": self.origin(key)})
+        return out
+
+    def origin(self, key: str) -> str:
+        """Where ``key`` (``gws.agents[0].password``) was set: the nearest layer that set it or a parent."""
+        parts = _parts(key)
+        for end in range(len(parts), 0, -1):
+            found = self.origins.get(_join(parts[:end]))
+            if found:
+                return found
+        return "default"
+
     def describe(self) -> dict[str, Any]:
-        """A secret-free summary for the certificate."""
+        """A secret-free summary for the certificate, with every setting and its source."""
         return {
             "name": self.name,
             "gws": self.gws.url,
@@ -378,6 +446,7 @@ class TargetConfig:
             "timeouts": asdict(self.timeouts),
             "limits": asdict(self.limits),
             "sources": list(self.sources),
+            "settings": self.settings(),
             **({"mock_variants": list(self.mock.variants)} if self.mock.variants else {}),
         }
 
@@ -425,7 +494,7 @@ def read_file(path: Path) -> dict[str, Any]:
 
 
 def _from_environ(env: Mapping[str, str]) -> list[tuple[list[str], Any, str]]:
-    """``(key path, value, variable name)`` for each ``VOICEKIT_<SECTION>_<KEY>`` this module knows."""
+    """``(key path, value, variable name)`` for each ``VOICEKIT_<SECTION>_<KEY>`` the schema declares."""
     out: list[tuple[list[str], Any, str]] = []
     for name, raw in sorted(env.items()):
         if not name.startswith("VOICEKIT_"):
@@ -443,30 +512,20 @@ def _from_environ(env: Mapping[str, str]) -> list[tuple[list[str], Any, str]]:
                 value = json.loads(raw)
             except ValueError:
                 raise ConfigError(f"{name} starts like JSON but is not valid JSON") from None
-        elif key_path == ["connect", "agents"]:
-            value = [a.strip() for a in raw.split(",") if a.strip()]
         out.append((key_path, value, name))
     return out
 
 
-_TOP_KEYS = {
-    "target": {"name", "tls_verify", "allow_destructive"},
-    "gws": {"url", "csrf", "agents", "supervisor", "admin", "users"},
-    "platform": {"url", "login_url", "client_credentials", "code_client", "users"},
-    "connect": {"url", "agents", "tokens", "auth"},
-    "timeouts": {"request", "notification", "run"},
-    "limits": {"max_response_bytes"},
-    "events": {"control_url", "control_token", "driver_command", "manual_events", "manual_timeout"},
-    "mock": {"variants"},
-}
-
-
 def _known_path(path: list[str]) -> bool:
-    return len(path) >= 2 and path[1] in _TOP_KEYS.get(path[0], set())
+    """A section and one of its keys, as the schema declares them."""
+    if len(path) < 2:
+        return False
+    section = config_schema()["properties"].get(path[0])
+    return section is not None and path[1] in section.get("properties", {})
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``section.key=value`` (``--vk-set``) as a (dotted key, value) pair; JSON values are decoded."""
+    """``section.key=value`` (``--set``) as a (dotted key, value) pair; JSON values are decoded."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r}: expected section.key=value")
@@ -518,411 +577,340 @@ def _merge(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
             into[key] = copy.deepcopy(value)
 
 
-# ---- building and validating -------------------------------------------------------------------------------------
+# ---- where each key came from -------------------------------------------------------------------------------------
+def _parts(key: str) -> list[str]:
+    """``gws.agents[0].password`` → ``["gws", "agents", "0", "password"]``."""
+    return [p for p in re.split(r"[.\[\]]+", key) if p]
+
+
+def _join(parts: Iterable[str | int]) -> str:
+    """The display form of a key path: dots, and ``[i]`` for list items."""
+    out = ""
+    for part in parts:
+        text = str(part)
+        out += f"[{text}]" if text.isdigit() else (f".{text}" if out else text)
+    return out
+
+
+def _record_path(origins: dict[str, str], path: list[str], source: str) -> None:
+    key = _join(_key(p) for p in path)
+    for known in [k for k in origins if k == key or k.startswith((key + ".", key + "["))]:
+        del origins[known]
+    origins[key] = source
+
+
+def _record(origins: dict[str, str], layer: Mapping[str, Any], source: str) -> None:
+    """Each table key of ``layer`` down to its values (a list is one value: a later list replaces it)."""
+    for key, value in layer.items():
+        section = _key(key)
+        if isinstance(value, Mapping):
+            for child in value:
+                _record_path(origins, [section, str(child)], source)
+        else:
+            _record_path(origins, [section], source)
+
+
+def _leaves(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, Mapping) and node and prefix[-1:] != ("tokens",):
+        for key, value in node.items():
+            yield from _leaves(value, (*prefix, str(key)))
+    elif isinstance(node, list) and any(isinstance(i, Mapping) for i in node):
+        for index, value in enumerate(node):
+            yield from _leaves(value, (*prefix, str(index)))
+    else:
+        yield _join(prefix), node
+
+
+def _without_none(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _without_none(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_without_none(i) for i in node]
+    return node
+
+
+# ---- preparing and validating ------------------------------------------------------------------------------------
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
-_ALIASES = {
-    "user_name": "username",
-    "user": "username",
-    "email": "username",
-    "phone": "phone_number",
-    "number": "phone_number",
-    "secret": "client_secret",
-    "id": "client_id",
-    "access_token": "token",
-}
+_USER_ALIASES = {"user_name": "username", "user": "username", "email": "username", "phone": "phone_number"}
+_USER_ALIASES |= {"number": "phone_number", "access_token": "token"}
+_CLIENT_ALIASES = {"id": "client_id", "secret": "client_secret"}
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def _key(name: str) -> str:
     return _CAMEL.sub(r"_\1", str(name)).lower().replace("-", "_")
 
 
-def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
+def _normalise(data: Any) -> Any:
     """Keys in snake_case (``phoneNumber`` → ``phone_number``), recursively."""
-    return {
-        _key(k): (
-            _normalise(v)
-            if isinstance(v, Mapping)
-            else [_normalise(i) if isinstance(i, Mapping) else i for i in v]
-            if isinstance(v, list)
-            else v
-        )
-        for k, v in data.items()
-    }
+    if isinstance(data, Mapping):
+        return {_key(k): _normalise(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_normalise(i) for i in data]
+    return data
 
 
-def _only(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    allowed = set(allowed)
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        place = f"[{where}] " if where else ""
-        raise ConfigError(f"{place}unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+def _renamed(value: Any, aliases: Mapping[str, str]) -> Any:
+    return {aliases.get(k, k): v for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
-def _section(data: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    section = data.get(name) or {}
-    if not isinstance(section, Mapping):
-        raise ConfigError(f"[{name}] must be a table")
-    _only(section, keys, name)
-    return dict(section)
+def _prepare(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The tree as the schema spells it: snake_case keys, the documents' spellings of user keys, a token given
+    alone as a Platform user, and text from the environment or ``--set`` read as the schema's types."""
+    tree: dict[str, Any] = _normalise(data)
+    gws = tree.get("gws")
+    if isinstance(gws, dict):
+        if isinstance(gws.get("agents"), list):
+            gws["agents"] = [_renamed(a, _USER_ALIASES) for a in gws["agents"]]
+        for role in ("supervisor", "admin"):
+            gws[role] = _renamed(gws.get(role), _USER_ALIASES) or None
+        if isinstance(gws.get("users"), Mapping):
+            gws["users"] = {k: _renamed(v, _USER_ALIASES) for k, v in gws["users"].items()}
+        if isinstance(gws.get("csrf"), str | bool):  # csrf = true/false reads as on/off
+            csrf = str(gws["csrf"]).strip().lower()
+            gws["csrf"] = {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}.get(
+                csrf, csrf
+            )
+    platform = tree.get("platform")
+    if isinstance(platform, dict):
+        for name in ("client_credentials", "code_client"):
+            platform[name] = _renamed(platform.get(name), _CLIENT_ALIASES) or None
+        if isinstance(platform.get("users"), list):
+            platform["users"] = [
+                {"token": u} if isinstance(u, str) else _renamed(u, {**_USER_ALIASES, "id": "user_id"})
+                for u in platform["users"]
+            ]
+    connect = tree.get("connect")
+    if isinstance(connect, dict) and isinstance(connect.get("auth"), str):
+        connect["auth"] = connect["auth"].strip().lower() or "auto"
+    return _coerce(tree, config_schema())  # type: ignore[no-any-return]
 
 
-def _str(value: Any, where: str, *, required: bool = True) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ConfigError(f"{where} is required")
-        return ""
-    if isinstance(value, bool | dict | list):
-        raise ConfigError(f"{where} must be a string, not {type(value).__name__}")
-    return str(value)
+_UNSET = object()
 
 
-def _opt(value: Any, where: str) -> str | None:
-    return _str(value, where, required=False) or None
-
-
-def _bool(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
+def _coerce(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Text where the schema wants a number, a boolean or a list of names is read as one (the environment and
+    ``--set`` give text); empty text is unset. Anything else is left for the schema to judge."""
+    if "anyOf" in schema:
+        for branch in schema["anyOf"]:
+            if branch.get("type") != "null":
+                return _coerce(value, branch)
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if isinstance(value, Mapping):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        out = {}
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, Mapping) else {})
+            coerced = _coerce(item, sub)
+            if coerced is not _UNSET:
+                out[key] = coerced
+        return out
+    if isinstance(value, list):
+        return [_coerce(i, schema.get("items", {})) for i in value]
+    if isinstance(value, bool) or not isinstance(value, str | int):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
-        return False
     if isinstance(value, int):
-        return bool(value)
-    raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return bool(value) if types == ["boolean"] and value in (0, 1) else value
+    text = value.strip()
+    if not text and "string" not in types and types:
+        return None if "null" in types else _UNSET
+    if "boolean" in types and text.lower() in _BOOL_WORDS:
+        return _BOOL_WORDS[text.lower()]
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    if "array" in types:
+        return [_coerce(i.strip(), schema.get("items", {})) for i in text.split(",") if i.strip()]
+    return value
 
 
-def _seconds(value: Any, where: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where} must be a number of seconds, not {value!r}") from None
-    if not number > 0:
-        raise ConfigError(f"{where} must be > 0 seconds, not {value!r}")
-    return number
+_TYPE_NAMES = {
+    "boolean": "true or false",
+    "number": "a number",
+    "integer": "a whole number",
+    "string": "a string",
+    "array": "a list",
+    "object": "a table",
+    "null": "empty",
+}
 
 
-def _url(value: Any, where: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
-    text = _opt(value, where)
-    if text is None:
+def _url_problem(value: Any, schemes: tuple[str, ...]) -> str | None:
+    if not isinstance(value, str):
         return None
-    parts = urlsplit(text)
+    parts = urlsplit(value.replace("{agentId}", "agent"))
     if parts.scheme not in schemes or not parts.hostname:
-        raise ConfigError(f"{where}: {text!r} is not a {'/'.join(schemes)} URL")
+        return f"{value!r} is not a {'/'.join(schemes)} URL"
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ConfigError(f"{where}: {text!r} has an invalid port") from None
-    return text.rstrip("/")
+        return f"{value!r} has an invalid port"
+    return None
 
 
-def _tls(value: Any) -> bool | str:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-        return _bool(value, "target.tls_verify")
-    text = _str(value, "target.tls_verify")
-    if not Path(text).is_file():
-        raise ConfigError(f"target.tls_verify: CA bundle {text!r} not found (use true, false or a file path)")
-    return text
-
-
-def _gws_user(value: Any, where: str) -> GwsUser:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a table with username and password")
-    value = {_ALIASES.get(k, k): v for k, v in value.items()}
-    _only(value, ("username", "password", "phone_number"), where)
-    return GwsUser(
-        _str(value.get("username"), f"{where}.username"),
-        _str(value.get("password"), f"{where}.password"),
-        _opt(value.get("phone_number"), f"{where}.phone_number"),
-    )
-
-
-def _gws(data: dict[str, Any]) -> GwsConfig:
-    csrf = str(data.get("csrf", "auto")).lower()
-    if csrf in ("true", "1", "yes"):
-        csrf = "on"
-    elif csrf in ("false", "0", "no"):
-        csrf = "off"
-    if csrf not in CSRF_MODES:
-        raise ConfigError(f"gws.csrf must be one of {', '.join(CSRF_MODES)}, not {data.get('csrf')!r}")
-    agents = data.get("agents") or []
-    if not isinstance(agents, list):
-        raise ConfigError("gws.agents must be a list of {username, password, phone_number?}")
-    users = data.get("users") or {}
-    if not isinstance(users, Mapping):
-        raise ConfigError("gws.users must be a table of named users")
-    return GwsConfig(
-        url=_url(data.get("url"), "gws.url"),
-        csrf=csrf,
-        agents=[_gws_user(a, f"gws.agents[{i}]") for i, a in enumerate(agents)],
-        supervisor=_gws_user(data["supervisor"], "gws.supervisor") if data.get("supervisor") else None,
-        admin=_gws_user(data["admin"], "gws.admin") if data.get("admin") else None,
-        users={str(k): _gws_user(v, f"gws.users.{k}") for k, v in users.items()},
-    )
-
-
-def _client(value: Any, where: str, *, secret: bool) -> OAuthClient | None:
-    if not value:
+def _url_schemes(schema: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The schemes of a ``voicekit-<schemes>-url`` format, or None."""
+    form = str(schema.get("format", ""))
+    if not (form.startswith("voicekit-") and form.endswith("-url")):
         return None
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a table with client_id")
-    value = {_ALIASES.get(k, k): v for k, v in value.items()}
-    _only(value, ("client_id", "client_secret", "redirect_uri"), where)
-    client = OAuthClient(
-        _str(value.get("client_id"), f"{where}.client_id"),
-        _opt(value.get("client_secret"), f"{where}.client_secret"),
-        _url(value.get("redirect_uri"), f"{where}.redirect_uri"),
-    )
-    if secret and not client.client_secret:
-        raise ConfigError(f"{where}.client_secret is required for the client-credentials grant")
-    if not secret and not client.redirect_uri:
-        raise ConfigError(f"{where}.redirect_uri is required for the authorization-code grant")
-    return client
+    return tuple(form[len("voicekit-") : -len("-url")].split("-"))
 
 
-def _platform_user(value: Any, where: str) -> PlatformUser:
-    if isinstance(value, str):
-        value = {"token": value}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a table (username + password, or token)")
-    value = {_ALIASES.get(k, k) if k != "id" else "user_id": v for k, v in value.items()}
-    _only(value, ("username", "password", "token", "user_id"), where)
-    user = PlatformUser(
-        _opt(value.get("username"), f"{where}.username"),
-        _opt(value.get("password"), f"{where}.password"),
-        _opt(value.get("token"), f"{where}.token"),
-        _opt(value.get("user_id"), f"{where}.user_id"),
-    )
-    if not user.token and not user.username:
-        raise ConfigError(f"{where} needs username and password, or a token")
-    return user
+def _checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker()
+    for form in ("voicekit-http-https-url", "voicekit-ws-wss-http-https-url"):
+        schemes = tuple(form[len("voicekit-") : -len("-url")].split("-"))
+
+        def check(value: object, schemes: tuple[str, ...] = schemes) -> bool:
+            return _url_problem(value, schemes) is None
+
+        checker.checks(form)(check)
+    return checker
 
 
-def _platform(data: dict[str, Any]) -> PlatformConfig:
-    users = data.get("users") or []
-    if not isinstance(users, list):
-        raise ConfigError("platform.users must be a list")
-    return PlatformConfig(
-        url=_url(data.get("url"), "platform.url"),
-        login_url=_url(data.get("login_url"), "platform.login_url"),
-        client_credentials=_client(data.get("client_credentials"), "platform.client_credentials", secret=True),
-        code_client=_client(data.get("code_client"), "platform.code_client", secret=False),
-        users=[_platform_user(u, f"platform.users[{i}]") for i, u in enumerate(users)],
-    )
+def validate(tree: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> None:
+    """Check ``tree`` (the file layout, prepared) against ``TargetConfig.json``, then what a schema cannot say
+    (a CA bundle that exists, credentials the mock would not supply).
 
-
-def _connect(data: dict[str, Any]) -> ConnectConfig:
-    agents = data.get("agents") or []
-    if isinstance(agents, str):
-        agents = [a.strip() for a in agents.split(",") if a.strip()]
-    if not isinstance(agents, list):
-        raise ConfigError("connect.agents must be a list of agent ids")
-    url = data.get("url")
-    checked = _url(
-        str(url).replace("{agentId}", "agent") if url else None, "connect.url", ("ws", "wss", "http", "https")
-    )
-    tokens = data.get("tokens") or {}
-    if not isinstance(tokens, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and v for k, v in tokens.items()
-    ):
-        raise ConfigError("connect.tokens must map agent ids to their bus credentials (non-empty strings)")
-    auth = str(data.get("auth") or "auto").lower()
-    if auth not in ("on", "off", "auto"):
-        raise ConfigError(f"connect.auth must be on, off or auto (not {auth!r})")
-    return ConnectConfig(
-        url=str(url).rstrip("/") if checked else None,
-        agents=[_str(a, f"connect.agents[{i}]") for i, a in enumerate(agents)],
-        tokens=dict(tokens),
-        auth=auth,
-    )
-
-
-def _timeouts(data: dict[str, Any]) -> Timeouts:
-    default = Timeouts()
-    return Timeouts(
-        **{
-            name: _seconds(data.get(name, getattr(default, name)), f"timeouts.{name}")
-            for name in ("request", "notification", "run")
-        }
-    )
-
-
-def _limits(data: dict[str, Any]) -> Limits:
-    value = data.get("max_response_bytes", Limits.max_response_bytes)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | str)
-        or not str(value).strip().isdigit()
-        or int(value) < 1024
-    ):
-        raise ConfigError(f"limits.max_response_bytes must be a whole number of bytes >= 1024, not {value!r}")
-    return Limits(max_response_bytes=int(value))
-
-
-def _names(value: Any, where: str) -> list[str]:
-    """A list of names: a list, or a comma-separated string (``--set mock.variants=a,b``)."""
-    if value is None or value == "":
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise ConfigError(f"{where} is a list of names or a comma-separated string, not {value!r}")
-    return list(dict.fromkeys(i.strip() for i in items if i.strip()))
-
-
-def _events(data: dict[str, Any]) -> EventsConfig:
-    command = _opt(data.get("driver_command"), "events.driver_command")
-    if command and "{event}" not in command:
-        raise ConfigError("events.driver_command must contain {event} (and usually {args_json})")
-    return EventsConfig(
-        control_url=_url(data.get("control_url"), "events.control_url"),
-        control_token=_opt(data.get("control_token"), "events.control_token"),
-        driver_command=command,
-        manual_events=_bool(data.get("manual_events", False), "events.manual_events"),
-        manual_timeout=_seconds(data.get("manual_timeout", 120), "events.manual_timeout"),
-    )
-
-
-# ---- the embedded mock ------------------------------------------------------------------------------------------
-def default_mock_seed() -> Path:
-    """The seed the mock starts with: ``VOICEKIT_SEED`` (the mock reads it too), else the built-in one.
-
-    Located without importing ``mockserver``: the suite talks to the mock only over the wire.
+    Raises:
+        ConfigError: the most relevant problem, naming the key and its source.
     """
-    override = os.environ.get("VOICEKIT_SEED")
-    if override:
-        return Path(override)
-    spec = importlib.util.find_spec("mockserver")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the mock's seed cannot be found (is voicekit installed with its mock?)")
-    return Path(next(iter(spec.submodule_search_locations))) / "seed" / "default.yaml"
-
-
-def mock_data(base_url: str, seed: str | Path | None = None) -> dict[str, Any]:
-    """The configuration tree of the mock at ``base_url``, users read from its seed file.
-
-    GWS: agents are the ``ROLE_AGENT`` users with a device, in seed order (users whose device is on the
-    ``Public`` telephony network go to ``gws.users`` as ``public_network_agent``, …); the first
-    ``ROLE_SUPERVISOR`` and ``ROLE_ADMIN`` users. Platform and Connect are configured only when the seed has
-    ``platform:``/``connect:`` sections, whose clients, users and agents are read leniently.
-    """
-    path = Path(seed) if seed else default_mock_seed()
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the mock's seed {path}: {exc}") from None
-    base = base_url.rstrip("/")
-    tree: dict[str, Any] = {"target": {"name": "voicekit mock"}, "events": {"control_url": f"{base}/control"}}
-    if "gws" in doc:
-        tree["gws"] = _mock_gws(base, doc["gws"] or {})
-    if "platform" in doc:
-        tree["platform"] = _mock_platform(f"{base}/platform", doc["platform"] or {})
-    if "connect" in doc:
-        ws = "ws" + base[len("http") :] if base.startswith("http") else base
-        section = doc["connect"] or {}
-        tree["connect"] = {
-            "url": f"{ws}/connect",
-            "agents": _mock_connect_agents(section),
-            "tokens": _mock_connect_tokens(section),
-            "auth": "on",
-        }
-    return tree
-
-
-def _mock_gws(base: str, gws: Mapping[str, Any]) -> dict[str, Any]:
-    devices = {str(d.get("phoneNumber")): d for d in gws.get("devices", []) if isinstance(d, Mapping)}
-    out: dict[str, Any] = {"url": base, "agents": [], "users": {}}
-    for user in gws.get("users", []):
-        roles = user.get("roles") or []
-        numbers = [str(n) for n in user.get("devices") or []]
-        login = {"username": user["userName"], "password": str(user.get("password", "password"))}
-        if numbers:
-            login["phone_number"] = numbers[0]
-        if "ROLE_SUPERVISOR" in roles:
-            out.setdefault("supervisor", login)
-        elif "ROLE_ADMIN" in roles:
-            out.setdefault("admin", login)
-        elif "ROLE_AGENT" in roles and numbers:
-            network = str((devices.get(numbers[0]) or {}).get("telephonyNetwork") or "Private")
-            if network.lower() == "public":
-                out["users"].setdefault("public_network_agent", login)
-            else:
-                out["agents"].append(login)
-    return out
-
-
-def _first(item: Mapping[str, Any], *names: str) -> Any:
-    return next((item[n] for n in names if item.get(n) not in (None, "", [])), None)
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def _mock_platform(url: str, platform: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"url": url}
-    clients = platform.get("clients") or platform.get("oauthClients") or platform.get("oauth_clients") or []
-    for client in clients if isinstance(clients, list) else []:
-        if not isinstance(client, Mapping):
-            continue
-        client_id = _first(client, "clientId", "client_id", "id")
-        secret = _first(client, "clientSecret", "client_secret", "secret")
-        grants = " ".join(
-            _as_list(
-                _first(
-                    client,
-                    "grantTypes",
-                    "grant_types",
-                    "authorizedGrantTypes",
-                    "grants",
-                    "grantType",
-                    "grant_type",
-                    "type",
-                )
+    validator = jsonschema.Draft202012Validator(config_schema(), format_checker=_checker())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(tree))
+    if error is not None:
+        raise ConfigError(_message(error, origins or {}))
+    tls = (tree.get("target") or {}).get("tls_verify")
+    if isinstance(tls, str) and not Path(tls).is_file():
+        raise ConfigError(f"target.tls_verify: CA bundle {tls!r} not found (use true, false or a file path)")
+    mock_logs_in = bool((tree.get("events") or {}).get("control_url"))
+    for i, user in enumerate((tree.get("platform") or {}).get("users") or []):
+        if not user.get("token") and not user.get("password") and not mock_logs_in:
+            raise ConfigError(
+                f"platform.users[{i}] needs username and password, or a token (only the mock, "
+                "through its control API, logs users in without them)"
             )
-        ).lower()
-        redirects = _as_list(_first(client, "redirectUris", "redirect_uris", "redirectUri", "redirect_uri"))
-        if client_id and secret and "client" in grants and "client_credentials" not in out:
-            out["client_credentials"] = {"client_id": client_id, "client_secret": secret}
-        if client_id and redirects and ("code" in grants or "pkce" in grants) and "code_client" not in out:
-            out["code_client"] = {"client_id": client_id, "redirect_uri": redirects[0]}
-            if secret:
-                out["code_client"]["client_secret"] = secret
-    users = []
-    for user in platform.get("users") or []:
-        if not isinstance(user, Mapping):
-            continue
-        name = _first(user, "username", "userName", "email", "name")
-        password = _first(user, "password")
-        token = _first(user, "token", "accessToken", "access_token")
-        if name or token:  # without password or token: the mock's control API logs the user in
-            entry = {
-                "username": name,
-                "password": password,
-                "token": token,
-                "user_id": _first(user, "id", "userId", "user_id"),
-            }
-            users.append({k: str(v) for k, v in entry.items() if v is not None})
-    out["users"] = users
-    return out
 
 
-def _mock_connect_tokens(connect: Mapping[str, Any]) -> dict[str, str]:
-    agents = connect.get("agents") or []
-    return {str(a["id"]): str(a["token"]) for a in agents if isinstance(a, Mapping) and a.get("id") and a.get("token")}
+def _message(error: jsonschema.ValidationError, origins: Mapping[str, str]) -> str:
+    """A schema error as the kit says it: the key, what is wrong, where the value came from."""
+    path = [str(p) for p in error.absolute_path]
+    where = _join(path)
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    value: Any = error.instance
+    kind = error.validator
+    if kind == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known))
+        text = f"{f'[{where}] ' if where else ''}unknown key {unknown[0]!r} (known: {', '.join(known)})"
+        path = [*path, unknown[0]]
+    elif kind == "required":
+        missing = next(r for r in schema["required"] if r not in value)
+        text = f"{_join([*path, missing])} is required"
+    elif "x-error" in schema:
+        text = f"{where} {schema['x-error']}"
+    elif _url_schemes(schema) and kind in ("format", "pattern"):
+        text = f"{where}: {_url_problem(value, _url_schemes(schema) or ()) or f'{value!r} is not a URL'}"
+    elif kind == "enum":
+        text = f"{where} must be one of {', '.join(map(str, schema['enum']))}, not {value!r}"
+    elif kind == "type":
+        types = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        text = f"{where} must be {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}, not {value!r}"
+    elif kind == "exclusiveMinimum":
+        text = f"{where} must be > {schema['exclusiveMinimum']:g}, not {value!r}"
+    elif kind == "minimum":
+        text = f"{where} must be >= {schema['minimum']:g}, not {value!r}"
+    elif kind == "minLength":
+        text = f"{where} is required (not empty)"
+    else:
+        text = f"{where or 'the configuration'}: {error.message}"
+    origin = _origin_of(path, origins)
+    return f"{text} (from {origin})" if origin else text
 
 
-def _mock_connect_agents(connect: Mapping[str, Any]) -> list[str]:
-    agents = connect.get("agents") or []
-    out = []
-    for agent in agents if isinstance(agents, list) else []:
-        if isinstance(agent, Mapping):
-            value = _first(agent, "id", "agentId", "agent_id", "username")
-            if value:
-                out.append(str(value))
-        elif agent:
-            out.append(str(agent))
-    return out
+def _origin_of(path: list[str], origins: Mapping[str, str]) -> str | None:
+    for end in range(len(path), 0, -1):
+        found = origins.get(_join(path[:end]))
+        if found:
+            return found
+    return None
+
+
+# ---- building --------------------------------------------------------------------------------------------------
+def _gws_user(data: Mapping[str, Any] | None) -> GwsUser | None:
+    if not data:
+        return None
+    return GwsUser(str(data["username"]), str(data["password"]), data.get("phone_number"))
+
+
+def _client(data: Mapping[str, Any] | None) -> OAuthClient | None:
+    if not data:
+        return None
+    redirect = data.get("redirect_uri")
+    return OAuthClient(data["client_id"], data.get("client_secret"), redirect.rstrip("/") if redirect else None)
+
+
+def _url(value: str | None) -> str | None:
+    return value.rstrip("/") if value else None
+
+
+def _build(tree: Mapping[str, Any], origins: dict[str, str]) -> TargetConfig:
+    """The typed configuration of a validated tree (what is absent takes the dataclasses' defaults, which are the
+    schema's — ``tests/conformance/test_config.py`` keeps them equal)."""
+
+    def section(name: str) -> dict[str, Any]:
+        return dict(tree.get(name) or {})
+
+    target, gws, platform, connect = section("target"), section("gws"), section("platform"), section("connect")
+    events = section("events")
+    agents = [_gws_user(a) for a in gws.get("agents") or []]
+    return TargetConfig(
+        name=target.get("name", TargetConfig.name),
+        tls_verify=target.get("tls_verify", True),
+        allow_destructive=target.get("allow_destructive", False),
+        gws=GwsConfig(
+            url=_url(gws.get("url")),
+            csrf=gws.get("csrf", "auto"),
+            agents=[a for a in agents if a is not None],
+            supervisor=_gws_user(gws.get("supervisor")),
+            admin=_gws_user(gws.get("admin")),
+            users={str(k): u for k, v in (gws.get("users") or {}).items() if (u := _gws_user(v)) is not None},
+            unknown_dn=gws.get("unknown_dn", GwsConfig.unknown_dn),
+            queue=gws.get("queue"),
+        ),
+        platform=PlatformConfig(
+            url=_url(platform.get("url")),
+            login_url=_url(platform.get("login_url")),
+            client_credentials=_client(platform.get("client_credentials")),
+            code_client=_client(platform.get("code_client")),
+            users=[
+                PlatformUser(u.get("username"), u.get("password"), u.get("token"), u.get("user_id"))
+                for u in platform.get("users") or []
+            ],
+        ),
+        connect=ConnectConfig(
+            url=_url(connect.get("url")),
+            agents=list(connect.get("agents") or []),
+            tokens=dict(connect.get("tokens") or {}),
+            auth=connect.get("auth", "auto"),
+        ),
+        timeouts=Timeouts(**{k: float(v) for k, v in section("timeouts").items()}),
+        limits=Limits(**section("limits")),
+        events=EventsConfig(
+            control_url=_url(events.get("control_url")),
+            control_token=events.get("control_token"),
+            driver_command=events.get("driver_command"),
+            manual_events=events.get("manual_events", False),
+            manual_timeout=float(events.get("manual_timeout", EventsConfig.manual_timeout)),
+        ),
+        mock=MockOptions(variants=list(dict.fromkeys(section("mock").get("variants") or []))),
+        fuzz=FuzzConfig(**section("fuzz")),
+        stateful=StatefulConfig(**section("stateful")),
+        origins=origins,
+    )

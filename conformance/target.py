@@ -15,16 +15,33 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from conformance.config import TargetConfig
+from conformance.control import ControlClient, ControlRefused
 from conformance.errors import ConfigError
 from conformance.failures import ConformanceFailure
 from conformance.launcher import MockProcess
 from conformance.transport.http import HttpClient, set_response_limit
 
-__all__ = ["MOCK", "OUTAGE_STRIKES", "RunningTarget", "check_health", "load_config", "mock_csrf", "open_target"]
+__all__ = [
+    "MOCK",
+    "MOCK_CONFIG_PATH",
+    "OUTAGE_STRIKES",
+    "RunningTarget",
+    "check_health",
+    "is_mock",
+    "load_config",
+    "mock_config",
+    "mock_csrf",
+    "mock_data",
+    "open_target",
+]
 
 MOCK = "mock"
+#: Where a running mock publishes the configuration a suite needs to test it (a tree valid under
+#: specs/schemas/config/TargetConfig.json): its URLs, seed users and clients, bus agents, control API.
+MOCK_CONFIG_PATH = "/control/target-config"
 #: Tests in a row that saw a system hang or refuse connections, after which its remaining tests fail at once.
 OUTAGE_STRIKES = 2
 
@@ -80,26 +97,89 @@ class RunningTarget:
             self.mock = None
 
 
+def mock_data(base_url: str, *, token: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """The configuration tree the mock at ``base_url`` publishes (``GET /control/target-config``), its URLs
+    rebased on ``base_url``: the mock as the kit reaches it (through a proxy, say), whatever host it saw.
+
+    Raises:
+        ConfigError: the mock did not publish a configuration.
+    """
+    base = base_url.rstrip("/")
+    try:
+        with ControlClient(f"{base}/control", token=token, timeout=timeout, record=False) as control:
+            tree = control.target_config()
+    except ControlRefused as exc:
+        raise ConfigError(f"the mock at {base} refused {MOCK_CONFIG_PATH}: {exc}") from None
+    except ConformanceFailure as exc:
+        raise ConfigError(f"the mock at {base} did not answer {MOCK_CONFIG_PATH}: {exc.message}") from None
+    if not tree:
+        raise ConfigError(f"the mock at {base} answered {MOCK_CONFIG_PATH} with no configuration")
+    return _rebase(tree, base)
+
+
+_URL_KEYS = (
+    ("gws", "url"),
+    ("platform", "url"),
+    ("platform", "login_url"),
+    ("connect", "url"),
+    ("events", "control_url"),
+)
+
+
+def _rebase(tree: dict[str, Any], base: str) -> dict[str, Any]:
+    served = urlsplit(str((tree.get("events") or {}).get("control_url") or "")).netloc
+    wanted = urlsplit(base)
+    for section, key in _URL_KEYS:
+        value = (tree.get(section) or {}).get(key)
+        if not isinstance(value, str) or not served:
+            continue
+        parts = urlsplit(value)
+        if parts.netloc != served:
+            continue
+        web = parts.scheme in ("http", "https")
+        scheme = wanted.scheme if web else ("wss" if wanted.scheme == "https" else "ws")
+        tree[section][key] = urlunsplit((scheme, wanted.netloc, parts.path, parts.query, parts.fragment))
+    return tree
+
+
+def mock_config(base_url: str, *, token: str | None = None) -> TargetConfig:
+    """The configuration of the running mock at ``base_url`` alone (no file, no environment)."""
+    tree = mock_data(base_url, token=token)
+    return TargetConfig.load(None, mock=tree, mock_source=_mock_source(base_url), environ={})
+
+
+def _mock_source(base_url: str) -> str:
+    return f"mock {base_url.rstrip('/')}{MOCK_CONFIG_PATH}"
+
+
+def is_mock(target: str | None, config_path: str | Path | None) -> bool:
+    """``--target mock``, or no target and no configuration file at all."""
+    return target == MOCK or (target is None and config_path is None)
+
+
 def load_config(
     target: str | None,
     config_path: str | Path | None,
     *,
     overrides: Mapping[str, Any] | None = None,
+    override_sources: Mapping[str, str] | None = None,
     mock_base_url: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> TargetConfig:
     """The configuration for ``--target``/``--config``: ``mock`` (optionally tuned by a config file) or a
-    configuration file (``--target path`` and ``--config path`` are the same thing)."""
+    configuration file (``--target path`` and ``--config path`` are the same thing). For the mock, what the
+    running mock at ``mock_base_url`` publishes is read; before it runs (no URL), the file and options alone."""
     path: str | Path | None = config_path
     if target and target != MOCK:
         if config_path and str(config_path) != str(target):
             raise ConfigError("give the configuration file once: --target FILE or --config FILE")
         path = target
-    if target == MOCK or (target is None and path is None):
-        return TargetConfig.load(
-            path, mock_base_url=mock_base_url or "http://localhost:0", environ=environ, overrides=overrides
-        )
-    return TargetConfig.load(path, environ=environ, overrides=overrides)
+    layers: dict[str, Any] = {"environ": environ, "overrides": overrides, "override_sources": override_sources}
+    if is_mock(target, path) and mock_base_url is not None:
+        before = TargetConfig.load(path, **layers)  # the control token and timeout to ask the mock with
+        tree = mock_data(mock_base_url, token=before.events.control_token, timeout=before.timeouts.request)
+        return TargetConfig.load(path, mock=tree, mock_source=_mock_source(mock_base_url), **layers)
+    return TargetConfig.load(path, **layers)
 
 
 def open_target(
@@ -107,6 +187,7 @@ def open_target(
     config_path: str | Path | None,
     *,
     overrides: Mapping[str, Any] | None = None,
+    override_sources: Mapping[str, str] | None = None,
     systems: Iterable[str] = ("gws", "platform", "connect"),
     startup_timeout: float = 30.0,
 ) -> RunningTarget:
@@ -116,16 +197,16 @@ def open_target(
         ConfigError: bad configuration.
         LaunchError: the mock did not start.
     """
-    is_mock = target == MOCK or (target is None and config_path is None)
-    if not is_mock:
-        config = load_config(target, config_path, overrides=overrides)
+    given: dict[str, Any] = {"overrides": overrides, "override_sources": override_sources}
+    if not is_mock(target, config_path):
+        config = load_config(target, config_path, **given)
         running = RunningTarget(config, "config")
     else:
-        pre = load_config(MOCK, config_path, overrides=overrides)
+        pre = load_config(MOCK, config_path, **given)
         mock = MockProcess(csrf=mock_csrf(pre.gws.csrf), startup_timeout=startup_timeout, variants=pre.mock.variants)
         base = mock.start()
         try:
-            config = load_config(MOCK, config_path, overrides=overrides, mock_base_url=base)
+            config = load_config(MOCK, config_path, mock_base_url=base, **given)
         except Exception:
             mock.stop()
             raise

@@ -71,9 +71,10 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     from mockserver.control import routes as control_routes
 
     control_routes.init_app(app)
-    from mockserver.control import journal
+    from mockserver.control import journal, target_config
 
     journal.init_app(app)
+    target_config.init_app(app)
     from mockserver import dashboard
 
     dashboard.init_app(app)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from conformance.options import Option, command_options
 from voicekit import __version__
 
 
@@ -114,95 +117,47 @@ def errata(check: bool) -> None:
     click.echo(f"wrote {target}")
 
 
+class _Parsed(click.ParamType):  # type: ignore[type-arg]
+    """An option's parser from the declaration table: its ValueError is click's usage error."""
+
+    def __init__(self, option: Option) -> None:
+        self.name = option.metavar or option.name
+        self.parse = option.parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if self.parse is None or not isinstance(value, str):
+            return value
+        try:
+            return self.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _command_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``voicekit certify``'s click options, generated from the table the pytest plugin's come from too."""
+    for option in reversed(command_options()):
+        flag = option.command_flag + (f"/{option.negative}" if option.negative else "")
+        kwargs: dict[str, Any] = {"help": option.help, "default": option.default}
+        if option.kind == "flag":
+            if option.negative is None:  # with a switch-off flag, click makes it a boolean flag by itself
+                kwargs["is_flag"] = True
+        else:
+            kwargs["metavar"] = option.metavar
+            kwargs["multiple"] = option.kind == "multi"
+            if option.choices:
+                kwargs["type"] = click.Choice(option.choices)
+            elif option.parse is not None and option.command_parses:
+                kwargs["type"] = _Parsed(option)
+        if option.default is not None and option.kind != "multi":
+            kwargs["show_default"] = True
+        command = click.option(flag, option.key, **kwargs)(command)
+    return command
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option(
-    "--target",
-    default=None,
-    metavar="mock|FILE",
-    help="The embedded mock (the default without --config), or a target configuration file.",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Target configuration file (same as --target FILE; with --target mock it tunes the run).",
-)
-@click.option("--profile", default=None, metavar="a,b", help="Run only these profiles (comma list, 'gws-*').")
-@click.option(
-    "--allow-destructive/--no-destructive",
-    default=None,
-    help="Run destructive tests (they change the target). Default: on for the disposable embedded mock, "
-    "off for any other target.",
-)
-@click.option(
-    "--fail-under",
-    type=click.FloatRange(0, 100),
-    default=0.0,
-    show_default=True,
-    help="Fail when the overall score (percent) is below this.",
-)
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False),
-    default="reports",
-    show_default=True,
-    help="Where the certificate, JUnit XML and Allure results go.",
-)
-@click.option("--junit/--no-junit", default=True, show_default=True, help="Write junit.xml.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds for one request (default 10, or the configuration's timeouts.request).",
-)
-@click.option(
-    "--notification-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds to wait for one notification.",
-)
-@click.option(
-    "--run-timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds for the whole run."
-)
-@click.option(
-    "--max-response-bytes",
-    type=click.IntRange(min=1024),
-    default=None,
-    help="The most read of one response body or WebSocket frame; a larger one fails as the target's "
-    "(default 16777216, or the configuration's limits.max_response_bytes).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a configuration value, e.g. --set gws.csrf=on (repeatable).",
-)
-@click.option(
-    "--replay",
-    "replay_dirs",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Also replay the fixtures in this folder (recordings of voicekit proxy --record), in the *-samples profiles.",
-)
+@_command_options
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def certify(
-    target: str | None,
-    config_file: str | None,
-    profile: str | None,
-    allow_destructive: bool | None,
-    fail_under: float,
-    report_dir: str,
-    junit: bool,
-    timeout: float | None,
-    notification_timeout: float | None,
-    run_timeout: float | None,
-    max_response_bytes: int | None,
-    overrides: tuple[str, ...],
-    replay_dirs: tuple[str, ...],
-    pytest_args: tuple[str, ...],
-) -> None:
+def certify(pytest_args: tuple[str, ...], **values: Any) -> None:
     """Certify a target: run the conformance families, write the certificate (JSON, Markdown, HTML), JUnit XML
     and Allure results. Exit 0 when it passes, 1 when it fails, 2 when the kit cannot run. Arguments after
     `--` go to pytest."""
@@ -210,24 +165,11 @@ def certify(
     from conformance.cli import CertifyOptions
     from conformance.cli import certify as run_certify
 
-    _add_fixture_dirs(replay_dirs)
-    if allow_destructive is None:
-        allow_destructive = target == "mock"
-    options = CertifyOptions(
-        target=target,
-        config=config_file,
-        profile=profile,
-        allow_destructive=allow_destructive,
-        fail_under=fail_under,
-        report_dir=Path(report_dir),
-        junit=junit,
-        timeout=timeout,
-        notification_timeout=notification_timeout,
-        run_timeout=run_timeout,
-        max_response_bytes=max_response_bytes,
-        overrides=list(overrides),
-        pytest_args=list(pytest_args),
-    )
+    _add_fixture_dirs(values.pop("replay_dirs"))
+    if values["allow_destructive"] is None:
+        values["allow_destructive"] = values["target"] == "mock"
+    values["overrides"] = list(values["overrides"])
+    options = CertifyOptions(pytest_args=pytest_args, **values)
     sys.exit(run_certify(options, echo=click.echo))
 
 

@@ -25,9 +25,10 @@ same checks plus ``ensure_resource_availability``; schemathesis' own link infere
 guesses links the documents do not state. No schemathesis configuration file is read (``schemathesis.toml`` in
 the working directory would otherwise change the run).
 
-Budget (environment, so a run can be tuned without touching the suite): ``VOICEKIT_FUZZ_MAX_EXAMPLES``
-(default 25, per generation mode and operation), ``VOICEKIT_FUZZ_STATEFUL_EXAMPLES`` (default 10 scenarios),
-``VOICEKIT_FUZZ_SEED`` (default: derandomized — the same cases on every run, so results are reproducible).
+Budget (the ``[fuzz]`` section of TargetConfig, so a run can be tuned without touching the suite:
+``VOICEKIT_FUZZ_<KEY>`` or ``--set fuzz.<key>=``): ``max_examples`` (default 25, per generation mode and
+operation), ``stateful_examples`` (default 10 scenarios), ``seed`` (default: derandomized — the same cases on
+every run, so results are reproducible).
 
 Destructive operations only run with ``--vk-allow-destructive``: GWS POST/PUT/DELETE on settings, users, features
 and groups (they change the target's configuration), and the Platform operations that place a call to a generated
@@ -48,7 +49,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
 import shlex
@@ -73,7 +73,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.errors import NoLinksFound, SchemathesisError, SerializationNotPossible
 from schemathesis.specs.openapi import checks as oas
 
-from conformance.config import TargetConfig
+from conformance.config import FuzzConfig, TargetConfig
 from conformance.errors import VoicekitError
 from conformance.evidence import Exchange, attach, report_exchange, step
 from conformance.failures import ConformanceFailure, Evidence, TargetUnreachable
@@ -84,42 +84,21 @@ from conformance.wire_query import sent_query_is_valid
 from voicekit.paths import specs_dir
 
 # ---- budget ---------------------------------------------------------------------------------------------------
-ENV_MAX_EXAMPLES = "VOICEKIT_FUZZ_MAX_EXAMPLES"
-ENV_STATEFUL_EXAMPLES = "VOICEKIT_FUZZ_STATEFUL_EXAMPLES"
-ENV_SEED = "VOICEKIT_FUZZ_SEED"
-DEFAULT_MAX_EXAMPLES = 25
-DEFAULT_STATEFUL_EXAMPLES = 10
 STATEFUL_MAX_STEPS = 6
 MAX_FINDINGS = 12  # distinct findings kept per test; the rest is counted
 
 
 @dataclass(frozen=True)
 class Budget:
-    """How much to generate; read from the environment (see the module docstring)."""
+    """How much to generate: the ``[fuzz]`` settings (see the module docstring)."""
 
-    max_examples: int = DEFAULT_MAX_EXAMPLES
-    stateful_examples: int = DEFAULT_STATEFUL_EXAMPLES
+    max_examples: int = FuzzConfig.max_examples
+    stateful_examples: int = FuzzConfig.stateful_examples
     seed: int | None = None
 
     @classmethod
-    def from_env(cls) -> Budget:
-        def number(name: str, default: int | None) -> int | None:
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise VoicekitError(f"{name} must be an integer, not {raw!r}") from None
-            if value < 0 or (name != ENV_SEED and value == 0):
-                raise VoicekitError(f"{name} must be a positive integer, not {raw!r}")
-            return value
-
-        return cls(
-            number(ENV_MAX_EXAMPLES, DEFAULT_MAX_EXAMPLES) or DEFAULT_MAX_EXAMPLES,
-            number(ENV_STATEFUL_EXAMPLES, DEFAULT_STATEFUL_EXAMPLES) or DEFAULT_STATEFUL_EXAMPLES,
-            number(ENV_SEED, None),
-        )
+    def of(cls, config: FuzzConfig) -> Budget:
+        return cls(config.max_examples, config.stateful_examples, config.seed)
 
     def settings(self, max_examples: int, *, stateful: bool = False) -> settings:
         """Hypothesis settings: no example database, no deadline, no shrinking (each shrink step is a request
@@ -927,8 +906,8 @@ class _Stop(Exception):
 
 # ---- fixtures and tests --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def fuzz_budget() -> Budget:
-    return Budget.from_env()
+def fuzz_budget(vk_config: TargetConfig) -> Budget:
+    return Budget.of(vk_config.fuzz)
 
 
 @pytest.fixture(scope="module")

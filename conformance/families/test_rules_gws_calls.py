@@ -8,13 +8,13 @@ the few rules that need an external caller or the voice service going down take 
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
 import pytest
 
 from conformance.advisory import advise
 from conformance.checks import expect_notification
+from conformance.config import TargetConfig
 from conformance.events import EventSource
 from conformance.outcomes import not_run
 from conformance.support.gws import DEVICES, SERVICES, GwsAgent
@@ -34,7 +34,6 @@ from conformance.support.gws_line import Line, connect, establish, open_line
 
 PROFILE = "gws-voice-core"
 #: A number of the switch's numbering plan that no device has (the mock: any unused number of ≤ 6 digits).
-UNKNOWN_DN = os.environ.get("VOICEKIT_GWS_UNKNOWN_DN", "59999")
 
 
 # ---- capabilities per call state ------------------------------------------------------------------------------
@@ -342,9 +341,8 @@ def test_reject_not_offered_on_direct_call(line_a: Line, line_b: Line) -> None:
     require(line_b.call(ringing["id"]).get("state") == "Ringing", "the refused Reject changed the call")
 
 
-def _voice_queue(agent: GwsAgent) -> str:
-    """The queue to deliver through: ``VOICEKIT_GWS_QUEUE``, else the first voice queue of the target."""
-    configured = os.environ.get("VOICEKIT_GWS_QUEUE")
+def _voice_queue(agent: GwsAgent, configured: str | None) -> str:
+    """The queue to deliver through: ``gws.queue``, else the first voice queue of the target."""
     if configured:
         return configured
     response = agent.get("/api/v2/queues", params={"fields": "*"})
@@ -356,7 +354,7 @@ def _voice_queue(agent: GwsAgent) -> str:
             and (queue.get("number") or queue.get("name"))
         ):
             return str(queue.get("number") or queue.get("name"))
-    not_run("no voice queue to deliver a call through (set VOICEKIT_GWS_QUEUE)")
+    not_run("no voice queue to deliver a call through (set gws.queue)")
 
 
 @pytest.mark.profile(PROFILE)
@@ -369,8 +367,10 @@ def _voice_queue(agent: GwsAgent) -> str:
 @pytest.mark.operations("gws.Reject", "gws.cometd.CallStateChangeMessage")
 @pytest.mark.needs_event("inbound-call")
 @pytest.mark.fixture_id("gws.calls.reject.sample")
-def test_reject_on_queue_delivered_call(line_a: Line, events: EventSource, vk_cleanup: Any) -> None:
-    queue = _voice_queue(line_a.agent)
+def test_reject_on_queue_delivered_call(
+    line_a: Line, events: EventSource, vk_cleanup: Any, vk_config: TargetConfig
+) -> None:
+    queue = _voice_queue(line_a.agent, vk_config.gws.queue)
     external = events.inbound_call(
         line_a.number, queue=queue, expect=lambda t: line_a.call_message(state="Ringing", timeout=t)
     )
@@ -401,10 +401,10 @@ def _quietly(func: Any, *args: Any) -> None:
 )
 @pytest.mark.operations("gws.Dial", "gws.cometd.ErrorMessage")
 @pytest.mark.fixture_id("gws.general.async-events.error-message-device")
-def test_unknown_dn_gives_error_message(line_a: Line) -> None:
+def test_unknown_dn_gives_error_message(line_a: Line, vk_config: TargetConfig) -> None:
     """l.1876-1882: T-Server's errors come asynchronously as CometD messages; l.1750-1762 is the example for
     an invalid called DN."""
-    expect_ok(line_a.agent.dial(UNKNOWN_DN))
+    expect_ok(line_a.agent.dial(vk_config.gws.unknown_dn))
     message = line_a.cometd.await_message(
         lambda m: m["channel"] == DEVICES and m["data"].get("messageType") == "ErrorMessage",
         description=f"{line_a.name}: ErrorMessage on /v2/me/devices",

@@ -30,17 +30,17 @@ Invariants (each failure carries the id of the invariant it broke):
 * GWS-STATE-107 each call is in the state, with the participants, user data and mute the model predicts;
 * GWS-STATE-108 an operation the call or device offers is accepted (HTTP 200, statusCode 0).
 
-Budget: ``VOICEKIT_STATEFUL_EXAMPLES`` (default 20) sequences of up to ``VOICEKIT_STATEFUL_STEPS`` (default 20)
-steps for the call machine; the device machine runs the same number of examples. ``VOICEKIT_STATEFUL_SEED``
-fixes hypothesis's seed; ``VOICEKIT_STATEFUL_REPRODUCE=<version>:<blob>`` replays a reported failure (the
-``@reproduce_failure`` line of the report); ``VOICEKIT_STATEFUL_SHRINK_SECONDS`` bounds shrinking (default 60);
-``VOICEKIT_STATEFUL_DEBUG=1`` prints every sequence run (with ``-s``).
+Budget (the ``[stateful]`` section of TargetConfig; ``VOICEKIT_STATEFUL_<KEY>`` or ``--set stateful.<key>=``):
+``examples`` (default 20) sequences of up to ``steps`` (default 20) steps for the call machine; the device
+machine runs the same number of examples. ``seed`` fixes hypothesis's seed; ``reproduce=<version>:<blob>``
+replays a reported failure (the ``@reproduce_failure`` line of the report); ``shrink_seconds`` bounds shrinking
+(default 60; hypothesis' own is 300, and every replay is on the wire); ``debug`` prints every sequence run
+(with ``-s``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -55,7 +55,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from conformance.advisory import advise
 from conformance.checks import ConformanceFailure, expect_notification
-from conformance.config import TargetConfig
+from conformance.config import StatefulConfig, TargetConfig
 from conformance.evidence import attach
 from conformance.failures import Evidence
 from conformance.outcomes import not_run
@@ -64,12 +64,6 @@ from conformance.support.gws import CALLS, DEVICES
 from conformance.support.gws_checks import DND_ON_OPTIONAL, DOC, MUTE_OPTIONAL, call_caps, expect_ok, expect_refused
 from conformance.support.gws_line import Line, open_line
 
-EXAMPLES = int(os.environ.get("VOICEKIT_STATEFUL_EXAMPLES", "20"))
-STEPS = int(os.environ.get("VOICEKIT_STATEFUL_STEPS", "20"))
-SEED = os.environ.get("VOICEKIT_STATEFUL_SEED")
-REPRODUCE = os.environ.get("VOICEKIT_STATEFUL_REPRODUCE")
-#: Seconds hypothesis may spend shrinking a failing sequence (its own default is 300; every replay is on the wire).
-SHRINK_SECONDS = int(os.environ.get("VOICEKIT_STATEFUL_SHRINK_SECONDS", "60"))
 QUIET = 0.25  # seconds of silence that show a refused or duplicate request notified nothing
 
 CAPS, NOTIFY, REFUSE, RELEASE, AGREE, AGENT, CALL, ACCEPT = (f"GWS-STATE-{n}" for n in range(101, 109))
@@ -1182,25 +1176,26 @@ def _settings(examples: int, steps: int) -> settings:
     )
 
 
-def run_machine(machine: type[WireMachine], world: World, examples: int, steps: int, test_name: str) -> None:
+def run_machine(machine: type[WireMachine], world: World, budget: StatefulConfig, steps: int, test_name: str) -> None:
     """Run ``machine``; on failure, raise its (shrunk) failure with the minimal reproducer as evidence."""
     if hasattr(hypothesis_engine, "MAX_SHRINKING_SECONDS"):  # internal; bounds the replays on the wire
-        hypothesis_engine.MAX_SHRINKING_SECONDS = SHRINK_SECONDS
+        hypothesis_engine.MAX_SHRINKING_SECONDS = budget.shrink_seconds
+    examples = budget.examples
 
     def factory() -> WireMachine:
         return machine(world)
 
-    if SEED is not None:
-        factory = seed(int(SEED))(factory)
-    if REPRODUCE:  # "version:blob", as hypothesis prints it for a failure
-        version, _, encoded = REPRODUCE.partition(":")
+    if budget.seed is not None:
+        factory = seed(budget.seed)(factory)
+    if budget.reproduce:  # "version:blob", as hypothesis prints it for a failure
+        version, _, encoded = budget.reproduce.partition(":")
         factory = reproduce_failure(version, encoded.encode())(factory)
     try:
         try:
             # hypothesis' stub asks for type[RuleBasedStateMachine]; it calls any factory returning a machine
             run_state_machine_as_test(factory, settings=_settings(examples, steps))  # type: ignore[arg-type]
         finally:
-            if os.environ.get("VOICEKIT_STATEFUL_DEBUG"):
+            if budget.debug:
                 for log in world.logs:
                     print(" | ".join(log))
     except HypothesisException as exc:  # e.g. Flaky: the target answered a replay differently
@@ -1311,10 +1306,11 @@ def world(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_c
     "gws.cometd.DeviceStateChangeMessage",
 )
 @pytest.mark.severity("critical")
-def test_call_state_machine(world: World) -> None:
+def test_call_state_machine(world: World, vk_config: TargetConfig) -> None:
     if len(world.lines) < 2:
         not_run("the call machine needs two GWS agents (gws.agents)")
-    run_machine(CallMachine, world, EXAMPLES, STEPS, "call state machine")
+    budget = vk_config.stateful
+    run_machine(CallMachine, world, budget, budget.steps, "call state machine")
 
 
 @pytest.mark.profile("gws-agent-state")
@@ -1337,5 +1333,6 @@ def test_call_state_machine(world: World) -> None:
     "gws.ForwardCallsOff",
     "gws.cometd.DeviceStateChangeMessage",
 )
-def test_device_state_machine(world: World) -> None:
-    run_machine(DeviceMachine, world, EXAMPLES, max(10, STEPS // 2), "device state machine")
+def test_device_state_machine(world: World, vk_config: TargetConfig) -> None:
+    budget = vk_config.stateful
+    run_machine(DeviceMachine, world, budget, max(10, budget.steps // 2), "device state machine")

@@ -14,7 +14,6 @@ actions; :meth:`Run.cleanup` hangs up and restores agent states afterwards.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +84,6 @@ GROUP_OPERATIONS = {
     "deleteGroup",
     "deleteGroupDisposition",
 }
-#: A DN of the switch's numbering plan that no device has (the replay dials it to make T-Server refuse a call,
-#: "Invalid Called Dn"); the same setting as the call-control family's.
-UNKNOWN_DN = os.environ.get("VOICEKIT_GWS_UNKNOWN_DN", "59999")
 
 
 # ---- entry points -----------------------------------------------------------------------------------------
@@ -829,12 +825,13 @@ def _error_notification(run: Run, data: Mapping[str, Any]) -> None:
             and None
         )
         return
+    unknown_dn = run.driver.config.gws.unknown_dn  # no device has it: T-Server refuses ("Invalid Called Dn")
     run.cause = lambda: (
         run.post(
             actor,
             f"/api/v2/me/devices/{actor.device_id}/calls",
-            {"operationName": "Dial", "destination": {"phoneNumber": UNKNOWN_DN}},
-            f"the actor dials the unknown DN {UNKNOWN_DN}",
+            {"operationName": "Dial", "destination": {"phoneNumber": unknown_dn}},
+            f"the actor dials the unknown DN {unknown_dn}",
         )
         and None
     )

@@ -393,7 +393,16 @@ def render_markdown(c: dict[str, Any]) -> str:
         out += [f"| {_md(n['test'])} | {n['profile']} | {_md(n['reason'] or '')} |" for n in c["not_run"]]
     if c["notes"]:
         out += ["", "## Notes", "", *[f"- {_md(n)}" for n in c["notes"]]]
+    if t.get("settings"):
+        out += ["", "## Configuration", "", "Every setting of the run and where it came from (secrets as ***).", ""]
+        out += ["| setting | value | source |", "|---|---|---|"]
+        out += [f"| {_md(s['key'])} | {_md(_setting(s['value']))} | {_md(s['source'])} |" for s in t["settings"]]
     return "\n".join(out) + "\n"
+
+
+def _setting(value: Any) -> str:
+    """A setting's value as the configuration file would spell it."""
+    return json.dumps(value) if not isinstance(value, str) else value
 
 
 def _md(value: Any) -> str:
@@ -493,6 +502,16 @@ def render_html(c: dict[str, Any]) -> str:
         parts.append("</table>")
     if c["notes"]:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in c["notes"]) + "</ul>")
+    if t.get("settings"):
+        parts.append(
+            "<h2>Configuration</h2><p>Every setting of the run and where it came from (secrets as ***).</p>"
+            "<table><tr><th>setting</th><th>value</th><th>source</th></tr>"
+        )
+        parts += [
+            f"<tr><td>{e(s['key'])}</td><td>{e(_setting(s['value']))}</td><td>{e(s['source'])}</td></tr>"
+            for s in t["settings"]
+        ]
+        parts.append("</table>")
     parts.append("</body></html>\n")
     return "".join(parts)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.config import mock_data
 from conformance.launcher import MockProcess
+from conformance.target import mock_data
 
 
 @pytest.fixture(scope="session")

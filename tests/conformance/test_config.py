@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from conformance import profiles
-from conformance.config import (
-    ConnectConfig,
-    GwsUser,
-    TargetConfig,
-    default_mock_seed,
-    mock_data,
-    parse_override,
-)
+from conformance.config import ConnectConfig, GwsUser, TargetConfig, config_schema, parse_override
 from conformance.errors import ConfigError
-from conformance.target import load_config
+from conformance.target import _rebase, load_config, mock_config
 
 TOML = """
 [target]
@@ -187,55 +181,102 @@ def test_bus_url_template() -> None:
         ConnectConfig().bus_url("a1")
 
 
-def test_for_mock_reads_the_seed_users() -> None:
-    config = TargetConfig.for_mock("http://localhost:43997/")
-    assert config.gws.url == "http://localhost:43997"
-    assert config.events.control_url == "http://localhost:43997/control"
-    names = [a.username for a in config.gws.agents]
-    assert names[:2] == ["jsmith@uppercape.ca", "paveld@redwings.com"]
-    assert config.gws.agents[0].phone_number == "5001"
-    assert "nlidstrom@redwings.com" not in names
-    assert config.gws.users["public_network_agent"].username == "nlidstrom@redwings.com"
+def test_the_mock_configuration_comes_from_its_route(mock_url: str) -> None:
+    """``--target mock`` reads GET /control/target-config of the running mock (never its seed file)."""
+    config = mock_config(mock_url + "/")
+    assert config.gws.url == mock_url
+    assert config.events.control_url == f"{mock_url}/control"
+    assert [a.username for a in config.gws.agents][:2] == ["jsmith@uppercape.ca", "paveld@redwings.com"]
     assert config.gws.supervisor == GwsUser("sgarcia@redwings.com", "password", "5005")
-    assert config.gws.admin and config.gws.admin.username == "mikeb@redwings.com"
-    assert default_mock_seed().name == "default.yaml"
+    assert config.origin("gws.agents[0].password") == f"mock {mock_url}/control/target-config"
+    assert config.origin("timeouts.request") == "default"
 
 
-def test_for_mock_platform_and_connect_are_just_data(tmp_path: Path) -> None:
-    seed = write(
-        tmp_path,
-        """
-gws: {users: [], devices: []}
-platform:
-  clients:
-    - {clientId: svc, clientSecret: svc-secret, grantTypes: [client_credentials]}
-    - {clientId: web, grantTypes: [authorization_code], redirectUris: ["http://localhost:8085/cb"]}
-  users:
-    - {id: u-1, email: agent@example.com, password: pw}
-connect:
-  agents: [{agentId: ca-1}, ca-2]
-""",
-        "seed.yaml",
-    )
-    tree = mock_data("http://localhost:5000", seed)
-    config = TargetConfig.from_mapping(tree)
-    assert config.platform.url == "http://localhost:5000/platform"
-    assert config.platform.client_credentials and config.platform.client_credentials.client_id == "svc"
-    assert config.platform.code_client and config.platform.code_client.redirect_uri == "http://localhost:8085/cb"
-    assert config.platform.users[0].username == "agent@example.com"
-    assert config.platform.users[0].user_id == "u-1"
-    assert config.connect.url == "ws://localhost:5000/connect"
-    assert config.connect.agents == ["ca-1", "ca-2"]
-    without = TargetConfig.from_mapping(mock_data("http://localhost:5000", write(tmp_path, "gws: {}", "s2.yaml")))
-    assert without.platform.url is None and without.connect.url is None
+def test_the_mock_urls_are_rebased_on_the_address_the_kit_uses() -> None:
+    """Through a proxy that rewrites Host, the mock names itself; the kit keeps talking to the proxy."""
+    tree = {
+        "gws": {"url": "http://127.0.0.1:5000"},
+        "connect": {"url": "ws://127.0.0.1:5000/connect"},
+        "platform": {"url": "http://elsewhere:1/platform"},
+        "events": {"control_url": "http://127.0.0.1:5000/control"},
+    }
+    rebased = _rebase(tree, "https://proxy.example:8443")
+    assert rebased["gws"]["url"] == "https://proxy.example:8443"
+    assert rebased["connect"]["url"] == "wss://proxy.example:8443/connect"
+    assert rebased["events"]["control_url"] == "https://proxy.example:8443/control"
+    assert rebased["platform"]["url"] == "http://elsewhere:1/platform", "another host is left alone"
 
 
-def test_load_config_target_and_config_file(tmp_path: Path) -> None:
+def test_new_settings_come_from_file_environment_and_set(tmp_path: Path) -> None:
+    path = write(tmp_path, '[gws]\nunknown_dn = "48888"\n[fuzz]\nmax_examples = 3\n')
+    env = {
+        "VOICEKIT_GWS_QUEUE": "8001",
+        "VOICEKIT_FUZZ_SEED": "42",
+        "VOICEKIT_STATEFUL_DEBUG": "1",
+        "VOICEKIT_STATEFUL_REPRODUCE": "6.1:AXic",
+    }
+    config = TargetConfig.load(path, environ=env, overrides={"stateful.steps": "7"})
+    assert (config.gws.unknown_dn, config.gws.queue) == ("48888", "8001")
+    assert (config.fuzz.max_examples, config.fuzz.stateful_examples, config.fuzz.seed) == (3, 10, 42)
+    assert (config.stateful.steps, config.stateful.examples, config.stateful.debug) == (7, 20, True)
+    assert config.stateful.reproduce == "6.1:AXic"
+    sources = {s["key"]: s["source"] for s in config.settings()}
+    assert sources["gws.unknown_dn"] == f"file {path}"
+    assert sources["gws.queue"] == "environment VOICEKIT_GWS_QUEUE"
+    assert sources["stateful.steps"] == "--set stateful.steps"
+    assert sources["stateful.shrink_seconds"] == "default"
+    defaults = TargetConfig.load(None, environ={})
+    assert (defaults.gws.unknown_dn, defaults.gws.queue, defaults.stateful.shrink_seconds) == ("59999", None, 60)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VOICEKIT_FUZZ_MAX_EXAMPLES": "many"}, "fuzz.max_examples must be a whole number, not 'many'"),
+        ({"VOICEKIT_FUZZ_MAX_EXAMPLES": "0"}, "fuzz.max_examples must be >= 1"),
+        ({"VOICEKIT_STATEFUL_STEPS": "2.5"}, "stateful.steps must be a whole number"),
+        ({"VOICEKIT_STATEFUL_REPRODUCE": "blob"}, "stateful.reproduce is <version>:<blob>"),
+        ({"VOICEKIT_GWS_UNKNOWN_DN": "5 9"}, "gws.unknown_dn is one DN"),
+        ({"VOICEKIT_TIMEOUTS_REQUEST": "soon"}, "timeouts.request must be a number, not 'soon'"),
+    ],
+)
+def test_a_bad_value_names_the_key_and_its_source(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        TargetConfig.load(None, environ=env)
+    assert message in str(caught.value)
+    assert f"(from environment {next(iter(env))})" in str(caught.value)
+
+
+def test_the_certificate_lists_every_setting_with_secrets_redacted(tmp_path: Path) -> None:
+    config = TargetConfig.load(write(tmp_path, TOML), environ={"VOICEKIT_GWS_AGENTS__1__PASSWORD": "from-env"})
+    settings = {s["key"]: s for s in config.describe()["settings"]}
+    assert settings["gws.agents[1].password"] == {
+        "key": "gws.agents[1].password",
+        "value": "***",
+        "source": "environment VOICEKIT_GWS_AGENTS__1__PASSWORD",
+    }
+    assert settings["gws.agents[0].password"]["value"] == "***"
+    assert settings["gws.agents[0].password"]["source"].startswith("file ")
+    assert settings["platform.client_credentials.client_secret"]["value"] == "***"
+    assert settings["timeouts.run"] == {"key": "timeouts.run", "value": 1800.0, "source": "default"}
+    assert '"pa"' not in json.dumps(config.describe()) and '"ccs"' not in json.dumps(config.describe())
+
+
+def test_the_schema_defaults_are_the_dataclass_defaults() -> None:
+    """One declaration: the schema's defaults are what an empty configuration gives."""
+    tree = TargetConfig().tree()
+    for name, section in config_schema()["properties"].items():
+        for key, spec in section["properties"].items():
+            if "default" in spec:
+                assert tree[name][key] == spec["default"], f"{name}.{key}"
+
+
+def test_load_config_target_and_config_file(tmp_path: Path, mock_url: str) -> None:
     path = write(tmp_path, TOML)
     assert load_config(None, path, environ={}).name == "Acme lab"
     assert load_config(str(path), None, environ={}).name == "Acme lab"
-    tuned = load_config("mock", path, environ={}, mock_base_url="http://localhost:1")
-    assert tuned.gws.url == "http://localhost:1", "the mock's URLs win over the file's"
+    tuned = load_config("mock", path, environ={}, mock_base_url=mock_url)
+    assert tuned.gws.url == mock_url, "the mock's URLs win over the file's"
     assert tuned.timeouts.request == 3.0, "the file tunes the rest"
     with pytest.raises(ConfigError, match="once"):
         load_config(str(path), tmp_path / "other.toml", environ={})
@@ -244,7 +285,7 @@ def test_load_config_target_and_config_file(tmp_path: Path) -> None:
 def test_mock_variants_from_override_file_and_environment(tmp_path: Path) -> None:
     """``--set mock.variants=a,b`` (a comma list), a file's list, or VOICEKIT_MOCK_VARIANTS; shown in describe()."""
     key, value = parse_override("mock.variants=mute-silent, offline-logout")
-    config = TargetConfig.load(None, mock_base_url="http://localhost:1", overrides={key: value}, environ={})
+    config = TargetConfig.load(None, overrides={key: value}, environ={})
     assert config.mock.variants == ["mute-silent", "offline-logout"]
     assert config.describe()["mock_variants"] == ["mute-silent", "offline-logout"]
     path = tmp_path / "t.toml"

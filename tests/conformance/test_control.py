@@ -21,6 +21,7 @@ from conformance.config import TargetConfig
 from conformance.control import ControlClient, ControlRefused
 from conformance.errors import EventFailed, VoicekitError
 from conformance.failures import TargetUnreachable
+from conformance.target import mock_config
 from conformance.transport.http import ResponseTooLarge, response_limit, set_response_limit
 
 
@@ -59,12 +60,12 @@ def test_a_refusal_is_the_kits_problem_with_the_control_error(fresh_mock: str) -
         assert refused.value.status == 404 and refused.value.body["status"] == 404
         assert "refused POST /gws/calls/no-such-call/hangup: 404" in refused.value.message
         # an answer a caller expects is not a refusal (reset of an agent that has no call)
-        agent = TargetConfig.for_mock(fresh_mock).connect.agents[0]
+        agent = mock_config(fresh_mock).connect.agents[0]
         assert control.connect_remote_hangup(agent, missing_ok=True)["status"] == 409
 
 
 def test_unrecorded_calls_leave_no_evidence(fresh_mock: str, fresh_evidence: evidence.EvidenceLog) -> None:
-    config = TargetConfig.for_mock(fresh_mock)
+    config = mock_config(fresh_mock)
     with ControlClient.for_target(config, record=False) as control:
         control.reset()
     assert fresh_evidence.exchanges == []

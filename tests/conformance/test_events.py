@@ -14,6 +14,7 @@ from conformance.errors import VoicekitError
 from conformance.events import EventFailed, EventSource
 from conformance.outcomes import NOT_RUN_PREFIX, NotRunnable
 from conformance.support.gws import GwsAgent
+from conformance.target import mock_config
 
 DRIVER = """
 import json, sys
@@ -56,7 +57,7 @@ def test_no_source_means_not_run() -> None:
 
 
 def test_control_api_of_the_mock(fresh_mock: str) -> None:
-    base = TargetConfig.for_mock(fresh_mock)
+    base = mock_config(fresh_mock)
     source = EventSource(base)
     assert source.source_for("inbound-call") == "control"
     with GwsAgent(fresh_mock, base.gws.agents[0], role="agent A") as agent:
@@ -82,7 +83,7 @@ def test_control_api_of_the_mock(fresh_mock: str) -> None:
 
 
 def test_internal_call_on_any_gws(fresh_mock: str) -> None:
-    base = TargetConfig.for_mock(fresh_mock)
+    base = mock_config(fresh_mock)
     source = EventSource(base)
     with (
         GwsAgent(fresh_mock, base.gws.agents[1], role="agent B") as b,
@@ -244,7 +245,7 @@ def test_no_source_for_platform_or_connect_events_means_not_run() -> None:
 
 
 def test_control_api_causes_platform_and_connect_events(fresh_mock: str) -> None:
-    base = TargetConfig.for_mock(fresh_mock)
+    base = mock_config(fresh_mock)
     source = EventSource(base)
     user = base.platform.users[0].user_id
     assert user and source.source_for("platform-inbound-call") == "control"

@@ -74,3 +74,24 @@ def test_voicekit_imports_neither_the_suite_nor_the_mock(path: Path) -> None:
         return
     bad = sorted(m for m in imported_modules(path) if m.split(".")[0] in ("conformance", "mockserver"))
     assert not bad, f"voicekit/{path.relative_to(VOICEKIT_ROOT)} imports {bad}"
+
+
+#: Where the kit may read the environment: the configuration (VOICEKIT_<SECTION>_<KEY>, declared in
+#: specs/schemas/config/TargetConfig.json), the command (pytest's own PYTEST_DISABLE_PLUGIN_AUTOLOAD) and the
+#: launcher (the mock's environment, passed on whole).
+READS_ENVIRONMENT = {"config.py", "cli.py", "launcher.py"}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_settings_come_from_the_configuration_not_the_environment(path: Path) -> None:
+    """A family reading ``os.environ`` at import time crashed collection on a bad value and hid the setting
+    from the certificate; every setting is a key of TargetConfig (``vk_config``)."""
+    if str(path.relative_to(ROOT)) in READS_ENVIRONMENT:
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    reads = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb")
+    ]
+    assert not reads, f"{path.relative_to(ROOT)} reads the environment at lines {reads}: declare a setting instead"

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from conformance.config import TargetConfig
-from conformance.target import MOCK, check_health, mock_csrf, open_target
+from conformance.target import MOCK, check_health, mock_config, mock_csrf, open_target
 
 
 def test_every_system_of_the_mock_is_healthy(mock_url: str) -> None:
-    config = TargetConfig.for_mock(mock_url)
+    config = mock_config(mock_url)
     health = check_health(config, ["gws", "platform", "connect"])
     assert health["gws"]["ok"] and health["gws"]["detail"].startswith("GWS version ")
     for system in ("platform", "connect"):

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.config import mock_data
+from conformance.target import mock_data
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "voicekit-debian-base:bookworm"
@@ -156,7 +156,7 @@ def test_the_container_answers_is_healthy_and_non_root(container: str) -> None:
 
 
 def test_the_kit_in_the_image_certifies_the_container(container: str, image: str, tmp_path: Path) -> None:
-    config = mock_data(container)
+    config = mock_data(container, token="container-token")
     config["events"]["control_token"] = "container-token"
     (tmp_path / "target.json").write_text(json.dumps(config))
     reports = tmp_path / "reports"
@@ -199,6 +199,9 @@ def test_compose_file_describes_the_same_mock_and_certification() -> None:
     assert certify["command"][0] == "certify" and "/work/target.toml" in certify["command"]
     assert any("compose-target.toml" in v for v in certify["volumes"])
     target = tomllib.loads((ROOT / "examples" / "compose-target.toml").read_text(encoding="utf-8"))
-    assert target == mock_data("http://mock:8080")
+    from mockserver.app import create_app
+
+    published = create_app({"port": 0}).test_client().get("/control/target-config", base_url="http://mock:8080")
+    assert target == published.get_json()
     if shutil.which("docker-compose"):
         _run("docker-compose", "-f", str(ROOT / "compose.yaml"), "config", "-q", timeout=60)

@@ -181,8 +181,8 @@ def _bash(script: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> 
 @pytest.fixture
 def staging(installed: tuple[Path, dict[str, str]]) -> Iterator[dict[str, str]]:
     """A staging system for the recipes to certify: a running mock, described only by secrets."""
-    from conformance.config import mock_data
     from conformance.launcher import MockProcess
+    from conformance.target import mock_data
 
     with MockProcess(csrf=False) as mock:
         assert mock.base_url is not None

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from faulty_proxy import FAULTS, FaultyProxy
 
-from conformance.config import mock_data
 from conformance.launcher import MockProcess
+from conformance.target import mock_data
 
 ROOT = Path(__file__).resolve().parents[3]
 FAMILIES = "conformance/families"

@@ -29,8 +29,8 @@ import pytest
 import yaml
 from platform_proxy import FAULTS, PlatformProxy
 
-from conformance.config import mock_data
 from conformance.launcher import MockProcess
+from conformance.target import mock_data
 
 ROOT = Path(__file__).resolve().parents[3]
 FAMILIES = "conformance/families"

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from conformance.config import TargetConfig
 from conformance.launcher import MockProcess
 from conformance.replay.driver import GwsDriver
 from conformance.replay.gws import FAILED, NOT_RUN, PASSED, GwsReplayer, ReplayResult, Run
 from conformance.replay.plan import build_plan
 from conformance.support.gws import GwsAgent
+from conformance.target import mock_config
 from voicekit.corpus import Corpus, Fixture
 
 CORPUS = Corpus()
@@ -48,7 +48,7 @@ def mock() -> Iterator[MockProcess]:
 @pytest.fixture(scope="module")
 def replayer(mock: MockProcess) -> Iterator[GwsReplayer]:
     assert mock.base_url
-    driver = GwsDriver(TargetConfig.for_mock(mock.base_url))
+    driver = GwsDriver(mock_config(mock.base_url))
     yield GwsReplayer(driver, CORPUS)
     driver.close()
 
@@ -57,7 +57,7 @@ def replayer(mock: MockProcess) -> Iterator[GwsReplayer]:
 def impatient(mock: MockProcess) -> Iterator[GwsReplayer]:
     """A replayer that waits 2 s for a notification (the negative tests expect some never to come)."""
     assert mock.base_url
-    config = TargetConfig.for_mock(mock.base_url)
+    config = mock_config(mock.base_url)
     config.timeouts.notification = 2.0
     driver = GwsDriver(config)
     yield GwsReplayer(driver, CORPUS)
@@ -114,7 +114,7 @@ def test_csrf_samples_replay_against_a_csrf_protected_mock() -> None:
     """In certify's order: post-create first, so its user must be gone before the Python listing creates it."""
     with MockProcess(csrf=True) as mock:
         assert mock.base_url
-        driver = GwsDriver(TargetConfig.for_mock(mock.base_url))
+        driver = GwsDriver(mock_config(mock.base_url))
         try:
             first = GwsReplayer(driver, CORPUS).replay(CORPUS.fixtures_by_id[POST_CREATE])
             left_behind = user_named(driver, LISTING_USER)
@@ -132,7 +132,7 @@ def test_a_refused_step_fails_the_replay_instead_of_leaving_it_not_run() -> None
     difference from the document, not a sample that cannot run — and the target's own user stays."""
     with MockProcess(csrf=True) as mock:
         assert mock.base_url
-        driver = GwsDriver(TargetConfig.for_mock(mock.base_url))
+        driver = GwsDriver(mock_config(mock.base_url))
         try:
             assert driver.admin is not None
             driver.admin.post(
@@ -276,7 +276,7 @@ def test_cleanup_leaves_no_call_behind(replayer: GwsReplayer) -> None:
 def test_without_an_event_source_they_are_not_run_with_the_reason(mock: MockProcess) -> None:
     """A vendor's GWS without control API, driver or person: what needs one is not run, never passed."""
     assert mock.base_url
-    config = TargetConfig.for_mock(mock.base_url)
+    config = mock_config(mock.base_url)
     config.events.control_url = None
     driver = GwsDriver(config)
     try:

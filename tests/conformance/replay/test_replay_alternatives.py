@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from conformance.config import TargetConfig
 from conformance.launcher import MockProcess
 from conformance.replay.driver import GwsDriver
 from conformance.replay.gws import FAILED, PASSED, GwsReplayer
 from conformance.replay.plan import build_plan
+from conformance.target import mock_config
 from voicekit.checks import check_fixture
 from voicekit.corpus import Corpus, Fixture
 from voicekit.replay import PLATFORM, Bindings, compare_forms, connect, forms_of
@@ -134,7 +134,7 @@ def mock() -> Iterator[MockProcess]:
 def replay_through(mock: MockProcess, fault: str, fixture_ids: list[str]) -> list[Any]:
     assert mock.base_url
     with FaultyProxy(mock.base_url, fault) as proxy:
-        config = TargetConfig.for_mock(proxy.url)
+        config = mock_config(proxy.url)
         driver = GwsDriver(config)
         try:
             return [GwsReplayer(driver, CORPUS).replay(CORPUS.fixtures_by_id[f]) for f in fixture_ids]
