@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.config import TargetConfig
 from conformance.events import EventSource
 from conformance.support.cleanup import capabilities_of, release_calls
 from conformance.support.gws import GwsAgent
+from conformance.target import mock_config
 from conformance.transport.http import HttpResponse
 
 
@@ -73,7 +73,7 @@ class RecordingAgent(GwsAgent):
 
 
 def test_a_ringing_call_of_an_external_caller_on_the_mock(fresh_mock: str) -> None:
-    base = TargetConfig.for_mock(fresh_mock)
+    base = mock_config(fresh_mock)
     source = EventSource(base)
     with RecordingAgent(fresh_mock, base.gws.agents[0], role="agent A") as agent:
         source.inbound_call(
