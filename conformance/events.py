@@ -55,8 +55,8 @@ from conformance.control import ControlClient, present
 from conformance.errors import EventFailed, VoicekitError
 from conformance.evidence import step
 from conformance.failures import ConformanceFailure
-from conformance.gws import GwsAgent
 from conformance.outcomes import NotRunnable
+from conformance.support.gws import GwsAgent
 
 __all__ = [
     "CONNECT_EVENTS",

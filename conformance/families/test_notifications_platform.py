@@ -22,21 +22,12 @@ import pytest
 
 from conformance.checks import expect
 from conformance.failures import ConformanceFailure
-from conformance.families import test_rules_platform as rules
-from conformance.families.test_rules_platform import (
-    MANAGED,
-    Actor,
-    PlatformKit,
-    Watcher,
-    leg,
-    state_of,
-    summary,
-    validated_message,
-)
 from conformance.outcomes import not_run
+from conformance.support.lab import MANAGED
+from conformance.support.platform import leg, state_of, summary, validated_message
+from conformance.support.platform_kit import Actor, PlatformKit, Watcher
 
 PROFILE = "platform-notifications"
-plat = rules.plat  # fixture
 ENVELOPE = ("topicName", "version", "eventBody", "metadata")
 TITLE = "(E421)"
 

@@ -33,10 +33,11 @@ from typing import Any
 import pytest
 
 from conformance.failures import ConformanceFailure, Evidence
-from conformance.families.test_rules_connect import (
+from conformance.loading import default_corpus
+from conformance.outcomes import not_run
+from conformance.support.connect import (
     AMAZON,
     Bus,
-    ConnectEvents,
     button_problems,
     call_event,
     connection_id,
@@ -44,8 +45,7 @@ from conformance.families.test_rules_connect import (
     failure_of,
     short,
 )
-from conformance.loading import default_corpus
-from conformance.outcomes import not_run
+from conformance.support.lab import ConnectLab
 from conformance.target import RunningTarget
 from conformance.transport.ws import WsClient
 from voicekit.corpus import Fixture
@@ -125,7 +125,7 @@ def identity(expected: dict[str, Any]) -> Callable[[Any], bool]:
 class Replay:
     """Sends and awaits one fixture's messages, collecting differences."""
 
-    def __init__(self, fixture: Fixture, bus: Bus, events: ConnectEvents, is_mock: bool) -> None:
+    def __init__(self, fixture: Fixture, bus: Bus, events: ConnectLab, is_mock: bool) -> None:
         self.fixture = fixture
         self.bus = bus
         self.events = events
@@ -237,15 +237,15 @@ class Replay:
 
 # ---- fixtures and the test ------------------------------------------------------------------------------------
 @pytest.fixture
-def replay_events(vk_config: Any, vk_cleanup: Any) -> ConnectEvents:
+def replay_events(vk_config: Any, vk_cleanup: Any) -> ConnectLab:
     """The control-API helper; closed after the agent's reset (cleanups run last-in, first-out)."""
-    events = ConnectEvents(vk_config)
+    events = ConnectLab(vk_config)
     vk_cleanup(events.close, description="close the control API client")
     return events
 
 
 @pytest.fixture
-def replay_bus(vk_config: Any, replay_events: ConnectEvents, bus: Callable[..., WsClient], vk_cleanup: Any) -> Bus:
+def replay_bus(vk_config: Any, replay_events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any) -> Bus:
     """Agent A's bus, the agent clean (no contact, Available) before and after the replay."""
     if not vk_config.connect.agents:
         not_run("no Connect agent ids (connect.agents)")
@@ -258,7 +258,7 @@ def replay_bus(vk_config: Any, replay_events: ConnectEvents, bus: Callable[..., 
 
 @pytest.mark.profile("connect-samples")
 @pytest.mark.parametrize("fixture", _params())
-def test_replay(fixture: Fixture, replay_bus: Bus, replay_events: ConnectEvents, vk_target: RunningTarget) -> None:
+def test_replay(fixture: Fixture, replay_bus: Bus, replay_events: ConnectLab, vk_target: RunningTarget) -> None:
     """Replay one documented bus sample and compare what arrives with what 004 prints."""
     replay = Replay(fixture, replay_bus, replay_events, vk_target.is_mock)
     replay.run()

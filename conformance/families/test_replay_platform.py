@@ -38,28 +38,17 @@ from conformance.checks import expect
 from conformance.config import OAuthClient
 from conformance.errors import VoicekitError
 from conformance.failures import ConformanceFailure, Evidence
-from conformance.families import test_rules_platform as rules
-from conformance.families.test_rules_platform import (
-    EXTERNAL,
-    MANAGED,
-    WEBRTC,
-    Actor,
-    PlatformKit,
-    basic,
-    ended,
-    leg,
-    pkce_challenge,
-    state_of,
-)
 from conformance.loading import default_contracts, default_corpus
 from conformance.outcomes import not_run
+from conformance.support.lab import MANAGED, WEBRTC
+from conformance.support.platform import EXTERNAL, basic, ended, leg, note, pkce_challenge, state_of
+from conformance.support.platform_kit import Actor, PlatformKit
 from conformance.transport.http import HttpResponse
 from voicekit.corpus import Fixture
 from voicekit.replay import Bindings, Form, compare_forms, forms_of
 from voicekit.replay.strategies import PLATFORM, compare_location
 
 PROFILE = "platform-samples"
-plat = rules.plat  # fixture
 WHOLE = re.compile(r"^\{([A-Za-z][A-Za-z0-9_]*)\}$")
 ANY = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
 BASIC = re.compile(r"^Basic \{base64\((\w+):(\w+)\)\}$")
@@ -380,7 +369,7 @@ class PlatformReplay:
         decided = DECIDED_BODIES.get(self.fixture.id)
         if decided is None:
             raise VoicekitError(f"{self.fixture.id}: the document prints no body and no decision supplies one")
-        rules.note(f"request body {json.dumps(decided[0])}: {decided[1]}")
+        note(f"request body {json.dumps(decided[0])}: {decided[1]}")
         return decided[0]
 
     # -- comparison

@@ -8,9 +8,10 @@ content (E501: the bus has no request ids): the call event of the offered connec
 
 External events — an incoming call, the far end hanging up — cannot be caused over the bus. The infrastructure's
 :class:`~conformance.events.EventSource` has no Connect events (its control calls are GWS's), so
-:class:`ConnectEvents` here uses the same control API (``events.control_url``: ``/connect/agents/{id}/calls``,
-``…/calls/current/hangup``, ``…/state``); without a control URL those tests are not run. Each test starts from a
-clean agent (no contact, state Available), restored through the control API when there is one, else over the bus.
+:class:`~conformance.support.lab.ConnectLab` uses the same control API (``events.control_url``:
+``/connect/agents/{id}/calls``, ``…/calls/current/hangup``, ``…/state``); without a control URL those tests are not
+run. Each test starts from a clean agent (no contact, state Available), restored through the control API when there
+is one, else over the bus (fixtures ``agent_a``, ``agent_b``, ``bus_a`` in ``conftest.py``).
 
 Rules that need a state the documents name (Available, Not Ready reason code 1) use 004's example data (E500) and
 the mock's seed; a target that knows no such state gets AGENT_STATE_NOT_FOUND, and the test is not run.
@@ -20,360 +21,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from conformance.advisory import advise
-from conformance.checks import expect_notification
-from conformance.config import TargetConfig
-from conformance.events import EventFailed
 from conformance.failures import ConformanceFailure
-from conformance.outcomes import NotRunnable, not_run
+from conformance.outcomes import not_run
+from conformance.support.connect import (
+    AMAZON,
+    APP,
+    AVAILABLE,
+    INBOUND,
+    NOT_FOUND,
+    NOT_READY_REASON,
+    Bus,
+    answer,
+    button_problems,
+    call_event,
+    call_of,
+    connection_of,
+    expect_failure,
+    failure_of,
+    offer,
+    refused,
+    request,
+    short,
+)
+from conformance.support.lab import ConnectLab
 from conformance.target import RunningTarget
-from conformance.transport.http import HttpClient
 from conformance.transport.ws import WsClient
 
 DOC = "004_2c8d8f76980482e0.txt"
-APP = "voicekit"
-AMAZON = "Amazon"
-INBOUND = "InboundCall"
-STATE_CHANGE = "InboundCallStateChange"
-CALLER = "+15551230100"
-DIALLED = "+16013261548"
-AVAILABLE = {"label": "Available", "code": "Available", "type": "Routable"}  # 004 l.80-96, paired (E500)
-NOT_READY_REASON = "1"
-BUTTONS = (
-    "answer",
-    "reject",
-    "disconnect",
-    "hold",
-    "resume",
-    "clearContact",
-    "consult",
-    "numberpad",
-    "swap",
-    "transfer",
-    "conference",
-)
-FAILURES = {  # request subtopic → (error type, message): 004 l.106-110 and the field notes (E502, E510)
-    "Answer": ("ANSWER_CALL_FAILED", "Answering call failed."),
-    "Hold": ("HOLD_CALL_FAILED", "Call hold failed."),
-    "Resume": ("RESUME_CALL_FAILED", "Resuming call failed."),
-    "Disconnect": ("DISCONNECT_CALL_FAILED", "Disconnecting call failed."),
-}
-NOT_FOUND = ("AGENT_STATE_NOT_FOUND", "Specified Agent State not found.")
-
-__all__ = [
-    "AMAZON",
-    "Bus",
-    "ConnectEvents",
-    "button_problems",
-    "call_event",
-    "connection_id",
-    "either",
-    "failure_of",
-    "request",
-    "short",
-    "validated",
-]
-
-
-# ---- messages ------------------------------------------------------------------------------------------------------
-def request(topic: str, subtopic: str, data: Any = None, *, source: str = APP) -> dict[str, Any]:
-    """A request as 004 l.24-42 and l.112-119 show it (``data`` only when given)."""
-    message: dict[str, Any] = {"channel": AMAZON, "topic": topic, "subtopic": subtopic, "source": source}
-    if data is not None:
-        message["data"] = data
-    return message
-
-
-def call_of(message: Any) -> dict[str, Any]:
-    call = message.get("message", {}).get("call") if isinstance(message, dict) else None
-    return call if isinstance(call, dict) else {}
-
-
-def connection_of(message: Any) -> str | None:
-    call = call_of(message)
-    actual = cast(dict[str, Any], call.get("ResponseActual")) if isinstance(call.get("ResponseActual"), dict) else {}
-    value = call.get("id") or actual.get("connectionId")
-    return str(value) if value else None
-
-
-def call_event(event: str | tuple[str, ...], connection: str | None = None) -> Callable[[Any], bool]:
-    """Matches InboundCallStateChange with ``event`` (one or several), for ``connection`` when given (E501)."""
-    events = (event,) if isinstance(event, str) else event
-
-    def match(message: Any) -> bool:
-        return (
-            message.get("topic") == INBOUND
-            and message.get("subtopic") == STATE_CHANGE
-            and call_of(message).get("event") in events
-            and (connection is None or connection_of(message) == connection)
-        )
-
-    match.__name__ = f"InboundCallStateChange {'/'.join(events)}" + (f" for {connection}" if connection else "")
-    return match
-
-
-def failure_of(topic: str, subtopic: str) -> Callable[[Any], bool]:
-    """Matches the failure of a request: ``<subtopic>Failed`` on the request's topic (E502)."""
-
-    def match(message: Any) -> bool:
-        matched: bool = message.get("topic") == topic and message.get("subtopic") == f"{subtopic}Failed"
-        return matched
-
-    match.__name__ = f"{topic}/{subtopic}Failed"
-    return match
-
-
-def either(*predicates: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    def match(message: Any) -> bool:
-        return any(p(message) for p in predicates)
-
-    match.__name__ = " or ".join(getattr(p, "__name__", "?") for p in predicates)
-    return match
-
-
-def validated(message: Any) -> Any:
-    """The message, once it matches a message of specs/connect.asyncapi.yaml (raises ConformanceFailure)."""
-    expect_notification(message, system="connect")
-    return message
-
-
-def short(message: Any) -> str:
-    return json.dumps(message, ensure_ascii=False)[:300]
-
-
-def expect_failure(message: Any, topic: str, subtopic: str, error_type: str, text: str) -> None:
-    """The failure envelope of E502 with the documented error type and message (the members E502 requires from
-    every target: topic, subtopic, message.errorType, message.message)."""
-    body = message.get("message") if isinstance(message.get("message"), dict) else {}
-    problems = []
-    if message.get("topic") != topic or message.get("subtopic") != f"{subtopic}Failed":
-        problems.append(
-            f"topic/subtopic {message.get('topic')}/{message.get('subtopic')}, expected {topic}/{subtopic}Failed"
-        )
-    if body.get("errorType") != error_type:
-        problems.append(f"errorType {body.get('errorType')!r}, expected {error_type!r}")
-    if not isinstance(body.get("message"), str):
-        problems.append(f"message {body.get('message')!r} is not a text")
-    elif body.get("message") != text:  # human-readable: the documents' wording is advisory
-        advise(
-            f"{topic} {subtopic} failure: message {body.get('message')!r}, the documents word it {text!r}",
-            basis="004 l.98-110 list the failure texts as human-readable messages; errorType identifies the "
-            "failure (E502)",
-        )
-    if problems:
-        raise ConformanceFailure(f"{topic} {subtopic} failure: " + "; ".join(problems) + f" — {short(message)}")
-    validated(message)
-
-
-# ---- external events: the control API ------------------------------------------------------------------------------
-@dataclass
-class ConnectEvents:
-    """Incoming calls, far-end hang-ups and agent resets through the target's control API
-    (``events.control_url``), which :class:`~conformance.events.EventSource` does not cover for Connect."""
-
-    config: TargetConfig
-    _client: HttpClient | None = None
-
-    @property
-    def available(self) -> bool:
-        return bool(self.config.events.control_url)
-
-    def require(self, event: str) -> None:
-        """Raises NotRunnable when there is no control API to cause ``event``."""
-        if not self.available:
-            raise NotRunnable(
-                f"no event source for Connect {event}: configure events.control_url (the voicekit "
-                "control API; Connect events have no driver or manual source)"
-            )
-
-    def client(self) -> HttpClient:
-        if self._client is None:
-            events = self.config.events
-            assert events.control_url
-            self._client = HttpClient(
-                events.control_url,
-                token=events.control_token,
-                csrf="off",
-                timeout=self.config.timeouts.request,
-                verify=self.config.ssl_verify(),
-                name="control API",
-            )
-        return self._client
-
-    def _call(self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = ()) -> dict[str, Any]:
-        response = self.client().request(method, f"/connect{path}", json=body)
-        data = response.json_or_none()
-        if response.status // 100 != 2 and response.status not in ok:
-            message = data.get("error") if isinstance(data, dict) else response.text[:200]
-            raise EventFailed(
-                f"the control API refused {method} /connect{path}: {response.status} {message}",
-                status=response.status,
-                body=data,
-            )
-        return data if isinstance(data, dict) else {}
-
-    def incoming_call(
-        self, agent: str, caller: str = CALLER, dialled: str | None = DIALLED, **extra: Any
-    ) -> dict[str, Any]:
-        """An external call from ``caller`` to ``dialled`` is offered to ``agent`` (never missed while the test
-        runs); returns the control API's view of the contact (``contact.connectionId``)."""
-        self.require("incoming call")
-        body: dict[str, Any] = {"from": caller, "ringTimeout": None, **extra}
-        if dialled:
-            body["to"] = dialled
-        return self._call("POST", f"/agents/{agent}/calls", body)
-
-    def remote_hangup(self, agent: str) -> None:
-        """The far end of the agent's current call hangs up."""
-        self.require("remote hang-up")
-        self._call("POST", f"/agents/{agent}/calls/current/hangup")
-
-    def reset_agent(self, agent: str) -> None:
-        """No contact, state Available (a hang-up of whatever call is left, then the state)."""
-        self._call("POST", f"/agents/{agent}/calls/current/hangup", ok=(404, 409))
-        self._call("PUT", f"/agents/{agent}/state", {"code": AVAILABLE["code"]}, ok=(409,))
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-
-def connection_id(view: dict[str, Any]) -> str:
-    contact = cast(dict[str, Any], view.get("contact")) if isinstance(view.get("contact"), dict) else view
-    value = contact.get("connectionId")
-    if not value:
-        raise EventFailed(f"the control API did not say which connection it offered: {short(view)}")
-    return str(value)
-
-
-# ---- the bus, as a test uses it ------------------------------------------------------------------------------------
-class Bus:
-    """One agent's bus: send a request, await its answer by content; every message received is validated."""
-
-    def __init__(self, client: WsClient, agent: str) -> None:
-        self.client = client
-        self.agent = agent
-
-    def send(self, message: Any) -> None:
-        self.client.send(message)
-
-    def await_(self, predicate: Callable[[Any], bool], description: str | None = None) -> Any:
-        return validated(self.client.await_message(predicate, description=description))
-
-    def ask(self, message: dict[str, Any], *answers: Callable[[Any], bool]) -> Any:
-        """Send ``message``; the first message matching one of ``answers``."""
-        self.send(message)
-        wanted = either(*answers)
-        return self.await_(wanted, f"answer to {message['topic']}/{message['subtopic']} ({wanted.__name__})")
-
-    def received(self) -> list[Any]:
-        return self.client.messages
-
-    def validate_all(self) -> None:
-        """Every message received so far matches the contract (the first that does not fails)."""
-        for message in self.received():
-            validated(message)
-
-
-@pytest.fixture
-def connect_events(vk_config: TargetConfig, vk_cleanup: Any) -> ConnectEvents:
-    """The control-API helper; closed after the test's resets (cleanups run last-in, first-out)."""
-    events = ConnectEvents(vk_config)
-    vk_cleanup(events.close, description="close the control API client")
-    return events
-
-
-def _agent(config: TargetConfig, index: int) -> str:
-    if len(config.connect.agents) <= index:
-        not_run(f"this rule needs connect.agents[{index}] in the configuration")
-    return config.connect.agents[index]
-
-
-def _reset_over_bus(bus: Callable[..., WsClient], agent: str) -> None:
-    """Without a control API: end any call and go Available with the bus's own requests (answers ignored)."""
-    client = bus(agent)
-    try:
-        client.send(request(INBOUND, "Disconnect"))
-        client.send(request("Agent", "Update", dict(AVAILABLE)))
-        client.await_message(lambda m: m.get("topic") == "Agent", description="answer to Agent/Update (reset)")
-    except ConformanceFailure:
-        pass
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def agent_a(
-    vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callable[..., WsClient], vk_cleanup: Any
-) -> str:
-    """Agent A (``connect.agents[0]``), clean at the start of the test and afterwards."""
-    agent = _agent(vk_config, 0)
-    _clean(agent, connect_events, bus)
-    vk_cleanup(_clean, agent, connect_events, bus, description=f"reset Connect agent {agent}")
-    return agent
-
-
-@pytest.fixture
-def agent_b(
-    vk_config: TargetConfig, connect_events: ConnectEvents, bus: Callable[..., WsClient], vk_cleanup: Any
-) -> str:
-    """Agent B (``connect.agents[1]``), clean like agent A."""
-    agent = _agent(vk_config, 1)
-    _clean(agent, connect_events, bus)
-    vk_cleanup(_clean, agent, connect_events, bus, description=f"reset Connect agent {agent}")
-    return agent
-
-
-def _clean(agent: str, events: ConnectEvents, bus: Callable[..., WsClient]) -> None:
-    if events.available:
-        events.reset_agent(agent)
-    else:
-        _reset_over_bus(bus, agent)
-
-
-@pytest.fixture
-def bus_a(agent_a: str, bus: Callable[..., WsClient]) -> Bus:
-    return Bus(bus(agent_a), agent_a)
-
-
-def offer(events: ConnectEvents, bus: Bus, caller: str = CALLER, dialled: str | None = DIALLED) -> tuple[str, Any]:
-    """An incoming call to the bus's agent; returns its connection id and the connecting event."""
-    connection = connection_id(events.incoming_call(bus.agent, caller, dialled))
-    event = bus.await_(call_event("connecting", connection), "InboundCallStateChange connecting")
-    return connection, event
-
-
-def answer(bus: Bus, connection: str) -> Any:
-    """Answer the offered call; the connected event (fails on AnswerFailed)."""
-    reply = bus.ask(request(INBOUND, "Answer"), call_event("connected", connection), failure_of(INBOUND, "Answer"))
-    if not call_event("connected", connection)(reply):
-        raise ConformanceFailure(
-            f"Answer of the offered call {connection} was refused: {short(reply)}", rule="CONNECT-ANSWER-002"
-        )
-    return reply
-
-
-def _refused(
-    bus: Bus, subtopic: str, data: Any = None, *, topic: str = INBOUND, success: Callable[[Any], bool] | None = None
-) -> None:
-    """``subtopic`` must fail with its documented error (E502, E510) and nothing must succeed."""
-    error_type, text = FAILURES[subtopic]
-    success = success or call_event(("connected", "hold", "ACW", "Dropped"))
-    reply = bus.ask(request(topic, subtopic, data), failure_of(topic, subtopic), success)
-    if success(reply):
-        raise ConformanceFailure(
-            f"{topic} {subtopic} succeeded although its precondition does not hold: {short(reply)}"
-        )
-    expect_failure(reply, topic, subtopic, error_type, text)
-    late = [m for m in bus.client.inbox.pending if success(m)]
-    if late:
-        raise ConformanceFailure(f"{topic} {subtopic} was refused and yet succeeded: {short(late[0])}")
 
 
 # ---- InboundCall Answer (004) --------------------------------------------------------------------------------------
@@ -388,7 +66,7 @@ def _refused(
 @pytest.mark.operations("connect.InboundCall.Answer")
 @pytest.mark.fixture_id("connect.inboundcall.answer-call-failed")
 def test_answer_without_incoming_call_fails(bus_a: Bus) -> None:
-    _refused(bus_a, "Answer", success=call_event("connected"))
+    refused(bus_a, "Answer", success=call_event("connected"))
 
 
 @pytest.mark.profile("connect-bus")
@@ -399,7 +77,7 @@ def test_answer_without_incoming_call_fails(bus_a: Bus) -> None:
 )
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
-def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, event = offer(connect_events, bus_a)
     call = call_of(event)
     actual = call.get("ResponseActual") or {}
@@ -422,7 +100,7 @@ def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: Conne
 @pytest.mark.operations("connect.InboundCall.Answer", "connect.InboundCallStateChange")
 @pytest.mark.fixture_id("connect.inboundcall.answer-sample")
 @pytest.mark.needs_event("inbound-call")
-def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     reply = answer(bus_a, connection)
     call = call_of(reply)
@@ -446,10 +124,10 @@ def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectEvents
 )
 @pytest.mark.operations("connect.InboundCall.Answer")
 @pytest.mark.needs_event("inbound-call")
-def test_answer_of_connected_call_fails(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_answer_of_connected_call_fails(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
-    _refused(bus_a, "Answer", success=call_event("connected"))
+    refused(bus_a, "Answer", success=call_event("connected"))
 
 
 @pytest.mark.profile("connect-bus")
@@ -462,38 +140,13 @@ def test_answer_of_connected_call_fails(bus_a: Bus, connect_events: ConnectEvent
 )
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
-def test_button_states_are_consistent(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_button_states_are_consistent(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, connecting = offer(connect_events, bus_a)
     connected = answer(bus_a, connection)
     for label, event in (("connecting", connecting), ("connected", connected)):
         problems = button_problems(call_of(event))
         if problems:
             raise ConformanceFailure(f"ButtonStates of the {label} event of {connection}: " + "; ".join(problems))
-
-
-def button_problems(call: dict[str, Any]) -> list[str]:
-    """E504's rules for ButtonStates and ResponseActual.buttonStates (values are the target's to choose)."""
-    states = cast(dict[str, Any], call.get("ButtonStates")) if isinstance(call.get("ButtonStates"), dict) else {}
-    items = states.get("items") if isinstance(states.get("items"), dict) else None
-    actual = cast(dict[str, Any], call.get("ResponseActual")) if isinstance(call.get("ResponseActual"), dict) else {}
-    flags = actual.get("buttonStates") if isinstance(actual.get("buttonStates"), dict) else None
-    if items is None or flags is None:
-        return ["ButtonStates.items or ResponseActual.buttonStates is missing"]
-    problems = []
-    odd = {k: v for k, v in items.items() if v not in ("Enable", "Hide")}
-    if odd:
-        problems.append(f"items other than Enable/Hide: {odd}")
-    if states.get("count") != len(items):
-        problems.append(f"count {states.get('count')!r} but {len(items)} items")
-    missing = [b for b in BUTTONS if b not in items]
-    if missing:
-        problems.append(f"items without {missing}")
-    if set(flags) != set(items):
-        problems.append(f"buttonStates keys {sorted(flags)} differ from the items {sorted(items)}")
-    mismatched = [k for k in items if k in flags and flags[k] is not (items[k] == "Enable")]
-    if mismatched:
-        problems.append(f"buttonStates do not mirror Enable/Hide for {mismatched}")
-    return problems
 
 
 @pytest.mark.profile("connect-bus")
@@ -505,7 +158,7 @@ def button_problems(call: dict[str, Any]) -> list[str]:
 )
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
-def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectLab) -> None:
     caller, dialled = "+15551230177", "+16013261548"
     connection, connecting = offer(connect_events, bus_a, caller, dialled)
     connected = answer(bus_a, connection)
@@ -525,7 +178,7 @@ def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectEvents) 
 )
 @pytest.mark.operations("connect.InboundCall.Hold")
 @pytest.mark.needs_event("inbound-call")
-def test_hold_connected_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_hold_connected_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     reply = bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection), failure_of(INBOUND, "Hold"))
@@ -537,19 +190,19 @@ def test_hold_connected_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
 @pytest.mark.rule("E510", title='Hold without a connected call fails with HOLD_CALL_FAILED "Call hold failed."')
 @pytest.mark.operations("connect.InboundCall.Hold")
 @pytest.mark.needs_event("inbound-call")
-def test_hold_fails_without_connected_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_hold_fails_without_connected_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)  # offered, still connecting: not holdable
-    _refused(bus_a, "Hold", connection)
+    refused(bus_a, "Hold", connection)
     answer(bus_a, connection)
     bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection), failure_of(INBOUND, "Hold"))
-    _refused(bus_a, "Hold", connection)  # already on hold
+    refused(bus_a, "Hold", connection)  # already on hold
 
 
 @pytest.mark.profile("connect-bus")
 @pytest.mark.rule("E510", title="Resume of the held call is answered by InboundCallStateChange event connected")
 @pytest.mark.operations("connect.InboundCall.Resume")
 @pytest.mark.needs_event("inbound-call")
-def test_resume_held_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_resume_held_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     held = bus_a.ask(request(INBOUND, "Hold", connection), call_event("hold", connection), failure_of(INBOUND, "Hold"))
@@ -564,11 +217,11 @@ def test_resume_held_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
 @pytest.mark.rule("E510", title='Resume without a held call fails with RESUME_CALL_FAILED "Resuming call failed."')
 @pytest.mark.operations("connect.InboundCall.Resume")
 @pytest.mark.needs_event("inbound-call")
-def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
-    _refused(bus_a, "Resume")  # no call at all
+def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectLab) -> None:
+    refused(bus_a, "Resume")  # no call at all
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
-    _refused(bus_a, "Resume")  # connected, not held
+    refused(bus_a, "Resume")  # connected, not held
 
 
 @pytest.mark.profile("connect-bus")
@@ -577,7 +230,7 @@ def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectEvent
 )
 @pytest.mark.operations("connect.InboundCall.Disconnect")
 @pytest.mark.needs_event("inbound-call")
-def test_disconnect_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_disconnect_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     reply = bus_a.ask(
@@ -593,7 +246,7 @@ def test_disconnect_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
 )
 @pytest.mark.operations("connect.InboundCall.Disconnect")
 def test_disconnect_fails_without_call(bus_a: Bus) -> None:
-    _refused(bus_a, "Disconnect")
+    refused(bus_a, "Disconnect")
 
 
 @pytest.mark.profile("connect-bus")
@@ -601,12 +254,12 @@ def test_disconnect_fails_without_call(bus_a: Bus) -> None:
 @pytest.mark.operations("connect.InboundCallStateChange")
 @pytest.mark.needs_event("inbound-call")
 @pytest.mark.needs_event("remote-hangup")
-def test_remote_hangup_drops_call(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_remote_hangup_drops_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     connect_events.remote_hangup(bus_a.agent)
     bus_a.await_(call_event("Dropped", connection), "InboundCallStateChange Dropped")
-    _refused(bus_a, "Hold", connection)  # nothing left to hold
+    refused(bus_a, "Hold", connection)  # nothing left to hold
 
 
 # ---- Agent state (family: E500, E510) ---------------------------------------------------------------------------
@@ -717,7 +370,7 @@ def test_malformed_frames_keep_the_socket_open(bus_a: Bus, vk_target: RunningTar
 @pytest.mark.operations("connect.InboundCallStateChange", "connect.SetAgentState")
 @pytest.mark.needs_event("inbound-call")
 def test_events_stay_on_their_agents_bus(
-    bus_a: Bus, agent_b: str, bus: Callable[..., WsClient], connect_events: ConnectEvents
+    bus_a: Bus, agent_b: str, bus: Callable[..., WsClient], connect_events: ConnectLab
 ) -> None:
     other = Bus(bus(agent_b), agent_b)
     connection, _ = offer(connect_events, bus_a)
@@ -744,7 +397,7 @@ def test_events_stay_on_their_agents_bus(
 @pytest.mark.rule("CONNECT-BUS-002", title="Every message the bus delivers matches specs/connect.asyncapi.yaml")
 @pytest.mark.operations("connect.InboundCallStateChange", "connect.SetAgentState")
 @pytest.mark.needs_event("inbound-call")
-def test_every_message_matches_the_contract(bus_a: Bus, connect_events: ConnectEvents) -> None:
+def test_every_message_matches_the_contract(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     for message, answers in (
         (request(INBOUND, "Answer"), (call_event("connected", connection),)),

@@ -13,23 +13,20 @@ from typing import Any
 import pytest
 
 from conformance.advisory import advise
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
+from conformance.outcomes import not_run
+from conformance.support.gws import GwsAgent
+from conformance.support.gws_checks import (
     AGENT_STATE_OPERATIONS,
+    DND_ON_OPTIONAL,
     DOC,
-    Line,
     check_capabilities,
-    establish,
     expect_ok,
     expect_refused,
     require,
-    restore,
 )
-from conformance.gws import GwsAgent
-from conformance.outcomes import not_run
+from conformance.support.gws_line import Line, establish, restore
 
 PROFILE = "gws-agent-state"
-line_a, line_b = common.line_a, common.line_b  # fixtures
 
 #: The system operations (l.1320-1329) with the displayName and state of the settings sample (E101, E302).
 SYSTEM = {
@@ -425,5 +422,5 @@ def test_device_capabilities_independent_of_agent_state(line_a: Line, vk_cleanup
     if len({frozenset(v) for v in seen.values()}) > 1:  # the samples themselves differ in DoNotDisturbOn alone
         advise(
             f"DoNotDisturbOn comes and goes with the agent state: { {k: sorted(v) for k, v in seen.items()} }",
-            basis=common.DND_ON_OPTIONAL,
+            basis=DND_ON_OPTIONAL,
         )

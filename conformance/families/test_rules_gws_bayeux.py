@@ -40,8 +40,8 @@ from typing import Any, cast
 import pytest
 
 from conformance.advisory import advise
-from conformance.families.test_rules_gws_common import DEVICES, DOC, SERVICES, expect_ok, require
-from conformance.gws import GwsAgent
+from conformance.support.gws import DEVICES, SERVICES, GwsAgent
+from conformance.support.gws_checks import DOC, expect_ok, require
 from conformance.transport.cometd import CometdClient
 
 PROFILE = "gws-notifications"

@@ -13,21 +13,11 @@ from typing import Any
 import pytest
 
 from conformance.advisory import advise
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
-    DOC,
-    Line,
-    call_predicate,
-    connect,
-    establish,
-    expect_ok,
-    put_setting,
-    require,
-)
-from conformance.gws import GwsAgent
+from conformance.support.gws import GwsAgent, put_setting
+from conformance.support.gws_checks import DOC, expect_ok, require
+from conformance.support.gws_line import Line, call_predicate, connect, establish
 
 PROFILE = "gws-call-data"
-line_a, line_b = common.line_a, common.line_b  # fixtures
 
 
 def _data_changed(line: Line, call_id: str) -> dict[str, Any]:

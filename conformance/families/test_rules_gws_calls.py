@@ -16,29 +16,23 @@ from conformance.advisory import advise
 from conformance.checks import expect_notification
 from conformance.config import TargetConfig
 from conformance.events import EventSource
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
-    DEVICES,
+from conformance.outcomes import not_run
+from conformance.support.gws import DEVICES, SERVICES, GwsAgent
+from conformance.support.gws_checks import (
     DIALING,
     DOC,
     ESTABLISHED,
     HELD,
-    SERVICES,
-    Line,
     call_caps,
     check_capabilities,
-    connect,
-    establish,
     expect_ok,
     expect_refused,
-    open_line,
+    optional_members,
     require,
 )
-from conformance.gws import GwsAgent
-from conformance.outcomes import not_run
+from conformance.support.gws_line import Line, connect, establish, open_line
 
 PROFILE = "gws-voice-core"
-line_a, line_b = common.line_a, common.line_b  # fixtures
 #: A number of the switch's numbering plan that no device has (the mock: any unused number of ≤ 6 digits).
 
 
@@ -155,10 +149,10 @@ def test_operation_not_in_capabilities_is_refused(
         if situation == "held":
             expect_ok(line_a.op(connected["id"], "Hold"))
             call = line_a.call_message(connected["id"], "Held")
-    if operation in (call.get("capabilities") or []) and operation in common.optional_members(call):
+    if operation in (call.get("capabilities") or []) and operation in optional_members(call):
         not_run(
             f"{operation} is offered on this {situation} call, a reading the documents allow "
-            f"({common.optional_members(call)[operation]}): nothing to refuse"
+            f"({optional_members(call)[operation]}): nothing to refuse"
         )
     require(
         operation not in (call.get("capabilities") or []),

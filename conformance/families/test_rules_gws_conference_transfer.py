@@ -15,25 +15,22 @@ import pytest
 
 from conformance.advisory import advise, lenient
 from conformance.checks import ConformanceFailure, expect_notification
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
+from conformance.support.gws import CALLS
+from conformance.support.gws_checks import (
     DOC,
     ESTABLISHED,
     HELD,
-    Line,
-    await_in_order,
+    MUTE_OPTIONAL,
     call_caps,
-    call_predicate,
     check_capabilities,
-    establish,
     expect_ok,
     expect_refused,
     other_party_numbers,
     require,
 )
+from conformance.support.gws_line import Line, await_in_order, call_predicate, establish
 
 PROFILE = "gws-conference-transfer"
-line_a, line_b, line_c = common.line_a, common.line_b, common.line_c  # fixtures
 
 CONSULT_DIALING = call_caps("Dialing", second_call=True)  # l.6930-6940
 MUTE_SILENT_BASIS = (
@@ -56,7 +53,7 @@ def _optional_call_message(
     """A notification the documents do not show: awaited briefly (it is advisory), None when it does not come."""
     try:
         message = line.cometd.await_message(
-            lambda m: m.get("channel") == common.CALLS and predicate(m),
+            lambda m: m.get("channel") == CALLS and predicate(m),
             min(2.0, line.cometd.inbox.timeout),
             description=description,
         )
@@ -389,7 +386,7 @@ def test_mute_and_unmute_conference_call(line_a: Line, line_b: Line, line_c: Lin
             lambda: line_a.call(a_call["id"]), lambda c, v=value: c.get("mute") == v, line_a.cometd.inbox.timeout
         )
         require(now.get("mute") == value, f"after {operation} GET shows mute {now.get('mute')!r}, not {value}")
-        with lenient(basis=common.MUTE_OPTIONAL):
+        with lenient(basis=MUTE_OPTIONAL):
             check_capabilities(
                 now,
                 call_caps("Established", conference=True, muted=value == "On"),
@@ -420,7 +417,7 @@ def test_mute_on_two_party_call_follows_capabilities(line_a: Line, line_b: Line)
         return
     advise(
         "a two-party call offers MuteCall (the reference mock offers it on conferences only)",
-        basis=common.MUTE_OPTIONAL,
+        basis=MUTE_OPTIONAL,
     )
     expect_ok(line_a.op(connected["id"], "MuteCall"))
     now = _until(lambda: line_a.call(connected["id"]), lambda c: c.get("mute") == "On", line_a.cometd.inbox.timeout)

@@ -18,21 +18,13 @@ import pytest
 
 from conformance.advisory import advise
 from conformance.checks import expect
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
-    DOC,
-    Line,
-    establish,
-    expect_ok,
-    expect_refused,
-    require,
-)
-from conformance.gws import GwsAgent
 from conformance.outcomes import not_run
+from conformance.support.gws import GwsAgent
+from conformance.support.gws_checks import DOC, expect_ok, expect_refused, require
+from conformance.support.gws_line import Line, establish
 
 CORE = "gws-voice-core"
 PROVISIONING = "gws-settings-provisioning"
-line_a, line_b = common.line_a, common.line_b  # fixtures
 
 
 def _users(admin: GwsAgent, **params: Any) -> dict[str, Any]:

@@ -12,22 +12,13 @@ import pytest
 
 from conformance.checks import ConformanceFailure, expect
 from conformance.config import TargetConfig
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
-    DOC,
-    Line,
-    establish,
-    expect_ok,
-    expect_refused,
-    find_setting,
-    require,
-)
-from conformance.gws import GwsAgent
 from conformance.outcomes import not_run
+from conformance.support.gws import GwsAgent, find_setting
+from conformance.support.gws_checks import DOC, expect_ok, expect_refused, require
+from conformance.support.gws_line import Line, establish
 from conformance.transport.http import HttpClient
 
 PROFILE = "gws-security"
-line_a, line_b = common.line_a, common.line_b  # fixtures
 VERSION = "/api/v2/diagnostics/version"
 #: Values for path parameters: anything works, an unauthenticated request must be refused before routing.
 PATH_VALUES = {"group": "voice", "transport": "handshake", "dispositionId": "vk-none"}

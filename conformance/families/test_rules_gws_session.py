@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from conformance.advisory import advise
-from conformance.families.test_rules_gws_common import DOC, expect_ok, expect_refused, require
-from conformance.gws import GwsAgent
+from conformance.support.gws import GwsAgent
+from conformance.support.gws_checks import DOC, expect_ok, expect_refused, require
 
 STATES = {"Active", "Inactive", "ReadOnly", "Unknown"}  # l.4673, and Unknown of l.1807-1808 (E129)
 TYPES = {"Provisioning", "Voice"}

@@ -11,15 +11,8 @@ from typing import Any
 
 import pytest
 
-from conformance.families.test_rules_gws_common import (
-    DOC,
-    expect_ok,
-    expect_refused,
-    find_setting,
-    read_group,
-    require,
-)
-from conformance.gws import GwsAgent
+from conformance.support.gws import GwsAgent, find_setting, read_group
+from conformance.support.gws_checks import DOC, expect_ok, expect_refused, require
 
 PROFILE = "gws-settings-provisioning"
 

@@ -12,23 +12,12 @@ from typing import Any
 import pytest
 
 from conformance.advisory import advise
-from conformance.families import test_rules_gws_common as common
-from conformance.families.test_rules_gws_common import (
-    CALLS,
-    DOC,
-    Line,
-    check_capabilities,
-    connect,
-    expect_ok,
-    expect_refused,
-    open_line,
-    require,
-)
-from conformance.gws import GwsAgent
 from conformance.outcomes import not_run
+from conformance.support.gws import CALLS, GwsAgent
+from conformance.support.gws_checks import DOC, check_capabilities, expect_ok, expect_refused, require
+from conformance.support.gws_line import Line, connect, open_line
 
 PROFILE = "gws-supervisor"
-line_a, line_b = common.line_a, common.line_b  # fixtures
 MONITORING = ("ListenIn", "Coach", "BargeIn")
 
 

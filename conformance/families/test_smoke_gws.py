@@ -8,7 +8,7 @@ import pytest
 
 from conformance.checks import ConformanceFailure, expect, expect_notification
 from conformance.config import TargetConfig
-from conformance.gws import GwsAgent
+from conformance.support.gws import GwsAgent
 from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient
 

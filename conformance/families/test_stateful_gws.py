@@ -58,20 +58,11 @@ from conformance.checks import ConformanceFailure, expect_notification
 from conformance.config import StatefulConfig, TargetConfig
 from conformance.evidence import attach
 from conformance.failures import Evidence
-from conformance.families.test_rules_gws_common import (
-    CALLS,
-    DEVICES,
-    DND_ON_OPTIONAL,
-    DOC,
-    MUTE_OPTIONAL,
-    Line,
-    call_caps,
-    expect_ok,
-    expect_refused,
-    hang_up_everything,
-    open_line,
-)
 from conformance.outcomes import not_run
+from conformance.support.cleanup import release_calls
+from conformance.support.gws import CALLS, DEVICES
+from conformance.support.gws_checks import DND_ON_OPTIONAL, DOC, MUTE_OPTIONAL, call_caps, expect_ok, expect_refused
+from conformance.support.gws_line import Line, open_line
 
 QUIET = 0.25  # seconds of silence that show a refused or duplicate request notified nothing
 
@@ -1028,7 +1019,7 @@ class CallMachine(WireMachine):
         """Leave the agents as the next sequence expects them: no call, do-not-disturb off, NotReady."""
         agents = [line.agent for line in self.lines.values()]
         try:
-            hang_up_everything(agents, rounds=6)
+            release_calls(agents, rounds=6)
             for name, line in self.lines.items():
                 if self.dnd[name]:
                     line.device_op("DoNotDisturbOff")
@@ -1233,7 +1224,7 @@ def run_machine(machine: type[WireMachine], world: World, budget: StatefulConfig
 
 def _fresh(lines: dict[str, Line]) -> None:
     """Every agent without calls, do-not-disturb and forwarding off, NotReady — the machines' start."""
-    hang_up_everything([line.agent for line in lines.values()], rounds=6)
+    release_calls([line.agent for line in lines.values()], rounds=6)
     for line in lines.values():
         device = line.device()
         if device.get("doNotDisturb") == "On":

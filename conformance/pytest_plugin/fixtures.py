@@ -18,10 +18,10 @@ from conformance import profiles as profile_registry
 from conformance.config import GwsUser, TargetConfig
 from conformance.control import ControlClient
 from conformance.events import EventSource
-from conformance.gws import GwsAgent
 from conformance.outcomes import not_run
 from conformance.pytest_plugin.scope import Cleanup, TestScope
 from conformance.pytest_plugin.state import TargetUnhealthy, VkState, get_state, profile_name
+from conformance.support.gws import GwsAgent
 from conformance.target import RunningTarget
 from conformance.transport.cometd import DEFAULT_CHANNELS, CometdClient
 from conformance.transport.http import HttpClient

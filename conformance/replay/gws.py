@@ -30,9 +30,11 @@ from conformance.errors import EventFailed
 from conformance.failures import ConformanceFailure
 from conformance.outcomes import NotRunnable as SuiteNotRunnable
 from conformance.replay import recipes
-from conformance.replay.driver import GwsDriver, UserSession
+from conformance.replay.driver import GwsDriver
 from conformance.replay.errors import NotRunnable, SetupFailed
 from conformance.replay.plan import Plan, Step, build_plan
+from conformance.support.cleanup import release_calls
+from conformance.support.gws import GwsAgent
 from conformance.transport.cometd import CometdClient
 from conformance.transport.http import HttpClient, HttpResponse
 from voicekit.corpus import Corpus, Fixture
@@ -93,19 +95,19 @@ class ReplayResult:
 class Cast:
     """Configured users in the documented roles."""
 
-    actor: UserSession | None
+    actor: GwsAgent | None
     sender: HttpClient
-    partners: dict[str, UserSession] = field(default_factory=dict)  # documented number → session
-    devices: dict[str, UserSession] = field(default_factory=dict)  # documented device id → session
+    partners: dict[str, GwsAgent] = field(default_factory=dict)  # documented number → session
+    devices: dict[str, GwsAgent] = field(default_factory=dict)  # documented device id → session
 
-    def partner(self, number: str) -> UserSession:
+    def partner(self, number: str) -> GwsAgent:
         try:
             return self.partners[number]
         except KeyError:
             raise NotRunnable(f"the documented party {number} has no configured user") from None
 
     @property
-    def involved(self) -> list[UserSession]:
+    def involved(self) -> list[GwsAgent]:
         out = [self.actor] if self.actor else []
         for session in [*self.partners.values(), *self.devices.values()]:
             if session not in out:
@@ -137,7 +139,7 @@ class GwsReplayer:
     def replay_all(self, fixtures: Iterable[Fixture]) -> list[ReplayResult]:
         return [self.replay(f) for f in fixtures]
 
-    def agent_states(self, session: UserSession) -> list[dict[str, Any]]:
+    def agent_states(self, session: GwsAgent) -> list[dict[str, Any]]:
         """The agent-state operations (GET /api/v2/me/settings/agent-states), cached per run."""
         if self._agent_states is None:
             body = session.get("/api/v2/me/settings/agent-states").json_or_none() or {}
@@ -164,7 +166,7 @@ class Run:
         self.cause: Callable[[], object] | None = None  # triggers the documented messages of a notification fixture
         self.cast: Cast | None = None
         self.baseline: dict[str, dict[str, Any]] = {}
-        self.extra_sessions: list[UserSession] = []
+        self.extra_sessions: list[GwsAgent] = []
         self.checks = 0  # responses and messages compared: a replay that compared nothing is not a pass
         self.rewrite: Callable[[Any], Any] | None = None  # a recipe's last word on the request body
         self.on_response: list[Callable[[HttpResponse], None]] = []
@@ -213,7 +215,7 @@ class Run:
         plan, driver = self.plan, self.driver
         role = plan.actor_role
         agents = driver.agents
-        actor: UserSession | None
+        actor: GwsAgent | None
         if role == "supervisor":
             actor = driver.supervisor
             if actor is None:
@@ -227,13 +229,14 @@ class Run:
         else:
             actor = None
         free = [a for a in agents if a is not actor]
-        chosen: dict[str, UserSession] = {}
+        chosen: dict[str, GwsAgent] = {}
         # Documented numbers that are configured numbers keep them (identity is easiest to read that way).
         if role == "agent" and plan.actor_number:
             actor = next((a for a in free if a.number == plan.actor_number), None)
         if role == "agent" and actor is None and plan.actor_device:
             actor = next(
-                (a for a in free if a.device_id == plan.actor_device and a.number not in plan.partner_numbers), None
+                (a for a in free if a.found_device_id == plan.actor_device and a.number not in plan.partner_numbers),
+                None,
             )
         for number in plan.partner_numbers:
             match = next((a for a in free if a.number == number and a is not actor and a not in chosen.values()), None)
@@ -255,10 +258,10 @@ class Run:
                     f"only {len([a for a in free if a is not actor])} configured"
                 )
             chosen[number] = spare[0]
-        devices: dict[str, UserSession] = {}
+        devices: dict[str, GwsAgent] = {}
         for device_id in plan.other_devices:
             taken = [*chosen.values(), *devices.values()]
-            same = [a for a in free if a.device_id == device_id and a is not actor and a not in taken]
+            same = [a for a in free if a.found_device_id == device_id and a is not actor and a not in taken]
             spare = same or [a for a in free if a is not actor and a not in taken] or [a for a in chosen.values()]
             if not spare:
                 raise NotRunnable("the fixture names another agent's device and no other agent is configured")
@@ -267,10 +270,10 @@ class Run:
         if role == "anonymous":
             sender = driver.anonymous
         elif role == "admin" and actor is not None:
-            sender = actor.http
+            sender = actor
         else:
             assert actor is not None
-            sender = actor.http
+            sender = actor
         cast = Cast(actor, sender, chosen, devices)
         self._seed_bindings(cast)
         return cast
@@ -280,31 +283,31 @@ class Run:
         if cast.actor is not None and plan.actor_role in ("agent", "supervisor"):
             if plan.actor_number and cast.actor.number:
                 b.bind("number", plan.actor_number, cast.actor.number)
-            if plan.actor_device and cast.actor.device_id:
-                b.bind("device", plan.actor_device, cast.actor.device_id)
+            if plan.actor_device and cast.actor.found_device_id:
+                b.bind("device", plan.actor_device, cast.actor.found_device_id)
         for number, session in cast.partners.items():
             if session.number:
                 b.bind("number", number, session.number)
         for device_id, session in cast.devices.items():
-            if session.device_id and b.get("device", device_id) is None:
-                b.bind("device", device_id, session.device_id)
+            if session.found_device_id and b.get("device", device_id) is None:
+                b.bind("device", device_id, session.found_device_id)
 
     # ---- baseline and cleanup ------------------------------------------------------------------------------------
     def _record_baseline(self) -> None:
         assert self.cast is not None
         for session in self.cast.involved:
             self.remember(session)
-            if session.device_id:
+            if session.found_device_id:
                 session.cometd.drain()  # subscribed before anything happens; nothing left from before
 
-    def remember(self, session: UserSession) -> None:
+    def remember(self, session: GwsAgent) -> None:
         """Record a session's device state once, so cleanup can restore it (and hang up its calls)."""
         if self.cast is not None and session not in self.cast.involved and session not in self.extra_sessions:
             self.extra_sessions.append(session)
-        if session.login.username in self.baseline or not session.device_id:
+        if session.username in self.baseline or not session.found_device_id:
             return
         view = session.device_view() or {}
-        self.baseline[session.login.username] = {"session": session, "view": view}
+        self.baseline[session.username] = {"session": session, "view": view}
 
     def cleanup(self) -> None:
         errors: list[str] = []
@@ -327,7 +330,7 @@ class Run:
         if errors:
             self.notes.append("cleanup: " + "; ".join(errors))
 
-    def sessions_in_play(self) -> list[UserSession]:
+    def sessions_in_play(self) -> list[GwsAgent]:
         out = list(self.cast.involved) if self.cast else []
         for session in self.extra_sessions:
             if session not in out:
@@ -335,56 +338,45 @@ class Run:
         return out
 
     def hangup_everything(self) -> None:
-        """Hang up every call of the sessions in play (a few rounds: a hangup may release others)."""
-        sessions = self.sessions_in_play()
-        for _round in range(4):
-            left = False
-            for session in sessions:
-                if not session.device_id:
-                    continue
-                for call in session.calls():
-                    if call.get("state") == "Released":
-                        continue
-                    left = True
-                    caps = call.get("capabilities") or []
-                    if "Hangup" in caps:
-                        session.post(f"/api/v2/me/calls/{call['id']}", {"operationName": "Hangup"})
-                    elif "Reject" in caps:
-                        session.post(f"/api/v2/me/calls/{call['id']}", {"operationName": "Reject"})
-                    elif self.driver.events is not None:
-                        with contextlib.suppress(EventFailed):
-                            self.driver.events.gws_remote(str(call["id"]), "hangup")
-            if not left:
-                return
-            time.sleep(0.05)
-        if self.driver.events is not None:
+        """No call left on the sessions in play (:func:`~conformance.support.cleanup.release_calls`; a call none of
+        them can release is hung up remotely through the control API); the last resort is a reset of the target."""
+        sessions = [s for s in self.sessions_in_play() if s.found_device_id]
+        events = self.driver.events
+
+        def remote_hangup(_session: GwsAgent, call: dict[str, Any]) -> None:
+            if events is not None:
+                with contextlib.suppress(EventFailed):
+                    events.gws_remote(str(call["id"]), "hangup")
+
+        left = release_calls(sessions, fallback=remote_hangup if events is not None else None)
+        if left and events is not None:
             self.notes.append("calls were left after cleanup; the target was reset through its control API")
             self.driver.reset_target()
             self.replayer.forget_agent_states()
 
-    def restore_device(self, session: UserSession, view: Mapping[str, Any]) -> None:
+    def restore_device(self, session: GwsAgent, view: Mapping[str, Any]) -> None:
         now = session.device_view() or {}
-        device_id = session.device_id
+        device_id = session.found_device_id
         if not device_id or not now:
             return
         path = f"/api/v2/me/devices/{device_id}"
         if now.get("supervisorMonitoringState") and not view.get("supervisorMonitoringState"):
-            session.post(path, {"operationName": "CancelSupervisorMonitoring"})
+            session.post(path, json={"operationName": "CancelSupervisorMonitoring"})
         if now.get("forwardTo") != view.get("forwardTo"):
             if view.get("forwardTo"):
-                session.post(path, {"operationName": "ForwardCallsOn", "destination": view["forwardTo"]})
+                session.post(path, json={"operationName": "ForwardCallsOn", "destination": view["forwardTo"]})
             else:
-                session.post(path, {"operationName": "ForwardCallsOff"})
+                session.post(path, json={"operationName": "ForwardCallsOff"})
         if now.get("doNotDisturb") != view.get("doNotDisturb") and view.get("doNotDisturb") in ("On", "Off"):
             session.post(
-                path, {"operationName": "DoNotDisturbOn" if view["doNotDisturb"] == "On" else "DoNotDisturbOff"}
+                path, json={"operationName": "DoNotDisturbOn" if view["doNotDisturb"] == "On" else "DoNotDisturbOff"}
             )
         if _state_key(now.get("userState")) != _state_key(view.get("userState")):
             op = self.agent_state_operation(session, view.get("userState") or {})
             if op:
-                session.post("/api/v2/me/channels/voice", {"operationName": op})
+                session.post("/api/v2/me/channels/voice", json={"operationName": op})
 
-    def agent_state_operation(self, session: UserSession, user_state: Mapping[str, Any]) -> str | None:
+    def agent_state_operation(self, session: GwsAgent, user_state: Mapping[str, Any]) -> str | None:
         """The operationName that puts a device in ``user_state`` (003 l.1475-1492 matching rules)."""
         wanted = "Logout" if user_state.get("state") == "LoggedOut" else user_state.get("state")
         ops = self.replayer.agent_states(session)
@@ -410,12 +402,12 @@ class Run:
             )
         return response
 
-    def post(self, session: UserSession, path: str, body: Any, what: str) -> HttpResponse:
-        return self.ok(session.post(path, body), what)
+    def post(self, session: GwsAgent, path: str, body: Any, what: str) -> HttpResponse:
+        return self.ok(session.post(path, json=body), what)
 
     def await_message(
         self,
-        session: UserSession,
+        session: GwsAgent,
         what: str,
         *,
         channel: str | None = None,

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance.failures import ConformanceFailure
-from conformance.replay.driver import UserSession
 from conformance.replay.errors import NotRunnable, SetupFailed
 from conformance.replay.plan import DocCall, Step
+from conformance.support.gws import GwsAgent
 from voicekit.replay.bindings import is_placeholder_token
 
 if TYPE_CHECKING:  # annotations only: the replayer calls the recipes, never the other way round
@@ -142,7 +142,7 @@ def _has_request(steps: list[Step]) -> bool:
     return any(s.request for s in steps)
 
 
-def _actor(run: Run) -> UserSession:
+def _actor(run: Run) -> GwsAgent:
     if run.cast is None or run.cast.actor is None:
         raise NotRunnable("the fixture needs a user session")
     return run.cast.actor
@@ -155,7 +155,7 @@ def _number(run: Run, documented: str) -> str:
     return actual
 
 
-def _session_for_number(run: Run, actual_number: str) -> UserSession | None:
+def _session_for_number(run: Run, actual_number: str) -> GwsAgent | None:
     candidates = list(run.sessions_in_play())
     for extra in [*run.driver.agents, run.driver.supervisor]:
         if extra is not None and extra not in candidates:
@@ -194,8 +194,8 @@ def _bind_call(run: Run, documented: str | None, actual: str) -> None:
 
 # ---- call building blocks --------------------------------------------------------------------------------------
 def _dial(
-    run: Run, caller: UserSession, number: str, user_data: Mapping[str, Any] | None = None, *, await_callee: bool = True
-) -> tuple[str, str | None, UserSession | None]:
+    run: Run, caller: GwsAgent, number: str, user_data: Mapping[str, Any] | None = None, *, await_callee: bool = True
+) -> tuple[str, str | None, GwsAgent | None]:
     """``caller`` dials ``number``; returns (caller's call id, callee's call id, callee session)."""
     body: dict[str, Any] = {"operationName": "Dial", "destination": {"phoneNumber": number}}
     if user_data:
@@ -220,7 +220,7 @@ def _dial(
     return _call_id(dialing), callee_call, callee
 
 
-def _answer(run: Run, session: UserSession, call_id: str) -> None:
+def _answer(run: Run, session: GwsAgent, call_id: str) -> None:
     run.post(session, f"/api/v2/me/calls/{call_id}", {"operationName": "Answer"}, f"{session.label} answers")
     run.await_message(
         session,
@@ -232,7 +232,7 @@ def _answer(run: Run, session: UserSession, call_id: str) -> None:
 
 
 def _call_op(
-    run: Run, session: UserSession, call_id: str, body: Mapping[str, Any], state: str | None, what: str
+    run: Run, session: GwsAgent, call_id: str, body: Mapping[str, Any], state: str | None, what: str
 ) -> dict[str, Any] | None:
     run.post(session, f"/api/v2/me/calls/{call_id}", dict(body), what)
     if state is None:
@@ -531,7 +531,10 @@ def _supervised_recipe(run: Run) -> None:
     target = f"{run.driver.base_url}/api/v2/devices/{agent.device_id}"
     run.post(supervisor, device_path, {"operationName": mode, "targetDeviceUri": target}, f"the supervisor {mode}")
     run.undo.append(
-        ("cancel monitoring", lambda: supervisor.post(device_path, {"operationName": "CancelSupervisorMonitoring"}))
+        (
+            "cancel monitoring",
+            lambda: supervisor.post(device_path, json={"operationName": "CancelSupervisorMonitoring"}),
+        )
     )
     run.await_message(supervisor, "the supervisor's device shows the monitoring", channel=DEVICES)
     _caller_call, agent_call, _ = _dial(run, caller, str(agent.number))
@@ -575,7 +578,7 @@ def _documented_device(run: Run) -> dict[str, Any] | None:
 
 def _set_device(
     run: Run,
-    session: UserSession,
+    session: GwsAgent,
     *,
     user_state: Mapping[str, Any] | None = None,
     operation: str | None = None,
@@ -622,7 +625,7 @@ def _set_device(
 
 
 def _await_device(
-    session: UserSession,
+    session: GwsAgent,
     *,
     forward_to: str | bool | None,
     dnd: str | None,
@@ -812,7 +815,7 @@ def _error_notification(run: Run, data: Mapping[str, Any]) -> None:
         events.gws_fault(
             kind="error",
             operation="Hold",
-            user=actor.login.username,
+            user=actor.username,
             message=str(data.get("errorMessage") or "Incorrect object state"),
         )
         run.cause = lambda: (
@@ -871,7 +874,7 @@ def _push(run: Run, note: Mapping[str, Any]) -> None:
         "start a session with a mobile session",
     )
     run.undo.append(
-        ("end the mobile session", lambda: actor.post("/api/v2/me", {"operationName": "EndContactCenterSession"}))
+        ("end the mobile session", lambda: actor.post("/api/v2/me", json={"operationName": "EndContactCenterSession"}))
     )
     run.driver.settle_inboxes([actor])
     actor.close_cometd()
@@ -918,11 +921,13 @@ def _session_recipe(run: Run) -> None:
             "start the session to end",
         )
         return
-    run.undo.append(("end the session", lambda: actor.post("/api/v2/me", {"operationName": "EndContactCenterSession"})))
+    run.undo.append(
+        ("end the session", lambda: actor.post("/api/v2/me", json={"operationName": "EndContactCenterSession"}))
+    )
 
 
 # ---- settings ----------------------------------------------------------------------------------------------------
-def _admin(run: Run) -> UserSession:
+def _admin(run: Run) -> GwsAgent:
     admin = run.driver.admin
     if admin is None:
         raise NotRunnable("configuring settings needs an administrator (gws.admin)")
@@ -958,7 +963,7 @@ def _snapshot_group(run: Run, group: str) -> None:
             return
         key, settings = before
         if now is None:
-            _admin(run).post("/api/v2/settings", {"name": group, "displayName": group, "key": key})
+            _admin(run).post("/api/v2/settings", json={"name": group, "displayName": group, "key": key})
             now = (key, [])
         if now[1] == settings:
             return
@@ -971,7 +976,7 @@ def _snapshot_group(run: Run, group: str) -> None:
         for setting in settings:
             match = next((s for s in keep if s.get(key) == setting.get(key)), None)
             if match is None:
-                admin.post(f"/api/v2/settings/{group}", setting)
+                admin.post(f"/api/v2/settings/{group}", json=setting)
             elif match != setting:
                 admin.put(f"/api/v2/settings/{group}", json=setting)
 
@@ -1182,7 +1187,7 @@ def _create_users_recipe(run: Run) -> None:
             run.ok(admin.post("/api/v2/users", json=payload), f"create {user.get('userName')} first")
 
 
-def _user_ids(admin: UserSession, names: Iterable[str]) -> dict[str, str]:
+def _user_ids(admin: GwsAgent, names: Iterable[str]) -> dict[str, str]:
     """``userName → id`` of the target's users among ``names``."""
     wanted = set(names)
     listing = admin.get("/api/v2/users", params={"fields": "id,userName"}).json_or_none() or {}
@@ -1193,7 +1198,7 @@ def _user_ids(admin: UserSession, names: Iterable[str]) -> dict[str, str]:
     }
 
 
-def _delete_users(admin: UserSession, names: Iterable[str]) -> list[str]:
+def _delete_users(admin: GwsAgent, names: Iterable[str]) -> list[str]:
     """Delete the users named ``names`` (one bulk DELETE); the ids deleted."""
     doomed = list(_user_ids(admin, names).values())
     if doomed:
@@ -1268,7 +1273,7 @@ def _resolve_placeholder(run: Run, name: str, path: str) -> str | None:
     return None
 
 
-def _first_id(session: UserSession, path: str) -> str | None:
+def _first_id(session: GwsAgent, path: str) -> str | None:
     body = session.get(path).json_or_none() or {}
     uris = body.get("uris") or []
     return str(uris[0]).rstrip("/").rsplit("/", 1)[-1] if uris else None

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.config import GwsUser
 from conformance.failures import ConformanceFailure, ProtocolViolation, TargetUnreachable
-from conformance.gws import GwsAgent
+from conformance.support.gws import GwsAgent
 from conformance.transport.cometd import BayeuxError, CometdClient
 from conformance.transport.http import HttpClient
 

@@ -12,8 +12,8 @@ import pytest
 from conformance.config import GwsUser, TargetConfig
 from conformance.errors import VoicekitError
 from conformance.events import EventFailed, EventSource
-from conformance.gws import GwsAgent
 from conformance.outcomes import NOT_RUN_PREFIX, NotRunnable
+from conformance.support.gws import GwsAgent
 from conformance.target import mock_config
 
 DRIVER = """

@@ -14,7 +14,7 @@ from websockets.sync.server import ServerConnection, serve
 from conformance import evidence
 from conformance.config import GwsUser
 from conformance.failures import ConformanceFailure, ProtocolViolation, TargetUnreachable
-from conformance.gws import GwsAgent
+from conformance.support.gws import GwsAgent
 from conformance.transport.http import HttpClient
 from conformance.transport.ws import WsClient, WsRejected
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from conformance.launcher import MockProcess
-from conformance.replay.driver import GwsDriver, UserSession
+from conformance.replay.driver import GwsDriver
 from conformance.replay.gws import FAILED, NOT_RUN, PASSED, GwsReplayer, ReplayResult, Run
 from conformance.replay.plan import build_plan
+from conformance.support.gws import GwsAgent
 from conformance.target import mock_config
 from voicekit.corpus import Corpus, Fixture
 
@@ -268,7 +269,7 @@ def test_an_undocumented_notification_for_the_same_call_in_the_quiet_period_fail
 def test_cleanup_leaves_no_call_behind(replayer: GwsReplayer) -> None:
     result = replayer.replay(CORPUS.fixtures_by_id["gws.conferences.complete-conference.sample"])
     assert result.status == PASSED
-    sessions: list[UserSession] = [*replayer.driver.agents, replayer.driver.supervisor]  # type: ignore[list-item]
+    sessions: list[GwsAgent] = [*replayer.driver.agents, replayer.driver.supervisor]  # type: ignore[list-item]
     assert all(session.calls() == [] for session in sessions)
 
 
