@@ -2,8 +2,8 @@
 envelope (``expect_ok`` / ``expect_refused``) and ``require``.
 
 Capability sets: 003 shows them per state and context; the errata fix them as sets (E208, E209, E311, E312,
-E207, E211, E330). They are the families' reading of the documents, not the mock's: the suite judges, so it
-keeps its own table (issue 12 point 5 moves such tables to specs/ data, read by both).
+E207, E211, E330), written once as data in ``specs/tables/gws-capabilities.yaml`` (each set cites the sample that
+prints it), read by the mock and by the suite alike. What the documents leave open is advisory (below).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from conformance.advisory import advise
 from conformance.checks import DEFAULT_GWS_CHECKS, ConformanceFailure, expect
 from conformance.transport.http import HttpResponse
+from voicekit.tables import gws_call_capabilities, gws_capability_table
 
 __all__ = [
     "AGENT_STATE_OPERATIONS",
@@ -37,33 +38,15 @@ __all__ = [
 
 DOC = "003_ca6f4272dc604134.txt"
 
-# ---- capability sets (003 samples, as the errata read them) --------------------------------------------------
-USER_DATA_OPS = frozenset({"AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"})
-RINGING = USER_DATA_OPS | {"Answer"}  # l.1206-1214
-DIALING = USER_DATA_OPS | {"Hangup", "SendDtmf"}  # l.4937-4946
-ESTABLISHED = USER_DATA_OPS | {
-    "Hangup",
-    "Hold",
-    "SendDtmf",
-    "InitiateConference",
-    "InitiateTransfer",
-    "SingleStepConference",
-    "SingleStepTransfer",
-}  # l.1264-1277, 5125-5139
-HELD = USER_DATA_OPS | {
-    "Retrieve",
-    "Hangup",
-    "InitiateConference",
-    "InitiateTransfer",
-    "SingleStepConference",
-    "SingleStepTransfer",
-}  # l.5302-5315
-SECOND_CALL = {
-    "Dialing": frozenset({"SwapCalls", "CompleteTransfer"}),  # E312, l.6382-6392
-    "Established": frozenset({"SwapCalls", "CompleteTransfer", "CompleteConference"}),  # E312
-    "Held": frozenset({"SwapCalls", "CompleteTransfer", "CompleteConference"}),
-}  # E311
-AGENT_STATE_OPERATIONS = frozenset({"Ready", "NotReady", "AuxWork", "AfterCallWork", "Offline"})
+# ---- capability sets (003 samples, as the errata read them: specs/tables/gws-capabilities.yaml) ----------------
+_TABLE = gws_capability_table()
+USER_DATA_OPS = frozenset(_TABLE["userData"])
+RINGING = frozenset(gws_call_capabilities("Ringing"))  # l.1206-1214
+DIALING = frozenset(gws_call_capabilities("Dialing"))  # l.4937-4946
+ESTABLISHED = frozenset(gws_call_capabilities("Established"))  # l.1264-1277, 5125-5139
+HELD = frozenset(gws_call_capabilities("Held"))  # l.5302-5315
+SECOND_CALL = {state: frozenset(ops) for state, ops in _TABLE["secondCall"].items()}  # E311, E312
+AGENT_STATE_OPERATIONS = frozenset(_TABLE["agentStateOperations"])
 
 
 def call_caps(
@@ -76,7 +59,8 @@ def call_caps(
     second_call: bool = False,
     consult: str | None = None,
 ) -> frozenset[str]:
-    """The capability set of a call, by the errata's table (E209, E207, E211, E311, E312).
+    """The capability set of a call, by the errata's table (E209, E207, E211, E311, E312) — the table the mock
+    reads too (:func:`voicekit.tables.gws_call_capabilities`; an unknown state raises ``ValueError``).
 
     Args:
         state: The call's state as the agent sees it.
@@ -87,15 +71,17 @@ def call_caps(
         second_call: The agent's other call makes a pair (one held, this one active; or this one held).
         consult: ``conference`` for the consult call of InitiateConference (CompleteConference, E207).
     """
-    if state == "Released":
-        return frozenset()
-    if state == "Ringing":
-        caps = set(USER_DATA_OPS)
-        if not public:
-            caps.add("Answer")
-        if via_queue:
-            caps.add("Reject")
-        return frozenset(caps)
+    return frozenset(
+        gws_call_capabilities(
+            state,
+            public=public,
+            via_queue=via_queue,
+            conference=conference,
+            muted=muted,
+            second_call=second_call,
+            consult=consult,
+        )
+    )
     base = {"Dialing": DIALING, "Established": ESTABLISHED, "Held": HELD}.get(state)
     if base is None:
         raise ValueError(f"no capability set for state {state!r}")
