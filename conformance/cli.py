@@ -110,7 +110,8 @@ def workers_arguments(options: CertifyOptions) -> list[str]:
     """``-n N --dist loadfile`` for a parallel run (conformance.parallel), nothing for a serial one."""
     mock = is_mock(options.target, options.config)
     count = parallel.worker_count(options.workers, mock=mock, independent=options.independent_agents)
-    return parallel.pytest_arguments(count)  # --vk-independent-agents comes with the other shared options
+    autoload = not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    return parallel.pytest_arguments(count, autoload=autoload)  # --vk-independent-agents: with the shared options
 
 
 def _text(value: Any) -> str:

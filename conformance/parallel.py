@@ -96,12 +96,12 @@ def _xdist_installed() -> bool:
     return importlib.util.find_spec("xdist") is not None
 
 
-def pytest_arguments(workers: int) -> list[str]:
-    """The pytest-xdist arguments of a run with ``workers`` workers (none for a serial run)."""
+def pytest_arguments(workers: int, *, autoload: bool = True) -> list[str]:
+    """The pytest-xdist arguments of a run with ``workers`` workers (none for a serial run); ``autoload``: pytest
+    loads installed plugins itself (else xdist is named)."""
     if workers <= 1:
         return []
-    plugin = ["-p", "xdist.plugin"] if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else []
-    return [*plugin, "-n", str(workers), "--dist", "loadfile"]
+    return [*([] if autoload else ["-p", "xdist.plugin"]), "-n", str(workers), "--dist", "loadfile"]
 
 
 # ---- pytest side -------------------------------------------------------------------------------------------------
