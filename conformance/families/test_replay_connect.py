@@ -239,7 +239,7 @@ class Replay:
 # ---- fixtures and the test ------------------------------------------------------------------------------------
 @pytest.fixture
 def replay_events(vk_config: Any, vk_cleanup: Any) -> ConnectLab:
-    """The control-API helper; closed after the agent's reset (cleanups run last-in, first-out)."""
+    """The Connect events (EventSource); closed after the agent's reset (cleanups run last-in, first-out)."""
     events = ConnectLab(vk_config)
     vk_cleanup(events.close, description="close the control API client")
     return events
