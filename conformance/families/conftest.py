@@ -60,7 +60,7 @@ def plat(
 # ---- Connect: clean agents and their bus -------------------------------------------------------------------------
 @pytest.fixture
 def connect_events(vk_config: TargetConfig, vk_cleanup: Any) -> ConnectLab:
-    """The Connect control API; closed after the test's resets (cleanups run last-in, first-out)."""
+    """The Connect events (EventSource); closed after the test's resets (cleanups run last-in, first-out)."""
     events = ConnectLab(vk_config)
     vk_cleanup(events.close, description="close the control API client")
     return events

@@ -40,6 +40,7 @@ from conformance.support.connect import (
     Bus,
     button_problems,
     call_event,
+    clean_agent,
     connection_id,
     either,
     failure_of,
@@ -144,7 +145,7 @@ class Replay:
     def trigger(self, trigger: dict[str, Any]) -> None:
         if trigger.get("event") != "incoming-call":
             raise ConformanceFailure(f"{self.fixture.id}: unknown trigger {trigger.get('event')!r}")
-        self.events.require("incoming call")
+        self.events.require("an incoming call")
         extra = {k: trigger[k] for k in ("connectionId", "contactId", "queue") if trigger.get(k)}
         view = self.events.incoming_call(self.bus.agent, str(trigger.get("ani")), trigger.get("dnis"), **extra)
         offered = connection_id(view)
@@ -238,7 +239,7 @@ class Replay:
 # ---- fixtures and the test ------------------------------------------------------------------------------------
 @pytest.fixture
 def replay_events(vk_config: Any, vk_cleanup: Any) -> ConnectLab:
-    """The control-API helper; closed after the agent's reset (cleanups run last-in, first-out)."""
+    """The Connect events (EventSource); closed after the agent's reset (cleanups run last-in, first-out)."""
     events = ConnectLab(vk_config)
     vk_cleanup(events.close, description="close the control API client")
     return events
@@ -250,9 +251,8 @@ def replay_bus(vk_config: Any, replay_events: ConnectLab, bus: Callable[..., WsC
     if not vk_config.connect.agents:
         not_run("no Connect agent ids (connect.agents)")
     agent = vk_config.connect.agents[0]
-    if replay_events.available:
-        replay_events.reset_agent(agent)
-        vk_cleanup(replay_events.reset_agent, agent, description=f"reset Connect agent {agent}")
+    clean_agent(agent, replay_events, bus)
+    vk_cleanup(clean_agent, agent, replay_events, bus, description=f"reset Connect agent {agent}")
     return Bus(bus(agent), agent)
 
 

@@ -6,12 +6,12 @@ Why these tests talk only to the bus: a client of the bus sees nothing else. Eac
 content (E501: the bus has no request ids): the call event of the offered connection, or the failure
 ``<subtopic>Failed`` (E502). Every message received is checked against the AsyncAPI contract.
 
-External events — an incoming call, the far end hanging up — cannot be caused over the bus. The infrastructure's
-:class:`~conformance.events.EventSource` has no Connect events (its control calls are GWS's), so
-:class:`~conformance.support.lab.ConnectLab` uses the same control API (``events.control_url``:
-``/connect/agents/{id}/calls``, ``…/calls/current/hangup``, ``…/state``); without a control URL those tests are not
-run. Each test starts from a clean agent (no contact, state Available), restored through the control API when there
-is one, else over the bus (fixtures ``agent_a``, ``agent_b``, ``bus_a`` in ``conftest.py``).
+External events — an incoming call, the far end hanging up — cannot be caused over the bus:
+:class:`~conformance.support.lab.ConnectLab` asks the infrastructure's :class:`~conformance.events.EventSource`
+(the control API ``events.control_url``, a driver command ``events.driver_command``, or a person); without one those
+tests are not run, with the reason. Each test starts from a clean agent (no contact, state Available), restored
+through the mock's control API when there is one, else over the bus (fixtures ``agent_a``, ``agent_b``, ``bus_a`` in
+``conftest.py``).
 
 Rules that need a state the documents name (Available, Not Ready reason code 1) use 004's example data (E500) and
 the mock's seed; a target that knows no such state gets AGENT_STATE_NOT_FOUND, and the test is not run.

@@ -16,9 +16,10 @@ Why the tests look the way they do:
   of the change for a while, and GET still says alerting".
 * **Phones are set up, not guessed.** A user's phone type, "Maintain Persistent Connection", "placing calls with
   another app", an active persistent connection, an external caller, the person picking up the phone, a callback,
-  the rate limit and short timers are external events (:class:`PlatformLab`: the control API of
-  ``events.control_url``). A vendor's system cannot be configured by the suite: those tests are not run with the
-  reason. What the lab changed is undone at the end of the test by the control API's reset; what a test did
+  the rate limit and short timers are external events (:class:`PlatformLab`, through
+  :class:`~conformance.events.EventSource`: the control API ``events.control_url`` or a vendor's driver command
+  ``events.driver_command``); without one those tests are not run with the reason. What the lab changed is undone at
+  the end of the test by the control API's reset (or the driver's ``reset``); what a test did
   through the Platform API alone (a call, a presence) is undone through the Platform API.
 * **Every answer is checked against the contract**: errors are ErrorBodies (``platform_error_body`` and the
   ErrorBody schema of the operation), successes match the OpenAPI schema of the status the errata decide (Make

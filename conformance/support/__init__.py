@@ -8,7 +8,7 @@ module holds tests only.
 * :mod:`~conformance.support.platform` (readers, checks, OAuth helpers) and
   :mod:`~conformance.support.platform_kit` (:class:`PlatformKit`, :class:`Actor`, :class:`Watcher`).
 * :mod:`~conformance.support.connect` — the Connect CTI bus as a test uses it (:class:`Bus`, matchers).
-* :mod:`~conformance.support.lab` — every control-API call of the families (one object per system).
+* :mod:`~conformance.support.lab` — the families' events through :class:`~conformance.events.EventSource`.
 * :mod:`~conformance.support.cleanup` — the one cleanup of GWS calls (:func:`release_calls`).
 
 The fixtures that hand these out are in ``conformance/families/conftest.py``.

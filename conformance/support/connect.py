@@ -3,7 +3,8 @@
 agent's bus, every message received validated against the AsyncAPI contract.
 
 External events (an incoming call, the far end hanging up, a reset) come from
-:class:`conformance.support.lab.ConnectLab`; without a control API an agent is reset over the bus itself.
+:class:`conformance.support.lab.ConnectLab` (control API, driver command or a person); without the mock's control API
+an agent is reset over the bus itself.
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ def _reset_over_bus(bus: Callable[..., WsClient], agent: str) -> None:
 
 
 def clean_agent(agent: str, events: ConnectLab, bus: Callable[..., WsClient]) -> None:
-    if events.available:
+    if events.resettable:
         events.reset_agent(agent)
     else:
         _reset_over_bus(bus, agent)

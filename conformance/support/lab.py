@@ -1,39 +1,25 @@
-"""Every call the families make to the voicekit control API (``events.control_url``), in one place.
+"""The families' events, as thin test-facing adapters over :class:`conformance.events.EventSource`.
 
-Why a place of its own: the control API causes what no client of the system can — an external caller, the far
-end answering or hanging up, a phone's type, a login page's user, an agent's reset — and only the mock has one.
-Without it, a test that needs it is not run, with the reason. The requests go through the kit's one control client
-(:class:`conformance.control.ControlClient`); keeping every event the families cause here (one object per system,
-one method per event) lets them move to :class:`conformance.events.EventSource` (which also offers a driver
-command or a person for Platform and Connect events) in one file.
+Why adapters: the family tests speak of "the lab" (give a user a phone, ring an agent) and keep their call sites;
+every event goes through the kit's one event source, so a vendor can supply it through the control API
+(``events.control_url``), a driver command (``events.driver_command``) or a person (``events.manual_events``) —
+the driver's events and their arguments are listed in :mod:`conformance.events`. The labs never wait for a
+person's event (they give no condition to wait for), so a person alone makes such a test *not run*, with the
+reason. Without any source the reason says how to provide one.
 
-GWS events go through :class:`conformance.events.EventSource` (control API, driver command or a person).
-
-Endpoints (relative to ``events.control_url``):
-
-* Platform (:class:`PlatformLab`): ``PUT /platform/users/{id}/phone`` ``{type, persistentConnection?,
-  allowPlacingCalls?}``; ``PUT /platform/users/{id}/persistent-connection`` ``{active}``; ``PUT /platform/settings``
-  ``{heartbeatSeconds?, rateLimit?, rateLimitWindowSeconds?, persistentConnectionTimeoutSeconds?,
-  forceDisconnectSilenceSeconds?}``; ``PUT /platform/login`` ``{user}``;
-  ``POST /platform/clients`` ``{name, secret, grants, redirectUris?, scopes?}`` → ``{id}``;
-  ``POST /platform/users/{id}/calls`` ``{from}`` → ``{conversationId, participantId}``;
-  ``POST /platform/users/{id}/phone/answer``; ``POST /platform/conversations/{id}/remote/answer``;
-  ``POST /platform/conversations/{id}/remote/hangup``; ``POST /platform/users/{id}/callbacks`` ``{numbers}`` →
-  ``{conversationId}``; ``POST /platform/channels/{id}/expire``; and ``POST /reset`` when the test changed anything.
-* Connect (:class:`ConnectLab`): ``POST /connect/agents/{id}/calls`` ``{from, to?, ringTimeout: null,
-  connectionId?, contactId?, queue?}`` → ``{contact: {connectionId}}``;
-  ``POST /connect/agents/{id}/calls/current/hangup`` (404/409 accepted in a reset);
-  ``PUT /connect/agents/{id}/state`` ``{code}`` (409 accepted in a reset).
+Only an agent's reset (:meth:`ConnectLab.reset_agent`) is control-API-only: a mock-only shortcut, with a reset over
+the bus as the fallback (:func:`conformance.support.connect.clean_agent`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from conformance.config import TargetConfig
-from conformance.control import ControlClient
+from conformance.errors import EventFailed
+from conformance.events import EventSource
 from conformance.evidence import step
-from conformance.outcomes import not_run
+from conformance.outcomes import NotRunnable, not_run
 
 __all__ = [
     "BROADSOFT",
@@ -44,7 +30,6 @@ __all__ = [
     "REMOTE",
     "WEBRTC",
     "ConnectLab",
-    "ControlApi",
     "PlatformLab",
 ]
 
@@ -63,51 +48,46 @@ PHONE_NAMES = {
 }
 
 
-class ControlApi:
-    """The control API for one system's events, through the kit's one control client
-    (:class:`~conformance.control.ControlClient`, opened on first use); every event requires it (without one
-    the test is not run, with the reason)."""
+class _Lab:
+    """One system's events through an :class:`EventSource`; ``event`` names the family's typical event."""
 
-    missing = "the voicekit control API (events.control_url)"
+    event = ""
 
     def __init__(self, config: TargetConfig) -> None:
         self.config = config
-        self._control: ControlClient | None = None
+        self.events = EventSource(config)
 
     @property
     def available(self) -> bool:
-        return bool(self.config.events.control_url)
+        """Whether the events happen without a person (control API or driver): optional set-up is done only then."""
+        return self.events.automated(self.event)
 
     @property
     def changed(self) -> bool:
-        """Whether a request may have changed the target (since it was opened)."""
-        return self._control is not None and self._control.changed
+        """Whether an event may have changed the target (since the last restore)."""
+        return self.events.changed
 
-    def require(self, what: str) -> None:
-        """Not run when there is no control API to cause ``what``."""
-        if not self.available:
-            not_run(f"{what} needs {self.missing}")
-
-    def control(self, what: str) -> ControlClient:
-        """The control client, once ``what`` is known to be possible here."""
-        self.require(what)
-        if self._control is None:
-            self._control = ControlClient.for_target(self.config)
-        return self._control
+    def require(self, what: str, event: str | None = None) -> None:
+        """Not run unless ``event`` (default: the family's typical one) can happen without a person."""
+        name = event or self.event
+        try:
+            source = self.events.require(name)
+        except NotRunnable as reason:
+            not_run(f"{what}: {reason.reason}")
+        if source == "manual":
+            not_run(
+                f"{what}: {name} only has a person as its source (events.manual_events) and this test has no "
+                "condition to wait for; configure events.control_url or events.driver_command"
+            )
 
     def close(self) -> None:
-        if self._control is not None:
-            self._control.close()
-            self._control = None
+        self.events.close()
 
 
-class PlatformLab(ControlApi):
-    """Platform events no Platform client can cause; :meth:`close` resets the target when the test changed it."""
+class PlatformLab(_Lab):
+    """Platform events no Platform client can cause; :meth:`close` undoes them when the test changed the target."""
 
-    missing = (
-        "the voicekit control API (events.control_url): the suite cannot configure phones, persistent "
-        "connections or callers of a vendor's system"
-    )
+    event = "platform-phone"
 
     def phone(
         self,
@@ -120,92 +100,92 @@ class PlatformLab(ControlApi):
     ) -> dict[str, Any]:
         """Give the user ``kind`` of phone with these settings; ``active`` opens (or drops) its persistent
         connection (000 l.141-160)."""
-        what = f"giving the user {PHONE_NAMES.get(kind, kind)}"
-        body: dict[str, Any] = {"type": kind}
-        if persistent is not None:
-            body["persistentConnection"] = persistent
-        if allow_placing is not None:
-            body["allowPlacingCalls"] = allow_placing
-        with step(
-            f"lab: user {user_id} gets {PHONE_NAMES.get(kind, kind)} {body}, persistent connection "
-            f"{'active' if active else 'inactive'}"
-        ):
-            control = self.control(what)
-            control.platform_phone(user_id, body)
-            return control.platform_persistent_connection(user_id, active)
+        self.require(f"giving the user {PHONE_NAMES.get(kind, kind)}", "platform-phone")
+        return self.events.platform_phone(
+            user_id, kind, persistent=persistent, allow_placing=allow_placing, active=active
+        )
 
     def settings(self, **values: Any) -> dict[str, Any]:
-        with step(f"lab: settings {values}"):
-            return self.control(f"setting {', '.join(values)}").platform_settings(values)
+        self.require(f"setting {', '.join(values)}", "platform-settings")
+        return self.events.platform_settings(values)
 
     def login_as(self, user: str) -> None:
         """Who logs in on /oauth/authorize next (E457)."""
-        self.control("logging a user in without a password").platform_login(user)
+        self.require("logging a user in without a password", "platform-login")
+        self.events.platform_login(user)
 
     def add_client(self, **body: Any) -> dict[str, Any]:
-        return self.control("an OAuth client with chosen grants and scopes").platform_client(body)
+        self.require("an OAuth client with chosen grants and scopes", "platform-client")
+        return self.events.platform_client(body)
 
     def inbound_call(self, user_id: str, caller: str = CALLER) -> tuple[str, str]:
         """An external caller rings the user directly; (conversation id, the user's alerting participant id)."""
-        with step(f"lab: {caller} calls user {user_id}"):
-            data = self.control("an external caller").platform_inbound_call(user_id, caller)
-        return str(data["conversationId"]), str(data["participantId"])
+        self.require("an external caller", "platform-inbound-call")
+        call = self.events.platform_inbound_call(user_id, caller)
+        if not call.call_id or not call.participant_id:
+            _unknown("platform-inbound-call", "conversationId and participantId")
+        return str(call.call_id), str(call.participant_id)
 
     def phone_answer(self, user_id: str) -> None:
         """The person picks up the ringing phone by hand (000 l.212)."""
-        with step(f"lab: user {user_id} answers the phone by hand"):
-            self.control("answering a phone by hand").platform_phone_action(user_id, "answer")
+        self.require("answering a phone by hand", "platform-phone-answer")
+        self.events.platform_phone_answer(user_id)
 
     def remote_answer(self, conversation_id: str) -> None:
-        with step(f"lab: the far end of {conversation_id} answers"):
-            self.control("the far end answering").platform_remote(conversation_id, "answer")
+        self.require("the far end answering", "platform-remote-answer")
+        self.events.platform_remote_answer(conversation_id)
 
     def remote_hangup(self, conversation_id: str) -> None:
-        with step(f"lab: the far end of {conversation_id} hangs up"):
-            self.control("the far end hanging up").platform_remote(conversation_id, "hangup")
+        self.require("the far end hanging up", "platform-remote-hangup")
+        self.events.platform_remote_hangup(conversation_id)
 
     def callback(self, user_id: str, numbers: list[str]) -> str:
-        with step(f"lab: a callback to {numbers} for user {user_id}"):
-            data = self.control("a callback").platform_callback(user_id, numbers)
-        return str(data["conversationId"])
+        self.require("a callback", "platform-callback")
+        return str(self.events.platform_callback(user_id, numbers))
 
     def expire_channel(self, channel_id: str) -> None:
-        self.control("expiring a notification channel").platform_expire_channel(channel_id)
+        self.require("expiring a notification channel", "platform-channel-expire")
+        self.events.platform_expire_channel(channel_id)
 
     def close(self) -> None:
-        """Undo every change: the control API restores the target's seed."""
+        """Undo every change (the control API's reset or the driver's ``reset``), then close."""
         try:
-            if self._control is not None and self.changed:
-                self._control.reset()
+            self.events.restore()
         finally:
             super().close()
 
 
-class ConnectLab(ControlApi):
-    """Connect events no bus client can cause: incoming calls, far-end hang-ups and agent resets (through the
-    control API only, as before :class:`~conformance.events.EventSource` offered Connect events)."""
+class ConnectLab(_Lab):
+    """Connect events no bus client can cause: incoming calls, far-end hang-ups, and (control API only) agent
+    resets."""
 
-    def require(self, what: str) -> None:
-        if not self.available:
-            not_run(
-                f"no event source for Connect {what}: configure events.control_url (the voicekit "
-                "control API; Connect events have no driver or manual source)"
-            )
+    event = "connect-incoming-call"
+
+    @property
+    def resettable(self) -> bool:
+        """Whether :meth:`reset_agent` can work (the mock's control API); else the bus resets the agent."""
+        return bool(self.config.events.control_url)
 
     def incoming_call(
         self, agent: str, caller: str = CALLER, dialled: str | None = DIALLED, **extra: Any
     ) -> dict[str, Any]:
         """An external call from ``caller`` to ``dialled`` is offered to ``agent`` (never missed while the test
-        runs); returns the control API's view of the contact (``contact.connectionId``)."""
-        body: dict[str, Any] = {"ringTimeout": None, **extra}
-        if dialled:
-            body["to"] = dialled
-        return self.control("incoming call").connect_incoming_call(agent, caller, **body)
+        runs, through the control API); returns the source's view of the contact (``contact.connectionId``)."""
+        self.require("an incoming call", "connect-incoming-call")
+        return self.events.connect_incoming_call(agent, caller, dialled, **extra).data
 
     def remote_hangup(self, agent: str) -> None:
         """The far end of the agent's current call hangs up."""
-        self.control("remote hang-up").connect_remote_hangup(agent)
+        self.require("a remote hang-up", "connect-remote-hangup")
+        self.events.connect_remote_hangup(agent)
 
     def reset_agent(self, agent: str) -> None:
-        """No contact, state Available (a hang-up of whatever call is left, then the state)."""
-        self.control("an agent reset").connect_reset_agent(agent, {"code": AVAILABLE_CODE})
+        """No contact, state Available (a hang-up of whatever call is left, then the state): the mock's control
+        API only (:attr:`resettable`)."""
+        with step(f"lab: reset Connect agent {agent}"):
+            self.events.control.connect_reset_agent(agent, {"code": AVAILABLE_CODE})
+
+
+def _unknown(event: str, what: str) -> NoReturn:
+    """The source did not say ``what`` (a driver that printed nothing)."""
+    raise EventFailed(f"{event}: the event source did not say the {what} (a driver prints them as JSON)")

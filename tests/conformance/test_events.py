@@ -270,3 +270,16 @@ def test_control_api_causes_platform_and_connect_events(fresh_mock: str) -> None
     source.restore()
     assert not source.changed
     source.close()
+
+
+def test_the_families_labs_say_how_to_provide_their_events() -> None:
+    from conformance.support.lab import ConnectLab, PlatformLab
+
+    for lab in (PlatformLab(config()), ConnectLab(config())):
+        assert not lab.available
+        with pytest.raises(NotRunnable, match=r"events\.control_url, events\.driver_command or events\.manual_events"):
+            lab.remote_hangup("x")
+    manual = PlatformLab(config(manual_events=True))
+    with pytest.raises(NotRunnable, match=r"only has a person as its source.*events\.driver_command"):
+        manual.settings(rateLimit=1)
+    assert not ConnectLab(config(driver_command="./driver {event}")).resettable  # the bus resets agents then
