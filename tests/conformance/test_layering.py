@@ -79,7 +79,7 @@ def test_voicekit_imports_neither_the_suite_nor_the_mock(path: Path) -> None:
 #: Where the kit may read the environment: the configuration (VOICEKIT_<SECTION>_<KEY>, declared in
 #: specs/schemas/config/TargetConfig.json), the command (pytest's own PYTEST_DISABLE_PLUGIN_AUTOLOAD) and the
 #: launcher and the Allure report generator (a child's environment, passed on whole).
-READS_ENVIRONMENT = {"config.py", "cli.py", "launcher.py", "allure_html.py"}
+READS_ENVIRONMENT = {"config.py", "cli.py", "launcher.py", "reporting/allure_html.py"}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
