@@ -85,7 +85,7 @@ PLATFORM_EVENTS = (
     "platform-channel-expire",
 )
 CONNECT_EVENTS = ("connect-incoming-call", "connect-remote-hangup", "connect-agent-state")
-#: The events a test may declare with ``@pytest.mark.needs_event(name)``.
+#: The events a test may declare with ``@pytest.mark.vk_needs_event(name)``.
 EVENTS = (*GWS_EVENTS, *PLATFORM_EVENTS, *CONNECT_EVENTS)
 DRIVER_UNSUPPORTED = 3
 

@@ -7,14 +7,18 @@ with ``-p conformance.plugin``. It registers one module per job (``conformance/p
   ``--vk-no-summary``, ``--vk-set section.key=value`` (repeatable); each but the last two has an ini twin
   (``vk_target``…). Declared once, with ``voicekit certify``'s, in ``conformance/options.py``.
 * ``results`` — result events, the certificate (``--vk-report-dir``), the exit status and the console summary.
-* ``collection`` — markers ``profile(name)``, ``rule(id, document=, lines=(a, b), title=)``, ``fixture_id(id)``,
-  ``operations(*catalog_ids)``, ``destructive``, ``severity(level)``, ``needs_event(name)``; selection by profile.
-* ``fixtures`` — session ``vk_target``, ``vk_config``, ``contracts``, ``corpus``; per test ``gws_agent``,
-  ``gws_agent_b``, ``gws_supervisor``, ``gws_admin``, ``gws_anonymous``, ``gws_client`` (factory),
-  ``gws_notifications`` (factory), ``events``, ``platform_client`` (factory), ``platform_login``, ``bus``
-  (factory), ``vk_cleanup``.
+* ``collection`` — markers ``vk_profile(name)``, ``vk_rule(id, document=, lines=(a, b), title=)``,
+  ``vk_fixture_id(id)``, ``vk_operations(*catalog_ids)``, ``vk_destructive``, ``vk_severity(level)``,
+  ``vk_needs_event(name)``; selection by profile.
+* ``fixtures`` — session ``vk_target``, ``vk_config``, ``vk_contracts``, ``vk_corpus``; per test ``vk_gws_agent``,
+  ``vk_gws_agent_b``, ``vk_gws_supervisor``, ``vk_gws_admin``, ``vk_gws_anonymous``, ``vk_gws_client`` (factory),
+  ``vk_gws_notifications`` (factory), ``vk_events``, ``vk_platform_client`` (factory), ``vk_platform_login``,
+  ``vk_bus`` (factory), ``vk_cleanup``.
 
-It stays inert — starts nothing, loads no configuration — unless the collected tests carry a ``profile`` marker,
+Every marker and fixture carries the ``vk_`` prefix: a ``pytest11`` plugin is loaded into every pytest session of
+an environment where it is installed, so it must not claim common names (``profile``, ``events``) there.
+
+It stays inert — starts nothing, loads no configuration — unless the collected tests carry a ``vk_profile`` marker,
 because the project's own test suite loads it too.
 """
 

@@ -25,32 +25,32 @@ from conformance.transport.ws import WsClient
 
 # ---- GWS: an agent with the notifications of the test ------------------------------------------------------------
 @pytest.fixture
-def line_a(gws_agent: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> Line:
+def line_a(vk_gws_agent: GwsAgent, vk_gws_notifications: Any, vk_cleanup: Any) -> Line:
     """Agent A with its notifications."""
-    return open_line(gws_agent, gws_notifications, vk_cleanup)
+    return open_line(vk_gws_agent, vk_gws_notifications, vk_cleanup)
 
 
 @pytest.fixture
-def line_b(gws_agent_b: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> Line:
+def line_b(vk_gws_agent_b: GwsAgent, vk_gws_notifications: Any, vk_cleanup: Any) -> Line:
     """Agent B with its notifications."""
-    return open_line(gws_agent_b, gws_notifications, vk_cleanup)
+    return open_line(vk_gws_agent_b, vk_gws_notifications, vk_cleanup)
 
 
 @pytest.fixture
-def line_c(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_cleanup: Any) -> Line:
+def line_c(vk_config: TargetConfig, vk_gws_client: Any, vk_gws_notifications: Any, vk_cleanup: Any) -> Line:
     """Agent C (``gws.agents[2]``): the third party of transfers and conferences; not run without one."""
     if len(vk_config.gws.agents) < 3:
         not_run("transfers and conferences need a third GWS agent (gws.agents[2])")
-    return open_line(gws_client(vk_config.gws.agents[2], "agent C"), gws_notifications, vk_cleanup)
+    return open_line(vk_gws_client(vk_config.gws.agents[2], "agent C"), vk_gws_notifications, vk_cleanup)
 
 
 # ---- Platform: the kit of one test -------------------------------------------------------------------------------
 @pytest.fixture
 def plat(
-    vk_target: RunningTarget, platform_client: Callable[..., HttpClient], platform_login: HttpClient
+    vk_target: RunningTarget, vk_platform_client: Callable[..., HttpClient], vk_platform_login: HttpClient
 ) -> Iterator[PlatformKit]:
     """The Platform kit of one test; what it changed is undone afterwards."""
-    kit = PlatformKit(vk_target, platform_client, platform_login)
+    kit = PlatformKit(vk_target, vk_platform_client, vk_platform_login)
     try:
         yield kit
     finally:
@@ -79,18 +79,22 @@ def _clean_connect_agent(
 
 
 @pytest.fixture
-def agent_a(vk_config: TargetConfig, connect_events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any) -> str:
+def agent_a(
+    vk_config: TargetConfig, connect_events: ConnectLab, vk_bus: Callable[..., WsClient], vk_cleanup: Any
+) -> str:
     """Connect agent A (``connect.agents[0]``), clean at the start of the test and afterwards."""
-    return _clean_connect_agent(vk_config, 0, connect_events, bus, vk_cleanup)
+    return _clean_connect_agent(vk_config, 0, connect_events, vk_bus, vk_cleanup)
 
 
 @pytest.fixture
-def agent_b(vk_config: TargetConfig, connect_events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any) -> str:
+def agent_b(
+    vk_config: TargetConfig, connect_events: ConnectLab, vk_bus: Callable[..., WsClient], vk_cleanup: Any
+) -> str:
     """Connect agent B (``connect.agents[1]``), clean like agent A."""
-    return _clean_connect_agent(vk_config, 1, connect_events, bus, vk_cleanup)
+    return _clean_connect_agent(vk_config, 1, connect_events, vk_bus, vk_cleanup)
 
 
 @pytest.fixture
-def bus_a(agent_a: str, bus: Callable[..., WsClient]) -> Bus:
+def bus_a(agent_a: str, vk_bus: Callable[..., WsClient]) -> Bus:
     """Connect agent A's bus."""
-    return Bus(bus(agent_a), agent_a)
+    return Bus(vk_bus(agent_a), agent_a)

@@ -205,7 +205,7 @@ def _params(system: str) -> list[Any]:
     params = []
     for info in operations(system):
         marks = [
-            pytest.mark.rule(
+            pytest.mark.vk_rule(
                 "VK-FUZZ-001",
                 document=info.document,
                 lines=info.lines,
@@ -213,9 +213,9 @@ def _params(system: str) -> list[Any]:
             )
         ]
         if info.catalog_ids:
-            marks.append(pytest.mark.operations(*info.catalog_ids))
+            marks.append(pytest.mark.vk_operations(*info.catalog_ids))
         if info.destructive:
-            marks.append(pytest.mark.destructive)
+            marks.append(pytest.mark.vk_destructive)
         params.append(pytest.param(info, id=info.operation_id, marks=marks))
     return params
 
@@ -920,30 +920,30 @@ def platform_fuzz_target(vk_config: TargetConfig) -> FuzzTarget:
     return platform_target(vk_config)
 
 
-@pytest.mark.profile("gws-fuzz")
+@pytest.mark.vk_profile("gws-fuzz")
 @pytest.mark.parametrize("info", _params("gws"))
 def test_gws_operation(info: OperationInfo, gws_fuzz_target: FuzzTarget, fuzz_budget: Budget) -> None:
     """Stateless fuzzing of one GWS operation."""
     fuzz_operation(gws_fuzz_target, info, fuzz_budget)
 
 
-@pytest.mark.profile("gws-fuzz")
-@pytest.mark.rule("VK-FUZZ-002", title="GWS link sequences honour the contract")
+@pytest.mark.vk_profile("gws-fuzz")
+@pytest.mark.vk_rule("VK-FUZZ-002", title="GWS link sequences honour the contract")
 def test_gws_links(gws_fuzz_target: FuzzTarget, fuzz_budget: Budget) -> None:
     """Stateful fuzzing along the GWS links (createUser → getUser…); every GWS link starts at a destructive
     operation, so without --vk-allow-destructive it is not run."""
     fuzz_links(gws_fuzz_target, fuzz_budget)
 
 
-@pytest.mark.profile("platform-fuzz")
+@pytest.mark.vk_profile("platform-fuzz")
 @pytest.mark.parametrize("info", _params("platform"))
 def test_platform_operation(info: OperationInfo, platform_fuzz_target: FuzzTarget, fuzz_budget: Budget) -> None:
     """Stateless fuzzing of one Platform operation."""
     fuzz_operation(platform_fuzz_target, info, fuzz_budget)
 
 
-@pytest.mark.profile("platform-fuzz")
-@pytest.mark.rule("VK-FUZZ-002", title="Platform link sequences honour the contract")
+@pytest.mark.vk_profile("platform-fuzz")
+@pytest.mark.vk_rule("VK-FUZZ-002", title="Platform link sequences honour the contract")
 def test_platform_links(platform_fuzz_target: FuzzTarget, fuzz_budget: Budget) -> None:
     """Stateful fuzzing along the Platform links, when the contract has any."""
     fuzz_links(platform_fuzz_target, fuzz_budget)

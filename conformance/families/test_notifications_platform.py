@@ -63,11 +63,11 @@ def other_presence(actor: Actor) -> tuple[str, str, str]:
 
 
 # ---- the channel -----------------------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "PLATFORM-NOTIF-001", title=f"A notification channel is {{id, connectUri, expires}} and its WebSocket opens {TITLE}"
 )
-@pytest.mark.operations("platform.postNotificationsChannels", "platform.getNotificationsChannels")
+@pytest.mark.vk_operations("platform.postNotificationsChannels", "platform.getNotificationsChannels")
 def test_channel_is_created_and_its_socket_opens(plat: PlatformKit) -> None:
     a = plat.user(0)
     watcher = plat.watcher(a, topics=[])  # POST /api/v2/notifications/channels (schema Channel), then the socket
@@ -88,11 +88,11 @@ def test_channel_is_created_and_its_socket_opens(plat: PlatformKit) -> None:
         raise ConformanceFailure("the server closed the channel's WebSocket at once")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "PLATFORM-NOTIF-002", title=f"Subscriptions: PUT replaces, POST adds, GET lists, DELETE clears {TITLE}"
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.putNotificationsChannelSubscriptions",
     "platform.postNotificationsChannelSubscriptions",
     "platform.getNotificationsChannelSubscriptions",
@@ -136,12 +136,12 @@ def test_subscriptions_put_post_get_delete(plat: PlatformKit) -> None:
 
 
 # ---- the messages ----------------------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "PLATFORM-NOTIF-003",
     title=f"Every participant change of a call is notified on v2.users.{{id}}.conversations.calls {TITLE}",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.ws.conversationsCalls", "platform.patchConversationsCallParticipant", "platform.getConversationsCall"
 )
 def test_participant_changes_are_notified(plat: PlatformKit) -> None:
@@ -185,9 +185,9 @@ def test_participant_changes_are_notified(plat: PlatformKit) -> None:
         raise ConformanceFailure("the notification does not carry the user's participant")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-004", title=f"A presence change is notified on v2.users.{{id}}.presence {TITLE}")
-@pytest.mark.operations(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule("PLATFORM-NOTIF-004", title=f"A presence change is notified on v2.users.{{id}}.presence {TITLE}")
+@pytest.mark.vk_operations(
     "platform.ws.userPresence", "platform.patchUserPresencesPurecloud", "platform.getPresenceDefinitions"
 )
 def test_presence_change_is_notified(plat: PlatformKit) -> None:
@@ -208,9 +208,11 @@ def test_presence_change_is_notified(plat: PlatformKit) -> None:
         raise ConformanceFailure(f"the presence message says {system!r}, the definition set is {name!r}")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-005", title=f'{{"message": "ping"}} is answered with a channel.metadata pong {TITLE}')
-@pytest.mark.operations("platform.ws.ping")
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
+    "PLATFORM-NOTIF-005", title=f'{{"message": "ping"}} is answered with a channel.metadata pong {TITLE}'
+)
+@pytest.mark.vk_operations("platform.ws.ping")
 def test_ping_is_answered_with_pong(plat: PlatformKit) -> None:
     watcher = plat.watcher(plat.user(0), topics=[])
     validated_message({"message": "ping"}, "Ping")
@@ -221,9 +223,9 @@ def test_ping_is_answered_with_pong(plat: PlatformKit) -> None:
     validated_message(pong, "Pong")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule("PLATFORM-NOTIF-006", title=f"The socket carries channel.metadata heartbeats {TITLE}")
-@pytest.mark.operations("platform.ws.heartbeat")
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule("PLATFORM-NOTIF-006", title=f"The socket carries channel.metadata heartbeats {TITLE}")
+@pytest.mark.vk_operations("platform.ws.heartbeat")
 def test_heartbeat_arrives(plat: PlatformKit) -> None:
     timeout = plat.config.timeouts.notification
     if plat.lab.available:
@@ -246,11 +248,11 @@ def test_heartbeat_arrives(plat: PlatformKit) -> None:
     validated_message(beat, "Heartbeat")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "PLATFORM-NOTIF-007", title=f"An expiring channel sends v2.system.socket_closing, then closes {TITLE}"
 )
-@pytest.mark.operations("platform.ws.socketClosing")
+@pytest.mark.vk_operations("platform.ws.socketClosing")
 def test_expiring_channel_says_socket_closing(plat: PlatformKit) -> None:
     plat.lab.require("expiring a notification channel (they live 24 h)")
     watcher = plat.watcher(plat.user(0), topics=[])

@@ -65,15 +65,15 @@ def _params() -> list[Any]:
     params = []
     for fixture in connect_fixtures():
         marks = [
-            pytest.mark.fixture_id(fixture.id),
-            pytest.mark.rule(
+            pytest.mark.vk_fixture_id(fixture.id),
+            pytest.mark.vk_rule(
                 f"SAMPLE-{fixture.id}", document=fixture.document, lines=fixture.lines, title=fixture.data.get("title")
             ),
         ]
         if fixture.operations:
-            marks.append(pytest.mark.operations(*fixture.operations))
+            marks.append(pytest.mark.vk_operations(*fixture.operations))
         if any("trigger" in step for _, step in fixture.exchanges()):
-            marks.append(pytest.mark.needs_event("inbound-call"))
+            marks.append(pytest.mark.vk_needs_event("inbound-call"))
         params.append(pytest.param(fixture, id=fixture.id, marks=marks))
     return params
 
@@ -246,17 +246,17 @@ def replay_events(vk_config: Any, vk_cleanup: Any) -> ConnectLab:
 
 
 @pytest.fixture
-def replay_bus(vk_config: Any, replay_events: ConnectLab, bus: Callable[..., WsClient], vk_cleanup: Any) -> Bus:
+def replay_bus(vk_config: Any, replay_events: ConnectLab, vk_bus: Callable[..., WsClient], vk_cleanup: Any) -> Bus:
     """Agent A's bus, the agent clean (no contact, Available) before and after the replay."""
     if not vk_config.connect.agents:
         not_run("no Connect agent ids (connect.agents)")
     agent = vk_config.connect.agents[0]
-    clean_agent(agent, replay_events, bus)
-    vk_cleanup(clean_agent, agent, replay_events, bus, description=f"reset Connect agent {agent}")
-    return Bus(bus(agent), agent)
+    clean_agent(agent, replay_events, vk_bus)
+    vk_cleanup(clean_agent, agent, replay_events, vk_bus, description=f"reset Connect agent {agent}")
+    return Bus(vk_bus(agent), agent)
 
 
-@pytest.mark.profile("connect-samples")
+@pytest.mark.vk_profile("connect-samples")
 @pytest.mark.parametrize("fixture", _params())
 def test_replay(fixture: Fixture, replay_bus: Bus, replay_events: ConnectLab, vk_target: RunningTarget) -> None:
     """Replay one documented bus sample and compare what arrives with what 004 prints."""

@@ -39,10 +39,10 @@ def _params() -> list[Any]:
     for fixture in gws_fixtures():
         plan = build_plan(fixture, corpus.errata)
         marks = [
-            pytest.mark.profile(PROFILE),
-            pytest.mark.fixture_id(fixture.id),
-            pytest.mark.operations(*fixture.operations),
-            pytest.mark.rule(
+            pytest.mark.vk_profile(PROFILE),
+            pytest.mark.vk_fixture_id(fixture.id),
+            pytest.mark.vk_operations(*fixture.operations),
+            pytest.mark.vk_rule(
                 f"SAMPLE-{fixture.id}",
                 document=fixture.document,
                 lines=fixture.lines,
@@ -50,7 +50,7 @@ def _params() -> list[Any]:
             ),
         ]
         if plan.destructive:
-            marks.append(pytest.mark.destructive)
+            marks.append(pytest.mark.vk_destructive)
         params.append(pytest.param(fixture, id=fixture.id, marks=marks))
     return params
 

@@ -132,9 +132,9 @@ def _params() -> list[Any]:
     params = []
     for fixture in platform_fixtures():
         marks = [
-            pytest.mark.profile(PROFILE),
-            pytest.mark.fixture_id(fixture.id),
-            pytest.mark.rule(
+            pytest.mark.vk_profile(PROFILE),
+            pytest.mark.vk_fixture_id(fixture.id),
+            pytest.mark.vk_rule(
                 f"SAMPLE-{fixture.id}",
                 document=fixture.document,
                 lines=fixture.lines,
@@ -142,7 +142,7 @@ def _params() -> list[Any]:
             ),
         ]
         if fixture.operations:
-            marks.append(pytest.mark.operations(*fixture.operations))
+            marks.append(pytest.mark.vk_operations(*fixture.operations))
         params.append(pytest.param(fixture, id=fixture.id, marks=marks))
     return params
 

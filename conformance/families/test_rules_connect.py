@@ -55,28 +55,28 @@ DOC = "004_2c8d8f76980482e0.txt"
 
 
 # ---- InboundCall Answer (004) --------------------------------------------------------------------------------------
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "CONNECT-ANSWER-001",
     document=DOC,
     lines=(98, 110),
     title="Answer without an incoming call (agent not PendingBusy) fails with ANSWER_CALL_FAILED "
     '"Answering call failed." (prerequisite l.14-16; E508)',
 )
-@pytest.mark.operations("connect.InboundCall.Answer")
-@pytest.mark.fixture_id("connect.inboundcall.answer-call-failed")
+@pytest.mark.vk_operations("connect.InboundCall.Answer")
+@pytest.mark.vk_fixture_id("connect.inboundcall.answer-call-failed")
 def test_answer_without_incoming_call_fails(bus_a: Bus) -> None:
     refused(bus_a, "Answer", success=call_event("connected"))
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E514",
     title="An incoming call is announced with InboundCallStateChange event connecting "
     "(the agent becomes PendingBusy; 004 l.14-16, field notes)",
 )
-@pytest.mark.operations("connect.InboundCallStateChange")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCallStateChange")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, event = offer(connect_events, bus_a)
     call = call_of(event)
@@ -90,16 +90,16 @@ def test_incoming_call_is_announced_connecting(bus_a: Bus, connect_events: Conne
         raise ConformanceFailure(f"the connecting event of {connection}: " + "; ".join(problems))
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "CONNECT-ANSWER-002",
     document=DOC,
     lines=(121, 195),
     title="Answer of an incoming call is answered by InboundCallStateChange event connected for that call (E501)",
 )
-@pytest.mark.operations("connect.InboundCall.Answer", "connect.InboundCallStateChange")
-@pytest.mark.fixture_id("connect.inboundcall.answer-sample")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCall.Answer", "connect.InboundCallStateChange")
+@pytest.mark.vk_fixture_id("connect.inboundcall.answer-sample")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     reply = answer(bus_a, connection)
@@ -118,28 +118,28 @@ def test_answer_incoming_call_connects(bus_a: Bus, connect_events: ConnectLab) -
         raise ConformanceFailure(f"the connected event of {connection}: " + "; ".join(problems))
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E508", title="Answer of a call that is already connected fails with ANSWER_CALL_FAILED and changes nothing"
 )
-@pytest.mark.operations("connect.InboundCall.Answer")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCall.Answer")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_answer_of_connected_call_fails(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     refused(bus_a, "Answer", success=call_event("connected"))
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "CONNECT-ANSWER-003",
     document=DOC,
     lines=(129, 167),
     title="ButtonStates is consistent: every item Enable or Hide, count = number of items, "
     "ResponseActual.buttonStates true exactly for Enable (E504)",
 )
-@pytest.mark.operations("connect.InboundCallStateChange")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCallStateChange")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_button_states_are_consistent(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, connecting = offer(connect_events, bus_a)
     connected = answer(bus_a, connection)
@@ -149,15 +149,15 @@ def test_button_states_are_consistent(bus_a: Bus, connect_events: ConnectLab) ->
             raise ConformanceFailure(f"ButtonStates of the {label} event of {connection}: " + "; ".join(problems))
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "CONNECT-ANSWER-004",
     document=DOC,
     lines=(170, 173),
     title="CallVariables carries the call's ANI and DNIS as delivered (E505, E506)",
 )
-@pytest.mark.operations("connect.InboundCallStateChange")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCallStateChange")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectLab) -> None:
     caller, dialled = "+15551230177", "+16013261548"
     connection, connecting = offer(connect_events, bus_a, caller, dialled)
@@ -172,12 +172,12 @@ def test_call_variables_as_delivered(bus_a: Bus, connect_events: ConnectLab) -> 
 
 
 # ---- InboundCall Hold / Resume / Disconnect (family: E509, E510) ------------------------------------------------
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E510", title="Hold with the connection id of a connected call is answered by InboundCallStateChange event hold"
 )
-@pytest.mark.operations("connect.InboundCall.Hold")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCall.Hold")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_hold_connected_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
@@ -186,10 +186,10 @@ def test_hold_connected_call(bus_a: Bus, connect_events: ConnectLab) -> None:
         raise ConformanceFailure(f"Hold of the connected call {connection} was refused: {short(reply)}")
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title='Hold without a connected call fails with HOLD_CALL_FAILED "Call hold failed."')
-@pytest.mark.operations("connect.InboundCall.Hold")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule("E510", title='Hold without a connected call fails with HOLD_CALL_FAILED "Call hold failed."')
+@pytest.mark.vk_operations("connect.InboundCall.Hold")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_hold_fails_without_connected_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)  # offered, still connecting: not holdable
     refused(bus_a, "Hold", connection)
@@ -198,10 +198,10 @@ def test_hold_fails_without_connected_call(bus_a: Bus, connect_events: ConnectLa
     refused(bus_a, "Hold", connection)  # already on hold
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="Resume of the held call is answered by InboundCallStateChange event connected")
-@pytest.mark.operations("connect.InboundCall.Resume")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule("E510", title="Resume of the held call is answered by InboundCallStateChange event connected")
+@pytest.mark.vk_operations("connect.InboundCall.Resume")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_resume_held_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
@@ -213,10 +213,10 @@ def test_resume_held_call(bus_a: Bus, connect_events: ConnectLab) -> None:
         raise ConformanceFailure(f"Resume of the held call {connection} was refused: {short(reply)}")
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title='Resume without a held call fails with RESUME_CALL_FAILED "Resuming call failed."')
-@pytest.mark.operations("connect.InboundCall.Resume")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule("E510", title='Resume without a held call fails with RESUME_CALL_FAILED "Resuming call failed."')
+@pytest.mark.vk_operations("connect.InboundCall.Resume")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     refused(bus_a, "Resume")  # no call at all
     connection, _ = offer(connect_events, bus_a)
@@ -224,12 +224,12 @@ def test_resume_fails_without_held_call(bus_a: Bus, connect_events: ConnectLab) 
     refused(bus_a, "Resume")  # connected, not held
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E510", title="Disconnect of the connected call is answered by InboundCallStateChange event ACW (Dropped accepted)"
 )
-@pytest.mark.operations("connect.InboundCall.Disconnect")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCall.Disconnect")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_disconnect_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
@@ -240,20 +240,20 @@ def test_disconnect_call(bus_a: Bus, connect_events: ConnectLab) -> None:
         raise ConformanceFailure(f"Disconnect of the connected call {connection} was refused: {short(reply)}")
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E510", title='Disconnect without a call fails with DISCONNECT_CALL_FAILED "Disconnecting call failed."'
 )
-@pytest.mark.operations("connect.InboundCall.Disconnect")
+@pytest.mark.vk_operations("connect.InboundCall.Disconnect")
 def test_disconnect_fails_without_call(bus_a: Bus) -> None:
     refused(bus_a, "Disconnect")
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule("E510", title="The far end hanging up ends the call with InboundCallStateChange event Dropped")
-@pytest.mark.operations("connect.InboundCallStateChange")
-@pytest.mark.needs_event("inbound-call")
-@pytest.mark.needs_event("remote-hangup")
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule("E510", title="The far end hanging up ends the call with InboundCallStateChange event Dropped")
+@pytest.mark.vk_operations("connect.InboundCallStateChange")
+@pytest.mark.vk_needs_event("inbound-call")
+@pytest.mark.vk_needs_event("remote-hangup")
 def test_remote_hangup_drops_call(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
@@ -285,11 +285,11 @@ def _state_of(reply: Any, subtopic: str, wanted: str) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E510", title="Agent SetNotReady {ReasonCodeId} is answered by SetAgentState with a Not Routable state"
 )
-@pytest.mark.operations("connect.Agent.SetNotReady", "connect.SetAgentState")
+@pytest.mark.vk_operations("connect.Agent.SetNotReady", "connect.SetAgentState")
 def test_set_not_ready_answers_set_agent_state(bus_a: Bus) -> None:
     reply = _agent_answer(bus_a, "SetNotReady", {"ReasonCodeId": NOT_READY_REASON})
     state = _state_of(reply, "SetNotReady", f"with ReasonCodeId {NOT_READY_REASON}")
@@ -300,15 +300,15 @@ def test_set_not_ready_answers_set_agent_state(bus_a: Bus) -> None:
         )
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "CONNECT-AGENT-001",
     document=DOC,
     lines=(64, 96),
     title="Agent Update {label, code, type} is answered by SetAgentState with that state (E500, E510)",
 )
-@pytest.mark.operations("connect.Agent.Update", "connect.SetAgentState")
-@pytest.mark.fixture_id("connect.agent.message-parameters")
+@pytest.mark.vk_operations("connect.Agent.Update", "connect.SetAgentState")
+@pytest.mark.vk_fixture_id("connect.agent.message-parameters")
 def test_update_answers_set_agent_state(bus_a: Bus) -> None:
     reply = _agent_answer(bus_a, "SetNotReady", {"ReasonCodeId": NOT_READY_REASON})  # from another state first
     _state_of(reply, "SetNotReady", f"with ReasonCodeId {NOT_READY_REASON}")
@@ -318,13 +318,13 @@ def test_update_answers_set_agent_state(bus_a: Bus) -> None:
         raise ConformanceFailure(f"Update to {AVAILABLE} answered SetAgentState {state}")
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E510",
     title="An unknown agent state (Update) or reason code (SetNotReady) fails with "
     'AGENT_STATE_NOT_FOUND "Specified Agent State not found."',
 )
-@pytest.mark.operations("connect.Agent.Update", "connect.Agent.SetNotReady")
+@pytest.mark.vk_operations("connect.Agent.Update", "connect.Agent.SetNotReady")
 def test_unknown_agent_state_is_not_found(bus_a: Bus) -> None:
     unknown = {"label": "voicekit-no-such-state", "code": "voicekit-no-such-state", "type": "Not Routable"}
     for subtopic, data in (("Update", unknown), ("SetNotReady", {"ReasonCodeId": "voicekit-no-such-reason"})):
@@ -335,11 +335,11 @@ def test_unknown_agent_state_is_not_found(bus_a: Bus) -> None:
 
 
 # ---- the bus itself ------------------------------------------------------------------------------------------------
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "E513", title="Malformed and unknown frames are answered (voicekit's error message) and the socket stays open"
 )
-@pytest.mark.operations("connect.voicekit.Error")
+@pytest.mark.vk_operations("connect.voicekit.Error")
 def test_malformed_frames_keep_the_socket_open(bus_a: Bus, vk_target: RunningTarget) -> None:
     frames: list[Any] = [
         '{"channel": "Amazon",',
@@ -361,18 +361,18 @@ def test_malformed_frames_keep_the_socket_open(bus_a: Bus, vk_target: RunningTar
         raise ConformanceFailure(f"the bus closed the socket (code {bus_a.client.close_code}) after bad frames")
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule(
     "CONNECT-BUS-001",
     title="Events of one agent never reach another agent's bus (one bus per "
     "agent: specs/connect.asyncapi.yaml channel bus)",
 )
-@pytest.mark.operations("connect.InboundCallStateChange", "connect.SetAgentState")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_operations("connect.InboundCallStateChange", "connect.SetAgentState")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_events_stay_on_their_agents_bus(
-    bus_a: Bus, agent_b: str, bus: Callable[..., WsClient], connect_events: ConnectLab
+    bus_a: Bus, agent_b: str, vk_bus: Callable[..., WsClient], connect_events: ConnectLab
 ) -> None:
-    other = Bus(bus(agent_b), agent_b)
+    other = Bus(vk_bus(agent_b), agent_b)
     connection, _ = offer(connect_events, bus_a)
     answer(bus_a, connection)
     _agent_answer(bus_a, "Update", dict(AVAILABLE))  # an agent event of A too (refused or not, it is A's)
@@ -393,10 +393,10 @@ def test_events_stay_on_their_agents_bus(
         )
 
 
-@pytest.mark.profile("connect-bus")
-@pytest.mark.rule("CONNECT-BUS-002", title="Every message the bus delivers matches specs/connect.asyncapi.yaml")
-@pytest.mark.operations("connect.InboundCallStateChange", "connect.SetAgentState")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_profile("connect-bus")
+@pytest.mark.vk_rule("CONNECT-BUS-002", title="Every message the bus delivers matches specs/connect.asyncapi.yaml")
+@pytest.mark.vk_operations("connect.InboundCallStateChange", "connect.SetAgentState")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_every_message_matches_the_contract(bus_a: Bus, connect_events: ConnectLab) -> None:
     connection, _ = offer(connect_events, bus_a)
     for message, answers in (

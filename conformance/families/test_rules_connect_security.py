@@ -58,18 +58,18 @@ def _judge(mode: str, refused_plain: bool, what: str) -> None:
     advise(what, basis="004 does not describe the bus transport; E516 decides its protection (connect.auth=auto)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "CONNECT-SEC-001",
     document=DOC,
     lines=(1, 30),
     title="A bus socket without the agent's credential is refused (E516)",
 )
-@pytest.mark.operations("connect.Agent.SetNotReady")
-def test_a_socket_without_the_credential_is_refused(vk_target: RunningTarget, bus: Callable[..., WsClient]) -> None:
+@pytest.mark.vk_operations("connect.Agent.SetNotReady")
+def test_a_socket_without_the_credential_is_refused(vk_target: RunningTarget, vk_bus: Callable[..., WsClient]) -> None:
     mode = _mode(vk_target)
     agent = vk_target.config.connect.agents[0]
-    status = _attempt(bus, agent, {"Authorization": ""})
+    status = _attempt(vk_bus, agent, {"Authorization": ""})
     if status is None:
         _judge(mode, False, "the bus accepted a socket that presented no credential for the agent")
         return
@@ -77,28 +77,28 @@ def test_a_socket_without_the_credential_is_refused(vk_target: RunningTarget, bu
         raise ConformanceFailure(
             f"the bus refused the unauthenticated socket with HTTP {status}; 401 or 403 is expected"
         )
-    wrong = _attempt(bus, agent, {"Authorization": "Bearer not-the-agents-credential"})
+    wrong = _attempt(vk_bus, agent, {"Authorization": "Bearer not-the-agents-credential"})
     if wrong is None:
         raise ConformanceFailure("the bus accepted a socket with a wrong credential")
     if vk_target.config.connect.tokens.get(agent):
-        status = _attempt(bus, agent, {})
+        status = _attempt(vk_bus, agent, {})
         if status is not None:
             raise ConformanceFailure(f"the bus refused the agent's own credential (HTTP {status})")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "CONNECT-SEC-002",
     document=DOC,
     lines=(1, 30),
     title="A bus socket from a foreign Origin is refused, like GWS CORS (E516, 003 l.4336-4337)",
 )
-@pytest.mark.operations("connect.Agent.SetNotReady")
-def test_a_foreign_origin_is_refused(vk_target: RunningTarget, bus: Callable[..., WsClient]) -> None:
+@pytest.mark.vk_operations("connect.Agent.SetNotReady")
+def test_a_foreign_origin_is_refused(vk_target: RunningTarget, vk_bus: Callable[..., WsClient]) -> None:
     mode = _mode(vk_target)
     agent = vk_target.config.connect.agents[0]
-    refused_plain = _attempt(bus, agent, {"Authorization": ""}) is not None
-    status = _attempt(bus, agent, {"Origin": FOREIGN})
+    refused_plain = _attempt(vk_bus, agent, {"Authorization": ""}) is not None
+    status = _attempt(vk_bus, agent, {"Origin": FOREIGN})
     if status is None:
         _judge(mode, refused_plain, f"the bus accepted a socket from the foreign Origin {FOREIGN}")
     elif status not in (401, 403):

@@ -104,17 +104,17 @@ def _matches(user_state: dict[str, Any], operation: dict[str, Any], what: str) -
             )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-AGENT-001",
     document=DOC,
     lines=(1320, 1420),
     title="The system agent-state operations are listed with their state and work mode",
 )
-@pytest.mark.operations("gws.getMyAgentStates")
-@pytest.mark.fixture_id("gws.general.agent-states.list")
-def test_system_agent_state_operations_listed(gws_agent: GwsAgent) -> None:
-    operations = _operations(gws_agent)
+@pytest.mark.vk_operations("gws.getMyAgentStates")
+@pytest.mark.vk_fixture_id("gws.general.agent-states.list")
+def test_system_agent_state_operations_listed(vk_gws_agent: GwsAgent) -> None:
+    operations = _operations(vk_gws_agent)
     ids = [str(op.get("id")) for op in operations.values()]
     require(len(ids) == len(set(ids)), f"agent-state operation ids are not unique: {ids} (l.1317-1318)")
     for name, (display, state, work_mode) in SYSTEM.items():
@@ -146,8 +146,8 @@ STATE_CHANGES = [
 def _state_test(
     rule: str, lines: tuple[int, int], start: str, operation: str, state: str, work_mode: str | None
 ) -> Any:
-    @pytest.mark.profile(PROFILE)
-    @pytest.mark.rule(
+    @pytest.mark.vk_profile(PROFILE)
+    @pytest.mark.vk_rule(
         rule,
         document=DOC,
         lines=lines,
@@ -155,8 +155,8 @@ def _state_test(
         + (f" with workMode {work_mode}" if work_mode else "")
         + " (one DeviceStateChangeMessage)",
     )
-    @pytest.mark.operations(f"gws.{operation}", "gws.cometd.DeviceStateChangeMessage")
-    @pytest.mark.fixture_id(f"gws.agentstate.{_kebab(operation)}.sample")
+    @pytest.mark.vk_operations(f"gws.{operation}", "gws.cometd.DeviceStateChangeMessage")
+    @pytest.mark.vk_fixture_id(f"gws.agentstate.{_kebab(operation)}.sample")
     def test(line_a: Line, vk_cleanup: Any) -> None:
         _start_from(line_a, start, vk_cleanup)
         expect_ok(line_a.agent_state(operation))
@@ -182,15 +182,15 @@ test_aux_work_changes_agent_state = _state_test(*STATE_CHANGES[2])
 test_after_call_work_changes_agent_state = _state_test(*STATE_CHANGES[3])
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-AGENT-006",
     document=DOC,
     lines=(9451, 9522),
     title="Offline logs the agent out: userState.state LoggedOut with the Offline operation",
 )
-@pytest.mark.operations("gws.Offline", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.agentstate.offline.sample")
+@pytest.mark.vk_operations("gws.Offline", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.agentstate.offline.sample")
 def test_offline_reports_logged_out(line_a: Line, vk_cleanup: Any) -> None:
     """E101/E301: the device's userState.state is LoggedOut (l.9501) — or Logout, the state name of the
     definitions (l.1329, 1396), which a server may report as well; any other state fails."""
@@ -208,14 +208,14 @@ def test_offline_reports_logged_out(line_a: Line, vk_cleanup: Any) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-AGENT-007",
     document=DOC,
     lines=(1165, 1169),
     title="A duplicate agent-state request is ignored: accepted, no notification",
 )
-@pytest.mark.operations("gws.NotReady", "gws.Ready")
+@pytest.mark.vk_operations("gws.NotReady", "gws.Ready")
 def test_duplicate_agent_state_is_ignored(line_a: Line, vk_cleanup: Any) -> None:
     for operation in ("NotReady", "Ready"):
         _start_from(line_a, operation, vk_cleanup)
@@ -223,15 +223,15 @@ def test_duplicate_agent_state_is_ignored(line_a: Line, vk_cleanup: Any) -> None
         line_a.no_device_messages(1.0, f"no notification for a duplicate {operation}")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-AGENT-008",
     document=DOC,
     lines=(1422, 1473),
     title="A custom agent-state operation is invoked like a system one and matched in userState",
 )
-@pytest.mark.operations("gws.CustomAgentState", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.general.agent-states.invoke-custom")
+@pytest.mark.vk_operations("gws.CustomAgentState", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.general.agent-states.invoke-custom")
 def test_custom_agent_state_operation(line_a: Line, vk_cleanup: Any) -> None:
     """E104: state, workMode, id and displayName are compared; reason is not."""
     custom = [op for name, op in _operations(line_a.agent).items() if name not in SYSTEM]
@@ -244,14 +244,14 @@ def test_custom_agent_state_operation(line_a: Line, vk_cleanup: Any) -> None:
     _matches(device["userState"], op, f"after {op['operationName']}")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-AGENT-009",
     document=DOC,
     lines=(1165, 1167),
     title="Agent-state operations are not governed by capabilities: never listed, accepted at any time",
 )
-@pytest.mark.operations("gws.AuxWork", "gws.listMyDevices")
+@pytest.mark.vk_operations("gws.AuxWork", "gws.listMyDevices")
 def test_agent_state_not_in_capabilities(line_a: Line, line_b: Line, vk_cleanup: Any) -> None:
     listed = set(line_a.device().get("capabilities") or []) & AGENT_STATE_OPERATIONS
     require(not listed, f"the device lists agent-state operations {sorted(listed)} as capabilities")
@@ -272,15 +272,15 @@ def _forwarding_off(line: Line) -> None:
         line.device_op("ForwardCallsOff")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DEV-001",
     document=DOC,
     lines=(1095, 1115),
     title="A device without do-not-disturb or forwarding offers DoNotDisturbOn and ForwardCallsOn",
 )
-@pytest.mark.operations("gws.listMyDevices", "gws.getMyDevice")
-@pytest.mark.fixture_id("gws.general.capabilities.device-dnd-off")
+@pytest.mark.vk_operations("gws.listMyDevices", "gws.getMyDevice")
+@pytest.mark.vk_fixture_id("gws.general.capabilities.device-dnd-off")
 def test_device_capabilities_when_dnd_off(line_a: Line, vk_cleanup: Any) -> None:
     """E105/E303: the opposite toggle of each device setting is offered."""
     _dnd_off(line_a)
@@ -300,15 +300,15 @@ def test_device_capabilities_when_dnd_off(line_a: Line, vk_cleanup: Any) -> None
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DEV-002",
     document=DOC,
     lines=(1117, 1163),
     title="DoNotDisturbOn: doNotDisturb On, and DoNotDisturbOff replaces DoNotDisturbOn",
 )
-@pytest.mark.operations("gws.DoNotDisturbOn", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.general.capabilities.device-dnd-on")
+@pytest.mark.vk_operations("gws.DoNotDisturbOn", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.general.capabilities.device-dnd-on")
 def test_do_not_disturb_on(line_a: Line, vk_cleanup: Any) -> None:
     _dnd_off(line_a)
     line_a.drain()
@@ -322,15 +322,15 @@ def test_do_not_disturb_on(line_a: Line, vk_cleanup: Any) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DEV-003",
     document=DOC,
     lines=(9605, 9678),
     title="DoNotDisturbOff: doNotDisturb Off, and DoNotDisturbOn is offered again",
 )
-@pytest.mark.operations("gws.DoNotDisturbOff", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.agentstate.do-not-disturb-off.sample")
+@pytest.mark.vk_operations("gws.DoNotDisturbOff", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.agentstate.do-not-disturb-off.sample")
 def test_do_not_disturb_off(line_a: Line, vk_cleanup: Any) -> None:
     vk_cleanup(_dnd_off, line_a, description="do-not-disturb off")
     if line_a.device().get("doNotDisturb") != "On":
@@ -345,15 +345,15 @@ def test_do_not_disturb_off(line_a: Line, vk_cleanup: Any) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DEV-004",
     document=DOC,
     lines=(1109, 1115),
     title="A device operation absent from the device's capabilities is refused (HTTP 400, "
     "statusCode 2) and changes nothing",
 )
-@pytest.mark.operations("gws.DoNotDisturbOff", "gws.ForwardCallsOff")
+@pytest.mark.vk_operations("gws.DoNotDisturbOff", "gws.ForwardCallsOff")
 def test_device_operation_not_in_capabilities_is_refused(line_a: Line) -> None:
     """l.1109-1115: the client disables DoNotDisturbOff while only DoNotDisturbOn is offered; l.3544 and E001:
     such a request is invalid for the current state."""
@@ -370,21 +370,21 @@ def test_device_operation_not_in_capabilities_is_refused(line_a: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DEV-005",
     document=DOC,
     lines=(5812, 5971),
     title="ForwardCallsOn sets forwardTo and offers ForwardCallsOff; ForwardCallsOff clears it",
 )
-@pytest.mark.operations("gws.ForwardCallsOn", "gws.ForwardCallsOff", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.forwarding.forward-calls-on.sample")
-def test_call_forwarding(line_a: Line, gws_agent_b: GwsAgent, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations("gws.ForwardCallsOn", "gws.ForwardCallsOff", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.forwarding.forward-calls-on.sample")
+def test_call_forwarding(line_a: Line, vk_gws_agent_b: GwsAgent, vk_cleanup: Any) -> None:
     """E201-E203: both posted to the device; ForwardCallsOff takes no destination."""
     _forwarding_off(line_a)
     line_a.drain()
     vk_cleanup(_forwarding_off, line_a, description="forwarding off")
-    target = gws_agent_b.phone_number
+    target = vk_gws_agent_b.phone_number
     expect_ok(line_a.device_op("ForwardCallsOn", destination=target))
     on = line_a.device_message(lambda d: d.get("forwardTo") is not None, "DeviceStateChangeMessage with forwardTo")
     require(str(on.get("forwardTo")) == target, f"forwardTo is {on.get('forwardTo')!r}, not {target}")
@@ -396,11 +396,11 @@ def test_call_forwarding(line_a: Line, gws_agent_b: GwsAgent, vk_cleanup: Any) -
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DEV-006", document=DOC, lines=(9218, 9221), title="Device capabilities follow the device, not the agent state"
 )
-@pytest.mark.operations("gws.Ready", "gws.NotReady", "gws.AfterCallWork", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_operations("gws.Ready", "gws.NotReady", "gws.AfterCallWork", "gws.cometd.DeviceStateChangeMessage")
 def test_device_capabilities_independent_of_agent_state(line_a: Line, vk_cleanup: Any) -> None:
     """E303: the same device offers the same set in Ready, NotReady and AfterCallWork."""
     _dnd_off(line_a)

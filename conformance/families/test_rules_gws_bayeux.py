@@ -205,20 +205,20 @@ def back_to_not_ready(agent: GwsAgent, vk_cleanup: Any) -> None:
 
 
 @pytest.fixture
-def session(gws_agent: GwsAgent, gws_notifications: Any) -> Session:
+def session(vk_gws_agent: GwsAgent, vk_gws_notifications: Any) -> Session:
     """Agent A's CometD identity (Basic, session cookie, CSRF) without a session yet."""
-    return Session(gws_notifications(gws_agent, open=False))
+    return Session(vk_gws_notifications(vk_gws_agent, open=False))
 
 
 # ---- replies ------------------------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-001",
     document=DOC,
     lines=(1505, 1518),
     title="Every /meta/* reply carries the request's id (Bayeux 1.0 MUST)",
 )
-@pytest.mark.operations(*OPS)
+@pytest.mark.vk_operations(*OPS)
 def test_meta_replies_echo_the_request_id(session: Session) -> None:
     sent: list[Message] = []
     handshake = {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}
@@ -254,15 +254,15 @@ def test_meta_replies_echo_the_request_id(session: Session) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-002",
     document=DOC,
     lines=(1505, 1518),
     title="A successful handshake reply has channel, version, supportedConnectionTypes (with "
     "long-polling), clientId and successful",
 )
-@pytest.mark.operations(*OPS)
+@pytest.mark.vk_operations(*OPS)
 def test_handshake_reply_members(session: Session) -> None:
     """l.716-717: the documented client keeps only long-polling, so the server must offer it. A second handshake
     opens a second session: its clientId differs (the server generates a unique one)."""
@@ -290,14 +290,14 @@ def test_handshake_reply_members(session: Session) -> None:
     session.disconnect()
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-003",
     document=DOC,
     lines=(1505, 1518),
     title="A connect reply has channel, successful and the client's clientId; advice is well-formed",
 )
-@pytest.mark.operations(*OPS)
+@pytest.mark.vk_operations(*OPS)
 def test_connect_reply_members(session: Session) -> None:
     session.handshake()
     reply = session.connect()
@@ -311,14 +311,14 @@ def test_connect_reply_members(session: Session) -> None:
     session.disconnect()
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-004",
     document=DOC,
     lines=(1520, 1567),
     title="A subscribe reply has channel, successful, clientId and the subscription",
 )
-@pytest.mark.operations(*OPS)
+@pytest.mark.vk_operations(*OPS)
 def test_subscribe_reply_members(session: Session) -> None:
     session.handshake()
     session.connect()
@@ -334,20 +334,20 @@ def test_subscribe_reply_members(session: Session) -> None:
     session.disconnect()
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-005",
     document=DOC,
     lines=(1520, 1540),
     title="Unsubscribe is answered (channel, successful, clientId, subscription) and stops the channel's messages",
 )
-@pytest.mark.operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
 def test_unsubscribe_stops_delivery(
-    gws_agent: GwsAgent, gws_notifications: Any, session: Session, vk_cleanup: Any
+    vk_gws_agent: GwsAgent, vk_gws_notifications: Any, session: Session, vk_cleanup: Any
 ) -> None:
     """A second session that keeps the subscription shows the change was notified; the unsubscribed one, polled
     afterwards, must not get it."""
-    witness: CometdClient = gws_notifications(gws_agent, channels=(DEVICES,))
+    witness: CometdClient = vk_gws_notifications(vk_gws_agent, channels=(DEVICES,))
     session.handshake()
     session.connect()
     session.subscribe(DEVICES)
@@ -357,8 +357,8 @@ def test_unsubscribe_stops_delivery(
         reply.get("successful") is True and reply.get("subscription") in (DEVICES, [DEVICES]),
         f"unsubscribing from {DEVICES} was not acknowledged: {reply}",
     )
-    back_to_not_ready(gws_agent, vk_cleanup)
-    agent_state(gws_agent, "Ready")
+    back_to_not_ready(vk_gws_agent, vk_cleanup)
+    agent_state(vk_gws_agent, "Ready")
     witness.await_message(
         lambda m: "Ready" in device_states([m]), description="the Ready change, on the session still subscribed"
     )
@@ -402,15 +402,15 @@ def check_refused_as_unknown(reply: Mapping[str, Any], what: str) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-006",
     document=DOC,
     lines=(1505, 1522),
     title="Connect and subscribe with an unknown or ended clientId are refused, telling the client "
     "to handshake (402::Unknown client, advice reconnect handshake)",
 )
-@pytest.mark.operations(*OPS)
+@pytest.mark.vk_operations(*OPS)
 def test_unknown_client_is_refused(session: Session) -> None:
     bogus = f"vk-unknown-{secrets.token_hex(8)}"
     check_refused_as_unknown(session.connect(bogus), "a connect with an unknown clientId")
@@ -447,40 +447,40 @@ def expired_session(agent: GwsAgent, gws_notifications: Any) -> CometdClient:
     return cometd
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-007",
     document=DOC,
     lines=(690, 708),
     title="After 402 the client re-handshakes, re-subscribes and gets its notifications again",
 )
-@pytest.mark.operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
-def test_recovery_after_unknown_client(gws_agent: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
+def test_recovery_after_unknown_client(vk_gws_agent: GwsAgent, vk_gws_notifications: Any, vk_cleanup: Any) -> None:
     """l.690-708: the documented client subscribes again in its handshake listener — the recovery the protocol
     expects."""
-    cometd = expired_session(gws_agent, gws_notifications)
-    back_to_not_ready(gws_agent, vk_cleanup)
-    agent_state(gws_agent, "Ready")
+    cometd = expired_session(vk_gws_agent, vk_gws_notifications)
+    back_to_not_ready(vk_gws_agent, vk_cleanup)
+    agent_state(vk_gws_agent, "Ready")
     cometd.await_message(
         lambda m: "Ready" in device_states([m]), description="the Ready change on the re-established session"
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-008", document=DOC, lines=(1569, 1628), title="No notification is delivered twice across a re-handshake"
 )
-@pytest.mark.operations(*OPS, "gws.Ready", "gws.NotReady", "gws.cometd.DeviceStateChangeMessage")
-def test_no_duplicates_across_a_reconnect(gws_agent: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations(*OPS, "gws.Ready", "gws.NotReady", "gws.cometd.DeviceStateChangeMessage")
+def test_no_duplicates_across_a_reconnect(vk_gws_agent: GwsAgent, vk_gws_notifications: Any, vk_cleanup: Any) -> None:
     """The Ready change is delivered to the first session; the new session (after the 402 and re-handshake) must
     not get that same message again, and gets the next change once."""
-    first: CometdClient = gws_notifications(gws_agent)
-    back_to_not_ready(gws_agent, vk_cleanup)
-    agent_state(gws_agent, "Ready")
+    first: CometdClient = vk_gws_notifications(vk_gws_agent)
+    back_to_not_ready(vk_gws_agent, vk_cleanup)
+    agent_state(vk_gws_agent, "Ready")
     ready = first.await_message(lambda m: "Ready" in device_states([m]), description="the Ready change")
     first.close()
-    cometd = expired_session(gws_agent, gws_notifications)
-    agent_state(gws_agent, "NotReady")
+    cometd = expired_session(vk_gws_agent, vk_gws_notifications)
+    agent_state(vk_gws_agent, "NotReady")
     cometd.await_message(lambda m: "NotReady" in device_states([m]), description="the NotReady change")
     cometd.expect_none(
         lambda m: m.get("channel") == DEVICES and m.get("data") == ready.get("data"),
@@ -496,14 +496,14 @@ def test_no_duplicates_across_a_reconnect(gws_agent: GwsAgent, gws_notifications
 
 
 # ---- channels ------------------------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-009",
     document=DOC,
     lines=(1520, 1567),
     title="The documented topics (/v2/me/devices, /v2/me/calls, /v2/me/*, /notifications/services) can be subscribed",
 )
-@pytest.mark.operations(*OPS)
+@pytest.mark.vk_operations(*OPS)
 def test_documented_topics_can_be_subscribed(session: Session) -> None:
     session.handshake()
     session.connect()
@@ -516,30 +516,30 @@ def test_documented_topics_can_be_subscribed(session: Session) -> None:
     session.disconnect()
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-010",
     document=DOC,
     lines=(1524, 1553),
     title="A client never receives another user's /v2/me/* messages, whatever it subscribes to",
 )
-@pytest.mark.operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_operations(*OPS, "gws.Ready", "gws.cometd.DeviceStateChangeMessage")
 def test_no_other_users_messages(
-    gws_agent: GwsAgent, gws_agent_b: GwsAgent, gws_notifications: Any, session: Session, vk_cleanup: Any
+    vk_gws_agent: GwsAgent, vk_gws_agent_b: GwsAgent, vk_gws_notifications: Any, session: Session, vk_cleanup: Any
 ) -> None:
     """Subscriptions beyond the documented topics (``/**``, ``/v2/**``) may be refused or accepted; either way
     agent B's device change must not reach agent A."""
-    witness: CometdClient = gws_notifications(gws_agent_b, channels=(DEVICES,))
+    witness: CometdClient = vk_gws_notifications(vk_gws_agent_b, channels=(DEVICES,))
     session.handshake()
     session.connect()
     session.subscribe("/v2/me/*")
     for wide in ("/**", "/v2/**"):
         session.subscribe(wide)
-    back_to_not_ready(gws_agent_b, vk_cleanup)
-    agent_state(gws_agent_b, "Ready")
+    back_to_not_ready(vk_gws_agent_b, vk_cleanup)
+    agent_state(vk_gws_agent_b, "Ready")
     witness.await_message(lambda m: "Ready" in device_states([m]), description="agent B's Ready change")
     received = session.poll(lambda data: False, timeout=1.5)
-    mine = gws_agent.device_id
+    mine = vk_gws_agent.device_id
     foreign = [
         m
         for m in received
@@ -550,24 +550,24 @@ def test_no_other_users_messages(
     session.disconnect()
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-BAYEUX-011",
     document=DOC,
     lines=(1569, 1628),
     title="A client's notifications arrive in the order the changes happened",
 )
-@pytest.mark.operations(*OPS, "gws.Ready", "gws.NotReady", "gws.cometd.DeviceStateChangeMessage")
-def test_notifications_in_order(gws_agent: GwsAgent, session: Session, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations(*OPS, "gws.Ready", "gws.NotReady", "gws.cometd.DeviceStateChangeMessage")
+def test_notifications_in_order(vk_gws_agent: GwsAgent, session: Session, vk_cleanup: Any) -> None:
     """Two changes made while no connect is held are delivered together or over several connects; either
     way in the order they were made."""
     session.handshake()
     session.connect()
     session.subscribe(DEVICES)
-    back_to_not_ready(gws_agent, vk_cleanup)
+    back_to_not_ready(vk_gws_agent, vk_cleanup)
     wanted = ["Ready", "NotReady"]
     for operation in wanted:
-        agent_state(gws_agent, operation)
+        agent_state(vk_gws_agent, operation)
     data = session.poll(lambda d: len(device_states(d)) >= len(wanted), timeout=5.0)
     states = [s for s in device_states(data) if s in ("Ready", "NotReady")]
     require(len(states) >= len(wanted), f"expected {len(wanted)} device changes, got {states}")

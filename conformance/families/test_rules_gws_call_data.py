@@ -30,16 +30,16 @@ def _user_data(call: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-001",
     document=DOC,
     lines=(8609, 8726),
     title="AttachUserData attaches the pairs; every party gets AttachedDataChanged",
 )
-@pytest.mark.operations("gws.AttachUserData", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calldata.attach-user-data.sample")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.AttachUserData", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calldata.attach-user-data.sample")
+@pytest.mark.vk_severity("critical")
 def test_attach_user_data(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     pairs = {"CustomerName": "Chris", "POC": "New Service"}
@@ -56,12 +56,12 @@ def test_attach_user_data(line_a: Line, line_b: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-002", document=DOC, lines=(8727, 8934), title="UpdateUserData replaces the values of the given keys"
 )
-@pytest.mark.operations("gws.UpdateUserData", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calldata.update-user-data.sample-1")
+@pytest.mark.vk_operations("gws.UpdateUserData", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calldata.update-user-data.sample-1")
 def test_update_user_data(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "AttachUserData", userData={"Segment": "Gold", "Keep": "yes"}))
@@ -76,12 +76,12 @@ def test_update_user_data(line_a: Line, line_b: Line) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-003", document=DOC, lines=(9034, 9144), title="DeleteUserDataPair removes the key from the call data"
 )
-@pytest.mark.operations("gws.DeleteUserDataPair", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calldata.delete-user-data-pair.sample")
+@pytest.mark.vk_operations("gws.DeleteUserDataPair", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calldata.delete-user-data-pair.sample")
 def test_delete_user_data_pair(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     expect_ok(
@@ -100,15 +100,15 @@ def test_delete_user_data_pair(line_a: Line, line_b: Line) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-004",
     document=DOC,
     lines=(8936, 8973),
     title="DeleteUserData removes all user data: the userData property is absent",
 )
-@pytest.mark.operations("gws.DeleteUserData", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calldata.delete-user-data.sample")
+@pytest.mark.vk_operations("gws.DeleteUserData", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calldata.delete-user-data.sample")
 def test_delete_user_data(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "AttachUserData", userData={"A": "1", "B": "2"}))
@@ -125,12 +125,12 @@ def test_delete_user_data(line_a: Line, line_b: Line) -> None:
     require(not _user_data(line_a.call(connected["id"])), "GET still shows user data after DeleteUserData")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-005", document=DOC, lines=(4967, 5053), title="userData sent with Dial is on the call for both parties"
 )
-@pytest.mark.operations("gws.Dial", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.dial.sample-2")
+@pytest.mark.vk_operations("gws.Dial", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.dial.sample-2")
 def test_dial_user_data(line_a: Line, line_b: Line) -> None:
     pairs = {"AccountNumber": "12345"}
     dialing, ringing = connect(line_a, line_b, userData=pairs)
@@ -141,21 +141,21 @@ def test_dial_user_data(line_a: Line, line_b: Line) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-006",
     document=DOC,
     lines=(2271, 2277),
     title="The voice-operations Dial userData is added to the Dial request's; the request wins",
 )
-@pytest.mark.operations("gws.Dial", "gws.createSetting", "gws.updateSetting", "gws.deleteSetting")
-@pytest.mark.fixture_id("gws.general.settings.voice-operations-create")
-@pytest.mark.destructive
+@pytest.mark.vk_operations("gws.Dial", "gws.createSetting", "gws.updateSetting", "gws.deleteSetting")
+@pytest.mark.vk_fixture_id("gws.general.settings.voice-operations-create")
+@pytest.mark.vk_destructive
 def test_dial_merges_voice_operations_defaults(
-    line_a: Line, line_b: Line, gws_admin: GwsAgent, vk_cleanup: Any
+    line_a: Line, line_b: Line, vk_gws_admin: GwsAgent, vk_cleanup: Any
 ) -> None:
     put_setting(
-        gws_admin,
+        vk_gws_admin,
         "voice-operations",
         {"operationName": "Dial", "userData": {"subscriberId": "1234567890", "region": "EU"}},
         "operationName",
@@ -171,19 +171,21 @@ def test_dial_merges_voice_operations_defaults(
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-007",
     document=DOC,
     lines=(2553, 2560),
     title="With a toast-filter, toast is on Ringing and Dialing calls only; userData stays complete",
 )
-@pytest.mark.operations("gws.createSetting", "gws.updateSetting", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.general.toast-case.toast-notification")
-@pytest.mark.destructive
-def test_toast_only_for_ringing_and_dialing(line_a: Line, line_b: Line, gws_admin: GwsAgent, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations("gws.createSetting", "gws.updateSetting", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.general.toast-case.toast-notification")
+@pytest.mark.vk_destructive
+def test_toast_only_for_ringing_and_dialing(
+    line_a: Line, line_b: Line, vk_gws_admin: GwsAgent, vk_cleanup: Any
+) -> None:
     put_setting(
-        gws_admin,
+        vk_gws_admin,
         "voice",
         {"name": "toast-filter", "value": [{"attachedDataKey": "CustomerName", "displayName": "Customer"}]},
         "name",
@@ -206,19 +208,19 @@ def test_toast_only_for_ringing_and_dialing(line_a: Line, line_b: Line, gws_admi
     require("toast" not in established, f"the established call still has toast {established.get('toast')!r}")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-008",
     document=DOC,
     lines=(2689, 2694),
     title="With a case-filter, case is on Established calls only; userData stays complete",
 )
-@pytest.mark.operations("gws.createSetting", "gws.updateSetting", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.general.toast-case.case-notification")
-@pytest.mark.destructive
-def test_case_only_for_established(line_a: Line, line_b: Line, gws_admin: GwsAgent, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations("gws.createSetting", "gws.updateSetting", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.general.toast-case.case-notification")
+@pytest.mark.vk_destructive
+def test_case_only_for_established(line_a: Line, line_b: Line, vk_gws_admin: GwsAgent, vk_cleanup: Any) -> None:
     put_setting(
-        gws_admin,
+        vk_gws_admin,
         "voice",
         {
             "name": "case-filter",
@@ -250,15 +252,15 @@ def test_case_only_for_established(line_a: Line, line_b: Line, gws_admin: GwsAge
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-009",
     document=DOC,
     lines=(5680, 5760),
     title="SetCallDisposition on an active call sets the disposition key in the user data (AttachedDataChanged)",
 )
-@pytest.mark.operations("gws.SetCallDisposition", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.set-call-disposition.sample")
+@pytest.mark.vk_operations("gws.SetCallDisposition", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.set-call-disposition.sample")
 def test_set_call_disposition_on_active_call(line_a: Line, line_b: Line) -> None:
     """E200: posted to the device, the call named by callUri/callUuid; E219: one AttachedDataChanged."""
     connected, _ = establish(line_a, line_b)
@@ -274,14 +276,14 @@ def test_set_call_disposition_on_active_call(line_a: Line, line_b: Line) -> None
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-DATA-010",
     document=DOC,
     lines=(5675, 5699),
     title="SetCallDisposition of a call already released is accepted (reported, l.5685-5686)",
 )
-@pytest.mark.operations("gws.SetCallDisposition", "gws.Hangup", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_operations("gws.SetCallDisposition", "gws.Hangup", "gws.cometd.CallStateChangeMessage")
 def test_set_call_disposition_on_released_call(line_a: Line, line_b: Line) -> None:
     """l.5685-5686: a released call is dispositioned too (an EventUserEvent for reporting, which the API does
     not show). Both URLs the section gives are readings (E200): the device (the sample) and the call's own

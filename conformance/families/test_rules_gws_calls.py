@@ -37,45 +37,45 @@ PROFILE = "gws-voice-core"
 
 
 # ---- capabilities per call state ------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CAP-001",
     document=DOC,
     lines=(1206, 1228),
     title="A ringing call offers Answer and the user-data operations only",
 )
-@pytest.mark.operations("gws.Dial", "gws.cometd.CallStateChangeMessage", "gws.getMyCall")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.Dial", "gws.cometd.CallStateChangeMessage", "gws.getMyCall")
+@pytest.mark.vk_severity("critical")
 def test_ringing_call_capabilities(line_a: Line, line_b: Line) -> None:
     _, ringing = connect(line_a, line_b)
     check_capabilities(ringing, call_caps("Ringing"), f"{line_b.name}'s ringing call (notification)")
     check_capabilities(line_b.call(ringing["id"]), call_caps("Ringing"), f"{line_b.name}'s ringing call (GET)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CAP-002",
     document=DOC,
     lines=(4937, 4946),
     title="A dialing call offers Hangup, SendDtmf and the user-data operations",
 )
-@pytest.mark.operations("gws.Dial", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.Dial", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_severity("critical")
 def test_dialing_call_capabilities(line_a: Line, line_b: Line) -> None:
     dialing, _ = connect(line_a, line_b)
     check_capabilities(dialing, DIALING, f"{line_a.name}'s dialing call (notification)")
     check_capabilities(line_a.call(dialing["id"]), DIALING, f"{line_a.name}'s dialing call (GET)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CAP-003",
     document=DOC,
     lines=(1230, 1293),
     title="An established call offers the expanded set of 11 operations",
 )
-@pytest.mark.operations("gws.Answer", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.Answer", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_severity("critical")
 def test_established_call_capabilities(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     check_capabilities(answered, ESTABLISHED, f"{line_b.name}'s answered call")
@@ -83,12 +83,12 @@ def test_established_call_capabilities(line_a: Line, line_b: Line) -> None:
     check_capabilities(line_a.call(connected["id"]), ESTABLISHED, f"{line_a.name}'s call (GET)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CAP-004", document=DOC, lines=(5302, 5315), title="A held call offers Retrieve instead of Hold and SendDtmf"
 )
-@pytest.mark.operations("gws.Hold", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.Hold", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_severity("critical")
 def test_held_call_capabilities(line_a: Line, line_b: Line) -> None:
     connected, _ = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "Hold"))
@@ -97,10 +97,10 @@ def test_held_call_capabilities(line_a: Line, line_b: Line) -> None:
     check_capabilities(line_a.call(connected["id"]), HELD, f"{line_a.name}'s held call (GET)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CAP-005", document=DOC, lines=(5465, 5488), title="A released call offers no operation")
-@pytest.mark.operations("gws.Hangup", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule("GWS-CAP-005", document=DOC, lines=(5465, 5488), title="A released call offers no operation")
+@pytest.mark.vk_operations("gws.Hangup", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_severity("critical")
 def test_released_call_has_no_capabilities(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "Hangup"))
@@ -123,17 +123,17 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CAP-006",
     document=DOC,
     lines=(1053, 1062),
     title="An operation absent from the call's capabilities is refused (HTTP 400, statusCode 2) and changes nothing",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "gws.Answer", "gws.Hold", "gws.Retrieve", "gws.Hangup", "gws.SendDtmf", "gws.CompleteTransfer", "gws.MuteCall"
 )
-@pytest.mark.severity("critical")
+@pytest.mark.vk_severity("critical")
 @pytest.mark.parametrize(("situation", "operation", "members"), REFUSALS, ids=[f"{s}-{o}" for s, o, _ in REFUSALS])
 def test_operation_not_in_capabilities_is_refused(
     line_a: Line, line_b: Line, situation: str, operation: str, members: dict[str, Any]
@@ -177,15 +177,15 @@ def test_operation_not_in_capabilities_is_refused(
 
 
 # ---- the call operations ---------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-001",
     document=DOC,
     lines=(4820, 4965),
     title="Dial creates a dialing call for the caller and a ringing call for the callee",
 )
-@pytest.mark.operations("gws.Dial", "gws.cometd.CallStateChangeMessage", "gws.listMyCalls")
-@pytest.mark.fixture_id("gws.calls.dial.sample-1")
+@pytest.mark.vk_operations("gws.Dial", "gws.cometd.CallStateChangeMessage", "gws.listMyCalls")
+@pytest.mark.vk_fixture_id("gws.calls.dial.sample-1")
 def test_dial_notifies_both_parties(line_a: Line, line_b: Line) -> None:
     dialing, ringing = connect(line_a, line_b)
     require(
@@ -212,12 +212,12 @@ def test_dial_notifies_both_parties(line_a: Line, line_b: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-002", document=DOC, lines=(5054, 5150), title="Answer establishes the call for both parties"
 )
-@pytest.mark.operations("gws.Answer", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.answer.sample")
+@pytest.mark.vk_operations("gws.Answer", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.answer.sample")
 def test_answer_establishes_both_parties(line_a: Line, line_b: Line) -> None:
     dialing, ringing = connect(line_a, line_b)
     expect_ok(line_b.op(ringing["id"], "Answer"))
@@ -230,15 +230,15 @@ def test_answer_establishes_both_parties(line_a: Line, line_b: Line) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-003",
     document=DOC,
     lines=(5236, 5326),
     title="Hold places the call on hold (StatusChange Held) for the holding agent",
 )
-@pytest.mark.operations("gws.Hold", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.hold.sample")
+@pytest.mark.vk_operations("gws.Hold", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.hold.sample")
 def test_hold_notifies_held(line_a: Line, line_b: Line) -> None:
     connected, _ = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "Hold"))
@@ -247,15 +247,15 @@ def test_hold_notifies_held(line_a: Line, line_b: Line) -> None:
     require(line_a.call(connected["id"]).get("state") == "Held", "GET does not show the call Held")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-004",
     document=DOC,
     lines=(5328, 5420),
     title="Retrieve takes the call off hold (StatusChange Established)",
 )
-@pytest.mark.operations("gws.Retrieve", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.retrieve.sample")
+@pytest.mark.vk_operations("gws.Retrieve", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.retrieve.sample")
 def test_retrieve_notifies_established(line_a: Line, line_b: Line) -> None:
     connected, _ = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "Hold"))
@@ -269,15 +269,15 @@ def test_retrieve_notifies_established(line_a: Line, line_b: Line) -> None:
     check_capabilities(retrieved, ESTABLISHED, f"{line_a.name}'s retrieved call")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-005",
     document=DOC,
     lines=(5422, 5499),
     title="Hangup releases the call for both parties and it leaves /me/calls",
 )
-@pytest.mark.operations("gws.Hangup", "gws.cometd.CallStateChangeMessage", "gws.listMyCalls")
-@pytest.mark.fixture_id("gws.calls.hangup.sample")
+@pytest.mark.vk_operations("gws.Hangup", "gws.cometd.CallStateChangeMessage", "gws.listMyCalls")
+@pytest.mark.vk_fixture_id("gws.calls.hangup.sample")
 def test_hangup_releases_both_parties(line_a: Line, line_b: Line) -> None:
     connected, answered = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "Hangup"))
@@ -292,12 +292,12 @@ def test_hangup_releases_both_parties(line_a: Line, line_b: Line) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-006", document=DOC, lines=(1658, 1659), title="SendDtmf is confirmed by a DtmfSent notification"
 )
-@pytest.mark.operations("gws.SendDtmf", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.send-dtmf.sample")
+@pytest.mark.vk_operations("gws.SendDtmf", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.send-dtmf.sample")
 def test_send_dtmf_is_confirmed(line_a: Line, line_b: Line) -> None:
     connected, _ = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "SendDtmf", digits="12#"))
@@ -308,32 +308,32 @@ def test_send_dtmf_is_confirmed(line_a: Line, line_b: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-007",
     document=DOC,
     lines=(5061, 5064),
     title="A ringing call on a Public-network device does not offer Answer",
 )
-@pytest.mark.operations("gws.Answer", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_operations("gws.Answer", "gws.cometd.CallStateChangeMessage")
 def test_public_network_device_hides_answer(
-    line_a: Line, gws_client: Any, gws_notifications: Any, vk_cleanup: Any
+    line_a: Line, vk_gws_client: Any, vk_gws_notifications: Any, vk_cleanup: Any
 ) -> None:
-    public: GwsAgent = gws_client("public_network_agent", "public-network agent")
+    public: GwsAgent = vk_gws_client("public_network_agent", "public-network agent")
     if str(public.device.get("telephonyNetwork")) != "Public":
         not_run(
             f"gws.users.public_network_agent's device is on the {public.device.get('telephonyNetwork')} "
             "network, not Public"
         )
-    line_p = open_line(public, gws_notifications, vk_cleanup)
+    line_p = open_line(public, vk_gws_notifications, vk_cleanup)
     _, ringing = connect(line_a, line_p)
     check_capabilities(ringing, call_caps("Ringing", public=True), "the Public device's ringing call")
     expect_refused(line_p.op(ringing["id"], "Answer"), 2, 400)
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-CALL-008", document=DOC, lines=(5161, 5162), title="Reject is not possible on a direct call")
-@pytest.mark.operations("gws.Reject")
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule("GWS-CALL-008", document=DOC, lines=(5161, 5162), title="Reject is not possible on a direct call")
+@pytest.mark.vk_operations("gws.Reject")
 def test_reject_not_offered_on_direct_call(line_a: Line, line_b: Line) -> None:
     _, ringing = connect(line_a, line_b)
     check_capabilities(ringing, (), "a directly dialed ringing call", absent=["Reject"])
@@ -357,25 +357,25 @@ def _voice_queue(agent: GwsAgent, configured: str | None) -> str:
     not_run("no voice queue to deliver a call through (set gws.queue)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CALL-009",
     document=DOC,
     lines=(5157, 5162),
     title="A call delivered via a queue offers Reject; Reject redirects it back to the queue",
 )
-@pytest.mark.operations("gws.Reject", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.needs_event("inbound-call")
-@pytest.mark.fixture_id("gws.calls.reject.sample")
+@pytest.mark.vk_operations("gws.Reject", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_needs_event("inbound-call")
+@pytest.mark.vk_fixture_id("gws.calls.reject.sample")
 def test_reject_on_queue_delivered_call(
-    line_a: Line, events: EventSource, vk_cleanup: Any, vk_config: TargetConfig
+    line_a: Line, vk_events: EventSource, vk_cleanup: Any, vk_config: TargetConfig
 ) -> None:
     queue = _voice_queue(line_a.agent, vk_config.gws.queue)
-    external = events.inbound_call(
+    external = vk_events.inbound_call(
         line_a.number, queue=queue, expect=lambda t: line_a.call_message(state="Ringing", timeout=t)
     )
-    if external.call_id and events.source_for("remote-hangup"):
-        vk_cleanup(_quietly, events.remote_hangup, external, description="the external caller hangs up")
+    if external.call_id and vk_events.source_for("remote-hangup"):
+        vk_cleanup(_quietly, vk_events.remote_hangup, external, description="the external caller hangs up")
     ringing = external.observed
     check_capabilities(ringing, (), "a ringing call delivered via a queue", present=["Reject", "Answer"])
     expect_ok(line_a.op(ringing["id"], "Reject"))
@@ -392,15 +392,15 @@ def _quietly(func: Any, *args: Any) -> None:
 
 
 # ---- errors ------------------------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-ERR-001",
     document=DOC,
     lines=(1750, 1762),
     title="Dialing an unknown DN is accepted, then refused asynchronously with an ErrorMessage on /v2/me/devices",
 )
-@pytest.mark.operations("gws.Dial", "gws.cometd.ErrorMessage")
-@pytest.mark.fixture_id("gws.general.async-events.error-message-device")
+@pytest.mark.vk_operations("gws.Dial", "gws.cometd.ErrorMessage")
+@pytest.mark.vk_fixture_id("gws.general.async-events.error-message-device")
 def test_unknown_dn_gives_error_message(line_a: Line, vk_config: TargetConfig) -> None:
     """l.1876-1882: T-Server's errors come asynchronously as CometD messages; l.1750-1762 is the example for
     an invalid called DN."""
@@ -425,22 +425,22 @@ def test_unknown_dn_gives_error_message(line_a: Line, vk_config: TargetConfig) -
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-ERR-002",
     document=DOC,
     lines=(1866, 1875),
     title="While the voice service is down, voice requests get HTTP 503 statusCode 4 and a "
     "ServiceStateChangeMessage is published",
 )
-@pytest.mark.operations("gws.Dial", "gws.Ready", "gws.cometd.ServiceStateChangeMessage")
-@pytest.mark.needs_event("voice-service")
-@pytest.mark.fixture_id("gws.general.error-handling.http-503-voice-unavailable")
+@pytest.mark.vk_operations("gws.Dial", "gws.Ready", "gws.cometd.ServiceStateChangeMessage")
+@pytest.mark.vk_needs_event("voice-service")
+@pytest.mark.vk_fixture_id("gws.general.error-handling.http-503-voice-unavailable")
 def test_voice_service_down(
-    gws_agent: GwsAgent, gws_agent_b: GwsAgent, gws_notifications: Any, events: EventSource, vk_cleanup: Any
+    vk_gws_agent: GwsAgent, vk_gws_agent_b: GwsAgent, vk_gws_notifications: Any, vk_events: EventSource, vk_cleanup: Any
 ) -> None:
     """l.1812-1847: Inactive when T-Server is lost, Active when it is back; E001/E122: 503 with 4."""
-    cometd = gws_notifications(gws_agent, ("/v2/me/*", SERVICES))
+    cometd = vk_gws_notifications(vk_gws_agent, ("/v2/me/*", SERVICES))
 
     def service(state: str) -> Any:
         return lambda timeout: cometd.await_message(
@@ -453,22 +453,22 @@ def test_voice_service_down(
             description=f"Voice service {state}",
         )
 
-    vk_cleanup(events.voice_service, "Active", description="voice service back to Active")
-    down = events.voice_service("Inactive", expect=service("Inactive"))
+    vk_cleanup(vk_events.voice_service, "Active", description="voice service back to Active")
+    down = vk_events.voice_service("Inactive", expect=service("Inactive"))
     expect_notification(down, system="gws")
-    body = expect_refused(gws_agent.dial(gws_agent_b.phone_number), 4, 503)
+    body = expect_refused(vk_gws_agent.dial(vk_gws_agent_b.phone_number), 4, 503)
     require(isinstance(body.get("statusMessage"), str), "the 503 answer has no statusMessage")
-    expect_refused(gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"}), 4, 503)
-    up = events.voice_service("Active", expect=service("Active"))
+    expect_refused(vk_gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"}), 4, 503)
+    up = vk_events.voice_service("Active", expect=service("Active"))
     expect_notification(up, system="gws")
-    expect_ok(gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"}))
+    expect_ok(vk_gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "NotReady"}))
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-RET-001", document=DOC, lines=(3543, 3543), title="A missing required parameter gives statusCode 1 (HTTP 400)"
 )
-@pytest.mark.operations("gws.Dial", "gws.SendDtmf")
+@pytest.mark.vk_operations("gws.Dial", "gws.SendDtmf")
 def test_missing_parameter_status_code(line_a: Line, line_b: Line) -> None:
     expect_refused(
         line_a.agent.post(f"/api/v2/me/devices/{line_a.device_id}/calls", json={"operationName": "Dial"}), 1, 400
@@ -478,12 +478,12 @@ def test_missing_parameter_status_code(line_a: Line, line_b: Line) -> None:
     expect_refused(line_a.op(connected["id"], "SendDtmf"), 1, 400)
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-RET-002", document=DOC, lines=(3553, 3553), title="An unknown call gives statusCode 6 (HTTP 404)"
 )
-@pytest.mark.operations("gws.getMyCall", "gws.Hangup")
-def test_unknown_call_status_code(gws_agent: GwsAgent) -> None:
+@pytest.mark.vk_operations("gws.getMyCall", "gws.Hangup")
+def test_unknown_call_status_code(vk_gws_agent: GwsAgent) -> None:
     unknown = "00ffffffffff0000"
-    expect_refused(gws_agent.get(f"/api/v2/me/calls/{unknown}"), 6, 404)
-    expect_refused(gws_agent.call_operation(unknown, "Hangup"), 6, 404)
+    expect_refused(vk_gws_agent.get(f"/api/v2/me/calls/{unknown}"), 6, 404)
+    expect_refused(vk_gws_agent.call_operation(unknown, "Hangup"), 6, 404)

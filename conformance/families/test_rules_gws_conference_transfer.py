@@ -123,16 +123,16 @@ def _check_consult(consult: dict[str, Any], parent_id: str) -> None:
 
 
 # ---- two-step transfer -----------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-XFER-001",
     document=DOC,
     lines=(6826, 6942),
     title="InitiateTransfer: the original call is held, then the consult call dials",
 )
-@pytest.mark.operations("gws.InitiateTransfer", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.transfers.initiate-transfer.sample")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.InitiateTransfer", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.transfers.initiate-transfer.sample")
+@pytest.mark.vk_severity("critical")
 def test_initiate_transfer_holds_then_dials(line_a: Line, line_b: Line, line_c: Line) -> None:
     held, consult, _, ringing = _initiate(line_a, line_b, line_c, "InitiateTransfer", "GWS-XFER-001")
     check_capabilities(held, HELD, "the held original call (l.6863-6883, E209)")
@@ -141,17 +141,17 @@ def test_initiate_transfer_holds_then_dials(line_a: Line, line_b: Line, line_c: 
     require(line_a.number in other_party_numbers(ringing), "the target's ringing call does not show the agent")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-XFER-002",
     document=DOC,
     lines=(7366, 7449),
     title="CompleteTransfer: the original call is released, then the consult call; the other "
     "party now talks to the target",
 )
-@pytest.mark.operations("gws.CompleteTransfer", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.transfers.complete-transfer.sample")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.CompleteTransfer", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.transfers.complete-transfer.sample")
+@pytest.mark.vk_severity("critical")
 def test_complete_transfer_releases_original_then_consult(line_a: Line, line_b: Line, line_c: Line) -> None:
     held, consult, b_call, c_call = _initiate(line_a, line_b, line_c, "InitiateTransfer", "GWS-XFER-002")
     expect_ok(line_a.op(consult["id"], "CompleteTransfer"))
@@ -178,15 +178,15 @@ def test_complete_transfer_releases_original_then_consult(line_a: Line, line_b: 
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-XFER-003",
     document=DOC,
     lines=(6579, 6680),
     title="SingleStepTransfer releases the agent's call and rings the target for the other party",
 )
-@pytest.mark.operations("gws.SingleStepTransfer", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.transfers.single-step-transfer.sample-1")
+@pytest.mark.vk_operations("gws.SingleStepTransfer", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.transfers.single-step-transfer.sample-1")
 def test_single_step_transfer(line_a: Line, line_b: Line, line_c: Line) -> None:
     connected, b_call = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "SingleStepTransfer", destination={"phoneNumber": line_c.number}))
@@ -207,16 +207,16 @@ def test_single_step_transfer(line_a: Line, line_b: Line, line_c: Line) -> None:
 
 
 # ---- two-step conference ---------------------------------------------------------------------------------------
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-001",
     document=DOC,
     lines=(6286, 6392),
     title="InitiateConference: the original call is held, then the consult call dials and offers CompleteConference",
 )
-@pytest.mark.operations("gws.InitiateConference", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.conferences.initiate-conference.sample")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.InitiateConference", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.conferences.initiate-conference.sample")
+@pytest.mark.vk_severity("critical")
 def test_initiate_conference_holds_then_dials(line_a: Line, line_b: Line, line_c: Line) -> None:
     held, consult, _, _ = _initiate(line_a, line_b, line_c, "InitiateConference", "GWS-CONF-001")
     check_capabilities(held, HELD, "the held original call")
@@ -233,17 +233,17 @@ def test_initiate_conference_holds_then_dials(line_a: Line, line_b: Line, line_c
     line_a.call_message(consult["id"], "Released")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-002",
     document=DOC,
     lines=(6456, 6566),
     title="CompleteConference: the consult call is released, then the original call is updated to "
     "three parties with the conference capabilities",
 )
-@pytest.mark.operations("gws.CompleteConference", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.conferences.complete-conference.sample")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.CompleteConference", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.conferences.complete-conference.sample")
+@pytest.mark.vk_severity("critical")
 def test_complete_conference_releases_consult_then_updates(line_a: Line, line_b: Line, line_c: Line) -> None:
     held, consult, b_call, _ = _initiate(line_a, line_b, line_c, "InitiateConference", "GWS-CONF-002")
     expect_ok(line_a.op(consult["id"], "CompleteConference"))
@@ -276,15 +276,15 @@ def test_complete_conference_releases_consult_then_updates(line_a: Line, line_b:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-003",
     document=DOC,
     lines=(5993, 6121),
     title="SingleStepConference adds the participant to the call (ParticipantsUpdated)",
 )
-@pytest.mark.operations("gws.SingleStepConference", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.conferences.single-step-conference.sample-1")
+@pytest.mark.vk_operations("gws.SingleStepConference", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.conferences.single-step-conference.sample-1")
 def test_single_step_conference(line_a: Line, line_b: Line, line_c: Line) -> None:
     connected, b_call = establish(line_a, line_b)
     expect_ok(line_a.op(connected["id"], "SingleStepConference", destination={"phoneNumber": line_c.number}))
@@ -319,16 +319,16 @@ def _conference(line_a: Line, line_b: Line, line_c: Line) -> tuple[dict[str, Any
     return line_a.call(connected["id"]), line_b.call(b_call["id"]), line_c.call(ringing["id"])
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-004",
     document=DOC,
     lines=(7837, 7935),
     title="RemoveParticipantFromConference releases the participant; two parties fall back to the "
     "ordinary established capabilities",
 )
-@pytest.mark.operations("gws.RemoveParticipantFromConference", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.conferences.remove-participant.sample")
+@pytest.mark.vk_operations("gws.RemoveParticipantFromConference", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.conferences.remove-participant.sample")
 def test_remove_participant(line_a: Line, line_b: Line, line_c: Line) -> None:
     a_call, _, c_call = _conference(line_a, line_b, line_c)
     check_capabilities(a_call, CONFERENCE, "the conference call before the removal")
@@ -346,11 +346,11 @@ def test_remove_participant(line_a: Line, line_b: Line, line_c: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-005", document=DOC, lines=(7844, 7845), title="Only the owner of the conference can remove a participant"
 )
-@pytest.mark.operations("gws.RemoveParticipantFromConference")
+@pytest.mark.vk_operations("gws.RemoveParticipantFromConference")
 def test_remove_participant_only_by_owner(line_a: Line, line_b: Line, line_c: Line) -> None:
     """E315: another party is refused as invalid for the current state (statusCode 2, E001 HTTP 400)."""
     _, b_call, c_call = _conference(line_a, line_b, line_c)
@@ -359,15 +359,15 @@ def test_remove_participant_only_by_owner(line_a: Line, line_b: Line, line_c: Li
     require(line_c.call(c_call["id"]).get("state") == "Established", "the refused removal released the participant")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-006",
     document=DOC,
     lines=(5602, 5673),
     title="MuteCall and UnmuteCall on a conference call: one StatusChange each, the opposite operation offered",
 )
-@pytest.mark.operations("gws.MuteCall", "gws.UnmuteCall", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.calls.mute-call.sample")
+@pytest.mark.vk_operations("gws.MuteCall", "gws.UnmuteCall", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.calls.mute-call.sample")
 def test_mute_and_unmute_conference_call(line_a: Line, line_b: Line, line_c: Line) -> None:
     """l.5602-5673: MuteCall mutes, UnmuteCall unmutes — seen in the call's ``mute`` (GET, and the notification
     when one comes). E210's one StatusChange and E211's UnmuteCall in place of MuteCall are the reference mock's
@@ -398,14 +398,14 @@ def test_mute_and_unmute_conference_call(line_a: Line, line_b: Line, line_c: Lin
             )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-007",
     document=DOC,
     lines=(1053, 1062),
     title="MuteCall on a two-party call is accepted exactly when the call offers it",
 )
-@pytest.mark.operations("gws.MuteCall")
+@pytest.mark.vk_operations("gws.MuteCall")
 def test_mute_on_two_party_call_follows_capabilities(line_a: Line, line_b: Line) -> None:
     """l.1053-1062 and l.3544: an operation the call offers is valid, one it does not is refused (statusCode 2,
     E001 HTTP 400). Whether a two-party call offers MuteCall the documents leave open (E211): the reference mock
@@ -424,15 +424,15 @@ def test_mute_on_two_party_call_follows_capabilities(line_a: Line, line_b: Line)
     require(now.get("mute") == "On", f"the offered MuteCall was accepted but GET shows mute {now.get('mute')!r}")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-CONF-008",
     document=DOC,
     lines=(8569, 8604),
     title="MergeWithOtherCall: the call in the URL is released, then the other call holds every party",
 )
-@pytest.mark.operations("gws.MergeWithOtherCall", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.conferences.merge-with-other-call.sample")
+@pytest.mark.vk_operations("gws.MergeWithOtherCall", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.conferences.merge-with-other-call.sample")
 def test_merge_with_other_call(line_a: Line, line_b: Line, line_c: Line) -> None:
     """l.8580-8581: the call in the URL is merged into the otherCallUri call — GET shows one call, Established,
     with both remote parties. E314's notifications (Released, then ParticipantsUpdated) are advisory: the sample
@@ -482,16 +482,16 @@ def _two_calls(line_a: Line, line_b: Line, line_c: Line) -> tuple[dict[str, Any]
     return held, second
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SWAP-001",
     document=DOC,
     lines=(7981, 7984),
     title="SwapCalls: the active call is notified held and the held call retrieved (either order)",
 )
-@pytest.mark.operations("gws.SwapCalls", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.conferences.swap-calls.scenario")
-@pytest.mark.severity("critical")
+@pytest.mark.vk_operations("gws.SwapCalls", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.conferences.swap-calls.scenario")
+@pytest.mark.vk_severity("critical")
 def test_swap_calls_holds_first(line_a: Line, line_b: Line, line_c: Line) -> None:
     """l.7983-7984: one notification for the call placed on hold, one for the call retrieved; E310's order (held
     first) is advisory, the documents print both orders."""
@@ -510,16 +510,16 @@ def test_swap_calls_holds_first(line_a: Line, line_b: Line, line_c: Line) -> Non
     check_capabilities(line_a.call(held["id"]), call_caps("Established", second_call=True), "the retrieved call (E312)")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SWAP-002",
     document=DOC,
     lines=(8303, 8357),
     title="A call dialed while another is held offers SwapCalls and CompleteTransfer (and "
     "CompleteConference once established); the held call of the pair too",
 )
-@pytest.mark.operations("gws.Dial", "gws.SwapCalls", "gws.CompleteTransfer", "gws.CompleteConference")
-@pytest.mark.fixture_id("gws.conferences.swap-calls.sample")
+@pytest.mark.vk_operations("gws.Dial", "gws.SwapCalls", "gws.CompleteTransfer", "gws.CompleteConference")
+@pytest.mark.vk_fixture_id("gws.conferences.swap-calls.sample")
 def test_second_call_capabilities(line_a: Line, line_b: Line, line_c: Line) -> None:
     """E311, E312 (l.8077-8093, 8303-8311, 8344-8357)."""
     first, _ = establish(line_a, line_b)

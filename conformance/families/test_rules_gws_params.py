@@ -41,18 +41,18 @@ def _a_queue(agent: GwsAgent) -> dict[str, Any]:
 
 
 # ---- return values ------------------------------------------------------------------------------------------------
-@pytest.mark.profile(CORE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CORE)
+@pytest.mark.vk_rule(
     "GWS-PARAM-001",
     document=DOC,
     lines=(2911, 2936),
     title="A list request without fields returns the URIs of the objects",
 )
-@pytest.mark.operations("gws.listMyDevices")
-@pytest.mark.fixture_id("gws.general.request-parameters.me-devices-uris")
-def test_list_returns_uris(gws_agent: GwsAgent) -> None:
+@pytest.mark.vk_operations("gws.listMyDevices")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.me-devices-uris")
+def test_list_returns_uris(vk_gws_agent: GwsAgent) -> None:
     """l.3587-3589: uris (absolute) and, per E118, relative paths when present."""
-    body = expect_ok(gws_agent.get("/api/v2/me/devices"))
+    body = expect_ok(vk_gws_agent.get("/api/v2/me/devices"))
     uris = body.get("uris")
     require(isinstance(uris, list) and bool(uris), f"GET /api/v2/me/devices has no uris list: {body}")
     assert isinstance(uris, list)
@@ -61,8 +61,8 @@ def test_list_returns_uris(gws_agent: GwsAgent) -> None:
         f"uris are not absolute URIs: {uris}",
     )
     require(
-        any(u.rstrip("/").endswith(gws_agent.device_id) for u in uris),
-        f"the uris {uris} do not name the agent's device {gws_agent.device_id}",
+        any(u.rstrip("/").endswith(vk_gws_agent.device_id) for u in uris),
+        f"the uris {uris} do not name the agent's device {vk_gws_agent.device_id}",
     )
     require("devices" not in body, "without fields the list must not carry the device objects")
     paths = body.get("paths")
@@ -75,15 +75,15 @@ def test_list_returns_uris(gws_agent: GwsAgent) -> None:
         )
 
 
-@pytest.mark.profile(CORE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CORE)
+@pytest.mark.vk_rule(
     "GWS-PARAM-002",
     document=DOC,
     lines=(2938, 2972),
     title="fields=* returns the objects, in a member named after the resource",
 )
-@pytest.mark.operations("gws.listMyDevices", "gws.listMyCalls")
-@pytest.mark.fixture_id("gws.general.request-parameters.me-devices-fields")
+@pytest.mark.vk_operations("gws.listMyDevices", "gws.listMyCalls")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.me-devices-fields")
 def test_fields_star_returns_objects(line_a: Line, line_b: Line) -> None:
     """l.3591-3593: GET /users?fields=* contains "users":[...]; the same for devices and calls."""
     body = expect_ok(line_a.agent.get("/api/v2/me/devices", params={"fields": "*"}))
@@ -105,15 +105,15 @@ def test_fields_star_returns_objects(line_a: Line, line_b: Line) -> None:
     )
 
 
-@pytest.mark.profile(CORE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CORE)
+@pytest.mark.vk_rule(
     "GWS-PARAM-003",
     document=DOC,
     lines=(3595, 3598),
     title="A singular resource is returned in a member named after it",
 )
-@pytest.mark.operations("gws.getMyCall", "gws.getMyDevice")
-@pytest.mark.fixture_id("gws.general.return-values.get-singular")
+@pytest.mark.vk_operations("gws.getMyCall", "gws.getMyDevice")
+@pytest.mark.vk_fixture_id("gws.general.return-values.get-singular")
 def test_singular_wrapper(line_a: Line, line_b: Line) -> None:
     """l.3655-3669 (E117): {"statusCode": 0, "device": {...}}; the same for a call (E329)."""
     device = expect_ok(line_a.agent.get(f"/api/v2/me/devices/{line_a.device_id}"))
@@ -129,81 +129,81 @@ def test_singular_wrapper(line_a: Line, line_b: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule(
     "GWS-PARAM-004",
     document=DOC,
     lines=(2974, 3064),
     title="fields=a,b returns only those fields, for one object and for lists",
 )
-@pytest.mark.operations("gws.getQueue", "gws.listQueues")
-@pytest.mark.fixture_id("gws.general.request-parameters.queue-fields-id-name")
-def test_fields_projection(gws_admin: GwsAgent) -> None:
-    queue = _a_queue(gws_admin)
-    one = expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}", params={"fields": "id,name"})).get("queue")
+@pytest.mark.vk_operations("gws.getQueue", "gws.listQueues")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.queue-fields-id-name")
+def test_fields_projection(vk_gws_admin: GwsAgent) -> None:
+    queue = _a_queue(vk_gws_admin)
+    one = expect_ok(vk_gws_admin.get(f"/api/v2/queues/{queue['id']}", params={"fields": "id,name"})).get("queue")
     require(
         isinstance(one, dict) and set(one) == {"id", "name"},
         f"GET /api/v2/queues/{{id}}?fields=id,name answered {one!r}, not exactly id and name",
     )
-    many = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,name"})).get("queues") or []
+    many = expect_ok(vk_gws_admin.get("/api/v2/queues", params={"fields": "id,name"})).get("queues") or []
     require(
         bool(many) and all(isinstance(q, dict) and set(q) == {"id", "name"} for q in many),
         f"GET /api/v2/queues?fields=id,name answered {many!r}",
     )
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule(
     "GWS-PARAM-005",
     document=DOC,
     lines=(3066, 3098),
     title="A list is filtered by a parameter named exactly like the field",
 )
-@pytest.mark.operations("gws.listQueues")
-@pytest.mark.fixture_id("gws.general.request-parameters.queues-filter-channel")
-def test_filter_by_field(gws_admin: GwsAgent) -> None:
-    queues = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,name,channel", "channel": "voice"}))
+@pytest.mark.vk_operations("gws.listQueues")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.queues-filter-channel")
+def test_filter_by_field(vk_gws_admin: GwsAgent) -> None:
+    queues = expect_ok(vk_gws_admin.get("/api/v2/queues", params={"fields": "id,name,channel", "channel": "voice"}))
     found = queues.get("queues") or []
     require(bool(found) and all(q.get("channel") == "voice" for q in found), f"channel=voice returned {found!r}")
-    none = expect_ok(gws_admin.get("/api/v2/queues", params={"fields": "id,channel", "channel": "vk-no-such"}))
+    none = expect_ok(vk_gws_admin.get("/api/v2/queues", params={"fields": "id,channel", "channel": "vk-no-such"}))
     require((none.get("queues") or []) == [], f"channel=vk-no-such returned {none.get('queues')!r}")
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule(
     "GWS-PARAM-006", document=DOC, lines=(3173, 3181), title="limit above 500 is refused (statusCode 10, HTTP 400)"
 )
-@pytest.mark.operations("gws.listUsers")
-def test_limit_above_500_refused(gws_admin: GwsAgent) -> None:
+@pytest.mark.vk_operations("gws.listUsers")
+def test_limit_above_500_refused(vk_gws_admin: GwsAgent) -> None:
     """E120: limit > 500 → 10."""
-    expect_refused(gws_admin.get("/api/v2/users", params={"offset": "0", "limit": "501"}), 10, 400)
-    expect_ok(gws_admin.get("/api/v2/users", params={"offset": "0", "limit": "500"}))
+    expect_refused(vk_gws_admin.get("/api/v2/users", params={"offset": "0", "limit": "501"}), 10, 400)
+    expect_ok(vk_gws_admin.get("/api/v2/users", params={"offset": "0", "limit": "500"}))
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule(
     "GWS-PARAM-007",
     document=DOC,
     lines=(3183, 3188),
     title="A paginated request (offset) without limit is refused (statusCode 1, HTTP 400)",
 )
-@pytest.mark.operations("gws.listUsers")
-def test_offset_without_limit_refused(gws_admin: GwsAgent) -> None:
+@pytest.mark.vk_operations("gws.listUsers")
+def test_offset_without_limit_refused(vk_gws_admin: GwsAgent) -> None:
     """E120: the missing-limit rule applies to requests that carry offset."""
-    expect_refused(gws_admin.get("/api/v2/users", params={"offset": "0"}), 1, 400)
+    expect_refused(vk_gws_admin.get("/api/v2/users", params={"offset": "0"}), 1, 400)
 
 
-@pytest.mark.profile(CORE)  # required: issue 10.5 (a documented rule of every read/bulk answer)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CORE)  # required: issue 10.5 (a documented rule of every read/bulk answer)
+@pytest.mark.vk_rule(
     "GWS-PARAM-008",
     document=DOC,
     lines=(3155, 3208),
     title="offset and limit select a page; the answer carries totalCount",
 )
-@pytest.mark.operations("gws.listUsers")
-@pytest.mark.fixture_id("gws.general.request-parameters.pagination-total-count")
-def test_pagination_and_total_count(gws_admin: GwsAgent) -> None:
-    everyone = _users(gws_admin, offset="0", limit="500")
+@pytest.mark.vk_operations("gws.listUsers")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.pagination-total-count")
+def test_pagination_and_total_count(vk_gws_admin: GwsAgent) -> None:
+    everyone = _users(vk_gws_admin, offset="0", limit="500")
     total = everyone.get("totalCount")
     listed = everyone.get("uris") or []
     require(
@@ -212,8 +212,8 @@ def test_pagination_and_total_count(gws_admin: GwsAgent) -> None:
     )
     if len(listed) < 2:
         not_run("pagination needs at least two users")
-    first = _users(gws_admin, offset="0", limit="1")
-    second = _users(gws_admin, offset="1", limit="1")
+    first = _users(vk_gws_admin, offset="0", limit="1")
+    second = _users(vk_gws_admin, offset="1", limit="1")
     require(
         first.get("uris") == listed[:1] and second.get("uris") == listed[1:2],
         f"offset/limit pages {first.get('uris')}, {second.get('uris')} are not the first two of {listed[:2]}",
@@ -221,13 +221,13 @@ def test_pagination_and_total_count(gws_admin: GwsAgent) -> None:
     require(first.get("totalCount") == total, f"totalCount of a page is {first.get('totalCount')!r}, not {total}")
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule("GWS-PARAM-009", document=DOC, lines=(3215, 3262), title="sortBy and order sort a list")
-@pytest.mark.operations("gws.listUsers")
-@pytest.mark.fixture_id("gws.general.request-parameters.sorting-descending")
-def test_sorting(gws_admin: GwsAgent) -> None:
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule("GWS-PARAM-009", document=DOC, lines=(3215, 3262), title="sortBy and order sort a list")
+@pytest.mark.vk_operations("gws.listUsers")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.sorting-descending")
+def test_sorting(vk_gws_admin: GwsAgent) -> None:
     def names(order: str) -> list[str]:
-        users = _users(gws_admin, fields="userName", sortBy="userName", order=order, limit="100").get("users") or []
+        users = _users(vk_gws_admin, fields="userName", sortBy="userName", order=order, limit="100").get("users") or []
         return [str(u.get("userName")).lower() for u in users]
 
     ascending, descending = names("Ascending"), names("Descending")
@@ -235,16 +235,16 @@ def test_sorting(gws_admin: GwsAgent) -> None:
     require(descending == sorted(descending, reverse=True), f"sortBy=userName Descending gave {descending}")
 
 
-@pytest.mark.profile(CORE)  # required: issue 10.6 (a documented rule; it only reads, with the configured admin)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CORE)  # required: issue 10.6 (a documented rule; it only reads, with the configured admin)
+@pytest.mark.vk_rule(
     "GWS-PARAM-012",
     document=DOC,
     lines=(4083, 4119),
     title="sortBy=skills.level sorts users by the level of their skill, as a number",
 )
-@pytest.mark.operations("gws.listUsers")
-@pytest.mark.fixture_id("gws.general.subresources.sort-by-skill-level")
-def test_sorting_by_skill_level(gws_admin: GwsAgent) -> None:
+@pytest.mark.vk_operations("gws.listUsers")
+@pytest.mark.vk_fixture_id("gws.general.subresources.sort-by-skill-level")
+def test_sorting_by_skill_level(vk_gws_admin: GwsAgent) -> None:
     """l.4083-4119 (E131): Descending puts level 4 before 2. Only users with one skill are compared (with
     several, which level sorts is not documented); where users without skills go is not documented either
     (advisory; the mock puts them last in both orders)."""
@@ -252,7 +252,12 @@ def test_sorting_by_skill_level(gws_admin: GwsAgent) -> None:
     for order in ("Descending", "Ascending"):
         users = (
             _users(
-                gws_admin, subresources="skills", fields="id,userName", sortBy="skills.level", order=order, limit="500"
+                vk_gws_admin,
+                subresources="skills",
+                fields="id,userName",
+                sortBy="skills.level",
+                order=order,
+                limit="500",
             ).get("users")
             or []
         )
@@ -284,44 +289,47 @@ def _single_level(user: dict[str, Any]) -> Any:
     return skills[0].get("level") if len(skills) == 1 else "many"
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule(
     "GWS-PARAM-010", document=DOC, lines=(3264, 3290), title="subresources reads an object's subresources with it"
 )
-@pytest.mark.operations("gws.getUser")
-@pytest.mark.fixture_id("gws.general.request-parameters.subresources-all")
-def test_subresources(gws_admin: GwsAgent, gws_agent: GwsAgent) -> None:
-    me = expect_ok(gws_agent.get("/api/v2/me")).get("user") or {}
+@pytest.mark.vk_operations("gws.getUser")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.subresources-all")
+def test_subresources(vk_gws_admin: GwsAgent, vk_gws_agent: GwsAgent) -> None:
+    me = expect_ok(vk_gws_agent.get("/api/v2/me")).get("user") or {}
     user_id = me.get("id")
     require(bool(user_id), "GET /api/v2/me has no user id")
-    plain = expect_ok(gws_admin.get(f"/api/v2/users/{user_id}")).get("user") or {}
+    plain = expect_ok(vk_gws_admin.get(f"/api/v2/users/{user_id}")).get("user") or {}
     require("devices" not in plain, "without subresources the user carries its devices")
-    full = expect_ok(gws_admin.get(f"/api/v2/users/{user_id}", params={"subresources": "*"})).get("user") or {}
+    full = expect_ok(vk_gws_admin.get(f"/api/v2/users/{user_id}", params={"subresources": "*"})).get("user") or {}
     devices = full.get("devices")
     require(
-        isinstance(devices, list) and any(isinstance(d, dict) and d.get("id") == gws_agent.device_id for d in devices),
+        isinstance(devices, list)
+        and any(isinstance(d, dict) and d.get("id") == vk_gws_agent.device_id for d in devices),
         f"subresources=* does not include the user's devices: {devices!r}",
     )
     require(isinstance(full.get("skills"), list), "subresources=* does not include the user's skills")
 
 
-@pytest.mark.profile(PROVISIONING)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROVISIONING)
+@pytest.mark.vk_rule(
     "GWS-PARAM-011", document=DOC, lines=(3391, 3421), title="resolveUris adds the object a *Uri property refers to"
 )
-@pytest.mark.operations("gws.getQueue")
-@pytest.mark.fixture_id("gws.general.request-parameters.resolve-uris-queue-phone")
-def test_resolve_uris(gws_admin: GwsAgent) -> None:
-    queue = _a_queue(gws_admin)
+@pytest.mark.vk_operations("gws.getQueue")
+@pytest.mark.vk_fixture_id("gws.general.request-parameters.resolve-uris-queue-phone")
+def test_resolve_uris(vk_gws_admin: GwsAgent) -> None:
+    queue = _a_queue(vk_gws_admin)
     if not queue.get("phoneNumberUri"):
         not_run("the queue has no phoneNumberUri to resolve")
-    plain = expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}")).get("queue") or {}
+    plain = expect_ok(vk_gws_admin.get(f"/api/v2/queues/{queue['id']}")).get("queue") or {}
     require(
         "phoneNumber" not in plain or not isinstance(plain.get("phoneNumber"), dict),
         "without resolveUris the queue already carries the phoneNumber object",
     )
     resolved = (
-        expect_ok(gws_admin.get(f"/api/v2/queues/{queue['id']}", params={"resolveUris": "phoneNumberUri"})).get("queue")
+        expect_ok(vk_gws_admin.get(f"/api/v2/queues/{queue['id']}", params={"resolveUris": "phoneNumberUri"})).get(
+            "queue"
+        )
         or {}
     )
     number = resolved.get("phoneNumber")
@@ -334,22 +342,22 @@ def test_resolve_uris(gws_admin: GwsAgent) -> None:
     require(resolved.get("phoneNumberUri") == queue.get("phoneNumberUri"), "resolving removed phoneNumberUri")
 
 
-@pytest.mark.profile(CORE)  # required: issue 10.5 (a documented rule of every read/bulk answer)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CORE)  # required: issue 10.5 (a documented rule of every read/bulk answer)
+@pytest.mark.vk_rule(
     "GWS-RET-003",
     document=DOC,
     lines=(3729, 3773),
     title="A bulk operation that partly fails answers statusCode 7 with succeeded and failed descriptors",
 )
-@pytest.mark.operations("gws.createUser", "gws.deleteUsers")
-@pytest.mark.fixture_id("gws.general.return-values.partial-success-delete")
-@pytest.mark.destructive
-def test_partial_success(gws_admin: GwsAgent, vk_cleanup: Any) -> None:
+@pytest.mark.vk_operations("gws.createUser", "gws.deleteUsers")
+@pytest.mark.vk_fixture_id("gws.general.return-values.partial-success-delete")
+@pytest.mark.vk_destructive
+def test_partial_success(vk_gws_admin: GwsAgent, vk_cleanup: Any) -> None:
     """l.3671-3696: a create answers id, uri and path; l.3741-3773 and E115: a partial success answers 7 with
     succeeded [{id, uri, path}] and failed [{statusCode, statusMessage, <the uid as sent>}]."""
     user_name = f"vk-temp-{uuid.uuid4().hex[:8]}@example.com"
     created = expect_ok(
-        gws_admin.post(
+        vk_gws_admin.post(
             "/api/v2/users",
             json={
                 "userName": user_name,
@@ -365,9 +373,9 @@ def test_partial_success(gws_admin: GwsAgent, vk_cleanup: Any) -> None:
         f"POST /api/v2/users answered {created}, without id, uri and path",
     )
     uri = str(created["uri"])
-    vk_cleanup(gws_admin.delete, "/api/v2/users", json={"uris": [uri]}, description=f"delete {user_name}")
+    vk_cleanup(vk_gws_admin.delete, "/api/v2/users", json={"uris": [uri]}, description=f"delete {user_name}")
     bogus = uri.rsplit("/", 1)[0] + "/vk-no-such-user"
-    answer = gws_admin.delete("/api/v2/users", json={"uris": [uri, bogus]})
+    answer = vk_gws_admin.delete("/api/v2/users", json={"uris": [uri, bogus]})
     body = expect_ok_partial(answer)
     succeeded, failed = body.get("succeeded") or [], body.get("failed") or []
     require(

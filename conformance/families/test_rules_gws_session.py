@@ -46,42 +46,42 @@ def _start(agent: GwsAgent) -> None:
 
 
 # ---- contact-center session ---------------------------------------------------------------------------------------
-@pytest.mark.profile("gws-agent-state")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-agent-state")
+@pytest.mark.vk_rule(
     "GWS-SESSION-001",
     document=DOC,
     lines=(10629, 10700),
     title="StartContactCenterSession with the voice channel answers statusCode 0; the agent is logged in",
 )
-@pytest.mark.operations("gws.StartContactCenterSession", "gws.listMyDevices")
-@pytest.mark.fixture_id("gws.session.start-contact-center-session.sample-1")
-def test_start_session_logs_in(gws_agent: GwsAgent) -> None:
-    _start(gws_agent)
-    state = _user_state(gws_agent)
+@pytest.mark.vk_operations("gws.StartContactCenterSession", "gws.listMyDevices")
+@pytest.mark.vk_fixture_id("gws.session.start-contact-center-session.sample-1")
+def test_start_session_logs_in(vk_gws_agent: GwsAgent) -> None:
+    _start(vk_gws_agent)
+    state = _user_state(vk_gws_agent)
     require(
         state not in (None, "LoggedOut", "Logout"),
         f"after StartContactCenterSession the device's userState is {state!r}",
     )
 
 
-@pytest.mark.profile("gws-agent-state")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-agent-state")
+@pytest.mark.vk_rule(
     "GWS-SESSION-002",
     document=DOC,
     lines=(10726, 10744),
     title="EndContactCenterSession logs the agent out and invalidates the HTTP session",
 )
-@pytest.mark.operations("gws.StartContactCenterSession", "gws.EndContactCenterSession", "gws.getMe")
-@pytest.mark.fixture_id("gws.session.end-contact-center-session.sample")
-def test_end_session_logs_out_and_ends_the_http_session(gws_agent: GwsAgent, vk_cleanup: Any) -> None:
-    _start(gws_agent)
-    vk_cleanup(_start, gws_agent, description="agent A logged in again (StartContactCenterSession)")
-    cookie_works = gws_agent.get("/api/v2/me", auth=False).status == 200
-    expect_ok(_session_op(gws_agent, "EndContactCenterSession"))
+@pytest.mark.vk_operations("gws.StartContactCenterSession", "gws.EndContactCenterSession", "gws.getMe")
+@pytest.mark.vk_fixture_id("gws.session.end-contact-center-session.sample")
+def test_end_session_logs_out_and_ends_the_http_session(vk_gws_agent: GwsAgent, vk_cleanup: Any) -> None:
+    _start(vk_gws_agent)
+    vk_cleanup(_start, vk_gws_agent, description="agent A logged in again (StartContactCenterSession)")
+    cookie_works = vk_gws_agent.get("/api/v2/me", auth=False).status == 200
+    expect_ok(_session_op(vk_gws_agent, "EndContactCenterSession"))
     if cookie_works:  # the target keeps an HTTP session (cookie): it must end with the contact-center session
-        expect_refused(gws_agent.get("/api/v2/me", auth=False), 20, 401)
-    gws_agent.forget_session()  # what follows authenticates again (a new HTTP session, a new CSRF token)
-    state = _user_state(gws_agent)
+        expect_refused(vk_gws_agent.get("/api/v2/me", auth=False), 20, 401)
+    vk_gws_agent.forget_session()  # what follows authenticates again (a new HTTP session, a new CSRF token)
+    state = _user_state(vk_gws_agent)
     require(
         state in ("LoggedOut", "Logout"),
         f"after EndContactCenterSession the device's userState is {state!r}, "
@@ -96,17 +96,17 @@ def test_end_session_logs_out_and_ends_the_http_session(gws_agent: GwsAgent, vk_
 
 
 # ---- services ----------------------------------------------------------------------------------------------------
-@pytest.mark.profile("gws-notifications")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-notifications")
+@pytest.mark.vk_rule(
     "GWS-SVC-001",
     document=DOC,
     lines=(4592, 4700),
     title="An agent reads the services (GET /services, /services/{id}): id, name, type, state; "
     "a Voice service is listed",
 )
-@pytest.mark.operations("gws.listServices", "gws.getService")
-def test_agent_reads_services(gws_agent: GwsAgent) -> None:
-    body = expect_ok(gws_agent.get("/api/v2/services", params={"fields": "*"}))
+@pytest.mark.vk_operations("gws.listServices", "gws.getService")
+def test_agent_reads_services(vk_gws_agent: GwsAgent) -> None:
+    body = expect_ok(vk_gws_agent.get("/api/v2/services", params={"fields": "*"}))
     services = body.get("services")
     require(isinstance(services, list) and bool(services), f"GET /api/v2/services?fields=* lists no services: {body}")
     problems = []
@@ -121,7 +121,7 @@ def test_agent_reads_services(gws_agent: GwsAgent) -> None:
         f"no Voice service listed (api-voice is a default feature, l.4579): {services}",
     )
     for service in services:
-        one = expect_ok(gws_agent.get(f"/api/v2/services/{service['id']}")).get("service")
+        one = expect_ok(vk_gws_agent.get(f"/api/v2/services/{service['id']}")).get("service")
         require(
             isinstance(one, dict) and one.get("id") == service["id"] and one.get("state") == service["state"],
             f"GET /api/v2/services/{service['id']} answered {one!r}, not the listed {service}",

@@ -22,13 +22,13 @@ MONITORING = ("ListenIn", "Coach", "BargeIn")
 
 
 @pytest.fixture
-def line_s(gws_supervisor: GwsAgent, gws_notifications: Any, vk_cleanup: Any) -> Line:
+def line_s(vk_gws_supervisor: GwsAgent, vk_gws_notifications: Any, vk_cleanup: Any) -> Line:
     """The supervisor with notifications; monitoring cancelled afterwards. Not run when the target does not
     offer monitoring (the api-supervisor-monitoring feature, l.9699)."""
-    line = open_line(gws_supervisor, gws_notifications, vk_cleanup)
+    line = open_line(vk_gws_supervisor, vk_gws_notifications, vk_cleanup)
     caps = set(line.device().get("capabilities") or [])
     if not set(MONITORING) & caps:
-        features = gws_supervisor.get("/api/v2/features").json_or_none() or {}
+        features = vk_gws_supervisor.get("/api/v2/features").json_or_none() or {}
         listed = " ".join(str(u) for u in features.get("uris") or [])
         if "api-supervisor-monitoring" not in listed:
             not_run("supervisor monitoring is not offered (the api-supervisor-monitoring feature is not assigned)")
@@ -60,15 +60,15 @@ def _monitored_call(line_s: Line, line_a: Line, line_b: Line) -> tuple[dict[str,
     return ringing, supervisor_call
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-001",
     document=DOC,
     lines=(1613, 1621),
     title="A supervisor's device offers ListenIn, Coach and BargeIn; an agent's does not",
 )
-@pytest.mark.operations("gws.listMyDevices", "gws.ListenIn", "gws.Coach", "gws.BargeIn")
-@pytest.mark.fixture_id("gws.general.async-events.device-state-change")
+@pytest.mark.vk_operations("gws.listMyDevices", "gws.ListenIn", "gws.Coach", "gws.BargeIn")
+@pytest.mark.vk_fixture_id("gws.general.async-events.device-state-change")
 def test_supervisor_device_capabilities(line_s: Line, line_a: Line) -> None:
     """E303: capabilities follow the device and the user."""
     check_capabilities(
@@ -77,16 +77,16 @@ def test_supervisor_device_capabilities(line_s: Line, line_a: Line) -> None:
     check_capabilities(line_a.device(), (), "an agent's device", absent=[*MONITORING, "CancelSupervisorMonitoring"])
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-002",
     document=DOC,
     lines=(9689, 9692),
     title="ListenIn is confirmed by a DeviceStateChangeMessage with the monitoring state and "
     "CancelSupervisorMonitoring",
 )
-@pytest.mark.operations("gws.ListenIn", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.supervisor.listen-in.sample")
+@pytest.mark.vk_operations("gws.ListenIn", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.supervisor.listen-in.sample")
 def test_listen_in_configures_monitoring(line_s: Line, line_a: Line) -> None:
     device = _monitor(line_s, line_a, "ListenIn")
     state = device["supervisorMonitoringState"]
@@ -105,15 +105,15 @@ def test_listen_in_configures_monitoring(line_s: Line, line_a: Line) -> None:
     require(device.get("userState") is not None, "the device lost its userState")
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-003",
     document=DOC,
     lines=(9694, 9695),
     title="Listening in, the supervisor is delivered the agent's call, muted, offered SwitchToBargeIn",
 )
-@pytest.mark.operations("gws.ListenIn", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.supervisor.switch-to-barge-in.sample")
+@pytest.mark.vk_operations("gws.ListenIn", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.supervisor.switch-to-barge-in.sample")
 def test_listen_in_delivers_the_call(line_s: Line, line_a: Line, line_b: Line) -> None:
     """E307: mute On in ListenIn mode, supervisorListeningIn false on the supervisor's call; E309: the
     monitored-user operations are not listed."""
@@ -141,15 +141,15 @@ def test_listen_in_delivers_the_call(line_s: Line, line_a: Line, line_b: Line) -
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-004",
     document=DOC,
     lines=(10174, 10284),
     title="SwitchToBargeIn unmutes the supervisor and offers SwitchToListenIn",
 )
-@pytest.mark.operations("gws.SwitchToBargeIn", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.supervisor.switch-to-barge-in.sample")
+@pytest.mark.vk_operations("gws.SwitchToBargeIn", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.supervisor.switch-to-barge-in.sample")
 def test_switch_to_barge_in(line_s: Line, line_a: Line, line_b: Line) -> None:
     _monitor(line_s, line_a, "ListenIn")
     _, supervisor_call = _monitored_call(line_s, line_a, line_b)
@@ -163,16 +163,16 @@ def test_switch_to_barge_in(line_s: Line, line_a: Line, line_b: Line) -> None:
     )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-005",
     document=DOC,
     lines=(10397, 10617),
     title="MuteMonitoredUser and UnmuteMonitoredUser are accepted on the monitored call and "
     "announced by MonitoredUserMutedStateChange",
 )
-@pytest.mark.operations("gws.MuteMonitoredUser", "gws.UnmuteMonitoredUser", "gws.cometd.CallStateChangeMessage")
-@pytest.mark.fixture_id("gws.supervisor.mute-monitored-user.sample")
+@pytest.mark.vk_operations("gws.MuteMonitoredUser", "gws.UnmuteMonitoredUser", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.supervisor.mute-monitored-user.sample")
 def test_mute_monitored_user(line_s: Line, line_a: Line, line_b: Line) -> None:
     """E309: accepted though not listed in the call's capabilities."""
     _monitor(line_s, line_a, "ListenIn")
@@ -186,15 +186,15 @@ def test_mute_monitored_user(line_s: Line, line_a: Line, line_b: Line) -> None:
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-006",
     document=DOC,
     lines=(10100, 10101),
     title="CancelSupervisorMonitoring ends monitoring and is offered only while it is active",
 )
-@pytest.mark.operations("gws.CancelSupervisorMonitoring", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.supervisor.cancel-supervisor-monitoring.sample")
+@pytest.mark.vk_operations("gws.CancelSupervisorMonitoring", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.supervisor.cancel-supervisor-monitoring.sample")
 def test_cancel_supervisor_monitoring(line_s: Line, line_a: Line) -> None:
     _monitor(line_s, line_a, "ListenIn")
     expect_ok(line_s.device_op("CancelSupervisorMonitoring"))
@@ -211,14 +211,14 @@ def test_cancel_supervisor_monitoring(line_s: Line, line_a: Line) -> None:
     expect_refused(line_s.device_op("CancelSupervisorMonitoring"), 2, 400)
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule(
     "GWS-SUP-008",
     document=DOC,
     lines=(9743, 9752),
     title="supervisorMonitoringMode NextCall monitors the agent's next call only",
 )
-@pytest.mark.operations("gws.ListenIn", "gws.Hangup", "gws.cometd.CallStateChangeMessage")
+@pytest.mark.vk_operations("gws.ListenIn", "gws.Hangup", "gws.cometd.CallStateChangeMessage")
 def test_next_call_mode_monitors_one_call(line_s: Line, line_a: Line, line_b: Line) -> None:
     """l.9747-9748: "Monitor only the next call the agent receives, then stop monitoring": the supervisor is
     on the first call, not on the second. How the device shows the end is not documented (advisory)."""
@@ -253,9 +253,9 @@ def test_next_call_mode_monitors_one_call(line_s: Line, line_a: Line, line_b: Li
         )
 
 
-@pytest.mark.profile(PROFILE)
-@pytest.mark.rule("GWS-SUP-007", document=DOC, lines=(1613, 1621), title="An agent cannot configure monitoring")
-@pytest.mark.operations("gws.ListenIn")
+@pytest.mark.vk_profile(PROFILE)
+@pytest.mark.vk_rule("GWS-SUP-007", document=DOC, lines=(1613, 1621), title="An agent cannot configure monitoring")
+@pytest.mark.vk_operations("gws.ListenIn")
 def test_agent_cannot_monitor(line_a: Line, line_b: Line) -> None:
     """ListenIn is not among an agent's device capabilities (E303): refused, as not valid in the state (2, HTTP
     400) or as not permitted (5, HTTP 403)."""

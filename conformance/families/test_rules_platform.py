@@ -82,17 +82,17 @@ def expect_user_context_refusal(response: HttpResponse) -> None:
     expect_error(response, 400, message=USER_CONTEXT)
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-001",
     document=DOC000,
     lines=(96, 99),
     title="A client-credentials token cannot make a call: 400, a user context is required",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postOauthToken", "platform.postConversationsCalls", "platform.postConversationsCallsUserUserId"
 )
-@pytest.mark.fixture_id("platform.auth.client-credentials-make-call-refused")
+@pytest.mark.vk_fixture_id("platform.auth.client-credentials-make-call-refused")
 def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
     cc = plat.client_credentials()
     expect_user_context_refusal(cc.post("/api/v2/conversations/calls", json={"phoneNumber": EXTERNAL}))
@@ -109,20 +109,20 @@ def test_client_credentials_cannot_make_call(plat: PlatformKit) -> None:
         )
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-002",
     document=DOC000,
     lines=(96, 99),
     title="A client-credentials token cannot answer a call: 400, the participant keeps alerting",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postOauthToken",
     "platform.patchConversationsCallParticipant",
     "platform.patchConversationParticipant",
     "platform.ws.conversationsCalls",
 )
-@pytest.mark.fixture_id("platform.auth.client-credentials-answer-refused")
+@pytest.mark.vk_fixture_id("platform.auth.client-credentials-answer-refused")
 @pytest.mark.parametrize("endpoint", ["calls", "conversations"])
 def test_client_credentials_cannot_answer(plat: PlatformKit, endpoint: str) -> None:
     a = plat.user(0)
@@ -136,21 +136,21 @@ def test_client_credentials_cannot_answer(plat: PlatformKit, endpoint: str) -> N
     a.expect_unanswered(conversation_id, participant_id, "a refused answer changes nothing")
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-003",
     document=DOC000,
     lines=(90, 93),
     title="User tokens (implicit, authorization code, PKCE, SAML2 bearer) make calls as their user",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.getOauthAuthorize",
     "platform.postOauthToken",
     "platform.getUsersMe",
     "platform.postConversationsCalls",
     "platform.getConversationsCall",
 )
-@pytest.mark.fixture_id("platform.calls.make-call-listing-python")
+@pytest.mark.vk_fixture_id("platform.calls.make-call-listing-python")
 @pytest.mark.parametrize("grant", ["authorization_code", "pkce", "implicit", "saml2_bearer"])
 def test_user_token_can_make_call(plat: PlatformKit, grant: str) -> None:
     expected = plat.platform_user(0).user_id
@@ -168,19 +168,19 @@ def test_user_token_can_make_call(plat: PlatformKit, grant: str) -> None:
         )
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-004",
     document=DOC000,
     lines=(88, 93),
     title="Only the participant's own user may answer: another user's token gets 403 not.authorized",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.patchConversationsCallParticipant",
     "platform.patchConversationParticipant",
     "platform.ws.conversationsCalls",
 )
-@pytest.mark.fixture_id("platform.auth.token-not-participant-answer-refused")
+@pytest.mark.vk_fixture_id("platform.auth.token-not-participant-answer-refused")
 @pytest.mark.parametrize("endpoint", ["calls", "conversations"])
 def test_only_the_participants_user_can_answer(plat: PlatformKit, endpoint: str) -> None:
     a, b = plat.user(0), plat.user(1)
@@ -195,15 +195,15 @@ def test_only_the_participants_user_can_answer(plat: PlatformKit, endpoint: str)
         a.await_leg(conversation_id, participant_id, "connected", "the user's own answer is processed")
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-005",
     document=DOC000,
     lines=(88, 99),
     title="A callback's call is placed only by its agent's user token (000 l.48)",
 )
-@pytest.mark.operations("platform.postConversationsCall", "platform.ws.conversationsCalls")
-@pytest.mark.fixture_id("platform.calls.callback-place-call")
+@pytest.mark.vk_operations("platform.postConversationsCall", "platform.ws.conversationsCalls")
+@pytest.mark.vk_fixture_id("platform.calls.callback-place-call")
 def test_callback_call_is_placed_by_its_agent_only(plat: PlatformKit) -> None:
     plat.lab.require("a callback conversation")
     a, b = plat.user(0), plat.user(1)
@@ -223,15 +223,15 @@ def test_callback_call_is_placed_by_its_agent_only(plat: PlatformKit) -> None:
     )
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-006",
     document=DOC001,
     lines=(311, 314),
     title="A token without the conversations scope cannot make a call: 403 missing.permissions",
 )
-@pytest.mark.operations("platform.getOauthAuthorize", "platform.postOauthToken", "platform.postConversationsCalls")
-@pytest.mark.fixture_id("platform.errors.missing-scope")
+@pytest.mark.vk_operations("platform.getOauthAuthorize", "platform.postOauthToken", "platform.postConversationsCalls")
+@pytest.mark.vk_fixture_id("platform.errors.missing-scope")
 def test_token_without_call_scope_cannot_make_call(plat: PlatformKit) -> None:
     narrow = plat.make_client(plat.narrow_token(0))
     expect_error(
@@ -243,14 +243,14 @@ def test_token_without_call_scope_cannot_make_call(plat: PlatformKit) -> None:
     plat.user(0).make_call({"phoneNumber": VALID_E164})  # the other direction: the full-scope client's token
 
 
-@pytest.mark.profile(AUTH)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(AUTH)
+@pytest.mark.vk_rule(
     "PLATFORM-AUTH-007",
     document=DOC000,
     lines=(90, 93),
     title="Conversation reads need the user's token: without one, or with a forged one, nothing is served (401)",
 )
-@pytest.mark.operations("platform.getConversations", "platform.getConversationsCall")
+@pytest.mark.vk_operations("platform.getConversations", "platform.getConversationsCall")
 def test_conversation_reads_need_a_token(plat: PlatformKit) -> None:
     """000 l.90-93 (and 001 l.25, l.204): the API is used with an OAuth access token. The documents show no
     status for a missing one; a refusal is required (401 or 403, an ErrorBody, no conversation), 401 — what
@@ -283,20 +283,20 @@ SIP_WITH_TALK = [
 ]
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PHONE-001",
     document=DOC000,
     lines=(201, 204),
     title="Managed SIP and Broadsoft SIP phones answer via the API, with or without persistent connection",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.patchConversationsCallParticipant",
     "platform.patchConversationParticipant",
     "platform.getConversationsCall",
     "platform.ws.conversationsCalls",
 )
-@pytest.mark.fixture_id("platform.calls.answer-participant")
+@pytest.mark.vk_fixture_id("platform.calls.answer-participant")
 @pytest.mark.parametrize(("kind", "persistent", "endpoint"), SIP_WITH_TALK)
 def test_sip_phone_with_remote_talk_answers(plat: PlatformKit, kind: str, persistent: bool, endpoint: str) -> None:
     a = plat.user(0)
@@ -306,17 +306,17 @@ def test_sip_phone_with_remote_talk_answers(plat: PlatformKit, kind: str, persis
     a.await_leg(conversation_id, participant_id, "connected", f"{PHONE_NAMES[kind]} answers remotely")
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PHONE-002",
     document=DOC000,
     lines=(201, 204),
     title="Managed SIP and Broadsoft SIP phones place calls via the API by themselves",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls", "platform.getConversationsCall", "platform.ws.conversationsCalls"
 )
-@pytest.mark.fixture_id("platform.calls.make-call")
+@pytest.mark.vk_fixture_id("platform.calls.make-call")
 @pytest.mark.parametrize(
     ("kind", "persistent"), [pytest.param(p.values[0], p.values[1], id=p.id) for p in SIP_WITH_TALK]
 )
@@ -343,17 +343,17 @@ def test_sip_phone_with_remote_talk_places_calls(plat: PlatformKit, kind: str, p
         )
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PHONE-003",
     document=DOC000,
     lines=(182, 187),
     title="A WebRTC phone answers via the API only with persistent connection enabled AND active",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.patchConversationsCallParticipant", "platform.getConversationsCall", "platform.ws.conversationsCalls"
 )
-@pytest.mark.fixture_id("platform.calls.answer-without-persistent-connection")
+@pytest.mark.vk_fixture_id("platform.calls.answer-without-persistent-connection")
 @pytest.mark.parametrize(
     ("persistent", "active", "answered"),
     [
@@ -381,14 +381,14 @@ def test_webrtc_answer_needs_an_active_persistent_connection(
         )
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PHONE-004",
     document=DOC000,
     lines=(171, 180),
     title='A WebRTC phone places calls via the API only with "placing calls with another app"',
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls", "platform.getConversationsCall", "platform.ws.conversationsCalls"
 )
 @pytest.mark.parametrize("allowed", [pytest.param(True, id="allowed"), pytest.param(False, id="not-allowed")])
@@ -424,17 +424,17 @@ def test_webrtc_places_calls_only_when_allowed(plat: PlatformKit, allowed: bool)
 REMOTE_KINDS = [pytest.param(REMOTE, id="remote"), pytest.param(GENERIC_SIP, id="generic-sip")]
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PHONE-005",
     document=DOC000,
     lines=(209, 211),
     title="Remote and generic SIP phones answer via the API only during an active persistent connection",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.patchConversationsCallParticipant", "platform.getConversationsCall", "platform.ws.conversationsCalls"
 )
-@pytest.mark.fixture_id("platform.calls.answer-without-persistent-connection")
+@pytest.mark.vk_fixture_id("platform.calls.answer-without-persistent-connection")
 @pytest.mark.parametrize("kind", REMOTE_KINDS)
 @pytest.mark.parametrize("active", [pytest.param(False, id="no-connection"), pytest.param(True, id="connection")])
 def test_remote_phone_answers_only_on_a_persistent_connection(plat: PlatformKit, kind: str, active: bool) -> None:
@@ -448,17 +448,17 @@ def test_remote_phone_answers_only_on_a_persistent_connection(plat: PlatformKit,
         a.expect_unanswered(conversation_id, participant_id, "l.211: the request will not be processed otherwise")
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PHONE-006",
     document=DOC000,
     lines=(209, 213),
     title="A call placed from a remote or generic SIP phone alerts on the phone until answered by hand",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls", "platform.getConversationsCall", "platform.ws.conversationsCalls"
 )
-@pytest.mark.fixture_id("platform.calls.make-call")
+@pytest.mark.vk_fixture_id("platform.calls.make-call")
 @pytest.mark.parametrize("kind", REMOTE_KINDS)
 @pytest.mark.parametrize("active", [pytest.param(False, id="no-connection"), pytest.param(True, id="connection")])
 def test_remote_phone_placed_call_alerts_until_answered(plat: PlatformKit, kind: str, active: bool) -> None:
@@ -505,22 +505,22 @@ def test_remote_phone_placed_call_alerts_until_answered(plat: PlatformKit, kind:
         raise ConformanceFailure(f"the far end was not dialled once the agent answered the phone: {summary(rest)}")
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-PERSIST-001",
     document=DOC000,
     lines=(147, 153),
     title="A persistent connection outlives the call until its timeout; GET /api/v2/conversations "
     "lists nothing meanwhile",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls",
     "platform.getConversations",
     "platform.patchConversationsCallParticipant",
     "platform.ws.conversationsCalls",
     "platform.ws.heartbeat",
 )
-@pytest.mark.fixture_id("platform.conversations.persistent-connection-no-conversation")
+@pytest.mark.vk_fixture_id("platform.conversations.persistent-connection-no-conversation")
 def test_persistent_connection_outlives_the_call_until_its_timeout(plat: PlatformKit) -> None:
     plat.lab.require('a WebRTC phone with "Maintain Persistent Connection" and a short persistent-connection timeout')
     a = plat.user(0)
@@ -553,21 +553,21 @@ def test_persistent_connection_outlives_the_call_until_its_timeout(plat: Platfor
     a.expect_unanswered(third, participant, "l.153: the persistent connection timed out")
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-FLOW-001",
     document=DOC000,
     lines=(228, 251),
     title="A call to ForceDisconnect@localhost is answered, then disconnected, and leaves the WebRTC "
     "phone on a persistent connection",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls",
     "platform.getConversations",
     "platform.patchConversationsCallParticipant",
     "platform.ws.conversationsCalls",
 )
-@pytest.mark.fixture_id("platform.calls.force-disconnect-sample")
+@pytest.mark.vk_fixture_id("platform.calls.force-disconnect-sample")
 def test_force_disconnect_flow_answers_then_disconnects(plat: PlatformKit) -> None:
     a = plat.user(0)
     silence = 3.0  # l.240 recommends 3 s of silence before the Disconnect action
@@ -621,20 +621,20 @@ def expect_same_views(first: Actor, second: Actor, conversation_id: str, why: st
     return one
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-CALL-001",
     document=DOC000,
     lines=(46, 47),
     title="A call from one user to another is real on both sides: both see each other, states agree",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls",
     "platform.patchConversationsCallParticipant",
     "platform.getConversationsCall",
     "platform.ws.conversationsCalls",
 )
-@pytest.mark.fixture_id("platform.calls.make-call")
+@pytest.mark.vk_fixture_id("platform.calls.make-call")
 def test_call_between_two_users_is_real_on_both_sides(plat: PlatformKit) -> None:
     plat.lab.require("two users with phones that place and answer calls by themselves (managed SIP)")
     a, b = plat.user(0), plat.user(1)
@@ -667,20 +667,20 @@ def test_call_between_two_users_is_real_on_both_sides(plat: PlatformKit) -> None
     expect_same_views(a, b, conversation_id, "after the call")
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-CALL-002",
     document=DOC000,
     lines=(46, 47),
     title="A call to an external number dials it; the far end answers and hangs up",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.postConversationsCalls",
     "platform.getConversationsCall",
     "platform.getConversations",
     "platform.ws.conversationsCalls",
 )
-@pytest.mark.fixture_id("platform.calls.monitor-call-listing")
+@pytest.mark.vk_fixture_id("platform.calls.monitor-call-listing")
 def test_call_to_an_external_number(plat: PlatformKit) -> None:
     plat.lab.require("a far end that answers and hangs up")
     a = plat.user(0)
@@ -708,12 +708,12 @@ def test_call_to_an_external_number(plat: PlatformKit) -> None:
 # ================================================================================================================
 # 001's errors (l.302-318) where they do not contradict 000
 # ================================================================================================================
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-ERR-003", document=DOC001, lines=(315, 318), title="Over the Make Call rate limit: 429 with Retry-After"
 )
-@pytest.mark.operations("platform.postConversationsCalls")
-@pytest.mark.fixture_id("platform.errors.rate-limited")
+@pytest.mark.vk_operations("platform.postConversationsCalls")
+@pytest.mark.vk_fixture_id("platform.errors.rate-limited")
 def test_rate_limited_make_call_says_when_to_retry(plat: PlatformKit) -> None:
     plat.lab.require("a Make Call rate limit the suite can reach (exceeding a production limit places real calls)")
     plat.lab.settings(rateLimit=1, rateLimitWindowSeconds=60)
@@ -733,15 +733,15 @@ def test_rate_limited_make_call_says_when_to_retry(plat: PlatformKit) -> None:
         )
 
 
-@pytest.mark.profile(CALLS)
-@pytest.mark.rule(
+@pytest.mark.vk_profile(CALLS)
+@pytest.mark.vk_rule(
     "PLATFORM-ERR-001",
     document=DOC001,
     lines=(303, 306),
     title="Make Call refuses a number that is not E.164 (spaces, dashes, parentheses): 400 (E414)",
 )
-@pytest.mark.operations("platform.postConversationsCalls")
-@pytest.mark.fixture_id("platform.errors.invalid-phone-number")
+@pytest.mark.vk_operations("platform.postConversationsCalls")
+@pytest.mark.vk_fixture_id("platform.errors.invalid-phone-number")
 def test_formatted_phone_number_is_refused(plat: PlatformKit) -> None:
     """001 l.110-112 and l.303-306: the number MUST be E.164; 000 says nothing against it (E414). The status is
     required; the ErrorBody's code and message are advised (001 quotes the message, no document the code)."""
@@ -756,21 +756,21 @@ def test_formatted_phone_number_is_refused(plat: PlatformKit) -> None:
     a.make_call({"phoneNumber": VALID_E164})  # the other direction: the documented form (l.305-306)
 
 
-@pytest.mark.profile(OPTIONAL)
-@pytest.mark.severity("minor")
-@pytest.mark.rule(
+@pytest.mark.vk_profile(OPTIONAL)
+@pytest.mark.vk_severity("minor")
+@pytest.mark.vk_rule(
     "PLATFORM-ERR-002",
     document=DOC001,
     lines=(307, 310),
     title="An Offline, Meal or Break caller is refused: 403 (optional: only 001 says so, E406)",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "platform.getPresenceDefinitions",
     "platform.getUserPresencesPurecloud",
     "platform.patchUserPresencesPurecloud",
     "platform.postConversationsCalls",
 )
-@pytest.mark.fixture_id("platform.errors.user-not-in-valid-state")
+@pytest.mark.vk_fixture_id("platform.errors.user-not-in-valid-state")
 @pytest.mark.parametrize("presence", ["Offline", "Meal", "Break"])
 def test_caller_not_in_a_valid_state_is_refused(plat: PlatformKit, presence: str) -> None:
     a = plat.user(0)

@@ -15,24 +15,26 @@ from conformance.transport.http import HttpClient
 DOC = "003"
 
 
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("GWS-GEN-001", document=DOC, lines=(97, 221), title="The version is readable without authentication")
-@pytest.mark.operations("gws.getVersion")
-@pytest.mark.fixture_id("gws.samples.get-version.rest-client")
-def test_version_is_anonymous(gws_anonymous: HttpClient) -> None:
-    response = gws_anonymous.get("/api/v2/diagnostics/version")
+@pytest.mark.vk_profile("gws-security")
+@pytest.mark.vk_rule(
+    "GWS-GEN-001", document=DOC, lines=(97, 221), title="The version is readable without authentication"
+)
+@pytest.mark.vk_operations("gws.getVersion")
+@pytest.mark.vk_fixture_id("gws.samples.get-version.rest-client")
+def test_version_is_anonymous(vk_gws_anonymous: HttpClient) -> None:
+    response = vk_gws_anonymous.get("/api/v2/diagnostics/version")
     body = expect(response, status=200)
     assert isinstance(body.get("version"), str) and body["version"], "the version is a non-empty string"
 
 
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("GWS-ME-001", document=DOC, lines=(223, 370), title="GET /api/v2/me describes the logged-in user")
-@pytest.mark.operations("gws.getMe")
-def test_me_for_each_configured_user(vk_config: TargetConfig, gws_client) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.vk_profile("gws-security")
+@pytest.mark.vk_rule("GWS-ME-001", document=DOC, lines=(223, 370), title="GET /api/v2/me describes the logged-in user")
+@pytest.mark.vk_operations("gws.getMe")
+def test_me_for_each_configured_user(vk_config: TargetConfig, vk_gws_client) -> None:  # type: ignore[no-untyped-def]
     users = [*vk_config.gws.agents, vk_config.gws.supervisor, vk_config.gws.admin]
     failures = []
     for user in [u for u in users if u is not None]:
-        client: GwsAgent = gws_client(user)
+        client: GwsAgent = vk_gws_client(user)
         response = client.get("/api/v2/me")
         try:
             body = expect(response, status=200)
@@ -46,16 +48,16 @@ def test_me_for_each_configured_user(vk_config: TargetConfig, gws_client) -> Non
         raise first
 
 
-@pytest.mark.profile("gws-notifications")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-notifications")
+@pytest.mark.vk_rule(
     "GWS-COMETD-001",
     document=DOC,
     lines=(1494, 1567),
     title="A client can handshake, subscribe to /v2/me/* and disconnect",
 )
-@pytest.mark.operations("gws.cometd.handshake")
-def test_cometd_handshake_subscribe_disconnect(gws_agent: GwsAgent, gws_notifications) -> None:  # type: ignore[no-untyped-def]
-    cometd: CometdClient = gws_notifications(gws_agent, channels=("/v2/me/devices", "/v2/me/calls"))
+@pytest.mark.vk_operations("gws.cometd.handshake")
+def test_cometd_handshake_subscribe_disconnect(vk_gws_agent: GwsAgent, vk_gws_notifications) -> None:  # type: ignore[no-untyped-def]
+    cometd: CometdClient = vk_gws_notifications(vk_gws_agent, channels=("/v2/me/devices", "/v2/me/calls"))
     assert cometd.handshake_reply is not None
     expect_notification(cometd.handshake_reply, system="gws", channel="/meta/handshake")
     assert "long-polling" in cometd.handshake_reply.get("supportedConnectionTypes", []), (
@@ -66,21 +68,21 @@ def test_cometd_handshake_subscribe_disconnect(gws_agent: GwsAgent, gws_notifica
     assert reply is not None and reply.get("successful") is True, f"disconnect reply: {reply}"
 
 
-@pytest.mark.profile("gws-notifications")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-notifications")
+@pytest.mark.vk_rule(
     "GWS-COMETD-002", document=DOC, lines=(1569, 1628), title="An agent-state change is notified on /v2/me/devices"
 )
-@pytest.mark.operations("gws.Ready", "gws.cometd.DeviceStateChangeMessage")
-@pytest.mark.fixture_id("gws.agentstate.ready.sample")
-def test_device_notification_after_ready(gws_agent: GwsAgent, gws_notifications, vk_cleanup) -> None:  # type: ignore[no-untyped-def]
-    cometd: CometdClient = gws_notifications(gws_agent)
+@pytest.mark.vk_operations("gws.Ready", "gws.cometd.DeviceStateChangeMessage")
+@pytest.mark.vk_fixture_id("gws.agentstate.ready.sample")
+def test_device_notification_after_ready(vk_gws_agent: GwsAgent, vk_gws_notifications, vk_cleanup) -> None:  # type: ignore[no-untyped-def]
+    cometd: CometdClient = vk_gws_notifications(vk_gws_agent)
     vk_cleanup(
-        gws_agent.post,
+        vk_gws_agent.post,
         "/api/v2/me/channels/voice",
         json={"operationName": "NotReady"},
         description="agent A back to NotReady",
     )
-    expect(gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"}), status=200)
+    expect(vk_gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"}), status=200)
     message = cometd.await_message(
         lambda m: (
             m["channel"] == "/v2/me/devices" and any(d["userState"]["state"] == "Ready" for d in m["data"]["devices"])

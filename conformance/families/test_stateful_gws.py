@@ -1237,14 +1237,14 @@ def _fresh(lines: dict[str, Line]) -> None:
 
 
 @pytest.fixture
-def world(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_cleanup: Any) -> Iterator[World]:
+def world(vk_config: TargetConfig, vk_gws_client: Any, vk_gws_notifications: Any, vk_cleanup: Any) -> Iterator[World]:
     """The agents of the machines (A, B and C when configured), each with a CometD session, put back to the
     machines' starting state before and after."""
     agents = vk_config.gws.agents[:3]
     if not agents:
         not_run("no GWS agent configured")
     lines = {
-        name: open_line(gws_client(user, f"agent {name}"), gws_notifications, vk_cleanup)
+        name: open_line(vk_gws_client(user, f"agent {name}"), vk_gws_notifications, vk_cleanup)
         for name, user in zip("ABC", agents, strict=False)
     }
     vk_cleanup(_fresh, lines, description="agents back to their starting state")
@@ -1267,14 +1267,14 @@ def world(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_c
     yield world
 
 
-@pytest.mark.profile("gws-voice-core")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-voice-core")
+@pytest.mark.vk_rule(
     "GWS-STATE-001",
     document=DOC,
     lines=(1053, 1062),
     title="Random call sequences between the agents keep every documented invariant",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "gws.Dial",
     "gws.Answer",
     "gws.Hold",
@@ -1305,7 +1305,7 @@ def world(vk_config: TargetConfig, gws_client: Any, gws_notifications: Any, vk_c
     "gws.cometd.CallStateChangeMessage",
     "gws.cometd.DeviceStateChangeMessage",
 )
-@pytest.mark.severity("critical")
+@pytest.mark.vk_severity("critical")
 def test_call_state_machine(world: World, vk_config: TargetConfig) -> None:
     if len(world.lines) < 2:
         not_run("the call machine needs two GWS agents (gws.agents)")
@@ -1313,14 +1313,14 @@ def test_call_state_machine(world: World, vk_config: TargetConfig) -> None:
     run_machine(CallMachine, world, budget, budget.steps, "call state machine")
 
 
-@pytest.mark.profile("gws-agent-state")
-@pytest.mark.rule(
+@pytest.mark.vk_profile("gws-agent-state")
+@pytest.mark.vk_rule(
     "GWS-STATE-002",
     document=DOC,
     lines=(1165, 1169),
     title="Random agent-state, do-not-disturb and forwarding sequences keep the documented invariants",
 )
-@pytest.mark.operations(
+@pytest.mark.vk_operations(
     "gws.Ready",
     "gws.NotReady",
     "gws.AuxWork",

@@ -1,6 +1,6 @@
 """Job: collection. Declares the markers, checks them on every profile-marked test, selects by ``--vk-profile``
 (the rest is reported not selected), skips destructive tests unless allowed, and starts the run timeout. Inert
-when no collected test carries a ``profile`` marker: the project's own test suite loads the plugin too."""
+when no collected test carries a ``vk_profile`` marker: the project's own test suite loads the plugin too."""
 
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ from conformance.target import is_mock, load_config
 __all__ = ["MARKERS", "SERIAL_ONLY"]
 
 MARKERS = (
-    "profile(name): the conformance profile the test belongs to (conformance.profiles)",
-    "rule(id, document=None, lines=None, title=None): the rule the test certifies and where it is documented",
-    "fixture_id(id): the documented sample (fixtures/) the test replays or relies on",
-    "operations(*catalog_ids): the catalog operations (specs/catalog) the test exercises",
-    "destructive: the test changes the target's configuration (needs --vk-allow-destructive)",
-    "severity(level): blocker, critical, normal, minor or trivial (default: by profile)",
-    "needs_event(name): the test needs an event source for this event (conformance.events.EVENTS)",
+    "vk_profile(name): the conformance profile the test belongs to (conformance.profiles)",
+    "vk_rule(id, document=None, lines=None, title=None): the rule the test certifies and where it is documented",
+    "vk_fixture_id(id): the documented sample (fixtures/) the test replays or relies on",
+    "vk_operations(*catalog_ids): the catalog operations (specs/catalog) the test exercises",
+    "vk_destructive: the test changes the target's configuration (needs --vk-allow-destructive)",
+    "vk_severity(level): blocker, critical, normal, minor or trivial (default: by profile)",
+    "vk_needs_event(name): the test needs an event source for this event (conformance.events.EVENTS)",
     "allure_label: Allure label (set by the voicekit plugin)",
     "allure_link: Allure link (set by the voicekit plugin)",
 )
@@ -69,7 +69,7 @@ def load_pre_config(opts: RunOptions) -> TargetConfig:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = get_state(config)
-    marked = [i for i in items if i.get_closest_marker("profile") is not None]
+    marked = [i for i in items if i.get_closest_marker("vk_profile") is not None]
     if not marked:
         return
     if hasattr(config, "workerinput") and not parallel.is_worker(config):  # -n without --vk-* options
@@ -79,21 +79,21 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     opts = state.options
     catalog = None
     for item in marked:
-        marker = item.get_closest_marker("profile")
+        marker = item.get_closest_marker("vk_profile")
         assert marker is not None
         if len(marker.args) != 1 or not isinstance(marker.args[0], str):
-            raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.profile('<name>') with one profile name")
+            raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.vk_profile('<name>') with one profile name")
         try:
             profile_registry.get(marker.args[0])
         except KeyError as exc:
             raise pytest.UsageError(f"{item.nodeid}: {exc.args[0]}") from None
-        for need in item.iter_markers("needs_event"):
+        for need in item.iter_markers("vk_needs_event"):
             if not need.args or need.args[0] not in EVENTS:
-                raise pytest.UsageError(f"{item.nodeid}: needs_event takes one of {', '.join(EVENTS)}")
-        severity = item.get_closest_marker("severity")
+                raise pytest.UsageError(f"{item.nodeid}: vk_needs_event takes one of {', '.join(EVENTS)}")
+        severity = item.get_closest_marker("vk_severity")
         if severity is not None and (not severity.args or severity.args[0] not in SEVERITIES):
-            raise pytest.UsageError(f"{item.nodeid}: severity is one of {', '.join(SEVERITIES)}")
-        ops = [str(a) for m in item.iter_markers("operations") for a in m.args]
+            raise pytest.UsageError(f"{item.nodeid}: vk_severity is one of {', '.join(SEVERITIES)}")
+        ops = [str(a) for m in item.iter_markers("vk_operations") for a in m.args]
         if ops:
             if catalog is None:
                 from conformance.loading import default_corpus
@@ -113,7 +113,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     state.active = True
     kept, deselected = [], []
     for item in items:
-        profiled = item.get_closest_marker("profile") is not None
+        profiled = item.get_closest_marker("vk_profile") is not None
         if opts.profiles is not None and (not profiled or profile_name(item) not in opts.profiles):
             deselected.append(item)  # a test of no profile belongs to no selected profile either
         else:
@@ -121,17 +121,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
-    state.items = [i for i in items if i.get_closest_marker("profile") is not None]
-    state.unprofiled = [i for i in items if i.get_closest_marker("profile") is None]
+    state.items = [i for i in items if i.get_closest_marker("vk_profile") is not None]
+    state.unprofiled = [i for i in items if i.get_closest_marker("vk_profile") is None]
     allow = state.pre_config.allow_destructive
     for item in state.items:
         profile = profile_registry.get(profile_name(item))
         _add_allure_marks(item, profile)
-        if (profile.destructive or item.get_closest_marker("destructive") is not None) and not allow:
+        if (profile.destructive or item.get_closest_marker("vk_destructive") is not None) and not allow:
             item.add_marker(pytest.mark.skip(reason=NOT_RUN_PREFIX + "destructive tests need --allow-destructive"))
     start_reporting(state, opts)
     for item in deselected:
-        name = profile_name(item) if item.get_closest_marker("profile") is not None else None
+        name = profile_name(item) if item.get_closest_marker("vk_profile") is not None else None
         state.collector.add(TestResult(item.nodeid, item.name, name, "not-selected", reason="not selected (--profile)"))
     timeouts = state.pre_config.timeouts
     state.start_watchdog(timeouts.run, grace=timeouts.request + timeouts.notification + 5)
@@ -149,7 +149,7 @@ def _seed_link(document: str, lines: Any) -> tuple[str, str]:
 
 def _add_allure_marks(item: pytest.Item, profile: profile_registry.Profile) -> None:
     label, link = pytest.mark.allure_label, pytest.mark.allure_link
-    severity = item.get_closest_marker("severity")
+    severity = item.get_closest_marker("vk_severity")
     item.add_marker(label(profile.system, label_type="epic"))
     item.add_marker(label(profile.name, label_type="feature"))
     item.add_marker(label(severity.args[0] if severity else profile.default_severity, label_type="severity"))
@@ -161,7 +161,7 @@ def _add_allure_marks(item: pytest.Item, profile: profile_registry.Profile) -> N
     if rule.get("document"):
         url, name = _seed_link(rule["document"], rule.get("lines"))
         item.add_marker(link(url, link_type="link", name=name))
-    fixture = item.get_closest_marker("fixture_id")
+    fixture = item.get_closest_marker("vk_fixture_id")
     if fixture is not None and fixture.args:
         item.add_marker(label(str(fixture.args[0]), label_type="tag"))
 

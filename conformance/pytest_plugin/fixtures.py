@@ -36,7 +36,7 @@ def _vk_scope(request: pytest.FixtureRequest) -> Iterator[TestScope]:
     configuration and event requirements, and the mock reset."""
     scope = TestScope()
     state = get_state(request.config)
-    if state.active and request.node.get_closest_marker("profile") is not None:
+    if state.active and request.node.get_closest_marker("vk_profile") is not None:
         _guard(request, state)
     yield scope
     for problem in scope.close():
@@ -57,9 +57,9 @@ def _guard(request: pytest.FixtureRequest, state: VkState) -> None:
     problem = target.unhealthy_reason(profile.system)
     if problem:
         raise TargetUnhealthy(problem)
-    if item.get_closest_marker("needs_event") is not None:
+    if item.get_closest_marker("vk_needs_event") is not None:
         source = EventSource(target.config)
-        for marker in item.iter_markers("needs_event"):
+        for marker in item.iter_markers("vk_needs_event"):
             source.require(str(marker.args[0]))
     _maybe_reset(request, state, target)
 
@@ -98,7 +98,7 @@ def vk_config(vk_target: RunningTarget) -> TargetConfig:
 
 
 @pytest.fixture(scope="session")
-def contracts() -> Any:
+def vk_contracts() -> Any:
     """The loaded specs (``voicekit.contracts.Contracts``)."""
     from conformance.loading import default_contracts
 
@@ -106,7 +106,7 @@ def contracts() -> Any:
 
 
 @pytest.fixture(scope="session")
-def corpus() -> Any:
+def vk_corpus() -> Any:
     """The fixtures, catalog and errata (``voicekit.corpus.Corpus``)."""
     from conformance.loading import default_corpus
 
@@ -139,19 +139,19 @@ def _configured_agent(request: pytest.FixtureRequest, index: int, role: str) -> 
 
 
 @pytest.fixture
-def gws_agent(request: pytest.FixtureRequest) -> GwsAgent:
+def vk_gws_agent(request: pytest.FixtureRequest) -> GwsAgent:
     """Agent A (``gws.agents[0]``): an HTTP client with ``.device_id`` and ``.phone_number``."""
     return _configured_agent(request, 0, "agent A")
 
 
 @pytest.fixture
-def gws_agent_b(request: pytest.FixtureRequest) -> GwsAgent:
+def vk_gws_agent_b(request: pytest.FixtureRequest) -> GwsAgent:
     """Agent B (``gws.agents[1]``)."""
     return _configured_agent(request, 1, "agent B")
 
 
 @pytest.fixture
-def gws_supervisor(request: pytest.FixtureRequest, vk_target: RunningTarget) -> GwsAgent:
+def vk_gws_supervisor(request: pytest.FixtureRequest, vk_target: RunningTarget) -> GwsAgent:
     """The supervisor (``gws.supervisor``)."""
     if vk_target.config.gws.supervisor is None:
         not_run("no GWS supervisor credentials (gws.supervisor)")
@@ -165,7 +165,7 @@ def gws_supervisor(request: pytest.FixtureRequest, vk_target: RunningTarget) -> 
 
 
 @pytest.fixture
-def gws_admin(request: pytest.FixtureRequest, vk_target: RunningTarget) -> GwsAgent:
+def vk_gws_admin(request: pytest.FixtureRequest, vk_target: RunningTarget) -> GwsAgent:
     """The administrator (``gws.admin``)."""
     if vk_target.config.gws.admin is None:
         not_run("no GWS admin credentials (gws.admin)")
@@ -196,13 +196,13 @@ def _plain_client(
 
 
 @pytest.fixture
-def gws_anonymous(request: pytest.FixtureRequest, vk_target: RunningTarget) -> HttpClient:
+def vk_gws_anonymous(request: pytest.FixtureRequest, vk_target: RunningTarget) -> HttpClient:
     """An HTTP client for GWS without credentials (anonymous and authentication tests)."""
     return _plain_client(request.getfixturevalue("_vk_scope"), vk_target.config, "gws", "anonymous")
 
 
 @pytest.fixture
-def gws_client(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., GwsAgent]:
+def vk_gws_client(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., GwsAgent]:
     """Factory: ``gws_client(user)`` — a client for a ``GwsUser``, a named user of ``gws.users``, or any
     ``(username, password)`` (wrong credentials for security tests)."""
     state = get_state(request.config)
@@ -222,7 +222,7 @@ def gws_client(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Call
 
 
 @pytest.fixture
-def gws_notifications(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., CometdClient]:
+def vk_gws_notifications(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., CometdClient]:
     """Factory: ``gws_notifications(client, channels=("/v2/me/*",), open=True)`` — a CometD session with the
     client's identity (handshake, subscribe, connect loop), disconnected after the test."""
     scope: TestScope = request.getfixturevalue("_vk_scope")
@@ -252,7 +252,7 @@ def gws_notifications(request: pytest.FixtureRequest, vk_target: RunningTarget) 
 
 
 @pytest.fixture
-def events(request: pytest.FixtureRequest, vk_target: RunningTarget) -> EventSource:
+def vk_events(request: pytest.FixtureRequest, vk_target: RunningTarget) -> EventSource:
     """The :class:`EventSource` of the target (control API, driver, manual, or not run)."""
     config = request.config
     scope: TestScope = request.getfixturevalue("_vk_scope")
@@ -270,7 +270,7 @@ def events(request: pytest.FixtureRequest, vk_target: RunningTarget) -> EventSou
 
 
 @pytest.fixture
-def platform_client(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., HttpClient]:
+def vk_platform_client(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., HttpClient]:
     """Factory: ``platform_client(token=None)`` — an HTTP client for the Platform API with a bearer token
     (``token="user:0"`` takes the pre-obtained token of ``platform.users[0]``)."""
     scope: TestScope = request.getfixturevalue("_vk_scope")
@@ -291,7 +291,7 @@ def platform_client(request: pytest.FixtureRequest, vk_target: RunningTarget) ->
 
 
 @pytest.fixture
-def platform_login(request: pytest.FixtureRequest, vk_target: RunningTarget) -> HttpClient:
+def vk_platform_login(request: pytest.FixtureRequest, vk_target: RunningTarget) -> HttpClient:
     """An unauthenticated HTTP client at the Platform login root (``/oauth/token``, ``/oauth/authorize``)."""
     config = vk_target.config
     root = config.platform.login_url or config.platform.url
@@ -299,7 +299,7 @@ def platform_login(request: pytest.FixtureRequest, vk_target: RunningTarget) -> 
 
 
 @pytest.fixture
-def bus(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., WsClient]:
+def vk_bus(request: pytest.FixtureRequest, vk_target: RunningTarget) -> Callable[..., WsClient]:
     """Factory: ``bus(agent_id=None, open=True)`` — the Connect CTI bus WebSocket of an agent (default
     ``connect.agents[0]``), closed after the test."""
     scope: TestScope = request.getfixturevalue("_vk_scope")

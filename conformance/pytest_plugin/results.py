@@ -100,7 +100,7 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
     findings = advisory.end()
     _junit_advisories(item, report, [_advisory_dict(f, rule_of(item).get("rule")) for f in findings])
     outcome = info.get("outcome", "passed")
-    if item.get_closest_marker("profile") is None:  # listed as unprofiled, never scored
+    if item.get_closest_marker("vk_profile") is None:  # listed as unprofiled, never scored
         state.collector.add(
             TestResult(
                 item.nodeid,
@@ -115,8 +115,8 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
         return
     profile = profile_registry.get(profile_name(item))
     rule = rule_of(item)
-    severity = item.get_closest_marker("severity")
-    fixture = item.get_closest_marker("fixture_id")
+    severity = item.get_closest_marker("vk_severity")
+    fixture = item.get_closest_marker("vk_fixture_id")
     result = TestResult(
         nodeid=item.nodeid,
         name=item.name,
@@ -132,7 +132,7 @@ def _record_phase(state: VkState, item: pytest.Item, call: pytest.CallInfo[None]
         fixture=info.get("fixture") or (str(fixture.args[0]) if fixture else None),
         document=info.get("document") or rule.get("document"),
         lines=info.get("lines") or rule.get("lines"),
-        operations=[str(a) for m in item.iter_markers("operations") for a in m.args],
+        operations=[str(a) for m in item.iter_markers("vk_operations") for a in m.args],
         evidence=(info.get("details") or []) + (log.summaries() if log and outcome in ("failed", "error") else []),
         phase=info.get("phase"),
         advisories=[_advisory_dict(f, rule.get("rule")) for f in findings],
@@ -184,7 +184,7 @@ def junit_system_out(config: pytest.Config, report: pytest.TestReport, lines: li
 
 def _observe(state: VkState, item: pytest.Item, exc: BaseException | None) -> None:
     """Tell the target's health logic how a test of its system ended (fail fast after repeated outages)."""
-    if state.target is None or item.get_closest_marker("profile") is None or isinstance(exc, TargetUnhealthy):
+    if state.target is None or item.get_closest_marker("vk_profile") is None or isinstance(exc, TargetUnhealthy):
         return
     state.target.observe(profile_registry.get(profile_name(item)).system, exc)
 

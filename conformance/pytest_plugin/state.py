@@ -116,7 +116,7 @@ def find_state(config: pytest.Config) -> VkState | None:
 
 
 def profile_name(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("profile")
+    marker = item.get_closest_marker("vk_profile")
     assert marker is not None
     return str(marker.args[0]) if marker.args else str(marker.kwargs.get("name"))
 
@@ -138,7 +138,7 @@ def resolve_document(document: str | None) -> str | None:
 
 
 def rule_of(item: pytest.Item) -> dict[str, Any]:
-    marker = item.get_closest_marker("rule")
+    marker = item.get_closest_marker("vk_rule")
     if marker is None:
         return {}
     lines = marker.kwargs.get("lines")

@@ -21,15 +21,15 @@ ADVISORY_FAMILY = """
 import pytest
 from conformance.advisory import advise
 
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("T-ADV", document="003", lines=(97, 221), title="version")
-def test_with_a_finding(gws_anonymous):
-    assert gws_anonymous.get("/api/v2/diagnostics/version").status == 200
+@pytest.mark.vk_profile("gws-security")
+@pytest.mark.vk_rule("T-ADV", document="003", lines=(97, 221), title="version")
+def test_with_a_finding(vk_gws_anonymous):
+    assert vk_gws_anonymous.get("/api/v2/diagnostics/version").status == 200
     advise("the text differs", rule="T-ADV", basis="003 l.97-221 shows no text")
 
-@pytest.mark.profile("gws-agent-state")
-def test_agent(gws_agent):
-    assert gws_agent.get("/api/v2/me").status == 200
+@pytest.mark.vk_profile("gws-agent-state")
+def test_agent(vk_gws_agent):
+    assert vk_gws_agent.get("/api/v2/me").status == 200
 """
 
 PLUGINS = ("-p", "conformance.plugin", "-p", "allure_pytest.plugin", "-p", "xdist.plugin", "-p", "no:cacheprovider")

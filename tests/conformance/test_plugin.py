@@ -15,38 +15,38 @@ import time
 import pytest
 from conformance.outcomes import not_run
 
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("T-PASS", document="003", lines=(97, 221), title="version")
-@pytest.mark.operations("gws.getVersion")
-def test_pass(gws_anonymous):
-    assert gws_anonymous.get("/api/v2/diagnostics/version").status == 200
+@pytest.mark.vk_profile("gws-security")
+@pytest.mark.vk_rule("T-PASS", document="003", lines=(97, 221), title="version")
+@pytest.mark.vk_operations("gws.getVersion")
+def test_pass(vk_gws_anonymous):
+    assert vk_gws_anonymous.get("/api/v2/diagnostics/version").status == 200
 
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("T-FAIL", document="003", lines=(223, 370), title="me")
-@pytest.mark.fixture_id("gws.samples.get-version.rest-client")
-@pytest.mark.operations("gws.getMe")
-def test_fail(gws_agent):
-    response = gws_agent.get("/api/v2/me")
+@pytest.mark.vk_profile("gws-security")
+@pytest.mark.vk_rule("T-FAIL", document="003", lines=(223, 370), title="me")
+@pytest.mark.vk_fixture_id("gws.samples.get-version.rest-client")
+@pytest.mark.vk_operations("gws.getMe")
+def test_fail(vk_gws_agent):
+    response = vk_gws_agent.get("/api/v2/me")
     assert response.status == 299, "the status should be 299"
 
-@pytest.mark.profile("gws-agent-state")
+@pytest.mark.vk_profile("gws-agent-state")
 def test_not_run():
     not_run("feature X is absent")
 
-@pytest.mark.profile("gws-agent-state")
-def test_kit_error(gws_agent):
+@pytest.mark.vk_profile("gws-agent-state")
+def test_kit_error(vk_gws_agent):
     raise RuntimeError("a bug in the family")
 
-@pytest.mark.profile("gws-settings-provisioning")
-def test_destructive(gws_admin):
-    assert gws_admin.get("/api/v2/me").status == 200
+@pytest.mark.vk_profile("gws-settings-provisioning")
+def test_destructive(vk_gws_admin):
+    assert vk_gws_admin.get("/api/v2/me").status == 200
 
-@pytest.mark.profile("gws-voice-core")
-@pytest.mark.needs_event("inbound-call")
+@pytest.mark.vk_profile("gws-voice-core")
+@pytest.mark.vk_needs_event("inbound-call")
 def test_needs_event():
     pass
 
-@pytest.mark.profile("gws-fuzz")
+@pytest.mark.vk_profile("gws-fuzz")
 def test_not_selected():
     raise AssertionError("deselected tests never run")
 
@@ -151,7 +151,7 @@ def test_fail_under_changes_the_exit_code(
 import pytest
 from conformance.outcomes import not_run
 
-@pytest.mark.profile("gws-agent-state")
+@pytest.mark.vk_profile("gws-agent-state")
 def test_a():
     not_run("nothing to do here")
 """
@@ -166,10 +166,10 @@ def test_a():
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ('profile("gws-nope")', "unknown profile 'gws-nope'"),
-        ('profile("gws-security")\n@pytest.mark.operations("gws.NoSuchOp")', "unknown catalog operations"),
-        ('profile("gws-security")\n@pytest.mark.needs_event("earthquake")', "needs_event takes one of"),
-        ('profile("gws-security")\n@pytest.mark.severity("huge")', "severity is one of"),
+        ('vk_profile("gws-nope")', "unknown profile 'gws-nope'"),
+        ('vk_profile("gws-security")\n@pytest.mark.vk_operations("gws.NoSuchOp")', "unknown catalog operations"),
+        ('vk_profile("gws-security")\n@pytest.mark.vk_needs_event("earthquake")', "needs_event takes one of"),
+        ('vk_profile("gws-security")\n@pytest.mark.vk_severity("huge")', "severity is one of"),
     ],
 )
 def test_marker_mistakes_are_usage_errors(
@@ -262,17 +262,17 @@ def state(agent):
     body = agent.get("/api/v2/me/devices", params={"fields": "*"}).json()
     return body["devices"][0]["userState"]["state"]
 
-@pytest.mark.profile("gws-agent-state")
-def test_STEP(gws_agent):
+@pytest.mark.vk_profile("gws-agent-state")
+def test_STEP(vk_gws_agent):
     ACTION
 """
     vk_pytester.makepyfile(
         test_1=state.replace("STEP", "make_ready").replace(
             "ACTION",
-            'gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"})\n'
-            '    assert state(gws_agent) == "Ready"',
+            'vk_gws_agent.post("/api/v2/me/channels/voice", json={"operationName": "Ready"})\n'
+            '    assert state(vk_gws_agent) == "Ready"',
         ),
-        test_2=state.replace("STEP", "after").replace("ACTION", 'print("STATE", state(gws_agent))'),
+        test_2=state.replace("STEP", "after").replace("ACTION", 'print("STATE", state(vk_gws_agent))'),
     )
     config = mock_config_file()
     result, _ = run(f"--vk-config={config}", "-s")
@@ -290,15 +290,15 @@ def test_whole_run_timeout_stops_the_run(
 import time
 import pytest
 
-@pytest.mark.profile("gws-agent-state")
-def test_first(gws_agent):
+@pytest.mark.vk_profile("gws-agent-state")
+def test_first(vk_gws_agent):
     time.sleep(1.0)
 
-@pytest.mark.profile("gws-agent-state")
+@pytest.mark.vk_profile("gws-agent-state")
 def test_second():
     pass
 
-@pytest.mark.profile("gws-agent-state")
+@pytest.mark.vk_profile("gws-agent-state")
 def test_third():
     pass
 """
@@ -335,10 +335,10 @@ ADVISORY_FAMILY = """
 import pytest
 from conformance.advisory import advise, lenient
 
-@pytest.mark.profile("gws-security")
-@pytest.mark.rule("T-ADV", document="003", lines=(97, 221), title="version")
-def test_advised(gws_anonymous):
-    assert gws_anonymous.get("/api/v2/diagnostics/version").status == 200
+@pytest.mark.vk_profile("gws-security")
+@pytest.mark.vk_rule("T-ADV", document="003", lines=(97, 221), title="version")
+def test_advised(vk_gws_anonymous):
+    assert vk_gws_anonymous.get("/api/v2/diagnostics/version").status == 200
     advise("the message text is 'Bad'", basis="000 l.96-98 give the status only")
     with lenient(rule="T-OTHER", basis="no order is documented"):
         assert False, "the notifications came in another order"
@@ -371,3 +371,21 @@ def test_advisories_reported_never_scored(
     attachments = [p.read_text() for p in (vk_pytester.path / "allure").glob("*-attachment*")]
     assert any("[T-ADV] the message text is 'Bad'" in a for a in attachments)
     result.stdout.fnmatch_lines(["2 advisory findings in 1 test (reported, not scored)"])
+
+
+def test_the_plugin_claims_only_vk_names() -> None:
+    """A pytest11 plugin is loaded into every pytest session where voicekit is installed: its fixtures and markers
+    carry the vk_ prefix, so they never take common names (``profile``, ``events``, ``bus``) from a user's suite."""
+    import ast
+
+    from conformance.pytest_plugin import collection, fixtures
+
+    tree = ast.parse(Path(fixtures.__file__).read_text(encoding="utf-8"))
+    names = [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and any("fixture" in ast.unparse(d) for d in node.decorator_list)
+    ]
+    assert names and all(n.startswith(("vk_", "_vk_")) for n in names), names
+    markers = [line.split("(")[0].split(":")[0] for line in collection.MARKERS]
+    assert all(m.startswith(("vk_", "allure_")) for m in markers), markers
