@@ -8,7 +8,13 @@ from typing import Any
 from voicekit.contracts import load_document
 from voicekit.paths import specs_dir
 
-__all__ = ["gws_call_capabilities", "gws_capability_table", "gws_documented_pairs", "gws_http_status"]
+__all__ = [
+    "connect_buttons",
+    "gws_call_capabilities",
+    "gws_capability_table",
+    "gws_documented_pairs",
+    "gws_http_status",
+]
 
 
 @cache
@@ -88,3 +94,10 @@ def gws_call_capabilities(
         if state == "Dialing" and consult == "conference":
             caps.append(table["conferenceConsultWhileDialing"])
     return caps
+
+
+@cache
+def connect_buttons() -> tuple[str, ...]:
+    """The call buttons of a Connect bus call view, in the printed order (004 l.131-141)."""
+    table: dict[str, Any] = load_document(specs_dir() / "tables" / "connect-buttons.yaml")
+    return tuple(table["buttons"])

@@ -19,6 +19,7 @@ from conformance.events import EventFailed
 from conformance.failures import ConformanceFailure
 from conformance.support.lab import CALLER, DIALLED, ConnectLab
 from conformance.transport.ws import WsClient
+from voicekit.tables import connect_buttons
 
 __all__ = [
     "AMAZON",
@@ -53,19 +54,7 @@ INBOUND = "InboundCall"
 STATE_CHANGE = "InboundCallStateChange"
 AVAILABLE = {"label": "Available", "code": "Available", "type": "Routable"}  # 004 l.80-96, paired (E500)
 NOT_READY_REASON = "1"
-BUTTONS = (
-    "answer",
-    "reject",
-    "disconnect",
-    "hold",
-    "resume",
-    "clearContact",
-    "consult",
-    "numberpad",
-    "swap",
-    "transfer",
-    "conference",
-)
+BUTTONS = connect_buttons()
 FAILURES = {  # request subtopic → (error type, message): 004 l.106-110 and the field notes (E502, E510)
     "Answer": ("ANSWER_CALL_FAILED", "Answering call failed."),
     "Hold": ("HOLD_CALL_FAILED", "Call hold failed."),

@@ -11,14 +11,14 @@ import pytest
 from voicekit.contracts import load_document
 from voicekit.corpus import Corpus
 from voicekit.paths import specs_dir
-from voicekit.tables import gws_call_capabilities, gws_capability_table
+from voicekit.tables import connect_buttons, gws_call_capabilities, gws_capability_table
 
 DOC = "003_ca6f4272dc604134.txt"
 
 
 def test_tables_name_existing_errata(corpus: Corpus) -> None:
     known = {erratum["id"] for erratum in corpus.errata}
-    for name in ("gws-http-status.yaml", "gws-capabilities.yaml"):
+    for name in ("gws-http-status.yaml", "gws-capabilities.yaml", "connect-buttons.yaml"):
         table = load_document(specs_dir() / "tables" / name)
         assert set(table["errata"]) <= known, f"{name} names errata that do not exist"
 
@@ -75,3 +75,10 @@ def test_two_party_calls_have_no_mute_toggle_by_default_and_unknown_states_are_r
     assert "Answer" not in gws_call_capabilities("Ringing", public=True)
     with pytest.raises(ValueError, match="no capability set"):
         gws_call_capabilities("Alerting")
+
+
+def test_connect_buttons_are_printed_in_that_order(seeds: Path) -> None:
+    """The bus call view's buttons, as 004 prints them (l.131-141), in that order."""
+    lines = next(seeds.glob("004_*.txt")).read_text(encoding="utf-8").splitlines()[130:141]
+    printed = [line.strip().split('"')[1] for line in lines]
+    assert tuple(printed) == connect_buttons()

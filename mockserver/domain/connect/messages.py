@@ -17,23 +17,12 @@ from typing import Any
 
 from mockserver.domain.connect.errors import BusRefusal
 from mockserver.domain.connect.model import CONNECTED, CONNECTING, HOLD, AgentState, Contact
+from voicekit.tables import connect_buttons
 
 CHANNEL = "Amazon"
 
-# The buttons of 004 l.131-141, in the printed order.
-BUTTONS = (
-    "answer",
-    "reject",
-    "disconnect",
-    "hold",
-    "resume",
-    "clearContact",
-    "consult",
-    "numberpad",
-    "swap",
-    "transfer",
-    "conference",
-)
+# The buttons of 004 l.131-141, in the printed order (specs/tables/connect-buttons.yaml).
+BUTTONS = connect_buttons()
 
 # E504: which buttons are enabled in each call state; every other button is hidden.
 _ENABLED = {
