@@ -34,8 +34,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".bench"
 AUTH = "Basic " + base64.b64encode(b"paveld@redwings.com:password").decode()
-CALLEE_AUTH = "Basic " + base64.b64encode(b"jsmith@uppercape.ca:password").decode()
-CALLER_DEVICE = "74152ed8-858f-4a33-9e96-36213a678d30"
 
 
 def free_port() -> int:
@@ -106,16 +104,34 @@ wrk.method = "{method}"
 wrk.headers["Authorization"] = "{auth}"
 wrk.headers["Content-Type"] = "application/json"
 {body}
-{alternate}
+{calls}
 """
-ALTERNATE = """
+# Hold and Retrieve alternating, on calls of their own: thread t of wrk's threads takes calls[t*per+1 .. t*per+per],
+# the n-th request of a thread goes to call n mod per, and a call's operations alternate. With CALLS_PER_CONNECTION
+# calls per connection, a call's next request is made only after several rounds of every connection, so operations
+# on one call do not overlap in flight (one call shared by every connection refused ~40% as already held or not held,
+# which measured the refusal path instead).
+CALLS = """
+calls = {{{calls}}}
+per = {per}
 counter = 0
+thread_index = 0
+local next_thread = 0
+setup = function(thread)
+  thread:set("thread_index", next_thread)
+  next_thread = next_thread + 1
+end
 request = function()
+  local slot = counter % per
+  local op = (math.floor(counter / per) % 2 == 0) and "Hold" or "Retrieve"
   counter = counter + 1
-  local op = (counter % 2 == 0) and "Retrieve" or "Hold"
-  return wrk.format("POST", nil, nil, '{"operationName":"' .. op .. '"}')
+  local call = calls[thread_index * per + slot + 1]
+  return wrk.format("POST", "/api/v2/me/calls/" .. call[2], {{["Authorization"] = call[1],
+    ["Content-Type"] = "application/json"}}, '{{"operationName":"' .. op .. '"}}')
 end
 """
+THREADS = 2
+CALLS_PER_CONNECTION = 4
 
 
 def wrk(
@@ -125,7 +141,7 @@ def wrk(
     method: str = "GET",
     body: str | None = None,
     auth: str = AUTH,
-    alternate: bool = False,
+    calls: list[tuple[str, str]] | None = None,
     seconds: int,
     connections: int,
 ) -> dict[str, float]:
@@ -135,12 +151,23 @@ def wrk(
                 method=method,
                 auth=auth,
                 body=f"wrk.body = '{body}'" if body else "",
-                alternate=ALTERNATE if alternate else "",
+                calls=CALLS.format(calls=", ".join(f'{{"{a}", "{c}"}}' for a, c in calls), per=len(calls) // THREADS)
+                if calls
+                else "",
             )
         )
     try:
         done = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"{url}{path}"],
+            [
+                "wrk",
+                f"-t{THREADS}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"{url}{path}",
+            ],
             capture_output=True,
             text=True,
             timeout=seconds + 60,
@@ -215,13 +242,13 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
                     users.append((name, "password"))
         sessions = []
         for name, password in users:
-            auth = aiohttp.BasicAuth(name, password)
+            auth = {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
             hello = [{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]
-            async with http.post(f"{url}/api/v2/notifications", auth=auth, json=hello) as r:
+            async with http.post(f"{url}/api/v2/notifications", headers=auth, json=hello) as r:
                 client_id = (await r.json())[0]["clientId"]
             async with http.post(
                 f"{url}/api/v2/notifications",
-                auth=auth,
+                headers=auth,
                 json=[{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/devices"}],
             ):
                 pass
@@ -234,7 +261,7 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
             while True:
                 async with http.post(
                     f"{url}/api/v2/notifications",
-                    auth=auth,
+                    headers=auth,
                     json=[{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}],
                 ) as r:
                     replies = await r.json()
@@ -254,7 +281,7 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
             arrived[index] = asyncio.get_running_loop().create_future()
             sent = time.perf_counter()
             async with http.post(
-                f"{url}/api/v2/me/channels/voice", auth=sessions[index][0], json={"operationName": operation}
+                f"{url}/api/v2/me/channels/voice", headers=sessions[index][0], json={"operationName": operation}
             ):
                 pass
             with contextlib.suppress(TimeoutError):  # a lost event shows as a lower count
@@ -270,20 +297,37 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
     }
 
 
-def established_call(url: str) -> str:
+def established_calls(url: str, count: int) -> list[tuple[str, str]]:
+    """``count`` established calls, each between two agents of its own (created through the control API):
+    (the answering agent's Authorization, the call's id)."""
     import httpx
 
+    calls: list[tuple[str, str]] = []
     with httpx.Client(base_url=url, timeout=10) as client:
-        client.post(
-            f"/api/v2/me/devices/{CALLER_DEVICE}/calls",
-            headers={"Authorization": AUTH},
-            json={"operationName": "Dial", "destination": {"phoneNumber": "5001"}},
-        )
-        call = client.get("/api/v2/me/calls?fields=*", headers={"Authorization": CALLEE_AUTH}).json()["calls"][0]
-        client.post(
-            f"/api/v2/me/calls/{call['id']}", headers={"Authorization": CALLEE_AUTH}, json={"operationName": "Answer"}
-        )
-        return str(call["id"])
+        for i in range(count):
+            pair = []
+            for side in ("a", "b"):
+                name = f"hold{i}{side}@voicekit.example"
+                number = str(7000 + 2 * i + (side == "b"))
+                created = client.post(
+                    "/control/gws/agents",
+                    json={"userName": name, "password": "password", "phoneNumber": number, "userState": "Ready"},
+                )
+                created.raise_for_status()
+                auth = "Basic " + base64.b64encode(f"{name}:password".encode()).decode()
+                pair.append((auth, created.json()["deviceId"], number))
+            (caller, device, _), (callee, _, callee_number) = pair
+            client.post(
+                f"/api/v2/me/devices/{device}/calls",
+                headers={"Authorization": caller},
+                json={"operationName": "Dial", "destination": {"phoneNumber": callee_number}},
+            ).raise_for_status()
+            call = client.get("/api/v2/me/calls?fields=*", headers={"Authorization": callee}).json()["calls"][0]
+            client.post(
+                f"/api/v2/me/calls/{call['id']}", headers={"Authorization": callee}, json={"operationName": "Answer"}
+            ).raise_for_status()
+            calls.append((callee, str(call["id"])))
+    return calls
 
 
 def main() -> int:
@@ -317,22 +361,16 @@ def main() -> int:
                 ),
             }
         mock_url = servers["voicekit"][1]
-        call = established_call(mock_url)
+        calls = established_calls(mock_url, CALLS_PER_CONNECTION * args.connections)
         rows["voicekit"]["Hold/Retrieve"] = wrk(
-            mock_url,
-            f"/api/v2/me/calls/{call}",
-            method="POST",
-            auth=CALLEE_AUTH,
-            alternate=True,
-            seconds=args.seconds,
-            connections=args.connections,
+            mock_url, "/", method="POST", calls=calls, seconds=args.seconds, connections=args.connections
         )
-        if "prism" in servers:
+        if "prism" in servers:  # Prism answers any id with its example: the same requests, ids of its own
             rows["prism"]["Hold/Retrieve"] = wrk(
                 servers["prism"][1],
-                "/api/v2/me/calls/abc",
+                "/",
                 method="POST",
-                alternate=True,
+                calls=[(AUTH, f"call{i}") for i in range(CALLS_PER_CONNECTION * args.connections)],
                 seconds=args.seconds,
                 connections=args.connections,
             )

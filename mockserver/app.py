@@ -31,6 +31,24 @@ log = logging.getLogger("voicekit.mock")
 BAYEUX_STATUSES = {400, 413, 414, 415}
 
 
+class MockFlask(Flask):
+    """Flask, remembering which views and filters are plain functions: ``ensure_sync`` runs for every filter
+    and view of every request, and asking ``inspect`` each time cost more than some filters themselves."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        try:
+            return self._sync[func]
+        except KeyError:
+            wrapped = self._sync[func] = super().ensure_sync(func)
+            return wrapped
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
+
+
 def load_seed(path: Path) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
@@ -39,7 +57,7 @@ def create_app(config: MockConfig | dict[str, Any] | None = None, *, scheduler: 
     if not isinstance(config, MockConfig):
         config = MockConfig.load(config)
     config.variants = sorted(parse_variants(config.variants))  # unknown names are refused before anything starts
-    app = Flask("voicekit-mock")
+    app = MockFlask("voicekit-mock")
     # No redirects: /api/v2//me and a missing or extra slash are answered by the route or a 404 in the
     # system's envelope, never a 308 HTML page (set before any rule is added: rules bind these at add time).
     app.url_map.merge_slashes = False

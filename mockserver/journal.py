@@ -43,13 +43,18 @@ def redact(value: Any, depth: int = 0) -> Any:
     if depth > 32:
         return "…"
     if isinstance(value, Mapping):
-        return {
-            str(k): REDACTED if SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v, depth + 1)
-            for k, v in value.items()
-        }
+        return {str(k): REDACTED if _secret(k, v) else redact(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v, depth + 1) for v in value]
     return value
+
+
+def _secret(key: Any, value: Any) -> bool:
+    """A secret-looking member holding something that can be a secret: a flag (GWS's
+    ``changePasswordOnFirstLogin: false``) is shown as it is; a number may be a PIN, and is not."""
+    if value is None or value == "" or isinstance(value, bool):
+        return False
+    return SECRET_KEY.search(str(key)) is not None
 
 
 @dataclass
@@ -317,8 +322,12 @@ def unknown_filters(filters: Iterable[str]) -> list[str]:
     return sorted(set(filters) - set(FILTERS) - {"limit"})
 
 
+# A secret-looking member name followed by a value other than true, false or null (what ``redact`` replaces; a
+# flag is shown as it is), or any escape (which could hide such a name).
 SECRET_BYTES = re.compile(
-    rb'pass|secret|token|verifier|assertion|authorization|cookie|"code"|csrf|credential|\\u', re.IGNORECASE
+    rb'(?:(?:pass|secret|token|verifier|assertion|authorization|cookie|csrf|credential)[^"]*|"code)"\s*:\s*[^\stfn]'
+    rb"|\\u",
+    re.IGNORECASE,
 )
 
 

@@ -52,7 +52,7 @@ def loads(text: str | bytes | bytearray, bounds: JsonLimits | None = None) -> An
             raise JsonRefused("the body is not UTF-8") from None
     bounds = bounds or limits()
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise JsonRefused(f"nested deeper than {bounds.max_depth} levels") from None
     except JsonRefused:
@@ -114,3 +114,7 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise JsonRefused(f"{text} is out of range for a JSON number")
     return value
+
+
+# One decoder for every body (``json.loads`` with hooks builds a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)

@@ -24,6 +24,7 @@ from gevent.pywsgi import WSGIHandler, WSGIServer, _NoopLog  # noqa: E402
 
 from mockserver.app import error_bytes  # noqa: E402
 from mockserver.options import parse  # noqa: E402
+from mockserver.wsgi_headers import request_headers  # noqa: E402
 
 
 class Handler(WSGIHandler):
@@ -37,6 +38,10 @@ class Handler(WSGIHandler):
         with contextlib.suppress(OSError):
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle()
+
+    def MessageClass(self, *args: Any) -> Any:
+        """Plain request headers without the e-mail parser (see mockserver/wsgi_headers.py)."""
+        return request_headers(*args)
 
     def log_request(self) -> None:
         """The server runs without an access log (``log=None``): skip formatting a line nobody writes."""

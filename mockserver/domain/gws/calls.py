@@ -118,6 +118,7 @@ def new_party(
         **extra,
     )
     call.parties.append(party)
+    world.joined(call, party)
     return party
 
 
@@ -668,6 +669,7 @@ def _move_parties(world: World, source: Call, target: Call, parties: list[Party]
         party.parent_view_id = None
         party.consult = None
         target.parties.append(party)
+        world.joined(target, party)
     for key, value in source.user_data.items():
         target.user_data.setdefault(key, value)
     if not source.active_parties():

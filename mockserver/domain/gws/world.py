@@ -32,6 +32,9 @@ from mockserver.domain.gws.model import (
     UserState,
 )
 
+DEVICE_CALLS_PRUNE = 64  # a device's joined calls past which calls gone are pruned
+VIEW_MEMO = 4096  # view ids remembered by find_view
+USER_NAME_MEMO = 4096  # names remembered by user_by_name (bounded: the names come from clients)
 VOICE_SERVICE_ID = "370ef5e6-9e3c-4d91-9588-7f4dfe67e011"
 
 # The system agent-state operations with the ids the documents show (003 l.1320-1420).
@@ -118,6 +121,11 @@ class Fault:
     delay: float = 0.0
 
 
+def _started_then_made(pair: tuple[Call, Party]) -> tuple[float, int, str]:
+    """Sort key of ``calls_of``: when the party started, then the call's ConnID (fixed-width hex, counting up)."""
+    return pair[1].started, len(pair[0].id), pair[0].id
+
+
 class World:
     """All GWS state. Every mutation happens under ``lock`` (an RLock; greenlet-aware once patched)."""
 
@@ -126,6 +134,13 @@ class World:
         self.scheduler: Scheduler = scheduler or RealScheduler()
         self.bus = bus or EventBus()
         self.users: dict[str, User] = {}
+        self._user_ids_by_name: dict[str, str] = {}
+        self._call_of_view: dict[str, str] = {}
+        # device id → ids of the calls it joined (a superset of its live calls; see calls_of), built for self.calls
+        self._calls_by_device: dict[str, dict[str, None]] = {}
+        self._indexed_calls: dict[str, Call] | None = (
+            None  # view id → call id, a memo (see find_view)  # lower-case userName → id, a memo (see user_by_name)
+        )
         self.devices: dict[str, Device] = {}
         self.calls: dict[str, Call] = {}
         self.released: dict[str, tuple[Call, Party]] = {}  # "party key:view id" → last state, for dispositions
@@ -181,8 +196,18 @@ class World:
             raise NotFound(f"User {user_id} not found") from None
 
     def user_by_name(self, user_name: str) -> User | None:
+        """Case-insensitive. Every Basic request asks: the last answer per name is remembered, and trusted only
+        while that user is still in the world under that name (users come, go and are renamed)."""
+        wanted = user_name.lower()
+        known = self._user_ids_by_name.get(wanted)
+        user = self.users.get(known) if known is not None else None
+        if user is not None and user.user_name.lower() == wanted:
+            return user
         for user in self.users.values():
-            if user.user_name.lower() == user_name.lower():
+            if user.user_name.lower() == wanted:
+                if len(self._user_ids_by_name) >= USER_NAME_MEMO:
+                    self._user_ids_by_name.clear()
+                self._user_ids_by_name[wanted] = user.id
                 return user
         return None
 
@@ -209,18 +234,61 @@ class World:
         return self.devices[device_id]
 
     def calls_of(self, device_id: str) -> list[tuple[Call, Party]]:
+        """The device's calls with its active party in each (``Call.party`` of the device, when active), oldest
+        first (then in the order the calls were made: their ConnIDs count up). Every call operation asks, several
+        times: the calls come from an index of the calls each device joined (see :meth:`joined`), checked here,
+        instead of a scan of every call in the contact center."""
+        if self._indexed_calls is not self.calls:  # first use, or the calls were restored
+            self._reindex_calls()
         out = []
+        joined = self._calls_by_device.get(device_id)
+        if joined:
+            for call_id in list(joined):
+                call = self.calls.get(call_id)
+                if call is None:  # released and gone: forget it
+                    del joined[call_id]
+                    continue
+                for party in call.parties:
+                    if party.key == device_id and party.state != "Released":
+                        out.append((call, party))
+                        break
+        out.sort(key=_started_then_made)
+        return out
+
+    def joined(self, call: Call, party: Party) -> None:
+        """``party`` was added to ``call`` (the one place parties join calls tells the index of ``calls_of``)."""
+        if party.device_id is None or self._indexed_calls is not self.calls:
+            return  # an external party; or the index is rebuilt at its next use anyway
+        joined = self._calls_by_device.setdefault(party.device_id, {})
+        joined[call.id] = None
+        if len(joined) > DEVICE_CALLS_PRUNE:  # keep a device's list to its live calls
+            for call_id in [c for c in joined if c not in self.calls]:
+                del joined[call_id]
+
+    def _reindex_calls(self) -> None:
+        self._calls_by_device = {}
         for call in self.calls.values():
-            party = call.party(device_id)
-            if party and party.active:
-                out.append((call, party))
-        return sorted(out, key=lambda cp: cp[1].started)
+            for party in call.parties:
+                if party.device_id is not None:
+                    self._calls_by_device.setdefault(party.device_id, {})[call.id] = None
+        self._indexed_calls = self.calls
 
     def find_view(self, user: User, view_id: str) -> tuple[Call, Party]:
-        """The call ``view_id`` as one of the user's devices sees it."""
+        """The call ``view_id`` as one of the user's devices sees it. The call last found for a view id is
+        remembered and used while it still holds an active party of one of the user's devices with that view id,
+        so operations on a call do not scan every call of the contact center."""
+        known = self.calls.get(self._call_of_view.get(view_id, ""))
+        if known is not None:
+            for device_id in user.device_ids:
+                for party in known.parties:
+                    if party.key == device_id and party.view_id == view_id and party.state != "Released":
+                        return known, party
         for device_id in user.device_ids:
             for call, party in self.calls_of(device_id):
                 if party.view_id == view_id:
+                    if len(self._call_of_view) >= VIEW_MEMO:
+                        self._call_of_view.clear()
+                    self._call_of_view[view_id] = call.id
                     return call, party
         raise NotFound(f"Call {view_id} not found")
 
