@@ -271,9 +271,16 @@ async def events(url: str, agents: int, count: int) -> dict[str, float]:
                     if future is not None and not future.done():
                         future.set_result(now)
 
+        # Every agent NotReady first (not measured), so each measured operation changes the state and is notified
+        # (a seeded agent may start Ready: its first "Ready" would change nothing and wait out the deadline).
+        for headers, _ in sessions:
+            async with http.post(
+                f"{url}/api/v2/me/channels/voice", headers=headers, json={"operationName": "NotReady"}
+            ):
+                pass
         holders = [asyncio.create_task(hold(i)) for i in range(len(sessions))]
         await asyncio.sleep(1.0)
-        states = {}
+        states = {index: "NotReady" for index in range(len(sessions))}
         for n in range(count):
             index = n % len(sessions)
             operation = "NotReady" if states.get(index) == "Ready" else "Ready"
