@@ -29,6 +29,7 @@ log = logging.getLogger("voicekit.mock")
 # Refusals of a Bayeux message itself (malformed, too large) are answered by the CometD endpoint as a list of
 # failed messages; when the app refuses one first (the body limit), it answers the same way.
 BAYEUX_STATUSES = {400, 413, 414, 415}
+SYNC_MEMO = 1024  # callables whose ensure_sync answer MockFlask remembers
 
 
 class MockFlask(Flask):
@@ -43,7 +44,9 @@ class MockFlask(Flask):
         try:
             return self._sync[func]
         except KeyError:
-            wrapped = self._sync[func] = super().ensure_sync(func)
+            wrapped = super().ensure_sync(func)
+            if len(self._sync) < SYNC_MEMO:  # bounded: per-request callables (after_this_request) pass here too
+                self._sync[func] = wrapped
             return wrapped
         except TypeError:  # an unhashable callable: ask every time
             return super().ensure_sync(func)

@@ -72,3 +72,21 @@ def test_other_bodies_are_parsed_when_read(contracts: Contracts) -> None:
     shown = entry.as_dict()
     assert shown["request"] == {"operationName": "Hold"} and shown["response"] == {"statusCode": 0}
     assert entry.bodies is None
+
+
+def test_a_flag_named_like_a_secret_is_shown_and_not_redacted_at_once(contracts: Contracts) -> None:
+    """GWS's user carries ``changePasswordOnFirstLogin``: a flag, not a secret (every GET /me was redacted at once)."""
+    me = b'{"statusCode":0,"user":{"userName":"u","changePasswordOnFirstLogin":false}}'
+    entry = _record(Journal(ExchangeJudge(contracts)), b"", response=me)
+    assert entry is not None and entry.bodies is not None  # kept raw until read
+    assert entry.as_dict()["response"]["user"]["changePasswordOnFirstLogin"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"password": 1234}', b'{"code" : "abc"}', b'{"token":{"value":"s3cret"}}', b'{"clientSecret":["s3cret"]}'],
+)
+def test_a_secret_of_any_shape_is_redacted_at_once(contracts: Contracts, body: bytes) -> None:
+    entry = _record(Journal(ExchangeJudge(contracts)), body)
+    assert entry is not None and entry.bodies is None
+    assert "s3cret" not in str(entry.request) and "1234" not in str(entry.request) and "abc" not in str(entry.request)

@@ -281,8 +281,10 @@ class World:
         if known is not None:
             for device_id in user.device_ids:
                 for party in known.parties:
-                    if party.key == device_id and party.view_id == view_id and party.state != "Released":
-                        return known, party
+                    if party.key == device_id and party.state != "Released":  # the device's party in that call
+                        if party.view_id == view_id:
+                            return known, party
+                        break
         for device_id in user.device_ids:
             for call, party in self.calls_of(device_id):
                 if party.view_id == view_id:
