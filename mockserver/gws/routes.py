@@ -142,7 +142,7 @@ def decorate(response: Response) -> Response:
     ended = g.get("gws_session_ended")
     if session is not None and not ended:
         if req.cookies.get(security.SESSION_COOKIE) != session.id:
-            response.set_cookie(security.SESSION_COOKIE, session.id, path="/", httponly=True)
+            security.set_session_cookie(response, session.id)
         if c.config.csrf and req.method == "GET":
             security.add_csrf_headers(response, session)
     if ended:

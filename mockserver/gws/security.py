@@ -140,6 +140,13 @@ def csrf_ok(request: Request, session: HttpSession | None) -> bool:
     return session is not None and bool(token) and same_secret(token, session.csrf_token)
 
 
+def set_session_cookie(response: Response, session_id: str) -> None:
+    """``Set-Cookie: JSESSIONID=…; HttpOnly; Path=/``, as ``response.set_cookie`` writes it: session ids are
+    ``token_urlsafe`` (nothing to quote), and every cookie-less Basic request gets one, so the general cookie
+    writer's cost showed on every such request."""
+    response.headers.add("Set-Cookie", f"{SESSION_COOKIE}={session_id}; HttpOnly; Path=/")
+
+
 def add_csrf_headers(response: Response, session: HttpSession) -> None:
     response.headers["X-CSRF-HEADER"] = CSRF_HEADER
     response.headers["X-CSRF-TOKEN"] = session.csrf_token

@@ -90,3 +90,18 @@ def test_a_secret_of_any_shape_is_redacted_at_once(contracts: Contracts, body: b
     entry = _record(Journal(ExchangeJudge(contracts)), body)
     assert entry is not None and entry.bodies is None
     assert "s3cret" not in str(entry.request) and "1234" not in str(entry.request) and "abc" not in str(entry.request)
+
+
+def test_the_session_cookie_is_written_as_werkzeug_writes_it() -> None:
+    import secrets
+
+    from flask import Response
+
+    from mockserver.gws import security
+
+    for _ in range(200):
+        session_id = secrets.token_urlsafe(18)
+        ours, theirs = Response(), Response()
+        security.set_session_cookie(ours, session_id)
+        theirs.set_cookie(security.SESSION_COOKIE, session_id, path="/", httponly=True)
+        assert ours.headers.getlist("Set-Cookie") == theirs.headers.getlist("Set-Cookie")
