@@ -134,13 +134,11 @@ class World:
         self.scheduler: Scheduler = scheduler or RealScheduler()
         self.bus = bus or EventBus()
         self.users: dict[str, User] = {}
-        self._user_ids_by_name: dict[str, str] = {}
-        self._call_of_view: dict[str, str] = {}
+        self._user_ids_by_name: dict[str, str] = {}  # lower-case userName → id, a memo (see user_by_name)
+        self._call_of_view: dict[str, str] = {}  # view id → call id, a memo (see find_view)
         # device id → ids of the calls it joined (a superset of its live calls; see calls_of), built for self.calls
         self._calls_by_device: dict[str, dict[str, None]] = {}
-        self._indexed_calls: dict[str, Call] | None = (
-            None  # view id → call id, a memo (see find_view)  # lower-case userName → id, a memo (see user_by_name)
-        )
+        self._indexed_calls: dict[str, Call] | None = None
         self.devices: dict[str, Device] = {}
         self.calls: dict[str, Call] = {}
         self.released: dict[str, tuple[Call, Party]] = {}  # "party key:view id" → last state, for dispositions
